@@ -1,0 +1,2 @@
+export { configSchema, defaultConfig, type Config } from './schema.ts';
+export { ConfigError, loadConfig, logLevel, parseConfig, validateSupported } from './loadConfig.ts';

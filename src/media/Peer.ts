@@ -1,0 +1,162 @@
+import type { RTCDataChannel, RTCIceCandidateInit } from 'werift';
+import { Publisher } from './Publisher.ts';
+import { API_CHANNEL, Subscriber } from './Subscriber.ts';
+import type { Receiver } from './Receiver.ts';
+import type { DownTrack } from './DownTrack.ts';
+import type { CloseReason, MediaOptions, SignalSink } from './types.ts';
+import { TypedEmitter } from '../util/TypedEmitter.ts';
+import { InvalidStateError } from '../util/errors.ts';
+import { logger } from '../util/logger.ts';
+
+export type PeerEvents = {
+  close: [reason: CloseReason];
+  receiver: [Receiver];
+  /** A message on one of this client's own data channels (publisher PC), to fan out. */
+  channelMessage: [label: string, data: string | Buffer];
+  /** The client opened a data channel of its own (any label but `ion-sfu`). */
+  channel: [label: string];
+  /** A parsed message on the `ion-sfu` channel. */
+  apiMessage: [message: Record<string, unknown>];
+  /** Something a roster shows changed (mute state). */
+  updated: [];
+  downTrackClose: [DownTrack];
+};
+
+export type Target = 0 | 1;
+
+/** Layers of ion-sfu's data-channel API; `none` pauses the video. */
+const VIDEO_LAYERS = new Set(['high', 'medium', 'low', 'none']);
+
+/**
+ * One client: a publisher PC (target 0, client offers) and a subscriber PC (target 1, server offers),
+ * ion-sfu's two-PC model. Closing a Peer closes both PCs and every Receiver and DownTrack they own.
+ */
+export class Peer extends TypedEmitter<PeerEvents> {
+  readonly id: string;
+  readonly uid: string;
+  readonly name: string;
+  readonly publisher: Publisher;
+  readonly subscriber: Subscriber;
+  readonly #channels = new Set<string>();
+  #closed = false;
+
+  constructor(id: string, uid: string, name: string, opts: MediaOptions, sink: SignalSink, onAudioLevel: (s: string, l: number) => void) {
+    super();
+    this.id = id;
+    this.uid = uid;
+    this.name = name;
+    this.publisher = new Publisher(id, opts, sink, onAudioLevel);
+    this.subscriber = new Subscriber(opts, sink, {
+      onApiMessage: (data) => this.#onApiMessage(data),
+      onChannelMessage: (label, data) => this.safeEmit('channelMessage', label, data),
+      onDownTrackClose: (dt) => this.safeEmit('downTrackClose', dt),
+    });
+    this.publisher.router.on('receiver', (r) => {
+      r.on('mute', () => this.safeEmit('updated'));
+      this.safeEmit('receiver', r);
+    });
+    this.publisher.pc.onDataChannel.subscribe((dc) => this.#onClientChannel(dc));
+    for (const pc of [this.publisher.pc, this.subscriber.pc]) {
+      pc.connectionStateChange.subscribe((state) => {
+        if (state === 'failed') {
+          this.close('ice-failed');
+        }
+      });
+    }
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  get receivers(): IterableIterator<Receiver> {
+    return this.publisher.router.receivers;
+  }
+
+  /** Labels of the data channels this client opened (fanned out to everyone else). */
+  get channels(): ReadonlySet<string> {
+    return this.#channels;
+  }
+
+  /** join's offer and later publisher renegotiations. */
+  async offer(sdp: string): Promise<string> {
+    this.#assertOpen();
+    return this.publisher.answer(sdp);
+  }
+
+  async answer(sdp: string): Promise<void> {
+    this.#assertOpen();
+    await this.subscriber.setAnswer(sdp);
+  }
+
+  async trickle(target: Target, candidate: RTCIceCandidateInit): Promise<void> {
+    this.#assertOpen();
+    await (target === 0 ? this.publisher : this.subscriber).addIceCandidate(candidate);
+  }
+
+  /** Publisher-side mute of one of this peer's tracks: forwarding pauses for every subscriber. */
+  muteOwn(streamId: string, kind: 'audio' | 'video', muted: boolean): boolean {
+    let found = false;
+    for (const r of this.receivers) {
+      if (r.streamId === streamId && r.kind === kind) {
+        r.setMuted(muted);
+        found = true;
+      }
+    }
+    return found;
+  }
+
+  close(reason: CloseReason = 'client-leave'): void {
+    if (this.#closed) {
+      return;
+    }
+    this.#closed = true;
+    this.publisher.close();
+    this.subscriber.close();
+    this.safeEmit('close', reason);
+    this.removeAllListeners();
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) {
+      throw new InvalidStateError('peer is closed');
+    }
+  }
+
+  #onClientChannel(dc: RTCDataChannel): void {
+    if (dc.label === API_CHANNEL) {
+      return; // ion-sdk-js opens it on the publisher only to force an m=application line
+    }
+    this.#channels.add(dc.label);
+    dc.onMessage.subscribe((m) => this.safeEmit('channelMessage', dc.label, m));
+    this.safeEmit('channel', dc.label);
+  }
+
+  /** ion-sfu's subscriber API: `{streamId, video, audio, framerate}` and `{streamId, layers}`. */
+  #onApiMessage(data: string): void {
+    let msg: unknown;
+    try {
+      msg = JSON.parse(data);
+    } catch {
+      logger.debug({ peer: this.id }, 'ignored non-JSON ion-sfu channel message');
+      return;
+    }
+    if (typeof msg !== 'object' || msg === null || typeof (msg as { streamId?: unknown }).streamId !== 'string') {
+      return;
+    }
+    const m = msg as { streamId: string; video?: unknown; audio?: unknown };
+    for (const dt of this.subscriber.downTracks) {
+      if (dt.streamId !== m.streamId) {
+        continue;
+      }
+      if (dt.kind === 'audio' && typeof m.audio === 'boolean') {
+        dt.setMuted(!m.audio);
+      }
+      if (dt.kind === 'video' && typeof m.video === 'string' && VIDEO_LAYERS.has(m.video)) {
+        // Layer choice arrives with simulcast; today any layer means "on".
+        dt.setMuted(m.video === 'none');
+      }
+    }
+    this.safeEmit('apiMessage', m as Record<string, unknown>);
+  }
+}

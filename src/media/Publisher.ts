@@ -1,0 +1,98 @@
+import type { RTCDtlsTransport, RTCIceCandidateInit, RTCPeerConnection, RTCRtpTransceiver } from 'werift';
+import { CandidateQueue } from './candidates.ts';
+import { Receiver } from './Receiver.ts';
+import { Router } from './Router.ts';
+import { createPeerConnection, extensionId, EXT_AUDIO_LEVEL } from './werift.ts';
+import type { MediaOptions, SignalSink } from './types.ts';
+import { SwitchboardError } from '../util/errors.ts';
+
+/**
+ * The publisher PC of a peer (ion-sfu target 0): the client offers, we answer. Each new incoming
+ * track becomes a Receiver in the Router; a track the client stops sending closes its Receiver.
+ */
+export class Publisher {
+  readonly pc: RTCPeerConnection;
+  readonly router: Router;
+  readonly #peerId: string;
+  readonly #opts: MediaOptions;
+  readonly #candidates: CandidateQueue;
+  readonly #known = new Map<RTCRtpTransceiver, Receiver>();
+  readonly #onAudioLevel: (streamId: string, level: number) => void;
+
+  constructor(peerId: string, opts: MediaOptions, sink: SignalSink, onAudioLevel: (s: string, l: number) => void) {
+    this.#peerId = peerId;
+    this.#opts = opts;
+    this.#onAudioLevel = onAudioLevel;
+    this.pc = createPeerConnection('publisher', opts);
+    this.router = new Router(opts.maxBandwidthKbps, () => this.pc.dtlsTransports[0] as RTCDtlsTransport | undefined);
+    this.#candidates = new CandidateQueue(this.pc);
+    this.pc.onIceCandidate.subscribe((c) => {
+      if (c) {
+        sink('trickle', { candidate: c.toJSON(), target: 0 });
+      }
+    });
+  }
+
+  /** Applies a client offer (join or renegotiation) and returns our answer SDP. */
+  async answer(sdp: string): Promise<string> {
+    if (this.pc.signalingState !== 'stable') {
+      throw new SwitchboardError('negotiation', 'offered ignored');
+    }
+    await this.pc.setRemoteDescription({ type: 'offer', sdp });
+    for (const t of this.pc.getTransceivers()) {
+      // One codec per m-line, the publisher's first choice: subscribers are offered exactly that codec.
+      const first = t.codecs[0];
+      if (t.kind !== 'application' && !this.#known.has(t) && first && t.codecs.length > 1) {
+        t.setCodecPreferences([first]);
+      }
+    }
+    const answer = await this.pc.createAnswer();
+    await this.pc.setLocalDescription(answer);
+    await this.#candidates.flush();
+    this.#syncReceivers();
+    return this.pc.localDescription!.sdp;
+  }
+
+  addIceCandidate(c: RTCIceCandidateInit): Promise<void> {
+    return this.#candidates.add(c);
+  }
+
+  close(): void {
+    this.router.close();
+    this.#known.clear();
+    void this.pc.close().catch(() => undefined);
+  }
+
+  #syncReceivers(): void {
+    for (const t of this.pc.getTransceivers()) {
+      if (t.kind === 'application') {
+        continue;
+      }
+      const receiving = (t.currentDirection === 'recvonly' || t.currentDirection === 'sendrecv') && !t.stopped;
+      const existing = this.#known.get(t);
+      if (existing && !receiving) {
+        existing.close();
+        this.#known.delete(t);
+      } else if (!existing && receiving) {
+        const codec = t.codecs[0];
+        const track = t.receiver.track;
+        if (!codec || !track) {
+          continue;
+        }
+        const r = new Receiver({
+          peerId: this.#peerId,
+          track,
+          transceiver: t,
+          codec,
+          streamId: t.receiver.remoteStreamId ?? this.#peerId,
+          trackId: t.receiver.remoteTrackId ?? track.id ?? `${this.#peerId}-${t.mid}`,
+          cacheSize: this.#opts.maxPacketTrack,
+          audioLevelExtId: t.kind === 'audio' ? extensionId(t, EXT_AUDIO_LEVEL) : 0,
+          onAudioLevel: this.#onAudioLevel,
+        });
+        this.#known.set(t, r);
+        this.router.addReceiver(r);
+      }
+    }
+  }
+}

@@ -1,0 +1,166 @@
+import { AudioObserver } from './AudioObserver.ts';
+import type { Peer } from './Peer.ts';
+import type { Receiver } from './Receiver.ts';
+import type { Participant } from './types.ts';
+import { TypedEmitter } from '../util/TypedEmitter.ts';
+
+export type SessionEvents = { close: []; participants: [Participant[]] };
+
+/** Roster changes in a burst (join + its tracks) go out as one `participants` notification. */
+const ROSTER_DEBOUNCE_MS = 100;
+
+/**
+ * A room on this node (ion-sfu's Session): subscribes every peer to every other peer's tracks and
+ * data channels, runs the audio-level observer, and closes itself when its last peer leaves.
+ */
+export class Session extends TypedEmitter<SessionEvents> {
+  readonly id: string;
+  readonly #peers = new Map<string, Peer>();
+  readonly #audio: AudioObserver;
+  readonly #audioTimer: NodeJS.Timeout;
+  #rosterTimer: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(id: string, audio: { threshold: number; intervalMs: number; filter: number }) {
+    super();
+    this.id = id;
+    this.#audio = new AudioObserver(audio.threshold, audio.intervalMs, audio.filter);
+    this.#audioTimer = setInterval(() => this.#broadcastAudioLevels(), audio.intervalMs);
+    this.#audioTimer.unref();
+  }
+
+  get peers(): IterableIterator<Peer> {
+    return this.#peers.values();
+  }
+
+  get size(): number {
+    return this.#peers.size;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** The audio-level callback for this session's receivers. */
+  readonly observeAudio = (streamId: string, level: number): void => this.#audio.observe(streamId, level);
+
+  findByUid(uid: string): Peer | undefined {
+    for (const p of this.#peers.values()) {
+      if (p.uid === uid) {
+        return p;
+      }
+    }
+    return undefined;
+  }
+
+  addPeer(peer: Peer): void {
+    this.#peers.set(peer.id, peer);
+    for (const other of this.#peers.values()) {
+      if (other === peer) {
+        continue;
+      }
+      for (const r of other.receivers) {
+        peer.subscriber.addDownTrack(r);
+      }
+      for (const label of other.channels) {
+        peer.subscriber.ensureChannel(label);
+      }
+    }
+    // The subscriber offer goes out even in an empty room: ion-sdk-js's join() waits for `ion-sfu`.
+    peer.subscriber.negotiate();
+    peer.on('receiver', (r) => this.#onReceiver(peer, r));
+    peer.on('channel', (label) => {
+      for (const other of this.#peers.values()) {
+        if (other !== peer) {
+          other.subscriber.ensureChannel(label);
+          other.subscriber.negotiate();
+        }
+      }
+    });
+    peer.on('channelMessage', (label, data) => {
+      for (const other of this.#peers.values()) {
+        if (other !== peer) {
+          other.subscriber.sendChannel(label, data);
+        }
+      }
+    });
+    peer.on('updated', () => this.#rosterChanged());
+    peer.once('close', () => {
+      this.#peers.delete(peer.id);
+      if (this.#peers.size === 0) {
+        this.close();
+      } else {
+        this.#rosterChanged();
+      }
+    });
+    this.#rosterChanged();
+  }
+
+  participants(): Participant[] {
+    return [...this.#peers.values()].map((p) => {
+      const streams = new Map<string, Participant['streams'][number]>();
+      for (const r of p.receivers) {
+        const s = streams.get(r.streamId) ?? { streamId: r.streamId, audio: false, video: false, audioMuted: false, videoMuted: false };
+        s[r.kind] = true;
+        if (r.kind === 'audio') {
+          s.audioMuted = r.muted;
+        } else {
+          s.videoMuted = r.muted;
+        }
+        streams.set(r.streamId, s);
+      }
+      return { uid: p.uid, name: p.name, streams: [...streams.values()] };
+    });
+  }
+
+  close(): void {
+    if (this.#closed) {
+      return;
+    }
+    this.#closed = true;
+    clearInterval(this.#audioTimer);
+    clearTimeout(this.#rosterTimer);
+    for (const p of [...this.#peers.values()]) {
+      p.close('room-closed');
+    }
+    this.#peers.clear();
+    this.safeEmit('close');
+    this.removeAllListeners();
+  }
+
+  #onReceiver(owner: Peer, r: Receiver): void {
+    if (r.kind === 'audio') {
+      this.#audio.addStream(r.streamId);
+      r.once('close', () => this.#audio.removeStream(r.streamId));
+    }
+    for (const other of this.#peers.values()) {
+      if (other !== owner) {
+        other.subscriber.addDownTrack(r);
+      }
+    }
+    r.once('close', () => this.#rosterChanged());
+    this.#rosterChanged();
+  }
+
+  #rosterChanged(): void {
+    if (this.#closed || this.#rosterTimer) {
+      return;
+    }
+    this.#rosterTimer = setTimeout(() => {
+      this.#rosterTimer = undefined;
+      if (!this.#closed) {
+        this.safeEmit('participants', this.participants());
+      }
+    }, ROSTER_DEBOUNCE_MS);
+  }
+
+  #broadcastAudioLevels(): void {
+    const levels = this.#audio.calc();
+    if (!levels) {
+      return;
+    }
+    for (const p of this.#peers.values()) {
+      p.subscriber.sendApi({ method: 'audioLevels', params: levels });
+    }
+  }
+}

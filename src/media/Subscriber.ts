@@ -1,0 +1,197 @@
+import type { RTCDataChannel, RTCIceCandidateInit, RTCPeerConnection, RTCRtpCodecParameters, RtcpSrPacket } from 'werift';
+import { CandidateQueue } from './candidates.ts';
+import { DownTrack } from './DownTrack.ts';
+import type { Receiver } from './Receiver.ts';
+import { createPeerConnection } from './werift.ts';
+import type { MediaOptions, SignalSink } from './types.ts';
+import { logger } from '../util/logger.ts';
+
+/** ion-sfu debounces server offers by 250 ms so a burst of new tracks becomes one renegotiation. */
+export const NEGOTIATION_DEBOUNCE_MS = 250;
+const SENDER_REPORT_INTERVAL_MS = 1000;
+export const API_CHANNEL = 'ion-sfu';
+
+export interface SubscriberHooks {
+  /** A message on the `ion-sfu` channel. */
+  onApiMessage(data: string): void;
+  /** A message from this client on a fanned-out channel. */
+  onChannelMessage(label: string, data: string | Buffer): void;
+  onDownTrackClose(dt: DownTrack): void;
+}
+
+/**
+ * The subscriber PC of a peer (ion-sfu target 1): we offer, the client answers. Holds one DownTrack
+ * per forwarded track, the server-created `ion-sfu` data channel and the fanned-out channels.
+ * Offers are debounced, and a new offer waits while an answer is pending.
+ */
+export class Subscriber {
+  readonly pc: RTCPeerConnection;
+  readonly #sink: SignalSink;
+  readonly #hooks: SubscriberHooks;
+  readonly #candidates: CandidateQueue;
+  readonly #downTracks = new Map<Receiver, DownTrack>();
+  readonly #channels = new Map<string, RTCDataChannel>();
+  readonly #api: RTCDataChannel;
+  readonly #srTimer: NodeJS.Timeout;
+  #negotiateTimer: NodeJS.Timeout | undefined;
+  #awaitingAnswer = false;
+  #renegotiate = false;
+  #closed = false;
+
+  constructor(opts: MediaOptions, sink: SignalSink, hooks: SubscriberHooks) {
+    this.#sink = sink;
+    this.#hooks = hooks;
+    this.pc = createPeerConnection('subscriber', opts);
+    this.#candidates = new CandidateQueue(this.pc);
+    this.pc.onIceCandidate.subscribe((c) => {
+      if (c) {
+        sink('trickle', { candidate: c.toJSON(), target: 1 });
+      }
+    });
+    // ion-sdk-js's join() resolves only when this channel arrives, so it exists from the start.
+    this.#api = this.pc.createDataChannel(API_CHANNEL);
+    this.#api.onMessage.subscribe((m) => hooks.onApiMessage(typeof m === 'string' ? m : m.toString('utf8')));
+    this.#srTimer = setInterval(() => this.#sendReports(), SENDER_REPORT_INTERVAL_MS);
+    this.#srTimer.unref();
+  }
+
+  get downTracks(): IterableIterator<DownTrack> {
+    return this.#downTracks.values();
+  }
+
+  /** Starts forwarding `receiver` to this subscriber; the stream keeps the publisher's msid. */
+  addDownTrack(receiver: Receiver): DownTrack | undefined {
+    if (this.#closed || this.#downTracks.has(receiver)) {
+      return undefined;
+    }
+    const t = this.pc.addTransceiver(receiver.kind, { direction: 'sendonly' });
+    t.sender.streamIds = [receiver.streamId];
+    (t.sender as { trackId: string }).trackId = receiver.trackId;
+    const codec = this.#matchCodec(receiver.codec);
+    if (codec) {
+      t.setCodecPreferences([codec]);
+    }
+    const dt = new DownTrack(receiver, t);
+    this.#downTracks.set(receiver, dt);
+    receiver.addDownTrack(dt);
+    dt.once('close', () => {
+      this.#downTracks.delete(receiver);
+      this.#hooks.onDownTrackClose(dt);
+      if (!this.#closed) {
+        t.stop();
+        this.negotiate();
+      }
+    });
+    this.negotiate();
+    return dt;
+  }
+
+  /** A same-label channel on this PC for another client's data channel (ion-sfu fan-out). */
+  ensureChannel(label: string): RTCDataChannel {
+    let dc = this.#channels.get(label);
+    if (!dc) {
+      dc = this.pc.createDataChannel(label);
+      dc.onMessage.subscribe((m) => this.#hooks.onChannelMessage(label, m));
+      this.#channels.set(label, dc);
+    }
+    return dc;
+  }
+
+  sendChannel(label: string, data: string | Buffer): void {
+    const dc = this.#channels.get(label);
+    if (dc?.readyState === 'open') {
+      dc.send(data);
+    }
+  }
+
+  sendApi(message: unknown): void {
+    if (this.#api.readyState === 'open') {
+      this.#api.send(JSON.stringify(message));
+    }
+  }
+
+  negotiate(): void {
+    if (this.#closed) {
+      return;
+    }
+    clearTimeout(this.#negotiateTimer);
+    this.#negotiateTimer = setTimeout(() => void this.#offer(), NEGOTIATION_DEBOUNCE_MS);
+  }
+
+  async setAnswer(sdp: string): Promise<void> {
+    await this.pc.setRemoteDescription({ type: 'answer', sdp });
+    this.#awaitingAnswer = false;
+    await this.#candidates.flush();
+    if (this.#renegotiate) {
+      this.#renegotiate = false;
+      this.negotiate();
+    }
+  }
+
+  addIceCandidate(c: RTCIceCandidateInit): Promise<void> {
+    return this.#candidates.add(c);
+  }
+
+  close(): void {
+    if (this.#closed) {
+      return;
+    }
+    this.#closed = true;
+    clearTimeout(this.#negotiateTimer);
+    clearInterval(this.#srTimer);
+    for (const dt of [...this.#downTracks.values()]) {
+      dt.close();
+    }
+    this.#downTracks.clear();
+    this.#channels.clear();
+    void this.pc.close().catch(() => undefined);
+  }
+
+  async #offer(): Promise<void> {
+    if (this.#closed) {
+      return;
+    }
+    if (this.#awaitingAnswer || this.pc.signalingState !== 'stable') {
+      this.#renegotiate = true;
+      return;
+    }
+    try {
+      this.#awaitingAnswer = true;
+      const offer = await this.pc.createOffer();
+      await this.pc.setLocalDescription(offer);
+      if (!this.#closed) {
+        this.#sink('offer', { type: 'offer', sdp: this.pc.localDescription!.sdp });
+      }
+    } catch (err) {
+      this.#awaitingAnswer = false;
+      logger.warn({ err }, 'subscriber offer failed');
+    }
+  }
+
+  #matchCodec(c: RTCRtpCodecParameters): RTCRtpCodecParameters | undefined {
+    const list = (c.mimeType.toLowerCase().startsWith('audio') ? this.pc.config.codecs.audio : this.pc.config.codecs.video) ?? [];
+    const same = list.filter((l) => l.mimeType.toLowerCase() === c.mimeType.toLowerCase());
+    if (c.mimeType.toLowerCase() === 'video/h264') {
+      // profile_idc + constraint flags decide compatibility; the level may differ.
+      const profile = /profile-level-id=([0-9a-f]{4})/i.exec(c.parameters ?? '')?.[1]?.toLowerCase();
+      return same.find((l) => profile && l.parameters?.includes(`profile-level-id=${profile}`)) ?? same[0];
+    }
+    return same[0];
+  }
+
+  #sendReports(): void {
+    const now = Date.now();
+    const reports: RtcpSrPacket[] = [];
+    let dtls;
+    for (const dt of this.#downTracks.values()) {
+      const sr = dt.senderReport(now);
+      if (sr) {
+        reports.push(sr);
+        dtls = dt.dtls;
+      }
+    }
+    if (dtls && reports.length > 0) {
+      dtls.sendRtcp(reports).catch((err: unknown) => logger.debug({ err }, 'SR send failed'));
+    }
+  }
+}

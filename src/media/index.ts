@@ -1,0 +1,8 @@
+export { SFU, type JoinRequest, type SFUEvents } from './SFU.ts';
+export { Session } from './Session.ts';
+export { Peer, type Target } from './Peer.ts';
+export { Receiver } from './Receiver.ts';
+export { DownTrack } from './DownTrack.ts';
+export { RtpMunger } from './RtpMunger.ts';
+export { AudioObserver } from './AudioObserver.ts';
+export type { CloseReason, MediaOptions, Participant, SignalSink, Kind } from './types.ts';

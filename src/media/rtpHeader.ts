@@ -1,0 +1,63 @@
+/** One RTP header extension to write: its negotiated id (1..14, one-byte form) and value. */
+export interface HeaderExtension {
+  id: number;
+  value: Buffer;
+}
+
+/** Size of a header with these extensions (RFC 8285 one-byte form, padded to 32 bits). */
+export function rtpHeaderSize(exts: readonly HeaderExtension[]): number {
+  if (exts.length === 0) {
+    return 12;
+  }
+  let len = 0;
+  for (const e of exts) {
+    len += 1 + e.value.length;
+  }
+  return 12 + 4 + ((len + 3) & ~3);
+}
+
+/**
+ * Serialises a fixed RTP header plus one-byte extensions into `out` at offset 0 and returns the
+ * header length. Only extensions the subscriber negotiated are ever passed in: forwarding the
+ * publisher's ids makes Chrome drop the video (werift-findings, bug 2).
+ */
+export function writeRtpHeader(
+  out: Buffer,
+  marker: boolean,
+  payloadType: number,
+  seq: number,
+  timestamp: number,
+  ssrc: number,
+  exts: readonly HeaderExtension[],
+): number {
+  out[0] = exts.length > 0 ? 0x90 : 0x80;
+  out[1] = (marker ? 0x80 : 0) | (payloadType & 0x7f);
+  out.writeUInt16BE(seq & 0xffff, 2);
+  out.writeUInt32BE(timestamp >>> 0, 4);
+  out.writeUInt32BE(ssrc >>> 0, 8);
+  if (exts.length === 0) {
+    return 12;
+  }
+  out[12] = 0xbe;
+  out[13] = 0xde;
+  let o = 16;
+  for (const e of exts) {
+    out[o++] = ((e.id & 0x0f) << 4) | ((e.value.length - 1) & 0x0f);
+    e.value.copy(out, o);
+    o += e.value.length;
+  }
+  while ((o - 16) % 4 !== 0) {
+    out[o++] = 0;
+  }
+  out.writeUInt16BE((o - 16) / 4, 14);
+  return o;
+}
+
+/** abs-send-time: 24-bit 6.18 fixed-point seconds (only the low 6 bits of the seconds matter). */
+export function absSendTime(nowMs: number, out: Buffer): Buffer {
+  const v = Math.floor((nowMs * 262144) / 1000) & 0xffffff;
+  out[0] = (v >> 16) & 0xff;
+  out[1] = (v >> 8) & 0xff;
+  out[2] = v & 0xff;
+  return out;
+}

@@ -1,0 +1,83 @@
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { SFU } from '../media/index.ts';
+
+/**
+ * Prometheus metrics with ion-sfu's names (`sfu_sessions`, `sfu_peers`, `sfu_audio_tracks`,
+ * `sfu_video_tracks`) plus RTP totals and Node process metrics. Values are read from the media core
+ * at scrape time, so nothing is counted in the per-packet path.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+
+  constructor(sfu: SFU | undefined) {
+    collectDefaultMetrics({ register: this.registry });
+    if (!sfu) {
+      return;
+    }
+    const reg = [this.registry];
+    const census = () => {
+      let peers = 0;
+      let audio = 0;
+      let video = 0;
+      let sessions = 0;
+      const io = { packetsIn: sfu.totals.packetsIn, bytesIn: sfu.totals.bytesIn, packetsOut: sfu.totals.packetsOut, bytesOut: sfu.totals.bytesOut };
+      for (const s of sfu.sessions) {
+        sessions++;
+        for (const p of s.peers) {
+          peers++;
+          for (const r of p.receivers) {
+            if (r.kind === 'audio') {
+              audio++;
+            } else {
+              video++;
+            }
+            io.packetsIn += r.packets;
+            io.bytesIn += r.bytes;
+          }
+          for (const dt of p.subscriber.downTracks) {
+            io.packetsOut += dt.packetsSent;
+            io.bytesOut += dt.bytesSent;
+          }
+        }
+      }
+      return { sessions, peers, audio, video, io };
+    };
+    const gauge = (name: string, help: string, pick: (c: ReturnType<typeof census>) => number) =>
+      new Gauge({
+        name,
+        help,
+        registers: reg,
+        collect() {
+          this.set(pick(census()));
+        },
+      });
+    gauge('sfu_sessions', 'Sessions (rooms) on this node', (c) => c.sessions);
+    gauge('sfu_peers', 'Peers connected to this node', (c) => c.peers);
+    gauge('sfu_audio_tracks', 'Published audio tracks', (c) => c.audio);
+    gauge('sfu_video_tracks', 'Published video tracks', (c) => c.video);
+    new Counter({
+      name: 'sfu_rtp_packets_total',
+      help: 'RTP packets received from publishers (in) and forwarded to subscribers (out)',
+      labelNames: ['direction'],
+      registers: reg,
+      collect() {
+        const c = census();
+        this.reset();
+        this.inc({ direction: 'in' }, c.io.packetsIn);
+        this.inc({ direction: 'out' }, c.io.packetsOut);
+      },
+    });
+    new Counter({
+      name: 'sfu_rtp_bytes_total',
+      help: 'RTP payload bytes received from publishers (in) and forwarded to subscribers (out)',
+      labelNames: ['direction'],
+      registers: reg,
+      collect() {
+        const c = census();
+        this.reset();
+        this.inc({ direction: 'in' }, c.io.bytesIn);
+        this.inc({ direction: 'out' }, c.io.bytesOut);
+      },
+    });
+  }
+}

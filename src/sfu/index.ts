@@ -1,0 +1,1 @@
+export { SfuRole, mediaOptions } from './SfuRole.ts';

@@ -1,0 +1,321 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import {
+  ConfigError,
+  defaultConfig,
+  loadConfig,
+  logLevel,
+  parseConfig,
+  validateSupported,
+} from '../../../src/config/index.ts';
+
+/** An ION-style sfu.toml setting every key the schema knows (singleport omitted: exclusive with portrange). */
+const FULL_TOML = `
+[global]
+dc = "eu-west"
+
+[nats]
+url = "nats://127.0.0.1:4222"
+
+[redis]
+addrs = ["127.0.0.1:6379", "10.0.0.2:6379"]
+password = "hunter2"
+db = 3
+
+[signal]
+host = "127.0.0.1"
+port = 7001
+maxmessagesize = 65536
+allowedorigins = ["https://example.com"]
+
+[sfu]
+ballast = 1024
+withstats = true
+
+[router]
+maxbandwidth = 2500
+maxpackettrack = 600
+audiolevelthreshold = 50
+audiolevelinterval = 500
+audiolevelfilter = 30
+
+[router.simulcast]
+bestqualityfirst = false
+enabletemporallayer = true
+
+[webrtc]
+portrange = [5000, 5200]
+sdpsemantics = "unified-plan"
+mdns = false
+
+[[webrtc.iceserver]]
+urls = ["stun:stun.l.google.com:19302"]
+
+[[webrtc.iceserver]]
+urls = ["turn:turn.example.org:3478", "turns:turn.example.org:5349"]
+username = "awsome"
+credential = "secret"
+
+[[webrtc.iceserver]]
+urls = "stun:single.example.org:3478"
+
+[webrtc.candidates]
+icelite = true
+nat1to1 = ["1.2.3.4", "2001:db8::1"]
+
+[webrtc.timeouts]
+disconnected = 10
+failed = 30
+keepalive = 3
+
+[turn]
+enabled = true
+realm = "pion"
+address = "0.0.0.0:3479"
+cert = "/etc/cert.pem"
+key = "/etc/key.pem"
+portrange = [49152, 65535]
+
+[turn.auth]
+secret = "s3cret"
+credentials = "pion=ion,pion2=ion2"
+
+[log]
+level = "warn"
+v = 1
+`;
+
+/** Parse text expected to fail and return its ConfigError. */
+function parseError(toml: string, source = 'config.toml'): ConfigError {
+  try {
+    parseConfig(toml, source);
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
+    return err;
+  }
+  assert.fail('expected parseConfig to throw');
+}
+
+await test('a full ION sfu.toml parses with the values it sets', () => {
+  const c = parseConfig(FULL_TOML, 'sfu.toml');
+  assert.deepEqual(c, {
+    global: { dc: 'eu-west' },
+    nats: { url: 'nats://127.0.0.1:4222' },
+    redis: { addrs: ['127.0.0.1:6379', '10.0.0.2:6379'], password: 'hunter2', db: 3 },
+    signal: {
+      host: '127.0.0.1',
+      port: 7001,
+      maxmessagesize: 65536,
+      allowedorigins: ['https://example.com'],
+    },
+    sfu: { ballast: 1024, withstats: true },
+    router: {
+      maxbandwidth: 2500,
+      maxpackettrack: 600,
+      audiolevelthreshold: 50,
+      audiolevelinterval: 500,
+      audiolevelfilter: 30,
+      simulcast: { bestqualityfirst: false, enabletemporallayer: true },
+    },
+    webrtc: {
+      portrange: [5000, 5200],
+      sdpsemantics: 'unified-plan',
+      mdns: false,
+      iceserver: [
+        { urls: ['stun:stun.l.google.com:19302'] },
+        {
+          urls: ['turn:turn.example.org:3478', 'turns:turn.example.org:5349'],
+          username: 'awsome',
+          credential: 'secret',
+        },
+        { urls: ['stun:single.example.org:3478'] },
+      ],
+      candidates: { icelite: true, nat1to1: ['1.2.3.4', '2001:db8::1'] },
+      timeouts: { disconnected: 10, failed: 30, keepalive: 3 },
+    },
+    turn: {
+      enabled: true,
+      realm: 'pion',
+      address: '0.0.0.0:3479',
+      cert: '/etc/cert.pem',
+      key: '/etc/key.pem',
+      portrange: [49152, 65535],
+      auth: { secret: 's3cret', credentials: 'pion=ion,pion2=ion2' },
+    },
+    log: { level: 'warn', v: 1 },
+  });
+});
+
+await test('an empty document yields the documented defaults', () => {
+  const c = parseConfig('');
+  assert.deepEqual(c, defaultConfig());
+  assert.equal(c.global.dc, 'dc1');
+  assert.equal(c.nats.url, undefined);
+  assert.deepEqual(c.redis, { addrs: [], password: '', db: 0 });
+  assert.deepEqual(c.signal, {
+    host: '0.0.0.0',
+    port: 7000,
+    maxmessagesize: 1048576,
+    allowedorigins: [],
+  });
+  assert.deepEqual(c.sfu, { ballast: 0, withstats: false });
+  assert.deepEqual(c.router, {
+    maxbandwidth: 1500,
+    maxpackettrack: 500,
+    audiolevelthreshold: 40,
+    audiolevelinterval: 1000,
+    audiolevelfilter: 20,
+    simulcast: { bestqualityfirst: true, enabletemporallayer: false },
+  });
+  assert.deepEqual(c.webrtc, {
+    iceserver: [],
+    sdpsemantics: 'unified-plan',
+    mdns: true,
+    candidates: { nat1to1: [], icelite: false },
+    timeouts: { disconnected: 5, failed: 25, keepalive: 2 },
+  });
+  assert.deepEqual(c.turn, {
+    enabled: false,
+    realm: 'ion',
+    address: '0.0.0.0:3478',
+    auth: { credentials: '' },
+  });
+  assert.deepEqual(c.log, { level: 'info' });
+});
+
+await test('a partly filled section gets defaults for the keys it omits', () => {
+  const c = parseConfig('[router]\nmaxbandwidth = 0\n');
+  assert.equal(c.router.maxbandwidth, 0);
+  assert.equal(c.router.maxpackettrack, 500);
+  assert.equal(c.router.simulcast.bestqualityfirst, true);
+});
+
+await test('defaultConfig returns a fresh object each call', () => {
+  const a = defaultConfig();
+  a.redis.addrs.push('x');
+  assert.deepEqual(defaultConfig().redis.addrs, []);
+});
+
+await test('an unknown key fails naming the key', () => {
+  const err = parseError('[router]\nmaxbandwith = 10\n');
+  assert.deepEqual(err.issues, ['config.toml: router.maxbandwith: unknown key']);
+});
+
+await test('an unknown key in a nested table fails naming the full path', () => {
+  const err = parseError('[webrtc]\nfoo = 1\n');
+  assert.deepEqual(err.issues, ['config.toml: webrtc.foo: unknown key']);
+});
+
+await test('an unknown section fails naming the section', () => {
+  const err = parseError('[routr]\nmaxbandwidth = 10\n');
+  assert.deepEqual(err.issues, ['config.toml: routr: unknown key']);
+});
+
+await test('a wrong type fails naming the key and the expected type', () => {
+  const err = parseError('[router]\nmaxbandwidth = "fast"\n');
+  assert.deepEqual(err.issues, ['config.toml: router.maxbandwidth: expected number, received string']);
+  assert.equal(err.message, 'config.toml: router.maxbandwidth: expected number, received string');
+});
+
+await test('every problem is reported on its own line', () => {
+  const err = parseError('[router]\nmaxbandwidth = "fast"\nbogus = 1\n[log]\nlevel = "loud"\n');
+  assert.equal(err.issues.length, 3);
+  assert.equal(err.message.split('\n').length, 3);
+  assert.ok(err.issues.some((l) => l.startsWith('config.toml: log.level: ')));
+});
+
+await test('a portrange with min >= max fails naming webrtc.portrange', () => {
+  for (const range of ['[5200, 5000]', '[5000, 5000]']) {
+    const err = parseError(`[webrtc]\nportrange = ${range}\n`);
+    assert.deepEqual(err.issues, ['config.toml: webrtc.portrange: expected [min, max] with min < max']);
+  }
+});
+
+await test('setting both singleport and portrange fails', () => {
+  const err = parseError('[webrtc]\nsingleport = 5000\nportrange = [5000, 5200]\n');
+  assert.equal(err.issues.length, 1);
+  assert.match(err.message, /webrtc\.singleport and webrtc\.portrange are exclusive/);
+});
+
+await test('a nat1to1 entry that is not an IP address fails naming its index', () => {
+  const err = parseError('[webrtc.candidates]\nnat1to1 = ["1.2.3.4", "example.com"]\n');
+  assert.deepEqual(err.issues, ['config.toml: webrtc.candidates.nat1to1[1]: not an IP address']);
+});
+
+await test('malformed turn credentials fail naming turn.auth.credentials', () => {
+  const err = parseError('[turn.auth]\ncredentials = "pion=ion,pion2"\n');
+  assert.match(err.message, /^config\.toml: turn\.auth\.credentials: /);
+});
+
+await test('an out-of-range value fails naming the key', () => {
+  const err = parseError('[router]\naudiolevelthreshold = 128\n');
+  assert.match(err.message, /^config\.toml: router\.audiolevelthreshold: /);
+});
+
+await test('a TOML syntax error gives a ConfigError naming the file and position', () => {
+  const err = parseError('[router\nmaxbandwidth = 1\n', 'broken.toml');
+  assert.equal(err.issues.length, 1);
+  assert.match(err.message, /^broken\.toml:1:\d+: TOML syntax error: /);
+});
+
+await test('the source name in errors defaults to <inline>', () => {
+  assert.throws(() => parseConfig('x = 1'), { name: 'ConfigError', message: '<inline>: x: unknown key' });
+});
+
+await test('loadConfig with no path gives the defaults', async () => {
+  assert.deepEqual(await loadConfig(), defaultConfig());
+});
+
+await test('loadConfig reads and validates the file, naming it in errors', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'switchboard-config-'));
+  try {
+    const good = join(dir, 'good.toml');
+    await writeFile(good, '[global]\ndc = "dc9"\n');
+    assert.equal((await loadConfig(good)).global.dc, 'dc9');
+
+    const bad = join(dir, 'bad.toml');
+    await writeFile(bad, '[router]\nmaxbandwidth = "fast"\n');
+    await assert.rejects(loadConfig(bad), (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.equal(err.message, `${bad}: router.maxbandwidth: expected number, received string`);
+      return true;
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+await test('loadConfig of a missing file gives a ConfigError naming the file', async () => {
+  const missing = join(tmpdir(), 'switchboard-no-such-config.toml');
+  await assert.rejects(loadConfig(missing), (err: unknown) => {
+    assert.ok(err instanceof ConfigError);
+    assert.ok(err.message.startsWith(`${missing}: cannot read config file`));
+    return true;
+  });
+});
+
+await test('validateSupported accepts the defaults', () => {
+  assert.deepEqual(validateSupported(defaultConfig()), []);
+});
+
+await test('validateSupported flags plan-b as unsupported', () => {
+  const c = parseConfig('[webrtc]\nsdpsemantics = "plan-b"\n');
+  assert.deepEqual(validateSupported(c), ['webrtc.sdpsemantics: plan-b is not supported; only unified-plan']);
+});
+
+await test('validateSupported flags turn.enabled = true as not implemented', () => {
+  const c = parseConfig('[turn]\nenabled = true\n');
+  assert.deepEqual(validateSupported(c), ['turn.enabled: the embedded TURN server is not implemented yet']);
+});
+
+await test('logLevel is log.level when log.v is unset', () => {
+  assert.equal(logLevel(parseConfig('[log]\nlevel = "error"\n')), 'error');
+});
+
+await test('logLevel: log.v overrides log.level (0 info, 1 debug, 2 trace)', () => {
+  const at = (v: number) => logLevel(parseConfig(`[log]\nlevel = "error"\nv = ${v}\n`));
+  assert.deepEqual([at(0), at(1), at(2)], ['info', 'debug', 'trace']);
+});
