@@ -25,7 +25,7 @@ export interface Bus {
 
 export class BusRequestError extends SwitchboardError {
   constructor(
-    code: ErrorCode | string,
+    code: string,
     message: string,
     readonly subject: string,
     options?: ErrorOptions,

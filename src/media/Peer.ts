@@ -157,6 +157,6 @@ export class Peer extends TypedEmitter<PeerEvents> {
         dt.setMuted(m.video === 'none');
       }
     }
-    this.safeEmit('apiMessage', m as Record<string, unknown>);
+    this.safeEmit('apiMessage', m);
   }
 }

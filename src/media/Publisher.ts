@@ -1,4 +1,4 @@
-import type { RTCDtlsTransport, RTCIceCandidateInit, RTCPeerConnection, RTCRtpTransceiver } from 'werift';
+import type { RTCIceCandidateInit, RTCPeerConnection, RTCRtpTransceiver } from 'werift';
 import { CandidateQueue } from './candidates.ts';
 import { Receiver } from './Receiver.ts';
 import { Router } from './Router.ts';
@@ -24,7 +24,7 @@ export class Publisher {
     this.#opts = opts;
     this.#onAudioLevel = onAudioLevel;
     this.pc = createPeerConnection('publisher', opts);
-    this.router = new Router(opts.maxBandwidthKbps, () => this.pc.dtlsTransports[0] as RTCDtlsTransport | undefined);
+    this.router = new Router(opts.maxBandwidthKbps, () => this.pc.dtlsTransports[0]);
     this.#candidates = new CandidateQueue(this.pc);
     this.pc.onIceCandidate.subscribe((c) => {
       if (c) {

@@ -103,7 +103,7 @@ export function createPeerConnection(role: 'publisher' | 'subscriber', opts: Pee
       urls: s.urls.length === 1 ? s.urls[0]! : s.urls,
       ...(s.username !== undefined ? { username: s.username } : {}),
       ...(s.credential !== undefined ? { credential: s.credential } : {}),
-    })) as never,
+    })),
     icePortRange: opts.portRange,
     iceLite: opts.iceLite,
     iceUseIpv6: false,
@@ -139,7 +139,7 @@ export function encryptAndSend(dtls: RTCDtlsTransport, header: RawHeader, payloa
 
 /** The negotiated header-extension id for `uri` on a transceiver, or 0. */
 export function extensionId(transceiver: RTCRtpTransceiver, uri: string): number {
-  const ext = (transceiver.headerExtensions as RTCRtpHeaderExtensionParameters[]).find((e) => e.uri === uri);
+  const ext = (transceiver.headerExtensions).find((e) => e.uri === uri);
   return ext?.id ?? 0;
 }
 

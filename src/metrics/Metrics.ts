@@ -56,7 +56,7 @@ export class Metrics {
     gauge('sfu_audio_tracks', 'Published audio tracks', (c) => c.audio);
     gauge('sfu_video_tracks', 'Published video tracks', (c) => c.video);
     new Counter({
-      name: 'sfu_rtp_packets_total',
+      name: 'rtp_packets',
       help: 'RTP packets received from publishers (in) and forwarded to subscribers (out)',
       labelNames: ['direction'],
       registers: reg,
@@ -68,7 +68,7 @@ export class Metrics {
       },
     });
     new Counter({
-      name: 'sfu_rtp_bytes_total',
+      name: 'rtp_bytes',
       help: 'RTP payload bytes received from publishers (in) and forwarded to subscribers (out)',
       labelNames: ['direction'],
       registers: reg,

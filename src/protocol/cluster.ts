@@ -37,6 +37,9 @@ export const peerNotification = z.object({
 });
 export type PeerNotification = z.infer<typeof peerNotification>;
 
+/** A signal instance asks the registry which media node owns a room. */
+export const placeRequest = z.object({ room: z.string().min(1).max(256) });
+
 export const subjects = {
   sfuRpc: (dc: string, node: string) => `sb.${dc}.sfu.${node}.rpc`,
   signalNotify: (dc: string, node: string) => `sb.${dc}.signal.${node}.notify`,

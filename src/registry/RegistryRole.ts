@@ -1,5 +1,5 @@
 import type { Bus, Store, Subscription } from '../backbone/index.ts';
-import { ROOM_LEASE_MS, storeKeys, subjects } from '../protocol/cluster.ts';
+import { placeRequest, ROOM_LEASE_MS, storeKeys, subjects } from '../protocol/cluster.ts';
 import { SwitchboardError } from '../util/errors.ts';
 import type { NodeLoad } from '../protocol/cluster.ts';
 import { selectNode } from './selectNode.ts';
@@ -23,7 +23,7 @@ export class RegistryRole {
   start(): Promise<void> {
     this.#sub = this.#bus.subscribe(
       subjects.registryPlace(this.#dc),
-      (data) => this.place(String((data as { room?: unknown }).room ?? '')),
+      (data) => this.place(placeRequest.parse(data).room),
       { queue: 'registry' },
     );
     return Promise.resolve();

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import fastifyWebsocket from '@fastify/websocket';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { MemoryBus, MemoryStore, type Bus, type Store } from '../backbone/index.ts';
 import { logLevel, validateSupported, ConfigError, type Config } from '../config/index.ts';
 import { Metrics } from '../metrics/Metrics.ts';
@@ -58,7 +58,7 @@ export class Switchboard {
     setLogLevel(logLevel(config));
     const app = Fastify({
       // Requests are not logged at info: signalling and metrics scrapes would drown everything else.
-      loggerInstance: logger.child({ role: 'http' }, { level: 'warn' }) as FastifyBaseLogger,
+      loggerInstance: logger.child({ role: 'http' }, { level: 'warn' }),
       bodyLimit: 1024 * 1024,
     }) as unknown as FastifyInstance;
     await app.register(fastifyWebsocket, { options: { maxPayload: config.signal.maxmessagesize } });

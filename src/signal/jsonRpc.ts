@@ -35,7 +35,7 @@ export function parseJsonRpc(text: string): ParseResult {
   const m = msg as Record<string, unknown>;
   const id = m.id;
   const validId = id === undefined || id === null || typeof id === 'string' || typeof id === 'number';
-  const replyId: JsonRpcId = validId && id !== undefined ? (id as JsonRpcId) : null;
+  const replyId: JsonRpcId = validId && id !== undefined ? (id) : null;
   if (!validId) {
     return { ok: false, id: null, code: RPC.INVALID_REQUEST, message: 'Invalid Request: bad id' };
   }
@@ -45,7 +45,7 @@ export function parseJsonRpc(text: string): ParseResult {
   if (typeof m.method !== 'string' || m.method.length === 0) {
     return { ok: false, id: replyId, code: RPC.INVALID_REQUEST, message: 'Invalid Request: method must be a string' };
   }
-  return { ok: true, request: { id: id as JsonRpcId | undefined, method: m.method, params: m.params } };
+  return { ok: true, request: { id: id, method: m.method, params: m.params } };
 }
 
 export function rpcResult(id: JsonRpcId, result: unknown): string {

@@ -17,8 +17,14 @@ await test('a request gets the handler value; a handler error comes back with it
     throw new SwitchboardError('not-found', 'nope');
   });
   assert.deepEqual(await bus.request('a.ok', { x: 1 }), { echo: { x: 1 } });
-  await assert.rejects(bus.request('a.fail', {}), (e: unknown) => e instanceof BusRequestError && e.code === 'not-found' && e.message === 'nope');
-  await assert.rejects(bus.request('a.none', {}), (e: unknown) => e instanceof BusRequestError && e.code === 'no-responder');
+  await assert.rejects(
+    bus.request('a.fail', {}),
+    (e: unknown) => e instanceof BusRequestError && e.code === 'not-found' && e.message === 'nope',
+  );
+  await assert.rejects(
+    bus.request('a.none', {}),
+    (e: unknown) => e instanceof BusRequestError && e.code === 'no-responder',
+  );
   await bus.close();
 });
 
