@@ -1,5 +1,6 @@
 import type { RTCIceCandidateInit, RTCPeerConnection, RTCRtpTransceiver } from 'werift';
 import { CandidateQueue } from './candidates.ts';
+import { assertValidOffer } from './sdpCheck.ts';
 import { Receiver } from './Receiver.ts';
 import { Router } from './Router.ts';
 import { createPeerConnection, extensionId, EXT_AUDIO_LEVEL } from './werift.ts';
@@ -38,6 +39,7 @@ export class Publisher {
     if (this.pc.signalingState !== 'stable') {
       throw new SwitchboardError('negotiation', 'offered ignored');
     }
+    assertValidOffer(sdp);
     await this.pc.setRemoteDescription({ type: 'offer', sdp });
     for (const t of this.pc.getTransceivers()) {
       // One codec per m-line, the publisher's first choice: subscribers are offered exactly that codec.

@@ -61,7 +61,16 @@ export class Switchboard {
       loggerInstance: logger.child({ role: 'http' }, { level: 'warn' }),
       bodyLimit: 1024 * 1024,
     }) as unknown as FastifyInstance;
-    await app.register(fastifyWebsocket, { options: { maxPayload: config.signal.maxmessagesize } });
+    await app.register(fastifyWebsocket, {
+      options: { maxPayload: config.signal.maxmessagesize },
+      // A client's protocol fault (oversized frame, bad opcode) is its own problem: ws has already sent
+      // the close code (1009 etc.); log it quietly instead of as a server error.
+      errorHandler: (err, socket) => {
+        const code = (err as { code?: string }).code ?? '';
+        logger[code.startsWith('WS_ERR_') ? 'debug' : 'warn']({ err }, 'client websocket error');
+        socket.terminate();
+      },
+    });
     const sb = new Switchboard(config, app, opts.bus ?? new MemoryBus(), opts.store ?? new MemoryStore(), opts.roles ?? ALL_ROLES);
     await sb.#routes();
     await sb.registry?.start();

@@ -1,0 +1,25 @@
+export { Client } from './Client.ts';
+export type { ClientOptions, JoinOptions } from './Client.ts';
+export { Emitter } from './Emitter.ts';
+export type { EventMap, Listener } from './Emitter.ts';
+export {
+  InvalidStateError,
+  NegotiationError,
+  RpcError,
+  SwitchboardClientError,
+  TimeoutError,
+} from './errors.ts';
+export { JsonRpcSocket } from './JsonRpcSocket.ts';
+export type { JsonRpcSocketEvents, JsonRpcSocketOptions } from './JsonRpcSocket.ts';
+export { Target } from './types.ts';
+export type {
+  ActiveLayer,
+  ClientEvents,
+  ClientState,
+  CloseReason,
+  Layer,
+  MediaKind,
+  Participant,
+  StreamInfo,
+  WireDescription,
+} from './types.ts';

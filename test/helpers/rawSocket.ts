@@ -1,0 +1,92 @@
+// A bare `ws` client for protocol-fault tests: send any frame, read replies in order, see the close code.
+import WebSocket from 'ws';
+
+export interface CloseInfo {
+  code: number;
+  reason: string;
+}
+
+export class RawSocket {
+  /** Resolves when the socket closes, with the close code the peer sent (1006 if none). */
+  readonly closed: Promise<CloseInfo>;
+  readonly #ws: WebSocket;
+  readonly #queue: unknown[] = [];
+  readonly #waiters: ((msg: unknown) => void)[] = [];
+
+  private constructor(ws: WebSocket) {
+    this.#ws = ws;
+    // binaryType is the default 'nodebuffer', so frames arrive as one Buffer.
+    ws.on('message', (data) => {
+      const text = (data as Buffer).toString('utf8');
+      let msg: unknown;
+      try {
+        msg = JSON.parse(text);
+      } catch {
+        msg = text;
+      }
+      const waiter = this.#waiters.shift();
+      if (waiter) {
+        waiter(msg);
+      } else {
+        this.#queue.push(msg);
+      }
+    });
+    ws.on('error', () => {
+      // Reported through `closed`; a write racing the server's close may fail with EPIPE/ECONNRESET.
+    });
+    this.closed = new Promise((resolve) => {
+      ws.once('close', (code, reason) => resolve({ code, reason: reason.toString('utf8') }));
+    });
+  }
+
+  static async connect(url: string): Promise<RawSocket> {
+    const ws = new WebSocket(url);
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+    return new RawSocket(ws);
+  }
+
+  get isOpen(): boolean {
+    return this.#ws.readyState === WebSocket.OPEN;
+  }
+
+  send(data: string | Buffer): void {
+    this.#ws.send(data);
+  }
+
+  /** The next message (parsed JSON, or the raw text); rejects if none arrives within `timeout` ms. */
+  next<T = any>(timeout = 5000): Promise<T> {
+    if (this.#queue.length > 0) {
+      return Promise.resolve(this.#queue.shift() as T);
+    }
+    return new Promise<T>((resolve, reject) => {
+      const onMessage = (msg: unknown): void => {
+        clearTimeout(timer);
+        resolve(msg as T);
+      };
+      const timer = setTimeout(() => {
+        this.#waiters.splice(this.#waiters.indexOf(onMessage), 1);
+        reject(new Error(`no message within ${timeout} ms`));
+      }, timeout);
+      this.#waiters.push(onMessage);
+    });
+  }
+
+  /** Sends `data` and returns the next message. */
+  async request<T = any>(data: string | Buffer, timeout?: number): Promise<T> {
+    this.send(data);
+    return this.next<T>(timeout);
+  }
+
+  async close(): Promise<void> {
+    if (this.#ws.readyState === WebSocket.CLOSED) {
+      return;
+    }
+    const force = setTimeout(() => this.#ws.terminate(), 2000);
+    this.#ws.close();
+    await this.closed;
+    clearTimeout(force);
+  }
+}

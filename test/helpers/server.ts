@@ -1,0 +1,43 @@
+// Starts an in-process Switchboard on 127.0.0.1, port 0, quiet logs (STYLE.md §6: each test its own server).
+import { defaultConfig } from '../../src/config/index.ts';
+import { Switchboard } from '../../src/server/Switchboard.ts';
+
+export type SwitchboardConfig = ReturnType<typeof defaultConfig>;
+export type RunningSwitchboard = Awaited<ReturnType<typeof Switchboard.start>>;
+
+export async function startSwitchboard(
+  configure?: (cfg: SwitchboardConfig) => void,
+): Promise<RunningSwitchboard> {
+  const cfg = defaultConfig();
+  cfg.signal.port = 0;
+  cfg.signal.host = '127.0.0.1';
+  cfg.log.level = 'warn';
+  configure?.(cfg);
+  return Switchboard.start(cfg);
+}
+
+/** GET `/metrics` and return the Prometheus text; throws on a non-200 answer. */
+export async function fetchMetrics(sb: { url: string }): Promise<string> {
+  const res = await fetch(`${sb.url}/metrics`);
+  if (res.status !== 200) {
+    throw new Error(`/metrics answered ${res.status}`);
+  }
+  return res.text();
+}
+
+/**
+ * The value of metric `name` in Prometheus text, summed over all its label sets;
+ * `undefined` when no sample of that name is present.
+ */
+export function metricValue(text: string, name: string): number | undefined {
+  let found = false;
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{[^}]*\})?\s+(\S+)/.exec(line);
+    if (m?.[1] === name && m[2] !== undefined) {
+      found = true;
+      sum += Number(m[2]);
+    }
+  }
+  return found ? sum : undefined;
+}

@@ -1,0 +1,68 @@
+// Two independent libwebrtc clients (@roamhq/wrtc) in one room, each publishing audio and video.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { waitFor } from '../helpers/waitFor.ts';
+import { fetchMetrics, metricValue, startSwitchboard, type RunningSwitchboard } from '../helpers/server.ts';
+import { WrtcPeer, wsUrlOf } from '../helpers/wrtcPeer.ts';
+
+void describe('two wrtc peers in one room', { timeout: 120_000 }, () => {
+  let sb: RunningSwitchboard | undefined;
+  let alice: WrtcPeer | undefined;
+  let bob: WrtcPeer | undefined;
+
+  before(async () => {
+    sb = await startSwitchboard();
+    alice = await WrtcPeer.connect(wsUrlOf(sb.url), 'alice');
+    bob = await WrtcPeer.connect(wsUrlOf(sb.url), 'bob');
+    await alice.join('two-peers', 'alice');
+    await bob.join('two-peers', 'bob');
+    await alice.publish();
+    await bob.publish();
+  });
+
+  after(async () => {
+    await alice?.close();
+    await bob?.close();
+    await sb?.close();
+  });
+
+  void it('each peer decodes more than 20 video frames of the other', async () => {
+    const a = alice!;
+    const b = bob!;
+    await waitFor(() => a.videoFrames(b.publishedStreamId) > 20, {
+      what: 'alice to decode 20 frames of bob',
+    });
+    await waitFor(() => b.videoFrames(a.publishedStreamId) > 20, {
+      what: 'bob to decode 20 frames of alice',
+    });
+  });
+
+  void it('each peer receives more than 50 audio packets', async () => {
+    for (const peer of [alice!, bob!]) {
+      await waitFor(async () => (await peer.inboundStats()).audio > 50, {
+        what: `${peer.label} to receive 50 audio packets`,
+      });
+    }
+  });
+
+  void it('each peer receives the other stream and not its own', () => {
+    assert.deepEqual([...alice!.remoteStreamIds()], [bob!.publishedStreamId]);
+    assert.deepEqual([...bob!.remoteStreamIds()], [alice!.publishedStreamId]);
+  });
+
+  void it('/metrics reports sfu_peers 2', async () => {
+    const s = sb!;
+    await waitFor(async () => metricValue(await fetchMetrics(s), 'sfu_peers') === 2, {
+      what: '/metrics to show sfu_peers 2',
+    });
+  });
+
+  void it('sfu_peers drops to 0 once both peers have left', async () => {
+    const s = sb!;
+    await alice!.close();
+    await bob!.close();
+    await waitFor(async () => metricValue(await fetchMetrics(s), 'sfu_peers') === 0, {
+      what: '/metrics to show sfu_peers 0',
+    });
+  });
+});
