@@ -1,7 +1,7 @@
 /**
  * Demo conference page. Test hooks: `window.sb = {client, joined, error}`; remote tiles are
  * `.tile.remote[data-stream-id][data-uid]`, the loudest speaker's tile has `.speaking`; the page joins by
- * itself with `?room=R&name=N&autojoin=1`.
+ * itself with `?room=R&name=N&autojoin=1` (and `&codec=vp9|h264` to publish another codec).
  */
 import { Client } from '../client/index.ts';
 import type { CloseReason, MediaKind, Participant, StreamInfo } from '../client/index.ts';
@@ -98,7 +98,9 @@ async function join(room: string, name: string): Promise<void> {
     localStorage.setItem('switchboard.name', name);
   }
 
-  const client = new Client();
+  // `?codec=vp9|h264|av1` prefers another video codec for what this page publishes (default VP8).
+  const codec = query.get('codec');
+  const client = new Client(codec === 'vp9' || codec === 'h264' || codec === 'av1' ? { codec } : {});
   sb.client = client;
   client.on('track', onTrack);
   client.on('streamremoved', removeTile);

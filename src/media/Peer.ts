@@ -128,6 +128,7 @@ export class Peer extends TypedEmitter<PeerEvents> {
       return; // ion-sdk-js opens it on the publisher only to force an m=application line
     }
     this.#channels.add(dc.label);
+    this.subscriber.registerOwnChannel(dc);
     dc.onMessage.subscribe((m) => this.safeEmit('channelMessage', dc.label, m));
     this.safeEmit('channel', dc.label);
   }

@@ -1,3 +1,4 @@
+import { parse } from 'sdp-transform';
 import type { RTCIceCandidateInit, RTCPeerConnection, RTCRtpTransceiver } from 'werift';
 import { CandidateQueue } from './candidates.ts';
 import { assertValidOffer } from './sdpCheck.ts';
@@ -6,6 +7,17 @@ import { Router } from './Router.ts';
 import { createPeerConnection, extensionId, EXT_AUDIO_LEVEL } from './werift.ts';
 import type { MediaOptions, SignalSink } from './types.ts';
 import { SwitchboardError } from '../util/errors.ts';
+
+/** Payload types of each m-line in the offerer's order of preference, by mid. */
+function payloadOrder(sdp: string): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (const m of parse(sdp).media) {
+    if (m.mid !== undefined && typeof m.payloads === 'string') {
+      out.set(String(m.mid), m.payloads.split(' ').map(Number));
+    }
+  }
+  return out;
+}
 
 /**
  * The publisher PC of a peer (ion-sfu target 0): the client offers, we answer. Each new incoming
@@ -41,12 +53,16 @@ export class Publisher {
     }
     assertValidOffer(sdp);
     await this.pc.setRemoteDescription({ type: 'offer', sdp });
+    const order = payloadOrder(sdp);
     for (const t of this.pc.getTransceivers()) {
-      // One codec per m-line, the publisher's first choice: subscribers are offered exactly that codec.
-      const first = t.codecs[0];
-      if (t.kind !== 'application' && !this.#known.has(t) && first && t.codecs.length > 1) {
-        t.setCodecPreferences([first]);
+      // One codec per m-line, the publisher's first choice (werift would answer in its own config
+      // order): subscribers are then offered exactly the codec the publisher sends.
+      if (t.kind === 'application' || this.#known.has(t) || t.codecs.length <= 1) {
+        continue;
       }
+      const pts = (t.mid ? order.get(t.mid) : undefined) ?? [];
+      const first = pts.map((pt) => t.codecs.find((c) => c.payloadType === pt)).find((c) => c !== undefined);
+      t.setCodecPreferences([first ?? t.codecs[0]!]);
     }
     const answer = await this.pc.createAnswer();
     await this.pc.setLocalDescription(answer);

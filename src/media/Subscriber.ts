@@ -97,6 +97,14 @@ export class Subscriber {
     return dc;
   }
 
+  /**
+   * The client's own channel of this label (opened on its publisher PC) also carries what others
+   * send under the label back to it, as ion-sfu does; the Peer already listens to its messages.
+   */
+  registerOwnChannel(dc: RTCDataChannel): void {
+    this.#channels.set(dc.label, dc);
+  }
+
   sendChannel(label: string, data: string | Buffer): void {
     const dc = this.#channels.get(label);
     if (dc?.readyState === 'open') {

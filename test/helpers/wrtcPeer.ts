@@ -75,6 +75,8 @@ export class WrtcPeer {
   readonly audioLevels: string[][] = [];
   /** Other data-channel messages (parsed JSON where possible), with their channel label. */
   readonly dataMessages: { label: string; data: unknown }[] = [];
+  /** Channels the server opened on our subscriber PC, by label (`ion-sfu` and fanned-out ones). */
+  readonly channels = new Map<string, RTCDataChannel>();
   /** Error replies that matched no pending call (errors to our notifications come back with id 0/null). */
   readonly rpcErrors: RpcMessage['error'][] = [];
   /** Stream id of our published media, once `publish()` ran. */
@@ -122,6 +124,7 @@ export class WrtcPeer {
     };
     this.subscriber.ontrack = (ev) => this.#onTrack(ev);
     this.subscriber.ondatachannel = ({ channel }) => {
+      this.channels.set(channel.label, channel);
       channel.onmessage = (m: MessageEvent) => this.#onChannelMessage(channel.label, m.data);
       if (channel.label === API_CHANNEL) {
         this.#apiChannel = channel;
