@@ -32,7 +32,10 @@ export class MemoryBus implements Bus {
     const timeoutMs = opts.timeoutMs ?? 10_000;
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(
-        () => reject(new BusRequestError('timeout', `request to ${subject} timed out after ${timeoutMs} ms`, subject)),
+        () =>
+          reject(
+            new BusRequestError('timeout', `request to ${subject} timed out after ${timeoutMs} ms`, subject),
+          ),
         timeoutMs,
       );
       // Run the handler on a later tick, as a network round trip would.

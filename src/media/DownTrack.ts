@@ -127,7 +127,8 @@ export class DownTrack extends TypedEmitter<DownTrackEvents> {
     if (!b || !this.#munger.started || this.#muted) {
       return undefined;
     }
-    const rtpTs = (this.#munger.lastOutTs + Math.round(((now - this.#munger.lastOutMs) * this.#clockRate) / 1000)) >>> 0;
+    const rtpTs =
+      (this.#munger.lastOutTs + Math.round(((now - this.#munger.lastOutMs) * this.#clockRate) / 1000)) >>> 0;
     const ms = BigInt(now);
     const seconds = ms / 1000n + NTP_EPOCH_OFFSET;
     const fraction = ((ms % 1000n) << 32n) / 1000n;

@@ -40,7 +40,14 @@ export class Peer extends TypedEmitter<PeerEvents> {
   readonly #channels = new Set<string>();
   #closed = false;
 
-  constructor(id: string, uid: string, name: string, opts: MediaOptions, sink: SignalSink, onAudioLevel: (s: string, l: number) => void) {
+  constructor(
+    id: string,
+    uid: string,
+    name: string,
+    opts: MediaOptions,
+    sink: SignalSink,
+    onAudioLevel: (s: string, l: number) => void,
+  ) {
     super();
     this.id = id;
     this.uid = uid;
@@ -142,7 +149,11 @@ export class Peer extends TypedEmitter<PeerEvents> {
       logger.debug({ peer: this.id }, 'ignored non-JSON ion-sfu channel message');
       return;
     }
-    if (typeof msg !== 'object' || msg === null || typeof (msg as { streamId?: unknown }).streamId !== 'string') {
+    if (
+      typeof msg !== 'object' ||
+      msg === null ||
+      typeof (msg as { streamId?: unknown }).streamId !== 'string'
+    ) {
       return;
     }
     const m = msg as { streamId: string; video?: unknown; audio?: unknown };

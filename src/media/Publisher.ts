@@ -32,7 +32,12 @@ export class Publisher {
   readonly #known = new Map<RTCRtpTransceiver, Receiver>();
   readonly #onAudioLevel: (streamId: string, level: number) => void;
 
-  constructor(peerId: string, opts: MediaOptions, sink: SignalSink, onAudioLevel: (s: string, l: number) => void) {
+  constructor(
+    peerId: string,
+    opts: MediaOptions,
+    sink: SignalSink,
+    onAudioLevel: (s: string, l: number) => void,
+  ) {
     this.#peerId = peerId;
     this.#opts = opts;
     this.#onAudioLevel = onAudioLevel;
@@ -86,7 +91,8 @@ export class Publisher {
       if (t.kind === 'application') {
         continue;
       }
-      const receiving = (t.currentDirection === 'recvonly' || t.currentDirection === 'sendrecv') && !t.stopped;
+      const receiving =
+        (t.currentDirection === 'recvonly' || t.currentDirection === 'sendrecv') && !t.stopped;
       const existing = this.#known.get(t);
       if (existing && !receiving) {
         existing.close();

@@ -99,7 +99,9 @@ export class Receiver extends TypedEmitter<ReceiverEvents> {
       return;
     }
     this.#lastPli = now;
-    this.transceiver.receiver.sendRtcpPLI(this.ssrc).catch((err: unknown) => logger.debug({ err }, 'PLI failed'));
+    this.transceiver.receiver
+      .sendRtcpPLI(this.ssrc)
+      .catch((err: unknown) => logger.debug({ err }, 'PLI failed'));
   }
 
   close(): void {

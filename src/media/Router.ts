@@ -1,8 +1,4 @@
-import {
-  ReceiverEstimatedMaxBitrate,
-  RtcpPayloadSpecificFeedback,
-  type RTCDtlsTransport,
-} from 'werift';
+import { ReceiverEstimatedMaxBitrate, RtcpPayloadSpecificFeedback, type RTCDtlsTransport } from 'werift';
 import type { Receiver } from './Receiver.ts';
 import { TypedEmitter } from '../util/TypedEmitter.ts';
 import { logger } from '../util/logger.ts';

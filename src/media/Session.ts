@@ -100,7 +100,13 @@ export class Session extends TypedEmitter<SessionEvents> {
     return [...this.#peers.values()].map((p) => {
       const streams = new Map<string, Participant['streams'][number]>();
       for (const r of p.receivers) {
-        const s = streams.get(r.streamId) ?? { streamId: r.streamId, audio: false, video: false, audioMuted: false, videoMuted: false };
+        const s = streams.get(r.streamId) ?? {
+          streamId: r.streamId,
+          audio: false,
+          video: false,
+          audioMuted: false,
+          videoMuted: false,
+        };
         s[r.kind] = true;
         if (r.kind === 'audio') {
           s.audioMuted = r.muted;

@@ -1,4 +1,10 @@
-import type { RTCDataChannel, RTCIceCandidateInit, RTCPeerConnection, RTCRtpCodecParameters, RtcpSrPacket } from 'werift';
+import type {
+  RTCDataChannel,
+  RTCIceCandidateInit,
+  RTCPeerConnection,
+  RTCRtpCodecParameters,
+  RtcpSrPacket,
+} from 'werift';
 import { CandidateQueue } from './candidates.ts';
 import { DownTrack } from './DownTrack.ts';
 import type { Receiver } from './Receiver.ts';
@@ -177,7 +183,10 @@ export class Subscriber {
   }
 
   #matchCodec(c: RTCRtpCodecParameters): RTCRtpCodecParameters | undefined {
-    const list = (c.mimeType.toLowerCase().startsWith('audio') ? this.pc.config.codecs.audio : this.pc.config.codecs.video) ?? [];
+    const list =
+      (c.mimeType.toLowerCase().startsWith('audio')
+        ? this.pc.config.codecs.audio
+        : this.pc.config.codecs.video) ?? [];
     const same = list.filter((l) => l.mimeType.toLowerCase() === c.mimeType.toLowerCase());
     if (c.mimeType.toLowerCase() === 'video/h264') {
       // profile_idc + constraint flags decide compatibility; the level may differ.

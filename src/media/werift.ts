@@ -57,7 +57,12 @@ function codecs(): { audio: RTCRtpCodecParameters[]; video: RTCRtpCodecParameter
       }),
     ],
     video: [
-      new RTCRtpCodecParameters({ mimeType: 'video/VP8', clockRate: 90000, payloadType: 96, rtcpFeedback: videoFb() }),
+      new RTCRtpCodecParameters({
+        mimeType: 'video/VP8',
+        clockRate: 90000,
+        payloadType: 96,
+        rtcpFeedback: videoFb(),
+      }),
       new RTCRtpCodecParameters({
         mimeType: 'video/VP9',
         clockRate: 90000,
@@ -95,7 +100,10 @@ function extensions(role: 'publisher' | 'subscriber'): {
   return { audio: [mid, useAudioLevelIndication()], video };
 }
 
-export function createPeerConnection(role: 'publisher' | 'subscriber', opts: PeerConnectionOptions): RTCPeerConnection {
+export function createPeerConnection(
+  role: 'publisher' | 'subscriber',
+  opts: PeerConnectionOptions,
+): RTCPeerConnection {
   return new RTCPeerConnection({
     codecs: codecs(),
     headerExtensions: extensions(role),
@@ -139,7 +147,7 @@ export function encryptAndSend(dtls: RTCDtlsTransport, header: RawHeader, payloa
 
 /** The negotiated header-extension id for `uri` on a transceiver, or 0. */
 export function extensionId(transceiver: RTCRtpTransceiver, uri: string): number {
-  const ext = (transceiver.headerExtensions).find((e) => e.uri === uri);
+  const ext = transceiver.headerExtensions.find((e) => e.uri === uri);
   return ext?.id ?? 0;
 }
 

@@ -20,7 +20,12 @@ export class Metrics {
       let audio = 0;
       let video = 0;
       let sessions = 0;
-      const io = { packetsIn: sfu.totals.packetsIn, bytesIn: sfu.totals.bytesIn, packetsOut: sfu.totals.packetsOut, bytesOut: sfu.totals.bytesOut };
+      const io = {
+        packetsIn: sfu.totals.packetsIn,
+        bytesIn: sfu.totals.bytesIn,
+        packetsOut: sfu.totals.packetsOut,
+        bytesOut: sfu.totals.bytesOut,
+      };
       for (const s of sfu.sessions) {
         sessions++;
         for (const p of s.peers) {

@@ -5,7 +5,15 @@ import { z } from 'zod';
  * enter a role: the signal role answers -32602 on a mismatch, the sfu role re-checks what the Bus brings.
  */
 export const sessionDescription = (type: 'offer' | 'answer') =>
-  z.object({ type: z.literal(type), sdp: z.string().min(1).max(256 * 1024) }).loose();
+  z
+    .object({
+      type: z.literal(type),
+      sdp: z
+        .string()
+        .min(1)
+        .max(256 * 1024),
+    })
+    .loose();
 
 export const iceCandidate = z
   .object({
@@ -32,7 +40,9 @@ export const methods = {
     .loose(),
   offer: z.object({ desc: sessionDescription('offer') }).loose(),
   answer: z.object({ desc: sessionDescription('answer') }).loose(),
-  trickle: z.object({ target: z.union([z.literal(0), z.literal(1)]).default(0), candidate: iceCandidate }).loose(),
+  trickle: z
+    .object({ target: z.union([z.literal(0), z.literal(1)]).default(0), candidate: iceCandidate })
+    .loose(),
   /** Our extension: publisher-side mute of one of the caller's own tracks. */
   mute: z.object({ streamId: idString, kind: z.enum(['audio', 'video']), muted: z.boolean() }).strict(),
 } as const;
@@ -43,4 +53,3 @@ export type MethodParams<M extends MethodName> = z.infer<(typeof methods)[M]>;
 export function isMethod(name: string): name is MethodName {
   return Object.hasOwn(methods, name);
 }
-

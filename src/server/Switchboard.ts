@@ -39,7 +39,13 @@ export class Switchboard {
   readonly registry: RegistryRole | undefined;
   #closed = false;
 
-  private constructor(config: Config, app: FastifyInstance, bus: Bus, store: Store, roles: readonly RoleName[]) {
+  private constructor(
+    config: Config,
+    app: FastifyInstance,
+    bus: Bus,
+    store: Store,
+    roles: readonly RoleName[],
+  ) {
     this.config = config;
     this.app = app;
     this.bus = bus;
@@ -71,7 +77,13 @@ export class Switchboard {
         socket.terminate();
       },
     });
-    const sb = new Switchboard(config, app, opts.bus ?? new MemoryBus(), opts.store ?? new MemoryStore(), opts.roles ?? ALL_ROLES);
+    const sb = new Switchboard(
+      config,
+      app,
+      opts.bus ?? new MemoryBus(),
+      opts.store ?? new MemoryStore(),
+      opts.roles ?? ALL_ROLES,
+    );
     await sb.#routes();
     await sb.registry?.start();
     await sb.sfu?.start();
@@ -112,12 +124,17 @@ export class Switchboard {
       reply.type(metrics.registry.contentType);
       return metrics.registry.metrics();
     });
-    app.get('/healthz', () => ({ ok: true, roles: { signal: !!this.signal, sfu: !!this.sfu, registry: !!this.registry } }));
+    app.get('/healthz', () => ({
+      ok: true,
+      roles: { signal: !!this.signal, sfu: !!this.sfu, registry: !!this.registry },
+    }));
     this.signal?.register(app);
     if (this.signal) {
       const assets = await buildDemoAssets();
       for (const [path, asset] of assets) {
-        app.get(path, (_req, reply) => reply.type(asset.contentType).header('cache-control', 'no-cache').send(asset.body));
+        app.get(path, (_req, reply) =>
+          reply.type(asset.contentType).header('cache-control', 'no-cache').send(asset.body),
+        );
       }
     }
   }

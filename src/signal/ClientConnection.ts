@@ -36,7 +36,9 @@ export class ClientConnection {
 
   /** Queues a frame; frames are handled strictly in arrival order. */
   receive(text: string): void {
-    this.#queue = this.#queue.then(() => this.#handle(text)).catch((err: unknown) => logger.error({ err }, 'frame handling failed'));
+    this.#queue = this.#queue
+      .then(() => this.#handle(text))
+      .catch((err: unknown) => logger.error({ err }, 'frame handling failed'));
   }
 
   send(text: string): void {
@@ -72,7 +74,9 @@ export class ClientConnection {
     const schema: z.ZodType = methods[method];
     const checked = schema.safeParse(params);
     if (!checked.success) {
-      const detail = checked.error.issues.map((i) => `${i.path.join('.') || 'params'}: ${i.message}`).join('; ');
+      const detail = checked.error.issues
+        .map((i) => `${i.path.join('.') || 'params'}: ${i.message}`)
+        .join('; ');
       this.send(rpcError(id ?? null, RPC.INVALID_PARAMS, `Invalid params: ${detail}`));
       return;
     }
@@ -82,7 +86,9 @@ export class ClientConnection {
           throw new Error('rtc transport already exists for this connection');
         }
         const { sid } = checked.data as { sid: string };
-        const { node } = await this.#bus.request<{ node: string }>(subjects.registryPlace(this.#dc), { room: sid });
+        const { node } = await this.#bus.request<{ node: string }>(subjects.registryPlace(this.#dc), {
+          room: sid,
+        });
         this.#node = node;
         try {
           const answer = await this.#forward('join', checked.data);

@@ -38,14 +38,28 @@ export class SignalRole {
         socket.close(1008, 'origin not allowed');
         return;
       }
-      const conn = new ClientConnection(socket, `${this.nodeId}/${randomUUID()}`, this.nodeId, this.#config.global.dc, this.#bus);
+      const conn = new ClientConnection(
+        socket,
+        `${this.nodeId}/${randomUUID()}`,
+        this.nodeId,
+        this.#config.global.dc,
+        this.#bus,
+      );
       this.#conns.set(conn.conn, conn);
       socket.on('message', (data, isBinary) => {
         if (isBinary) {
-          conn.send(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32600, message: 'Invalid Request: binary frame' } }));
+          conn.send(
+            JSON.stringify({
+              jsonrpc: '2.0',
+              id: null,
+              error: { code: -32600, message: 'Invalid Request: binary frame' },
+            }),
+          );
           return;
         }
-        conn.receive(Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.concat(data as Buffer[]).toString('utf8'));
+        conn.receive(
+          Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.concat(data as Buffer[]).toString('utf8'),
+        );
       });
       socket.on('close', () => {
         this.#conns.delete(conn.conn);

@@ -18,8 +18,7 @@ export interface JsonRpcRequest {
 }
 
 export type ParseResult =
-  | { ok: true; request: JsonRpcRequest }
-  | { ok: false; id: JsonRpcId; code: number; message: string };
+  { ok: true; request: JsonRpcRequest } | { ok: false; id: JsonRpcId; code: number; message: string };
 
 /** Parses one text frame; never throws. */
 export function parseJsonRpc(text: string): ParseResult {
@@ -35,15 +34,25 @@ export function parseJsonRpc(text: string): ParseResult {
   const m = msg as Record<string, unknown>;
   const id = m.id;
   const validId = id === undefined || id === null || typeof id === 'string' || typeof id === 'number';
-  const replyId: JsonRpcId = validId && id !== undefined ? (id) : null;
+  const replyId: JsonRpcId = validId && id !== undefined ? id : null;
   if (!validId) {
     return { ok: false, id: null, code: RPC.INVALID_REQUEST, message: 'Invalid Request: bad id' };
   }
   if (m.jsonrpc !== undefined && m.jsonrpc !== '2.0') {
-    return { ok: false, id: replyId, code: RPC.INVALID_REQUEST, message: 'Invalid Request: jsonrpc must be "2.0"' };
+    return {
+      ok: false,
+      id: replyId,
+      code: RPC.INVALID_REQUEST,
+      message: 'Invalid Request: jsonrpc must be "2.0"',
+    };
   }
   if (typeof m.method !== 'string' || m.method.length === 0) {
-    return { ok: false, id: replyId, code: RPC.INVALID_REQUEST, message: 'Invalid Request: method must be a string' };
+    return {
+      ok: false,
+      id: replyId,
+      code: RPC.INVALID_REQUEST,
+      message: 'Invalid Request: method must be a string',
+    };
   }
   return { ok: true, request: { id: id, method: m.method, params: m.params } };
 }
@@ -53,7 +62,11 @@ export function rpcResult(id: JsonRpcId, result: unknown): string {
 }
 
 export function rpcError(id: JsonRpcId, code: number, message: string, data?: unknown): string {
-  return JSON.stringify({ jsonrpc: '2.0', id, error: { code, message, ...(data !== undefined ? { data } : {}) } });
+  return JSON.stringify({
+    jsonrpc: '2.0',
+    id,
+    error: { code, message, ...(data !== undefined ? { data } : {}) },
+  });
 }
 
 export function rpcNotification(method: string, params: unknown): string {

@@ -1,11 +1,5 @@
 export type ErrorCode =
-  | 'invalid-state'
-  | 'invalid-params'
-  | 'not-found'
-  | 'timeout'
-  | 'no-responder'
-  | 'negotiation'
-  | 'internal';
+  'invalid-state' | 'invalid-params' | 'not-found' | 'timeout' | 'no-responder' | 'negotiation' | 'internal';
 
 /** Our few error classes carry a stable `code`; edges map codes to wire errors in one table each. */
 export class SwitchboardError extends Error {

@@ -40,7 +40,9 @@ void describe('data channel fan-out', { timeout: 120_000 }, () => {
     });
     chat.send(JSON.stringify({ text: 'hello bob' }));
     chat.send(new Uint8Array([1, 2, 3]).buffer);
-    await waitFor(() => bob.dataMessages.filter((m) => m.label === 'chat').length >= 2, { what: 'bob to get 2 chat messages' });
+    await waitFor(() => bob.dataMessages.filter((m) => m.label === 'chat').length >= 2, {
+      what: 'bob to get 2 chat messages',
+    });
     const got = bob.dataMessages.filter((m) => m.label === 'chat');
     assert.deepEqual(got[0]?.data, { text: 'hello bob' });
     assert.deepEqual([...new Uint8Array(got[1]?.data as ArrayBuffer)], [1, 2, 3]);
@@ -54,13 +56,17 @@ void describe('data channel fan-out', { timeout: 120_000 }, () => {
 
   void it('a late joiner gets the channel and the messages sent after it joined', async () => {
     const carol = await join('carol');
-    await waitFor(() => carol.channels.get('chat')?.readyState === 'open', { what: 'carol to get the chat channel' });
+    await waitFor(() => carol.channels.get('chat')?.readyState === 'open', {
+      what: 'carol to get the chat channel',
+    });
     chat!.send('welcome carol');
     await waitFor(() => carol.dataMessages.some((m) => m.label === 'chat' && m.data === 'welcome carol'), {
       what: 'carol to get the message',
     });
     // Bob got it too, and no one got their own message back.
-    await waitFor(() => peers[1]!.dataMessages.some((m) => m.data === 'welcome carol'), { what: 'bob to get it too' });
+    await waitFor(() => peers[1]!.dataMessages.some((m) => m.data === 'welcome carol'), {
+      what: 'bob to get it too',
+    });
     assert.equal(toAlice.includes('welcome carol'), false);
   });
 });

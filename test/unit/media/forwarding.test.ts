@@ -1,0 +1,167 @@
+// The forwarding path on synthetic packets: Receiver → DownTrack with werift's transport objects faked
+// at the two points DownTrack touches (the SRTP session and the sender's negotiated parameters).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Event, RtpHeader, RtpPacket, RTCRtpCodecParameters } from 'werift';
+import { Receiver, PLI_THROTTLE_MS } from '../../../src/media/Receiver.ts';
+import { DownTrack } from '../../../src/media/DownTrack.ts';
+import { EXT_ABS_SEND_TIME, EXT_AUDIO_LEVEL, EXT_MID } from '../../../src/media/werift.ts';
+
+function fakeSubscriberTransceiver(kind: 'audio' | 'video') {
+  const sent: RtpHeader[] = [];
+  const dtls = {
+    state: 'connected',
+    srtpStarted: true,
+    bytesSent: 0,
+    packetsSent: 0,
+    srtp: {
+      encrypt(payload: Buffer, h: { serialize(n: number): Buffer; serializeSize: number }) {
+        const raw = Buffer.concat([h.serialize(h.serializeSize), payload]);
+        sent.push(RtpHeader.deSerialize(raw));
+        return raw;
+      },
+    },
+    iceTransport: { connection: { send: () => Promise.resolve() } },
+  };
+  const sender = {
+    dtlsTransport: dtls,
+    ssrc: 0xabcdef01,
+    codec: { payloadType: kind === 'audio' ? 109 : 120 },
+    onPictureLossIndication: new Event<[]>(),
+    onGenericNack: new Event<[{ lost: number[] }]>(),
+    onRtcp: new Event<[unknown]>(),
+  };
+  // The subscriber negotiated its own ids, different from the publisher's.
+  const headerExtensions = [
+    { id: 3, uri: EXT_MID },
+    { id: 2, uri: EXT_AUDIO_LEVEL },
+    { id: 4, uri: EXT_ABS_SEND_TIME },
+  ];
+  return { transceiver: { sender, mid: '5', headerExtensions } as never, sent, sender };
+}
+
+function makeReceiver(kind: 'audio' | 'video') {
+  const track = { kind, onReceiveRtp: new Event<[RtpPacket]>() };
+  const plis: number[] = [];
+  const receiver = new Receiver({
+    peerId: 'pub',
+    track: track as never,
+    transceiver: {
+      receiver: { sendRtcpPLI: (ssrc: number) => (plis.push(ssrc), Promise.resolve()) },
+    } as never,
+    codec: new RTCRtpCodecParameters({
+      mimeType: kind === 'audio' ? 'audio/opus' : 'video/VP8',
+      clockRate: kind === 'audio' ? 48000 : 90000,
+    }),
+    streamId: 'stream-1',
+    trackId: 'track-1',
+    cacheSize: 64,
+    audioLevelExtId: kind === 'audio' ? 1 : 0, // the publisher's id for ssrc-audio-level
+  });
+  const push = (
+    seq: number,
+    ts: number,
+    exts: { id: number; payload: Buffer }[] = [],
+    payload = Buffer.from([1, 2, 3]),
+  ) =>
+    track.onReceiveRtp.execute(
+      new RtpPacket(
+        new RtpHeader({
+          sequenceNumber: seq,
+          timestamp: ts,
+          ssrc: 0x11111111,
+          payloadType: 96,
+          extensions: exts,
+        }),
+        payload,
+      ),
+    );
+  return { receiver, push, plis };
+}
+
+await test("forwarded packets carry the subscriber's SSRC, payload type and extension ids, never the publisher's", () => {
+  const { receiver, push } = makeReceiver('audio');
+  const { transceiver, sent } = fakeSubscriberTransceiver('audio');
+  const dt = new DownTrack(receiver, transceiver);
+  receiver.addDownTrack(dt);
+  // Publisher: audio level on id 1, its own mid on id 9 (which must not leak).
+  push(100, 960, [
+    { id: 1, payload: Buffer.from([0x80 | 25]) },
+    { id: 9, payload: Buffer.from('0') },
+  ]);
+  assert.equal(sent.length, 1);
+  const h = sent[0]!;
+  assert.equal(h.ssrc, 0xabcdef01);
+  assert.equal(h.payloadType, 109);
+  assert.equal(h.sequenceNumber, 100);
+  assert.equal(h.timestamp, 960);
+  assert.deepEqual(
+    h.extensions.map((e) => [e.id, [...e.payload]]),
+    [
+      [3, [...Buffer.from('5')]], // the subscriber's mid, under its id
+      [2, [25]], // the level under the subscriber's id
+    ],
+  );
+});
+
+await test('a NACK is answered from the receiver cache with the sequence number and timestamp first sent', () => {
+  const { receiver, push } = makeReceiver('video');
+  const { transceiver, sent, sender } = fakeSubscriberTransceiver('video');
+  const dt = new DownTrack(receiver, transceiver);
+  receiver.addDownTrack(dt);
+  push(65534, 1000);
+  push(65535, 4000);
+  push(0, 7000);
+  dt.setMuted(true);
+  dt.setMuted(false); // a resync: output numbering no longer equals input numbering
+  push(1, 10000);
+  push(2, 13000);
+  const before = sent.length;
+  sender.onGenericNack.execute({ lost: [65535, sent.at(-1)!.sequenceNumber] });
+  const resent = sent.slice(before).map((h) => [h.sequenceNumber, h.timestamp]);
+  assert.deepEqual(resent, [
+    [65535, 4000],
+    [sent[before - 1]!.sequenceNumber, sent[before - 1]!.timestamp],
+  ]);
+});
+
+await test('keyframe requests from subscribers reach the publisher at most once per 500 ms', (t) => {
+  t.mock.timers.enable({ apis: ['Date'], now: 10_000 });
+  const { receiver, push, plis } = makeReceiver('video');
+  const { transceiver, sender } = fakeSubscriberTransceiver('video');
+  receiver.addDownTrack(new DownTrack(receiver, transceiver));
+  push(1, 0); // learns the SSRC; the first forwarded packet asks for a keyframe for the new subscriber
+  assert.equal(plis.length, 1);
+  for (let i = 0; i < 5; i++) {
+    sender.onPictureLossIndication.execute();
+  }
+  assert.equal(plis.length, 1);
+  t.mock.timers.tick(PLI_THROTTLE_MS);
+  sender.onPictureLossIndication.execute();
+  sender.onRtcp.execute({ type: 206, feedback: { count: 4 } }); // FIR, throttled with PLI
+  assert.deepEqual(plis, [0x11111111, 0x11111111]);
+});
+
+await test('a sender report maps the last forwarded timestamp to wall-clock time', (t) => {
+  t.mock.timers.enable({ apis: ['Date'], now: 1_700_000_000_000 });
+  const { receiver, push } = makeReceiver('video');
+  const { transceiver } = fakeSubscriberTransceiver('video');
+  const dt = new DownTrack(receiver, transceiver);
+  receiver.addDownTrack(dt);
+  assert.equal(dt.senderReport(Date.now()), undefined);
+  push(10, 90_000);
+  const sr = dt.senderReport(Date.now() + 1000)!;
+  assert.equal(sr.ssrc, 0xabcdef01);
+  assert.equal(sr.senderInfo.rtpTimestamp, 180_000); // one second later at 90 kHz
+  assert.equal(sr.senderInfo.packetCount, 1);
+  assert.equal(sr.senderInfo.ntpTimestamp >> 32n, BigInt(1_700_000_001) + 2_208_988_800n);
+});
+
+await test('a DownTrack closes with its Receiver', () => {
+  const { receiver } = makeReceiver('audio');
+  const dt = new DownTrack(receiver, fakeSubscriberTransceiver('audio').transceiver);
+  receiver.addDownTrack(dt);
+  receiver.close();
+  assert.equal(dt.closed, true);
+  assert.equal(receiver.downTracks.size, 0);
+});
