@@ -20,6 +20,11 @@ const API_CHANNEL = 'ion-sfu';
 export interface ClientOptions {
   /** Signalling URL. Default: `ws(s)://<location.host>/ws` of the page. */
   url?: string;
+  /**
+   * Access token (JWT or Licode token) for servers with `[auth] anonymous = false`; sent as the
+   * `access_token` query parameter of the signalling URL. Default: none.
+   */
+  token?: string;
   /** Configuration of both RTCPeerConnections. Default `{}` (no ICE servers: the SFU has a reachable address). */
   rtcConfig?: RTCConfiguration;
   /** Preferred video codec, put first with `setCodecPreferences` where available. Default `'vp8'`. */
@@ -30,9 +35,23 @@ export interface ClientOptions {
   joinTimeoutMs?: number;
 }
 
+export interface PublishOptions {
+  /** Send video as three simulcast layers (rids f / h / q at full, half and quarter size, as ion-sdk-js does). */
+  simulcast?: boolean;
+}
+
+/** ion-sdk-js's simulcast shape; bitrates sized for camera video up to 720p. */
+const SIMULCAST_ENCODINGS: RTCRtpEncodingParameters[] = [
+  { rid: 'f', maxBitrate: 1_500_000 },
+  { rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 500_000 },
+  { rid: 'q', scaleResolutionDownBy: 4, maxBitrate: 150_000 },
+];
+
 export interface JoinOptions {
   /** Display name shown to the other participants (Switchboard extension of `join`). */
   name?: string;
+  /** The room's password, when its host set one (Switchboard extension of `join`). */
+  password?: string;
 }
 
 interface Published {
@@ -104,7 +123,7 @@ export class Client extends Emitter<ClientEvents> {
   constructor(options: ClientOptions = {}) {
     super();
     this.#options = options;
-    this.url = options.url ?? defaultUrl();
+    this.url = withToken(options.url ?? defaultUrl(), options.token);
     const rtcConfig = options.rtcConfig ?? {};
     this.#pub = new Transport(Target.Publisher, rtcConfig);
     this.#sub = new Transport(Target.Subscriber, rtcConfig);
@@ -214,6 +233,9 @@ export class Client extends Emitter<ClientEvents> {
     if (options.name !== undefined) {
       params.name = options.name;
     }
+    if (options.password !== undefined) {
+      params.password = options.password;
+    }
     const result = socket.call('join', params, this.#options.joinTimeoutMs ?? 15_000);
     // The server handles messages in order, so candidates sent after `join` find the peer it creates.
     this.#joinSent = true;
@@ -234,7 +256,7 @@ export class Client extends Emitter<ClientEvents> {
    * Adds the stream's tracks to the publisher PC as sendonly transceivers (preferred video codec first) and
    * renegotiates with an `offer` call once joined. Tracks added to the stream later are not published.
    */
-  publish(stream: MediaStream): void {
+  publish(stream: MediaStream, options: PublishOptions = {}): void {
     this.#assertOpen();
     const entry = this.#published.get(stream.id) ?? { stream, transceivers: [] };
     const sent = new Set(entry.transceivers.map((t) => t.sender.track));
@@ -242,7 +264,11 @@ export class Client extends Emitter<ClientEvents> {
       if (sent.has(track)) {
         continue;
       }
-      const transceiver = this.publisher.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
+      const init: RTCRtpTransceiverInit = { direction: 'sendonly', streams: [stream] };
+      if (track.kind === 'video' && options.simulcast) {
+        init.sendEncodings = SIMULCAST_ENCODINGS.map((e) => ({ ...e }));
+      }
+      const transceiver = this.publisher.addTransceiver(track, init);
       this.#preferCodec(transceiver, track.kind);
       entry.transceivers.push(transceiver);
     }
@@ -297,6 +323,47 @@ export class Client extends Emitter<ClientEvents> {
       }
     }
     await socket.call('mute', { streamId: entry.stream.id, kind, muted });
+  }
+
+  /**
+   * Dynacast: the server tells which simulcast layers of one of our tracks anybody may receive; the
+   * others are paused here (`active: false`) and resumed as soon as someone wants them.
+   */
+  #onLayers(params: unknown): void {
+    const p = params as { trackId?: unknown; active?: unknown };
+    if (typeof p?.trackId !== 'string' || !Array.isArray(p.active)) {
+      return;
+    }
+    const active = new Set(p.active.filter((r): r is string => typeof r === 'string'));
+    for (const t of this.publisher.getTransceivers()) {
+      const sender = t.sender;
+      if (sender.track?.id !== p.trackId) {
+        continue;
+      }
+      const params = sender.getParameters();
+      if (!params.encodings.some((e) => e.rid)) {
+        continue;
+      }
+      for (const e of params.encodings) {
+        e.active = e.rid !== undefined && active.has(e.rid);
+      }
+      sender
+        .setParameters(params)
+        .catch((err: unknown) => this.emit('error', err instanceof Error ? err : new Error(String(err))));
+    }
+  }
+
+  /**
+   * Calls one of the server's other JSON-RPC methods by name, e.g. the room service's `room.peers`,
+   * `room.message` or `room.kick`; rejects with an `RpcError` carrying the server's code (401, 403, …).
+   * Their notifications (`room.peer`, `room.message`, …) arrive as `notification` events.
+   */
+  async call<T = unknown>(method: string, params: unknown = {}): Promise<T> {
+    const socket = this.#socket;
+    if (this.#state !== 'joined' || !socket) {
+      throw new InvalidStateError(`call: client is ${this.#state}`);
+    }
+    return socket.call<T>(method, params);
   }
 
   /** Asks the server for a simulcast layer of a remote stream's video, or `'none'` to stop its video. */
@@ -364,6 +431,9 @@ export class Client extends Emitter<ClientEvents> {
         }
         case 'participants':
           this.#onParticipants(parseParticipants(params));
+          return;
+        case 'layers':
+          this.#onLayers(params);
           return;
         default:
           this.emit('notification', method, params);
@@ -581,6 +651,16 @@ export class Client extends Emitter<ClientEvents> {
       api.send(text);
     }
   }
+}
+
+/** Adds `access_token` to the signalling URL (ion-sdk-js style servers read it from the query). */
+function withToken(url: string, token: string | undefined): string {
+  if (token === undefined || token === '') {
+    return url;
+  }
+  const u = new URL(url);
+  u.searchParams.set('access_token', token);
+  return u.toString();
 }
 
 function defaultUrl(): string {

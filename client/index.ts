@@ -1,5 +1,5 @@
 export { Client } from './Client.ts';
-export type { ClientOptions, JoinOptions } from './Client.ts';
+export type { ClientOptions, JoinOptions, PublishOptions } from './Client.ts';
 export { Emitter } from './Emitter.ts';
 export type { EventMap, Listener } from './Emitter.ts';
 export {

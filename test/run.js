@@ -16,7 +16,9 @@ const collect = (dir) =>
         .sort()
     : [];
 const args = process.argv.slice(2);
-const all = args.length > 0 ? args : ['test/unit', 'test/integration', 'test/e2e'].flatMap(collect);
+// contract and distributed tests start their own nats-server and redis-server (Debian packages).
+const folders = ['test/unit', 'test/contract', 'test/integration', 'test/distributed', 'test/e2e'];
+const all = args.length > 0 ? args : folders.flatMap(collect);
 // prettier-ignore
 const nodeArgs = (files) => ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files];
 

@@ -1,7 +1,9 @@
 /**
  * Demo conference page. Test hooks: `window.sb = {client, joined, error}`; remote tiles are
  * `.tile.remote[data-stream-id][data-uid]`, the loudest speaker's tile has `.speaking`; the page joins by
- * itself with `?room=R&name=N&autojoin=1` (and `&codec=vp9|h264` to publish another codec).
+ * itself with `?room=R&name=N&autojoin=1` (`&codec=vp9|h264` publishes another codec, `&simulcast=0` one
+ * layer, `&publish=0` nothing).
+ * Access token: `?token=…` if given, else (anonymous mode) one from the dev-only `/api/dev/token`.
  */
 import { Client } from '../client/index.ts';
 import type { CloseReason, MediaKind, Participant, StreamInfo } from '../client/index.ts';
@@ -25,6 +27,8 @@ interface RemoteTile {
   name: HTMLSpanElement;
   avatar: HTMLDivElement;
   stream: MediaStream;
+  /** The simulcast layer being received (from `activeLayer`). */
+  layer: HTMLSpanElement;
 }
 
 const sb: SbHandle = { client: null, joined: false, error: null };
@@ -58,6 +62,8 @@ const statusText = byId<HTMLSpanElement>('status');
 const tiles = new Map<string, RemoteTile>();
 let localStream: MediaStream | null = null;
 let leaving = false;
+/** Why the room service disconnected us (`room.kicked` / `room.ended`), for the message on close. */
+let removedBecause: string | null = null;
 
 // ---- form defaults ---------------------------------------------------------------------------------------
 
@@ -98,14 +104,27 @@ async function join(room: string, name: string): Promise<void> {
     localStorage.setItem('switchboard.name', name);
   }
 
+  removedBecause = null;
+  const uid = randomId();
+  const token = await accessToken(room, uid, name);
   // `?codec=vp9|h264|av1` prefers another video codec for what this page publishes (default VP8).
   const codec = query.get('codec');
-  const client = new Client(codec === 'vp9' || codec === 'h264' || codec === 'av1' ? { codec } : {});
+  const client = new Client({
+    ...(codec === 'vp9' || codec === 'h264' || codec === 'av1' ? { codec } : {}),
+    ...(token !== undefined ? { token } : {}),
+  });
   sb.client = client;
+  client.on('notification', onRoomNotification);
   client.on('track', onTrack);
   client.on('streamremoved', removeTile);
   client.on('participants', onParticipants);
   client.on('speaker', onSpeaker);
+  client.on('activelayer', (l) => {
+    const tile = tiles.get(l.streamId);
+    if (tile) {
+      tile.layer.textContent = l.activeLayer === 'none' ? '' : l.activeLayer;
+    }
+  });
   client.on('close', onClose);
   client.on('error', (err) => {
     // eslint-disable-next-line no-console
@@ -113,12 +132,13 @@ async function join(room: string, name: string): Promise<void> {
   });
 
   try {
-    localStream = await getMedia();
+    // `?publish=0` joins to watch only.
+    localStream = query.get('publish') === '0' ? null : await getMedia();
     showLocal(localStream, name);
     setStatus('Connecting…');
-    await client.join(room, randomId(), name === '' ? {} : { name });
+    await client.join(room, uid, name === '' ? {} : { name });
     if (localStream && localStream.getTracks().length > 0) {
-      client.publish(localStream);
+      client.publish(localStream, { simulcast: simulcast() });
     }
     form.hidden = true;
     conference.hidden = false;
@@ -150,8 +170,39 @@ function onClose(reason: CloseReason): void {
     return;
   }
   resetUi();
-  setError(`Disconnected (${reason})`);
+  setError(removedBecause ?? `Disconnected (${reason})`);
   setStatus('');
+}
+
+function onRoomNotification(method: string, params: unknown): void {
+  const reason = (params as { reason?: unknown } | null)?.reason;
+  const why = typeof reason === 'string' && reason !== '' ? `: ${reason}` : '';
+  if (method === 'room.kicked') {
+    removedBecause = `You were removed from the room${why}`;
+  } else if (method === 'room.ended') {
+    removedBecause = `The room was ended${why}`;
+  }
+}
+
+/**
+ * The page's `?token=…`, or in anonymous mode a token from the dev-only endpoint (404 otherwise: then
+ * the join goes without one and a server that requires tokens says so).
+ */
+async function accessToken(room: string, uid: string, name: string): Promise<string | undefined> {
+  const given = query.get('token');
+  if (given) {
+    return given;
+  }
+  try {
+    const params = new URLSearchParams({ room, identity: uid, ...(name !== '' ? { name } : {}) });
+    const res = await fetch(`/api/dev/token?${params.toString()}`);
+    if (res.ok) {
+      return ((await res.json()) as { token?: string }).token;
+    }
+  } catch {
+    // no API on this server: join without a token
+  }
+  return undefined;
 }
 
 function resetUi(): void {
@@ -168,11 +219,18 @@ function resetUi(): void {
 
 // ---- local media -----------------------------------------------------------------------------------------
 
+/** Simulcast by default (three layers; the server pauses unwanted ones); `?simulcast=0` sends one. */
+function simulcast(): boolean {
+  return query.get('simulcast') !== '0';
+}
+
 /** Camera and microphone if possible, else whichever works, else nothing (join to watch only). */
 async function getMedia(): Promise<MediaStream | null> {
+  // Simulcast wants at least 960x540: below that Chrome drops the smallest of three layers.
+  const hd = simulcast();
   const video: MediaTrackConstraints = {
-    width: { ideal: 640 },
-    height: { ideal: 360 },
+    width: { ideal: hd ? 960 : 640 },
+    height: { ideal: hd ? 540 : 360 },
     frameRate: { ideal: 30 },
   };
   const attempts: MediaStreamConstraints[] = [{ audio: true, video }, { audio: true }, { video }];
@@ -282,10 +340,27 @@ function createTile(stream: MediaStream): RemoteTile {
   micOff.className = 'mic-off';
   micOff.title = 'Muted';
   label.append(name, micOff);
-  el.append(video, avatar, label);
+  // The viewer's layer choice: a ceiling for the server's automatic choice (ion-sfu's preferLayer).
+  const picker = document.createElement('select');
+  picker.className = 'layer-picker';
+  picker.title = 'Video quality';
+  for (const [value, text] of [
+    ['high', 'High'],
+    ['medium', 'Medium'],
+    ['low', 'Low'],
+    ['none', 'Off'],
+  ] as const) {
+    picker.append(new Option(text, value));
+  }
+  picker.addEventListener('change', () =>
+    sb.client?.preferLayer(stream.id, picker.value as 'high' | 'medium' | 'low' | 'none'),
+  );
+  const layer = document.createElement('span');
+  layer.className = 'layer';
+  el.append(video, avatar, label, picker, layer);
   grid.append(el);
   stream.addEventListener('addtrack', () => updateTile(tiles.get(stream.id)));
-  return { el, video, name, avatar, stream };
+  return { el, video, name, avatar, stream, layer };
 }
 
 function playTile(tile: RemoteTile): void {

@@ -20,6 +20,12 @@ export interface Bus {
   publish(subject: string, data: unknown): void;
   /** With `queue`, each message goes to one member of the group; the handler's return value answers requests. */
   subscribe(subject: string, handler: BusHandler, opts?: { queue?: string }): Subscription;
+  /**
+   * Resolves once every earlier `subscribe`/`unsubscribe` of this bus is in effect for other
+   * processes (NATS: one round trip to the server; in-process: at once). A role that announces
+   * itself elsewhere (a heartbeat in the Store) flushes first, so nobody calls it too early.
+   */
+  flush(): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -84,6 +84,10 @@ export class MemoryBus implements Bus {
     return { unsubscribe: () => (this.#subs = this.#subs.filter((s) => s !== sub)) };
   }
 
+  flush(): Promise<void> {
+    return Promise.resolve(); // subscriptions take effect at once in-process
+  }
+
   close(): Promise<void> {
     this.#closed = true;
     this.#subs = [];

@@ -170,6 +170,47 @@ const turnSection = z.strictObject({
   auth: turnAuthSection.prefault({}),
 });
 
+const authSection = z.strictObject({
+  /**
+   * Let clients join `/ws` without a token (full grants; the first joiner of an empty room is its host).
+   * Default true, the demo default: the server logs a warning at start. Set false in production.
+   */
+  anonymous: z.boolean().default(true),
+  /**
+   * HS256 key of the built-in service's JWTs (`switchboard token`, `/api/dev/token`, tokens of the
+   * superservice's rooms). Default: unset, generated on first start and kept in the Store (and in
+   * `<datadir>/secrets.json` for the CLI).
+   */
+  secret: z.string().min(16, { message: 'must be at least 16 characters' }).optional(),
+});
+
+const apiSection = z.strictObject({
+  /** Serve the REST management API under `/api`. Default true. */
+  enabled: z.boolean().default(true),
+  /** Folder for what must survive a restart of the embedded server (rooms, services, secrets). Default "./data". */
+  datadir: z.string().min(1).default('./data'),
+  /** Id of the superservice (manages `/services`). Default: unset, generated on first start and printed once. */
+  superserviceid: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, { message: 'expected 1-64 letters, digits, "_" or "-"' })
+    .optional(),
+  /** Key of the superservice (MAuth). Default: unset, generated on first start and printed once. */
+  superservicekey: z.string().min(16, { message: 'must be at least 16 characters' }).optional(),
+  /** Accepted clock skew of MAuth timestamps, in seconds; replayed (timestamp, cnonce) pairs are refused within it. Default 300. */
+  mauthwindow: z.int().min(1).max(86400).default(300),
+});
+
+const webhooksSection = z.strictObject({
+  /** URLs that receive every room/participant/track event as a signed JSON POST. Default []. */
+  urls: z.array(z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' })).default([]),
+  /** Delivery attempts after the first before an event is dropped (exponential backoff from 0.5 s). Default 5. */
+  retries: z.int().min(0).max(20).default(5),
+  /** Seconds to wait for a receiver's answer. Default 5. */
+  timeout: z.number().positive().max(120).default(5),
+  /** Deliveries (all URLs) waiting at most; past it the oldest are dropped with a warning. Default 1000. */
+  queuesize: z.int().min(1).max(1_000_000).default(1000),
+});
+
 const logSection = z.strictObject({
   /** Log level. Default "info". */
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -186,6 +227,9 @@ export const configSchema = z.strictObject({
   router: routerSection.prefault({}),
   webrtc: webrtcSection.prefault({}),
   turn: turnSection.prefault({}),
+  auth: authSection.prefault({}),
+  api: apiSection.prefault({}),
+  webhooks: webhooksSection.prefault({}),
   log: logSection.prefault({}),
 });
 

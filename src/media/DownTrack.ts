@@ -7,6 +7,7 @@ import {
   type RtpPacket,
 } from 'werift';
 import { RtpMunger } from './RtpMunger.ts';
+import { Vp8Munger } from './Vp8Munger.ts';
 import { Sequencer } from './Sequencer.ts';
 import { absSendTime, rtpHeaderSize, writeRtpHeader, type HeaderExtension } from './rtpHeader.ts';
 import {
@@ -18,11 +19,22 @@ import {
   EXT_MID,
   type RawHeader,
 } from './werift.ts';
-import type { Receiver } from './Receiver.ts';
+import type { Layer, Receiver } from './Receiver.ts';
+import { LayerSelector } from './LayerSelector.ts';
 import type { Kind } from './types.ts';
 import { TypedEmitter } from '../util/TypedEmitter.ts';
 
-export type DownTrackEvents = { close: [] };
+export type DownTrackEvents = {
+  close: [];
+  /** The layer being forwarded changed (simulcast); index into `receiver.orderedLayers`, -1 = none. */
+  layer: [index: number];
+  /** A REMB from the subscriber (it covers the whole subscriber PC), bps. */
+  estimate: [bps: number];
+};
+
+/** ion-sfu's names for spatial layers, lowest first (rids q/h/f). */
+export const LAYER_NAMES = ['low', 'medium', 'high'] as const;
+export type LayerName = (typeof LAYER_NAMES)[number];
 
 /** Seconds between 1900-01-01 (NTP epoch) and 1970-01-01. */
 const NTP_EPOCH_OFFSET = 2208988800n;
@@ -52,8 +64,18 @@ export class DownTrack extends TypedEmitter<DownTrackEvents> {
   #closed = false;
   /** Subscriber's choice (ion-sfu data channel `video: 'none'` / `audio: false`). */
   #muted = false;
+  /** Highest spatial layer the subscriber allows (manual choice); 2 = high. */
+  #ceiling = LAYER_NAMES.length - 1;
+  /** The layer being forwarded, and the one we switch to at its next keyframe. */
+  #current: Layer | undefined;
+  #target: Layer | undefined;
+  readonly #selector = new LayerSelector();
+  /** Fraction lost from the subscriber's latest receiver report for this track. */
+  #loss = 0;
   #binding: Binding | undefined;
   readonly #munger = new RtpMunger();
+  /** VP8 only: picture IDs continue across layer switches. */
+  readonly #vp8: Vp8Munger | undefined;
   readonly #sequencer = new Sequencer();
   readonly #exts: HeaderExtension[] = [];
   readonly #header: RawHeader & { buf: Buffer };
@@ -70,11 +92,68 @@ export class DownTrack extends TypedEmitter<DownTrackEvents> {
     this.#header = { ...hdr, serialize: () => this.#header.buf };
     const sender = transceiver.sender;
     this.#unsubs.push(
-      sender.onPictureLossIndication.subscribe(() => this.receiver.requestKeyframe()).unSubscribe,
+      sender.onPictureLossIndication.subscribe(() => this.receiver.requestKeyframe(this.#current))
+        .unSubscribe,
       sender.onGenericNack.subscribe((n) => this.#onNack(n.lost)).unSubscribe,
       sender.onRtcp.subscribe((p) => this.#onRtcp(p)).unSubscribe,
     );
     receiver.on('mute', this.#onPublisherMute);
+    this.#vp8 = receiver.codec.mimeType.toLowerCase() === 'video/vp8' ? new Vp8Munger() : undefined;
+    if (!receiver.simulcast) {
+      // Forwarding starts at the first keyframe (audio: the first packet), like a layer switch.
+      this.#target = receiver.layers[0];
+    }
+  }
+
+  /** The highest layer this subscriber wants (dynacast reads it); -1 while muted. */
+  get ceiling(): number {
+    return this.#muted ? -1 : this.#ceiling;
+  }
+
+  /** Manual layer choice (ion-sfu `video: high|medium|low`): a ceiling for the automatic choice. */
+  setCeiling(layer: LayerName): void {
+    const c = LAYER_NAMES.indexOf(layer);
+    if (c !== this.#ceiling) {
+      this.#ceiling = c;
+      this.#selector.reset();
+    }
+  }
+
+  /** Index of the forwarded layer in `receiver.orderedLayers`, -1 when none. */
+  get currentLayer(): number {
+    return this.#current ? this.receiver.orderedLayers.indexOf(this.#current) : -1;
+  }
+
+  /**
+   * Re-picks the simulcast layer from this track's share of the subscriber's bandwidth (bps,
+   * Infinity when unknown). The switch itself happens at the target layer's next keyframe.
+   */
+  allocate(budget: number, budgetFalling: boolean, now: number, bestQualityFirst: boolean): void {
+    if (!this.receiver.simulcast || this.#closed) {
+      return;
+    }
+    const ordered = this.receiver.orderedLayers;
+    const index = this.#selector.select({
+      bitrates: ordered.map((l) => l.bitrate),
+      ceiling: Math.min(this.#ceiling, ordered.length - 1),
+      budget,
+      budgetFalling,
+      loss: this.#loss,
+      now,
+      bestQualityFirst,
+    });
+    const target = index >= 0 ? ordered[index] : undefined;
+    if (target !== this.#target) {
+      this.#target = target;
+      if (target && target !== this.#current) {
+        this.receiver.requestKeyframe(target);
+      }
+    }
+  }
+
+  /** The bitrate currently forwarded, bps (for the subscriber's budget). */
+  get bitrate(): number {
+    return this.#current?.bitrate ?? 0;
   }
 
   get closed(): boolean {
@@ -97,17 +176,32 @@ export class DownTrack extends TypedEmitter<DownTrackEvents> {
     if (muted) {
       this.#munger.pause();
     } else {
-      this.receiver.requestKeyframe();
+      this.#resumeAtKeyframe();
     }
   }
 
-  writeRtp(packet: RtpPacket, audioLevel: number, now: number): void {
+  writeRtp(packet: RtpPacket, layer: Layer, keyframe: boolean, audioLevel: number, now: number): void {
     if (this.#muted || this.#closed) {
       return;
     }
     const b = this.#binding ?? this.#bind();
     if (!b) {
       return;
+    }
+    if (layer !== this.#current) {
+      // Another simulcast layer: switch only at a keyframe of the target, so the decoder never
+      // gets a frame it cannot decode; sequence numbers and timestamps continue across (RtpMunger).
+      if (layer !== this.#target) {
+        return;
+      }
+      if (!keyframe) {
+        this.receiver.requestKeyframe(layer);
+        return;
+      }
+      this.#munger.pause();
+      this.#vp8?.rebase();
+      this.#current = layer;
+      this.safeEmit('layer', this.receiver.orderedLayers.indexOf(layer));
     }
     const h = packet.header;
     if (packet.payload.length === 0) {
@@ -118,7 +212,12 @@ export class DownTrack extends TypedEmitter<DownTrackEvents> {
       return;
     }
     this.#send(b, packet, this.#munger.seq, this.#munger.ts, audioLevel, now);
-    this.#sequencer.push(this.#munger.seq, h.sequenceNumber, this.#munger.ts);
+    this.#sequencer.push(
+      this.#munger.seq,
+      h.sequenceNumber,
+      this.#munger.ts,
+      this.receiver.layers.indexOf(layer),
+    );
   }
 
   /** A sender report for this track, or undefined before the first packet (called about once a second). */
@@ -163,8 +262,19 @@ export class DownTrack extends TypedEmitter<DownTrackEvents> {
   #onPublisherMute = (muted: boolean): void => {
     if (muted) {
       this.#munger.pause();
+    } else {
+      this.#resumeAtKeyframe();
     }
   };
+
+  /** After a pause the stream restarts like a switch: at the next keyframe of the same layer. */
+  #resumeAtKeyframe(): void {
+    if (this.kind === 'video') {
+      this.#target ??= this.#current;
+      this.#current = undefined;
+      this.receiver.requestKeyframe(this.#target);
+    }
+  }
 
   #bind(): Binding | undefined {
     const sender = this.transceiver.sender;
@@ -186,11 +296,19 @@ export class DownTrack extends TypedEmitter<DownTrackEvents> {
       absSendTime: this.kind === 'video' ? ext(EXT_ABS_SEND_TIME, Buffer.alloc(3)) : undefined,
     };
     this.#header.ssrc = sender.ssrc;
-    this.receiver.requestKeyframe(); // a new subscriber can only start decoding at a keyframe
+    this.receiver.requestKeyframe(this.#target); // a new subscriber can only start decoding at a keyframe
     return this.#binding;
   }
 
-  #send(b: Binding, packet: RtpPacket, seq: number, ts: number, audioLevel: number, now: number): void {
+  #send(
+    b: Binding,
+    packet: RtpPacket,
+    seq: number,
+    ts: number,
+    audioLevel: number,
+    now: number,
+    retransmission = false,
+  ): void {
     const exts = this.#exts;
     exts.length = 0;
     if (b.mid) {
@@ -210,7 +328,14 @@ export class DownTrack extends TypedEmitter<DownTrackEvents> {
     hdr.sequenceNumber = seq;
     hdr.serializeSize = len;
     hdr.buf = buf;
-    encryptAndSend(b.dtls, hdr, packet.payload);
+    const vp8 = this.#vp8;
+    if (vp8) {
+      vp8.patch(packet.payload, retransmission);
+      encryptAndSend(b.dtls, hdr, packet.payload);
+      vp8.restore(packet.payload);
+    } else {
+      encryptAndSend(b.dtls, hdr, packet.payload);
+    }
     this.packetsSent++;
     this.bytesSent += packet.payload.length;
   }
@@ -226,17 +351,30 @@ export class DownTrack extends TypedEmitter<DownTrackEvents> {
       if (!entry) {
         continue;
       }
-      const packet = this.receiver.getPacket(entry.inSeq);
+      const layer = this.receiver.layers[entry.layer];
+      const packet = layer && this.receiver.getPacket(layer, entry.inSeq);
       if (packet) {
-        this.#send(b, packet, outSeq, entry.outTs, -1, now);
+        this.#send(b, packet, outSeq, entry.outTs, -1, now, true);
       }
     }
   }
 
   #onRtcp(p: RtcpPacket): void {
-    // FIR (PSFB fmt 4) asks for a keyframe like PLI; werift only surfaces PLI as an event.
-    if (p.type === 206 && (p as { feedback: { count: number } }).feedback.count === 4) {
-      this.receiver.requestKeyframe();
+    if (p.type === 206) {
+      const fb = (p as { feedback: { count: number; bitrate?: bigint } }).feedback;
+      if (fb.count === 4) {
+        // FIR asks for a keyframe like PLI; werift only surfaces PLI as an event.
+        this.receiver.requestKeyframe(this.#current);
+      } else if (fb.count === 15 && fb.bitrate !== undefined) {
+        this.safeEmit('estimate', Number(fb.bitrate));
+      }
+    } else if (p.type === 201 || p.type === 200) {
+      const ssrc = this.#binding?.ssrc;
+      for (const r of (p as { reports: { ssrc: number; fractionLost: number }[] }).reports) {
+        if (r.ssrc === ssrc) {
+          this.#loss = r.fractionLost / 256;
+        }
+      }
     }
   }
 }

@@ -2,7 +2,7 @@ import type { RTCDataChannel, RTCIceCandidateInit } from 'werift';
 import { Publisher } from './Publisher.ts';
 import { API_CHANNEL, Subscriber } from './Subscriber.ts';
 import type { Receiver } from './Receiver.ts';
-import type { DownTrack } from './DownTrack.ts';
+import type { DownTrack, LayerName } from './DownTrack.ts';
 import type { CloseReason, MediaOptions, SignalSink } from './types.ts';
 import { TypedEmitter } from '../util/TypedEmitter.ts';
 import { InvalidStateError } from '../util/errors.ts';
@@ -140,6 +140,33 @@ export class Peer extends TypedEmitter<PeerEvents> {
     this.safeEmit('channel', dc.label);
   }
 
+  /**
+   * What this subscriber wants of one stream (ion-sfu's data-channel API, also our `layer` method):
+   * `audio: false` mutes its audio, `video: 'none'` pauses its video, `high|medium|low` is a ceiling
+   * for the automatic layer choice. Unknown values are ignored, as ion-sfu does.
+   */
+  setPreference(m: { streamId: string; video?: unknown; audio?: unknown }): boolean {
+    let found = false;
+    for (const dt of this.subscriber.downTracks) {
+      if (dt.streamId !== m.streamId) {
+        continue;
+      }
+      found = true;
+      if (dt.kind === 'audio' && typeof m.audio === 'boolean') {
+        dt.setMuted(!m.audio);
+      }
+      if (dt.kind === 'video' && typeof m.video === 'string' && VIDEO_LAYERS.has(m.video)) {
+        dt.setMuted(m.video === 'none');
+        if (m.video !== 'none') {
+          dt.setCeiling(m.video as LayerName);
+        }
+        dt.receiver.wantedChanged();
+      }
+    }
+    this.subscriber.allocate();
+    return found;
+  }
+
   /** ion-sfu's subscriber API: `{streamId, video, audio, framerate}` and `{streamId, layers}`. */
   #onApiMessage(data: string): void {
     let msg: unknown;
@@ -157,18 +184,7 @@ export class Peer extends TypedEmitter<PeerEvents> {
       return;
     }
     const m = msg as { streamId: string; video?: unknown; audio?: unknown };
-    for (const dt of this.subscriber.downTracks) {
-      if (dt.streamId !== m.streamId) {
-        continue;
-      }
-      if (dt.kind === 'audio' && typeof m.audio === 'boolean') {
-        dt.setMuted(!m.audio);
-      }
-      if (dt.kind === 'video' && typeof m.video === 'string' && VIDEO_LAYERS.has(m.video)) {
-        // Layer choice arrives with simulcast; today any layer means "on".
-        dt.setMuted(m.video === 'none');
-      }
-    }
+    this.setPreference(m);
     this.safeEmit('apiMessage', m);
   }
 }

@@ -3,6 +3,7 @@ import type { RTCIceCandidateInit, RTCPeerConnection, RTCRtpTransceiver } from '
 import { CandidateQueue } from './candidates.ts';
 import { assertValidOffer } from './sdpCheck.ts';
 import { Receiver } from './Receiver.ts';
+import { Dynacast } from './Dynacast.ts';
 import { Router } from './Router.ts';
 import { createPeerConnection, extensionId, EXT_AUDIO_LEVEL } from './werift.ts';
 import type { MediaOptions, SignalSink } from './types.ts';
@@ -31,6 +32,7 @@ export class Publisher {
   readonly #candidates: CandidateQueue;
   readonly #known = new Map<RTCRtpTransceiver, Receiver>();
   readonly #onAudioLevel: (streamId: string, level: number) => void;
+  readonly #sink: SignalSink;
 
   constructor(
     peerId: string,
@@ -41,6 +43,7 @@ export class Publisher {
     this.#peerId = peerId;
     this.#opts = opts;
     this.#onAudioLevel = onAudioLevel;
+    this.#sink = sink;
     this.pc = createPeerConnection('publisher', opts);
     this.router = new Router(opts.maxBandwidthKbps, () => this.pc.dtlsTransports[0]);
     this.#candidates = new CandidateQueue(this.pc);
@@ -99,13 +102,15 @@ export class Publisher {
         this.#known.delete(t);
       } else if (!existing && receiving) {
         const codec = t.codecs[0];
+        const rids = Object.entries(t.receiver.trackByRID);
+        const tracks = new Map(rids.length > 0 ? rids : [['', t.receiver.track]]);
         const track = t.receiver.track;
         if (!codec || !track) {
           continue;
         }
         const r = new Receiver({
           peerId: this.#peerId,
-          track,
+          tracks,
           transceiver: t,
           codec,
           streamId: t.receiver.remoteStreamId ?? this.#peerId,
@@ -114,6 +119,9 @@ export class Publisher {
           audioLevelExtId: t.kind === 'audio' ? extensionId(t, EXT_AUDIO_LEVEL) : 0,
           onAudioLevel: this.#onAudioLevel,
         });
+        if (r.simulcast) {
+          new Dynacast(r, this.#sink);
+        }
         this.#known.set(t, r);
         this.router.addReceiver(r);
       }

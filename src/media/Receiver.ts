@@ -2,17 +2,40 @@ import type { MediaStreamTrack, RTCRtpCodecParameters, RTCRtpTransceiver, RtpPac
 import { PacketCache } from './PacketCache.ts';
 import type { DownTrack } from './DownTrack.ts';
 import type { Kind } from './types.ts';
+import { isH264Keyframe, isVp9Keyframe, parseVp8, type Vp8Info } from './vp8.ts';
 import { TypedEmitter } from '../util/TypedEmitter.ts';
 import { logger } from '../util/logger.ts';
 
 /** Keyframe requests to a publisher are throttled per layer (ion-sfu: one PLI per 500 ms). */
 export const PLI_THROTTLE_MS = 500;
+const BITRATE_WINDOW_MS = 1000;
+/** A layer silent this long counts as stopped (paused by the publisher or its encoder). */
+const LAYER_STALE_MS = 1500;
 
-export type ReceiverEvents = { close: []; mute: [muted: boolean] };
+export type ReceiverEvents = { close: []; mute: [muted: boolean]; layers: [] };
+
+/** One simulcast encoding (or the only one) of an incoming track. */
+export interface Layer {
+  readonly rid: string;
+  ssrc: number;
+  packets: number;
+  bytes: number;
+  /** Measured over the last second, bps; 0 when stopped. */
+  bitrate: number;
+  /** From the last VP8 keyframe; 0 when unknown. */
+  width: number;
+  height: number;
+  lastPacketMs: number;
+  lastPliMs: number;
+  readonly cache: PacketCache | undefined;
+  /** Bytes at the start of the current bitrate window. */
+  windowBytes: number;
+}
 
 export interface ReceiverOptions {
   peerId: string;
-  track: MediaStreamTrack;
+  /** rid → track for simulcast; a single entry with rid '' otherwise. */
+  tracks: ReadonlyMap<string, MediaStreamTrack>;
   transceiver: RTCRtpTransceiver;
   codec: RTCRtpCodecParameters;
   streamId: string;
@@ -22,9 +45,26 @@ export interface ReceiverOptions {
   onAudioLevel?: ((streamId: string, level: number) => void) | undefined;
 }
 
+/** Spatial rank of well-known rid names (ion-sdk-js f/h/q, LiveKit q/h/f, and the obvious others). */
+const RID_RANK: Record<string, number> = {
+  q: 0,
+  l: 0,
+  low: 0,
+  '0': 0,
+  h: 1,
+  m: 1,
+  mid: 1,
+  medium: 1,
+  '1': 1,
+  f: 2,
+  high: 2,
+  '2': 2,
+};
+
 /**
- * One incoming track of a publisher: fans each packet out to its DownTracks, keeps the last packets
- * for NACK, reports RFC 6464 audio levels and forwards keyframe requests (throttled).
+ * One incoming track of a publisher, with its simulcast layers: fans each packet out to its
+ * DownTracks, keeps the last packets of each layer for NACK, measures layer bitrates, reports RFC 6464
+ * audio levels and forwards keyframe requests (throttled per layer).
  */
 export class Receiver extends TypedEmitter<ReceiverEvents> {
   readonly peerId: string;
@@ -33,35 +73,77 @@ export class Receiver extends TypedEmitter<ReceiverEvents> {
   readonly trackId: string;
   readonly codec: RTCRtpCodecParameters;
   readonly transceiver: RTCRtpTransceiver;
+  readonly simulcast: boolean;
+  /** Lowest first once ordered (see `orderedLayers`). */
+  readonly layers: Layer[] = [];
   packets = 0;
   bytes = 0;
-  ssrc = 0;
 
   #closed = false;
   #muted = false;
-  #lastPli = 0;
+  #ordered: Layer[] = [];
   readonly #downTracks = new Set<DownTrack>();
-  readonly #cache: PacketCache | undefined;
   readonly #audioLevelExtId: number;
   readonly #onAudioLevel: ((streamId: string, level: number) => void) | undefined;
-  readonly #unsubscribe: () => void;
+  readonly #unsubscribes: (() => void)[] = [];
+  readonly #timer: NodeJS.Timeout;
+  readonly #keyframe: (payload: Buffer) => boolean;
+  readonly #vp8: Vp8Info = { keyframe: false, tid: -1, width: 0, height: 0 };
 
   constructor(o: ReceiverOptions) {
     super();
     this.peerId = o.peerId;
-    this.kind = o.track.kind as Kind;
+    this.kind = o.transceiver.kind as Kind;
     this.streamId = o.streamId;
     this.trackId = o.trackId;
     this.codec = o.codec;
     this.transceiver = o.transceiver;
-    this.#cache = this.kind === 'video' ? new PacketCache(o.cacheSize) : undefined;
+    this.simulcast = o.tracks.size > 1 || [...o.tracks.keys()].some((rid) => rid !== '');
     this.#audioLevelExtId = o.audioLevelExtId;
     this.#onAudioLevel = o.onAudioLevel;
-    this.#unsubscribe = o.track.onReceiveRtp.subscribe((p) => this.#onRtp(p)).unSubscribe;
+    const mime = o.codec.mimeType.toLowerCase();
+    this.#keyframe =
+      mime === 'video/vp8'
+        ? (p) => this.#parseVp8(p).keyframe
+        : mime === 'video/vp9'
+          ? isVp9Keyframe
+          : mime === 'video/h264'
+            ? isH264Keyframe
+            : () => this.kind === 'audio';
+    for (const [rid, track] of o.tracks) {
+      const layer: Layer = {
+        rid,
+        ssrc: 0,
+        packets: 0,
+        bytes: 0,
+        bitrate: 0,
+        width: 0,
+        height: 0,
+        lastPacketMs: 0,
+        lastPliMs: 0,
+        windowBytes: 0,
+        cache: this.kind === 'video' ? new PacketCache(o.cacheSize) : undefined,
+      };
+      this.layers.push(layer);
+      this.#unsubscribes.push(track.onReceiveRtp.subscribe((p) => this.#onRtp(layer, p)).unSubscribe);
+    }
+    this.#order();
+    this.#timer = setInterval(() => this.#measure(), BITRATE_WINDOW_MS);
+    this.#timer.unref();
   }
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** SSRC of the first layer (the only one without simulcast). */
+  get ssrc(): number {
+    return this.layers[0]?.ssrc ?? 0;
+  }
+
+  /** Layers lowest resolution first: by keyframe width when known, else by rid name, else by bitrate. */
+  get orderedLayers(): readonly Layer[] {
+    return this.#ordered;
   }
 
   /** Publisher-side mute (our `mute` method): every DownTrack pauses. */
@@ -82,26 +164,50 @@ export class Receiver extends TypedEmitter<ReceiverEvents> {
 
   addDownTrack(dt: DownTrack): void {
     this.#downTracks.add(dt);
-    dt.once('close', () => this.#downTracks.delete(dt));
+    dt.once('close', () => {
+      this.#downTracks.delete(dt);
+      this.safeEmit('layers');
+    });
+    this.safeEmit('layers');
   }
 
   get downTracks(): ReadonlySet<DownTrack> {
     return this.#downTracks;
   }
 
-  getPacket(seq: number): RtpPacket | undefined {
-    return this.#cache?.get(seq);
+  getPacket(layer: Layer, seq: number): RtpPacket | undefined {
+    return layer.cache?.get(seq);
   }
 
-  requestKeyframe(): void {
-    const now = Date.now();
-    if (this.kind !== 'video' || this.#closed || this.ssrc === 0 || now - this.#lastPli < PLI_THROTTLE_MS) {
+  /** Asks the publisher for a keyframe of `layer` (default: every layer), at most once per 500 ms each. */
+  requestKeyframe(layer?: Layer): void {
+    if (this.kind !== 'video' || this.#closed) {
       return;
     }
-    this.#lastPli = now;
-    this.transceiver.receiver
-      .sendRtcpPLI(this.ssrc)
-      .catch((err: unknown) => logger.debug({ err }, 'PLI failed'));
+    const now = Date.now();
+    for (const l of layer ? [layer] : this.layers) {
+      if (l.ssrc === 0 || now - l.lastPliMs < PLI_THROTTLE_MS) {
+        continue;
+      }
+      l.lastPliMs = now;
+      this.transceiver.receiver
+        .sendRtcpPLI(l.ssrc)
+        .catch((err: unknown) => logger.debug({ err }, 'PLI failed'));
+    }
+  }
+
+  /** A subscriber changed what it wants of this track (dynacast re-evaluates). */
+  wantedChanged(): void {
+    this.safeEmit('layers');
+  }
+
+  /** The layers any subscriber may want: the highest manual ceiling over all DownTracks (dynacast). */
+  wantedLayers(): Layer[] {
+    let max = -1;
+    for (const dt of this.#downTracks) {
+      max = Math.max(max, dt.ceiling);
+    }
+    return this.#ordered.slice(0, max + 1);
   }
 
   close(): void {
@@ -109,7 +215,10 @@ export class Receiver extends TypedEmitter<ReceiverEvents> {
       return;
     }
     this.#closed = true;
-    this.#unsubscribe();
+    clearInterval(this.#timer);
+    for (const u of this.#unsubscribes) {
+      u();
+    }
     for (const dt of [...this.#downTracks]) {
       dt.close();
     }
@@ -118,15 +227,23 @@ export class Receiver extends TypedEmitter<ReceiverEvents> {
     this.removeAllListeners();
   }
 
-  #onRtp(packet: RtpPacket): void {
+  #parseVp8(payload: Buffer): Vp8Info {
+    return parseVp8(payload, this.#vp8);
+  }
+
+  #onRtp(layer: Layer, packet: RtpPacket): void {
     if (this.#closed) {
       return;
     }
     const h = packet.header;
-    this.ssrc = h.ssrc;
+    const now = Date.now();
+    layer.ssrc = h.ssrc;
+    layer.packets++;
+    layer.bytes += packet.payload.length;
+    layer.lastPacketMs = now;
     this.packets++;
     this.bytes += packet.payload.length;
-    this.#cache?.put(packet);
+    layer.cache?.put(packet);
     let level = -1;
     if (this.#audioLevelExtId !== 0) {
       for (const e of h.extensions) {
@@ -140,9 +257,47 @@ export class Receiver extends TypedEmitter<ReceiverEvents> {
     if (this.#muted) {
       return;
     }
-    const now = Date.now();
-    for (const dt of this.#downTracks) {
-      dt.writeRtp(packet, level, now);
+    const keyframe = this.#keyframe(packet.payload);
+    if (keyframe && this.#vp8.width > 0 && this.#vp8.width !== layer.width) {
+      layer.width = this.#vp8.width;
+      layer.height = this.#vp8.height;
+      this.#order();
     }
+    for (const dt of this.#downTracks) {
+      dt.writeRtp(packet, layer, keyframe, level, now);
+    }
+  }
+
+  #measure(): void {
+    const now = Date.now();
+    let changed = false;
+    for (const l of this.layers) {
+      const rate =
+        now - l.lastPacketMs > LAYER_STALE_MS
+          ? 0
+          : ((l.bytes - l.windowBytes) * 8 * 1000) / BITRATE_WINDOW_MS;
+      changed ||= (rate === 0) !== (l.bitrate === 0);
+      l.bitrate = rate;
+      l.windowBytes = l.bytes;
+    }
+    if (!this.simulcast) {
+      return;
+    }
+    this.#order();
+    if (changed) {
+      this.safeEmit('layers');
+    }
+  }
+
+  #order(): void {
+    const ls = [...this.layers];
+    if (ls.every((l) => l.width > 0)) {
+      ls.sort((a, b) => a.width - b.width);
+    } else if (ls.every((l) => RID_RANK[l.rid] !== undefined)) {
+      ls.sort((a, b) => RID_RANK[a.rid]! - RID_RANK[b.rid]!);
+    } else {
+      ls.sort((a, b) => a.bitrate - b.bitrate);
+    }
+    this.#ordered = ls;
   }
 }

@@ -69,6 +69,10 @@ export class Session extends TypedEmitter<SessionEvents> {
     // The subscriber offer goes out even in an empty room: ion-sdk-js's join() waits for `ion-sfu`.
     peer.subscriber.negotiate();
     peer.on('receiver', (r) => this.#onReceiver(peer, r));
+    // Tracks in the join offer itself were created before the peer was added here.
+    for (const r of peer.receivers) {
+      this.#onReceiver(peer, r);
+    }
     peer.on('channel', (label) => {
       for (const other of this.#peers.values()) {
         if (other !== peer) {

@@ -6,7 +6,7 @@ import type {
   RtcpSrPacket,
 } from 'werift';
 import { CandidateQueue } from './candidates.ts';
-import { DownTrack } from './DownTrack.ts';
+import { DownTrack, LAYER_NAMES } from './DownTrack.ts';
 import type { Receiver } from './Receiver.ts';
 import { createPeerConnection } from './werift.ts';
 import type { MediaOptions, SignalSink } from './types.ts';
@@ -15,6 +15,10 @@ import { logger } from '../util/logger.ts';
 /** ion-sfu debounces server offers by 250 ms so a burst of new tracks becomes one renegotiation. */
 export const NEGOTIATION_DEBOUNCE_MS = 250;
 const SENDER_REPORT_INTERVAL_MS = 1000;
+/** How often simulcast layers are re-picked from the subscriber's estimate and loss. */
+const ALLOCATE_INTERVAL_MS = 500;
+/** Audio is never cut for video: each audio track keeps this much of the estimate. */
+const AUDIO_RESERVE_BPS = 64_000;
 export const API_CHANNEL = 'ion-sfu';
 
 export interface SubscriberHooks {
@@ -39,6 +43,12 @@ export class Subscriber {
   readonly #channels = new Map<string, RTCDataChannel>();
   readonly #api: RTCDataChannel;
   readonly #srTimer: NodeJS.Timeout;
+  readonly #allocTimer: NodeJS.Timeout;
+  readonly #bestQualityFirst: boolean;
+  /** The subscriber's latest REMB, bps; Infinity until one arrives. */
+  #estimate = Infinity;
+  /** Its last change was a decrease: the subscriber's over-use detector fired. */
+  #estimateFalling = false;
   #negotiateTimer: NodeJS.Timeout | undefined;
   #awaitingAnswer = false;
   #renegotiate = false;
@@ -59,6 +69,40 @@ export class Subscriber {
     this.#api.onMessage.subscribe((m) => hooks.onApiMessage(typeof m === 'string' ? m : m.toString('utf8')));
     this.#srTimer = setInterval(() => this.#sendReports(), SENDER_REPORT_INTERVAL_MS);
     this.#srTimer.unref();
+    this.#bestQualityFirst = opts.bestQualityFirst;
+    this.#allocTimer = setInterval(() => this.allocate(), ALLOCATE_INTERVAL_MS);
+    this.#allocTimer.unref();
+  }
+
+  /** The subscriber's bandwidth estimate (REMB), bps; Infinity until it sends one. */
+  get estimate(): number {
+    return this.#estimate;
+  }
+
+  /** Splits the estimate over the simulcast video tracks and lets each pick its layer. */
+  allocate(): void {
+    if (this.#closed) {
+      return;
+    }
+    const simulcast: DownTrack[] = [];
+    let fixed = 0;
+    for (const dt of this.#downTracks.values()) {
+      if (dt.muted) {
+        continue;
+      }
+      if (dt.kind === 'audio') {
+        fixed += AUDIO_RESERVE_BPS;
+      } else if (dt.receiver.simulcast) {
+        simulcast.push(dt);
+      } else {
+        fixed += dt.bitrate;
+      }
+    }
+    const share = simulcast.length > 0 ? Math.max(0, this.#estimate - fixed) / simulcast.length : 0;
+    const now = Date.now();
+    for (const dt of simulcast) {
+      dt.allocate(share, this.#estimateFalling, now, this.#bestQualityFirst);
+    }
   }
 
   get downTracks(): IterableIterator<DownTrack> {
@@ -79,12 +123,24 @@ export class Subscriber {
     }
     const dt = new DownTrack(receiver, t);
     this.#downTracks.set(receiver, dt);
+    dt.on('estimate', (bps) => {
+      if (bps !== this.#estimate) {
+        this.#estimateFalling = Number.isFinite(this.#estimate) && bps < this.#estimate;
+        this.#estimate = bps;
+      }
+    });
+    dt.on('layer', (index) => this.#sendActiveLayer(dt, index));
     receiver.addDownTrack(dt);
+    receiver.on('layers', this.#onLayersChanged);
+    dt.allocate(Infinity, false, Date.now(), this.#bestQualityFirst);
     dt.once('close', () => {
       this.#downTracks.delete(receiver);
       this.#hooks.onDownTrackClose(dt);
+      receiver.off('layers', this.#onLayersChanged);
       if (!this.#closed) {
-        t.stop();
+        // Inactive, not stopped: stopping the first m-line (the BUNDLE transport's) made werift
+        // fail the whole subscriber PC. The m-line stays; the browser ends the remote track.
+        t.setDirection('inactive');
         this.negotiate();
       }
     });
@@ -153,6 +209,7 @@ export class Subscriber {
     this.#closed = true;
     clearTimeout(this.#negotiateTimer);
     clearInterval(this.#srTimer);
+    clearInterval(this.#allocTimer);
     for (const dt of [...this.#downTracks.values()]) {
       dt.close();
     }
@@ -180,6 +237,21 @@ export class Subscriber {
       this.#awaitingAnswer = false;
       logger.warn({ err }, 'subscriber offer failed');
     }
+  }
+
+  readonly #onLayersChanged = (): void => this.allocate();
+
+  /** ion-sfu's `activeLayer` message on the `ion-sfu` channel. */
+  #sendActiveLayer(dt: DownTrack, index: number): void {
+    const n = dt.receiver.orderedLayers.length;
+    this.sendApi({
+      method: 'activeLayer',
+      params: {
+        streamId: dt.streamId,
+        activeLayer: index >= 0 ? LAYER_NAMES[Math.min(index, LAYER_NAMES.length - 1)] : 'none',
+        availableLayers: LAYER_NAMES.slice(0, n),
+      },
+    });
   }
 
   #matchCodec(c: RTCRtpCodecParameters): RTCRtpCodecParameters | undefined {

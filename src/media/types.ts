@@ -24,6 +24,8 @@ export interface MediaOptions {
   iceServers: { urls: string[]; username?: string | undefined; credential?: string | undefined }[];
   portRange?: [number, number] | undefined;
   iceLite: boolean;
+  /** `[router.simulcast] bestqualityfirst`: a new subscriber starts on the best layer it is allowed. */
+  bestQualityFirst: boolean;
 }
 
 export interface ParticipantStream {

@@ -24,7 +24,7 @@ export interface NodeLoad {
 export const peerRequest = z.object({
   conn: z.string().min(1),
   signal: z.string().min(1),
-  method: z.enum(['join', 'offer', 'answer', 'trickle', 'mute', 'leave']),
+  method: z.enum(['join', 'offer', 'answer', 'trickle', 'mute', 'layer', 'leave']),
   params: z.unknown(),
 });
 export type PeerRequest = z.infer<typeof peerRequest>;
@@ -50,4 +50,12 @@ export const storeKeys = {
   node: (dc: string, node: string) => `sb:${dc}:node:${node}`,
   nodePrefix: (dc: string) => `sb:${dc}:node:`,
   roomOwner: (dc: string, room: string) => `sb:${dc}:room:${room}:owner`,
+  /**
+   * Hash of the rooms leased to a node: field = room, value = lease expiry (ms since the epoch).
+   * The registry adds a room when it places it there, the node renews its rooms with every
+   * heartbeat and removes a room when it closes. Placement counts the unexpired entries, so a
+   * burst of placements between two heartbeats still spreads over the nodes. (Not under
+   * `nodePrefix`: that prefix lists heartbeats only.)
+   */
+  nodeRooms: (dc: string, node: string) => `sb:${dc}:leases:${node}`,
 };

@@ -43,6 +43,15 @@ export const methods = {
   trickle: z
     .object({ target: z.union([z.literal(0), z.literal(1)]).default(0), candidate: iceCandidate })
     .loose(),
+  /** Our extension: what the caller wants of a received stream (same as ion-sfu's data-channel message). */
+  layer: z
+    .object({
+      streamId: idString,
+      video: z.enum(['high', 'medium', 'low', 'none']).optional(),
+      audio: z.boolean().optional(),
+      framerate: z.enum(['high', 'medium', 'low']).optional(),
+    })
+    .strict(),
   /** Our extension: publisher-side mute of one of the caller's own tracks. */
   mute: z.object({ streamId: idString, kind: z.enum(['audio', 'video']), muted: z.boolean() }).strict(),
 } as const;

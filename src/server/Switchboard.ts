@@ -1,22 +1,31 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
 import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { MemoryBus, MemoryStore, type Bus, type Store } from '../backbone/index.ts';
+import { connectBackbone, type Bus, type Store } from '../backbone/index.ts';
 import { logLevel, validateSupported, ConfigError, type Config } from '../config/index.ts';
+import { ApiRole } from '../api/index.ts';
 import { Metrics } from '../metrics/Metrics.ts';
+import { persistentPrefixes } from '../protocol/room.ts';
 import { RegistryRole } from '../registry/index.ts';
+import { RoomRole } from '../room/index.ts';
 import { SfuRole } from '../sfu/index.ts';
 import { SignalRole } from '../signal/index.ts';
 import { logger, setLogLevel } from '../util/logger.ts';
 import { buildDemoAssets } from './demoAssets.ts';
+import { PersistentMemoryStore } from './PersistentMemoryStore.ts';
+import { resolveSecrets, writeSecretsFile, type Secrets } from './secrets.ts';
 
-export type RoleName = 'signal' | 'registry' | 'sfu';
-export const ALL_ROLES: readonly RoleName[] = ['signal', 'registry', 'sfu'];
+export type RoleName = 'signal' | 'registry' | 'sfu' | 'room' | 'api';
+export const ALL_ROLES: readonly RoleName[] = ['signal', 'registry', 'sfu', 'room', 'api'];
 
 export interface StartOptions {
   roles?: readonly RoleName[];
-  /** Defaults: the in-process Bus and in-memory Store (the embedded server). */
+  /**
+   * Override the Bus / Store chosen from the configuration (`[nats] url` → NATS, `[redis] addrs` →
+   * Redis, else in-process). Switchboard closes them on `close()`.
+   */
   bus?: Bus;
   store?: Store;
 }
@@ -37,6 +46,11 @@ export class Switchboard {
   readonly sfu: SfuRole | undefined;
   readonly signal: SignalRole | undefined;
   readonly registry: RegistryRole | undefined;
+  readonly room: RoomRole | undefined;
+  /** Undefined when not among the roles or `[api] enabled = false`. */
+  readonly api: ApiRole | undefined;
+  /** The JWT key and superservice credentials in effect (configured or generated). */
+  readonly secrets: Secrets;
   #closed = false;
 
   private constructor(
@@ -45,15 +59,22 @@ export class Switchboard {
     bus: Bus,
     store: Store,
     roles: readonly RoleName[],
+    secrets: Secrets,
   ) {
     this.config = config;
     this.app = app;
     this.bus = bus;
     this.store = store;
+    this.secrets = secrets;
     const dc = config.global.dc;
     this.registry = roles.includes('registry') ? new RegistryRole(dc, bus, store) : undefined;
     this.sfu = roles.includes('sfu') ? new SfuRole(config, bus, store, nodeId('sfu')) : undefined;
-    this.signal = roles.includes('signal') ? new SignalRole(config, bus, nodeId('signal')) : undefined;
+    this.room = roles.includes('room') ? new RoomRole(config, bus, store, secrets.superserviceId) : undefined;
+    this.api =
+      roles.includes('api') && config.api.enabled ? new ApiRole(config, bus, store, secrets) : undefined;
+    this.signal = roles.includes('signal')
+      ? new SignalRole(config, bus, store, nodeId('signal'), secrets)
+      : undefined;
   }
 
   static async start(config: Config, opts: StartOptions = {}): Promise<Switchboard> {
@@ -66,6 +87,8 @@ export class Switchboard {
       // Requests are not logged at info: signalling and metrics scrapes would drown everything else.
       loggerInstance: logger.child({ role: 'http' }, { level: 'warn' }),
       bodyLimit: 1024 * 1024,
+      // Nuve clients call `services/` and `rooms/:room/users/` with a trailing slash.
+      routerOptions: { ignoreTrailingSlash: true },
     }) as unknown as FastifyInstance;
     await app.register(fastifyWebsocket, {
       options: { maxPayload: config.signal.maxmessagesize },
@@ -77,20 +100,72 @@ export class Switchboard {
         socket.terminate();
       },
     });
-    const sb = new Switchboard(
-      config,
-      app,
-      opts.bus ?? new MemoryBus(),
-      opts.store ?? new MemoryStore(),
-      opts.roles ?? ALL_ROLES,
+    const roles = opts.roles ?? ALL_ROLES;
+    const name = `switchboard ${roles.join(',')} pid ${process.pid}`;
+    const datadir = resolve(config.api.datadir);
+    // Without Redis, the in-memory Store keeps rooms, services and secrets in the data folder.
+    let store = opts.store;
+    if (!store && config.redis.addrs.length === 0) {
+      store = await PersistentMemoryStore.open(datadir, persistentPrefixes(config.global.dc)).catch(
+        async (err: unknown) => {
+          await app.close();
+          throw err;
+        },
+      );
+    }
+    const ownStore = store !== opts.store ? store : undefined;
+    const backbone = await connectBackbone(config, name, { bus: opts.bus, store }).catch(
+      async (err: unknown) => {
+        await app.close();
+        await ownStore?.close();
+        throw err;
+      },
     );
-    await sb.#routes();
-    await sb.registry?.start();
-    await sb.sfu?.start();
-    await sb.signal?.start();
-    await app.listen({ host: config.signal.host, port: config.signal.port });
-    logger.info({ url: sb.url, roles: opts.roles ?? ALL_ROLES }, 'switchboard listening');
+    const resolved = await resolveSecrets(config, backbone.store).catch(async (err: unknown) => {
+      await app.close();
+      await backbone.bus.close();
+      await backbone.store.close();
+      throw err;
+    });
+    const sb = new Switchboard(config, app, backbone.bus, backbone.store, roles, resolved.secrets);
+    try {
+      await sb.#routes();
+      await sb.registry?.start();
+      await sb.sfu?.start();
+      await sb.room?.start();
+      await sb.api?.start();
+      await sb.signal?.start();
+      await app.listen({ host: config.signal.host, port: config.signal.port });
+    } catch (err) {
+      await sb
+        .close()
+        .catch((closeErr: unknown) => logger.warn({ err: closeErr }, 'cleanup after failed start'));
+      throw err;
+    }
+    logger.info({ url: sb.url, roles }, 'switchboard listening');
+    await sb.#announce(resolved, datadir);
     return sb;
+  }
+
+  /** Tells the operator what they need once: generated credentials, and that anyone can join. */
+  async #announce(r: Awaited<ReturnType<typeof resolveSecrets>>, datadir: string): Promise<void> {
+    if (Object.keys(r.generated).length > 0) {
+      await writeSecretsFile(datadir, r.generated).catch((err: unknown) =>
+        logger.warn({ err, datadir }, 'could not write secrets.json (the CLI reads generated keys from it)'),
+      );
+    }
+    if (r.created.superservice && this.api) {
+      logger.info(
+        { superserviceId: r.secrets.superserviceId, superserviceKey: r.secrets.superserviceKey, datadir },
+        'generated the superservice credentials (shown once; also in secrets.json of the data folder)',
+      );
+    }
+    if (this.signal && this.config.auth.anonymous) {
+      logger.warn(
+        '[auth] anonymous = true: ANYONE who can reach this server can join any room without a token. ' +
+          'Set [auth] anonymous = false and issue tokens (REST /api, `switchboard token`) in production.',
+      );
+    }
   }
 
   get port(): number {
@@ -110,6 +185,8 @@ export class Switchboard {
     }
     this.#closed = true;
     await this.signal?.close();
+    await this.api?.close();
+    await this.room?.close();
     await this.sfu?.close();
     await this.registry?.close();
     await this.app.close();
@@ -126,8 +203,15 @@ export class Switchboard {
     });
     app.get('/healthz', () => ({
       ok: true,
-      roles: { signal: !!this.signal, sfu: !!this.sfu, registry: !!this.registry },
+      roles: {
+        signal: !!this.signal,
+        sfu: !!this.sfu,
+        registry: !!this.registry,
+        room: !!this.room,
+        api: !!this.api,
+      },
     }));
+    await this.api?.register(app);
     this.signal?.register(app);
     if (this.signal) {
       const assets = await buildDemoAssets();

@@ -13,8 +13,12 @@ import {
   type PeerNotification,
   type PeerRequest,
 } from '../protocol/cluster.ts';
+import { publishEvent } from '../protocol/events.ts';
 import { SwitchboardError } from '../util/errors.ts';
 import { logger } from '../util/logger.ts';
+import { subscribeAdminHandlers } from './adminHandlers.ts';
+import { PeerGrants } from './grants.ts';
+import { watchTrackEvents } from './trackEvents.ts';
 
 export function mediaOptions(c: Config): MediaOptions {
   return {
@@ -26,6 +30,7 @@ export function mediaOptions(c: Config): MediaOptions {
     iceServers: c.webrtc.iceserver,
     portRange: c.webrtc.portrange,
     iceLite: c.webrtc.candidates.icelite,
+    bestQualityFirst: c.router.simulcast.bestqualityfirst,
   };
 }
 
@@ -42,7 +47,13 @@ export class SfuRole {
   readonly #dc: string;
   readonly #peers = new Map<string, Peer>();
   #sub: Subscription | undefined;
+  /** Room-service actions (kick, mute, end): adminHandlers.ts. */
+  #adminSub: Subscription | undefined;
+  /** Token grants of each peer: grants.ts. */
+  readonly #grants: PeerGrants;
   #timer: NodeJS.Timeout | undefined;
+  /** The heartbeat in flight: one at a time (a slow Store must not pile them up), awaited by close(). */
+  #beat: Promise<void> | undefined;
   #cpu = process.cpuUsage();
   #cpuAt = Date.now();
 
@@ -52,37 +63,44 @@ export class SfuRole {
     this.#bus = bus;
     this.#store = store;
     this.#dc = config.global.dc;
+    this.#grants = new PeerGrants(this.sfu);
+    watchTrackEvents(this.sfu, (e) => publishEvent(bus, this.#dc, e));
     this.sfu.on('participants', (session, list) => {
+      const peers = this.#grants.visible(session, list);
       for (const p of session.peers) {
         const conn = this.#connOf(p);
         if (conn) {
-          this.#notify(conn, 'participants', { peers: list });
+          this.#notify(conn, 'participants', { peers });
         }
       }
     });
     this.sfu.on('session', (session) => {
-      session.once('close', () => {
-        void this.#store.compareAndDelete(storeKeys.roomOwner(this.#dc, session.id), this.nodeId);
-      });
+      session.once('close', () => void this.#release(session.id));
     });
   }
 
   async start(): Promise<void> {
     this.#sub = this.#bus.subscribe(subjects.sfuRpc(this.#dc, this.nodeId), (data) => this.#handle(data));
-    await this.#heartbeat();
-    this.#timer = setInterval(() => void this.#heartbeat(), HEARTBEAT_MS);
+    this.#adminSub = subscribeAdminHandlers(this.#bus, this.#dc, this.nodeId, this.sfu);
+    // The heartbeat makes this node placeable: our subject must be live on the Bus before that.
+    await this.#bus.flush();
+    await this.#tick();
+    this.#timer = setInterval(() => void this.#tick(), HEARTBEAT_MS);
     this.#timer.unref();
   }
 
   async close(): Promise<void> {
     clearInterval(this.#timer);
+    await this.#beat; // or it could write our node key back after we delete it
     this.#sub?.unsubscribe();
+    this.#adminSub?.unsubscribe();
     for (const s of this.sfu.sessions) {
       await this.#store.compareAndDelete(storeKeys.roomOwner(this.#dc, s.id), this.nodeId);
     }
     this.sfu.close();
     this.#peers.clear();
     await this.#store.del(storeKeys.node(this.#dc, this.nodeId));
+    await this.#store.del(storeKeys.nodeRooms(this.#dc, this.nodeId));
   }
 
   load(): NodeLoad {
@@ -104,17 +122,42 @@ export class SfuRole {
     return { node: this.nodeId, peers, tracks, rooms: [...this.sfu.sessions].length, cpu: cpuPct, at: now };
   }
 
+  #tick(): Promise<void> {
+    this.#beat ??= this.#heartbeat().finally(() => (this.#beat = undefined));
+    return this.#beat;
+  }
+
   async #heartbeat(): Promise<void> {
     try {
       await this.#store.set(storeKeys.node(this.#dc, this.nodeId), JSON.stringify(this.load()), NODE_TTL_MS);
+      const held: Record<string, string> = {};
       for (const s of this.sfu.sessions) {
         const key = storeKeys.roomOwner(this.#dc, s.id);
-        if (!(await this.#store.refresh(key, this.nodeId, ROOM_LEASE_MS))) {
-          await this.#store.setIfAbsent(key, this.nodeId, ROOM_LEASE_MS);
+        if (
+          (await this.#store.refresh(key, this.nodeId, ROOM_LEASE_MS)) ||
+          (await this.#store.setIfAbsent(key, this.nodeId, ROOM_LEASE_MS))
+        ) {
+          held[s.id] = String(Date.now() + ROOM_LEASE_MS);
+        } else {
+          // Another node owns this room now (our lease lapsed): the room is split until relay exists.
+          logger.warn({ room: s.id, node: this.nodeId }, 'room lease held by another node');
         }
+      }
+      if (Object.keys(held).length > 0) {
+        await this.#store.hset(storeKeys.nodeRooms(this.#dc, this.nodeId), held, ROOM_LEASE_MS);
       }
     } catch (err) {
       logger.warn({ err }, 'heartbeat failed');
+    }
+  }
+
+  /** The room closed here: give up its lease and drop it from this node's lease table. */
+  async #release(room: string): Promise<void> {
+    try {
+      await this.#store.compareAndDelete(storeKeys.roomOwner(this.#dc, room), this.nodeId);
+      await this.#store.hdel(storeKeys.nodeRooms(this.#dc, this.nodeId), room);
+    } catch (err) {
+      logger.warn({ err, room }, 'releasing room lease failed');
     }
   }
 
@@ -160,6 +203,7 @@ export class SfuRole {
     switch (req.method) {
       case 'offer': {
         const p = methods.offer.parse(req.params);
+        PeerGrants.assertMayPublish(this.#grants.of(peer), p.desc.sdp);
         return { type: 'answer', sdp: await peer.offer(p.desc.sdp) };
       }
       case 'answer': {
@@ -177,6 +221,13 @@ export class SfuRole {
         });
         return null;
       }
+      case 'layer': {
+        const p = methods.layer.parse(req.params);
+        if (!peer.setPreference(p)) {
+          throw new SwitchboardError('not-found', `not subscribed to stream ${p.streamId}`);
+        }
+        return {};
+      }
       case 'mute': {
         const p = methods.mute.parse(req.params);
         if (!peer.muteOwn(p.streamId, p.kind, p.muted)) {
@@ -193,6 +244,8 @@ export class SfuRole {
     }
     const p = methods.join.parse(req.params);
     const uid = p.uid && p.uid.length > 0 ? p.uid : req.conn.split('/')[1]!;
+    const grants = PeerGrants.fromJoin(req.params);
+    PeerGrants.assertMayPublish(grants, p.offer.sdp);
     const { peer, answer } = await this.sfu.join({
       sid: p.sid,
       uid,
@@ -201,6 +254,7 @@ export class SfuRole {
       sink: (method, params) => this.#notify(req.conn, method, params),
     });
     this.#peers.set(req.conn, peer);
+    this.#grants.apply(peer, grants);
     peer.once('close', (reason) => {
       if (this.#peers.get(req.conn) === peer) {
         this.#peers.delete(req.conn);

@@ -1,37 +1,89 @@
 import { randomBytes } from 'node:crypto';
 import type { WebSocket } from 'ws';
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { Bus } from '../backbone/index.ts';
 import { BusRequestError } from '../backbone/index.ts';
 import { isMethod, methods } from '../protocol/ionSfu.ts';
 import { subjects, type PeerRequest } from '../protocol/cluster.ts';
-import { parseJsonRpc, rpcError, rpcResult, RPC, type JsonRpcId } from './jsonRpc.ts';
+import {
+  isRoomMethod,
+  roomMethods,
+  roomNotifications,
+  roomSubjects,
+  type AdmitReply,
+  type AdmitRequest,
+  type RoomRpcRequest,
+} from '../protocol/room.ts';
+import type { MediaGrants } from '../protocol/tokens.ts';
+import type { Authenticator, JoinIdentity } from './Authenticator.ts';
+import { parseJsonRpc, rpcError, rpcNotification, rpcResult, RPC, type JsonRpcId } from './jsonRpc.ts';
+import { SwitchboardError } from '../util/errors.ts';
 import { logger } from '../util/logger.ts';
 
 /** Calls a client may make only after `join` (ion-sfu's wording for the error). */
 const NOT_JOINED = 'no rtc transport exists for this Peer';
 
+/** Our additions to ion-sfu's `join` params; they are consumed here and never forwarded. */
+const joinExtras = z
+  .object({
+    /** An access token (JWT or Licode token); the `access_token` query parameter works too. */
+    token: z.string().min(1).max(8192).optional(),
+    /** The room's password, when it has one. */
+    password: z.string().max(256).optional(),
+  })
+  .loose();
+
+/** Room-service notifications after which the server closes the socket (code, reason). */
+const CLOSING: Record<string, [number, string]> = {
+  [roomNotifications.kicked]: [4001, 'kicked'],
+  [roomNotifications.ended]: [4002, 'room ended'],
+};
+
+/** JSON-RPC error codes of our failures (ion-sfu's own failures keep 500). */
+const RPC_CODES: Partial<Record<string, number>> = {
+  unauthorized: 401,
+  forbidden: 403,
+  unavailable: 503,
+};
+const ROOM_RPC_CODES: Partial<Record<string, number>> = {
+  ...RPC_CODES,
+  'not-found': 404,
+  conflict: 409,
+  'invalid-params': RPC.INVALID_PARAMS,
+};
+
+let warnedNoRoomService = false;
+
+export interface ConnectionOptions {
+  conn: string;
+  signalNode: string;
+  dc: string;
+  bus: Bus;
+  auth: Authenticator;
+  /** The `access_token` query parameter of the WebSocket URL. */
+  queryToken?: string | undefined;
+}
+
 /**
  * One client WebSocket: parses its JSON-RPC frames one at a time (ion-sfu handles a connection's
- * messages sequentially), validates params, and forwards them over the Bus to the media node that
- * owns the room. Malformed input gets a JSON-RPC error and never affects anyone else.
+ * messages sequentially), validates params, checks the join's token, asks the room role to admit the
+ * peer, and forwards signalling over the Bus to the media node that owns the room and `room.*` calls
+ * to the room role. Malformed input gets a JSON-RPC error and never affects anyone else.
  */
 export class ClientConnection {
   readonly conn: string;
   readonly #ws: WebSocket;
-  readonly #bus: Bus;
-  readonly #dc: string;
-  readonly #signalNode: string;
+  readonly #o: ConnectionOptions;
   #node: string | undefined;
+  /** Set once the room role admitted us (undefined without a room service, see #admit). */
+  #member: { room: string; uid: string } | undefined;
   #queue: Promise<void> = Promise.resolve();
   #closed = false;
 
-  constructor(ws: WebSocket, conn: string, signalNode: string, dc: string, bus: Bus) {
+  constructor(ws: WebSocket, o: ConnectionOptions) {
     this.#ws = ws;
-    this.conn = conn;
-    this.#signalNode = signalNode;
-    this.#dc = dc;
-    this.#bus = bus;
+    this.#o = o;
+    this.conn = o.conn;
   }
 
   /** Queues a frame; frames are handled strictly in arrival order. */
@@ -47,7 +99,22 @@ export class ClientConnection {
     }
   }
 
-  /** The socket went away: the media node drops the peer. */
+  /** A notification another role sent this client. After `room.kicked` / `room.ended` the socket closes. */
+  notify(method: string, params: unknown): void {
+    this.send(rpcNotification(method, params));
+    const closing = CLOSING[method];
+    if (closing) {
+      // After the frame being handled (a host's own `room.end` gets its result first); ws sends the
+      // close frame after everything queued before it.
+      this.#queue = this.#queue.then(() => {
+        if (this.#ws.readyState === this.#ws.OPEN) {
+          this.#ws.close(closing[0], closing[1]);
+        }
+      });
+    }
+  }
+
+  /** The socket went away: the media node drops the peer and the room role the member. */
   close(): void {
     if (this.#closed) {
       return;
@@ -56,6 +123,7 @@ export class ClientConnection {
     if (this.#node) {
       this.#forward('leave', null).catch(() => undefined);
     }
+    this.#leaveRoom('client-leave');
   }
 
   async #handle(text: string): Promise<void> {
@@ -67,12 +135,16 @@ export class ClientConnection {
     const { id, method, params } = parsed.request;
     // ion-sfu answers failed notifications too, with id 0.
     const replyId: JsonRpcId = id === undefined ? 0 : id;
-    if (!isMethod(method)) {
+    const room = isRoomMethod(method);
+    if (!room && !isMethod(method)) {
       this.send(rpcError(id ?? null, RPC.METHOD_NOT_FOUND, `Method not found: ${method}`));
       return;
     }
-    const schema: z.ZodType = methods[method];
-    const checked = schema.safeParse(params);
+    const schema: z.ZodType = room ? roomMethods[method] : methods[method];
+    let checked = schema.safeParse(params);
+    if (checked.success && method === 'join') {
+      checked = joinExtras.safeParse(params);
+    }
     if (!checked.success) {
       const detail = checked.error.issues
         .map((i) => `${i.path.join('.') || 'params'}: ${i.message}`)
@@ -81,38 +153,127 @@ export class ClientConnection {
       return;
     }
     try {
-      if (method === 'join') {
-        if (this.#node) {
-          throw new Error('rtc transport already exists for this connection');
+      if (room) {
+        this.#reply(id, await this.#roomCall(method, checked.data));
+      } else if (method === 'join') {
+        this.#reply(id, await this.#join(params as Record<string, unknown>));
+      } else {
+        if (!this.#node) {
+          throw new Error(NOT_JOINED);
         }
-        const { sid } = checked.data as { sid: string };
-        const { node } = await this.#bus.request<{ node: string }>(subjects.registryPlace(this.#dc), {
-          room: sid,
-        });
-        this.#node = node;
-        try {
-          const answer = await this.#forward('join', checked.data);
-          this.#reply(id, answer);
-        } catch (err) {
-          this.#node = undefined;
-          throw err;
-        }
-        return;
+        this.#reply(id, await this.#forward(method, checked.data));
       }
-      if (!this.#node) {
-        throw new Error(NOT_JOINED);
-      }
-      this.#reply(id, await this.#forward(method, checked.data));
     } catch (err) {
+      const code = err instanceof SwitchboardError ? err.code : undefined;
+      const rpcCode =
+        (code !== undefined ? (room ? ROOM_RPC_CODES : RPC_CODES)[code] : undefined) ?? RPC.METHOD_FAILED;
       let message = errorText(err);
-      if (err instanceof BusRequestError && err.code === 'internal') {
+      if (code === 'internal') {
         // Never leak internals: the client gets a log id to quote, the log gets the details.
         const logId = randomBytes(4).toString('hex');
         logger.error({ err, method, logId }, 'method failed');
         message = `internal error (log id ${logId})`;
       }
-      this.send(rpcError(replyId, RPC.METHOD_FAILED, message));
+      this.send(rpcError(replyId, rpcCode, message));
     }
+  }
+
+  async #join(raw: Record<string, unknown>): Promise<unknown> {
+    if (this.#node) {
+      throw new Error('rtc transport already exists for this connection');
+    }
+    const p = methods.join.parse(raw);
+    const extras = joinExtras.parse(raw);
+    const ident = await this.#o.auth.authorize(extras.token ?? this.#o.queryToken, p.sid, p.uid);
+    const name = p.name ?? ident.name;
+    await this.#admit(ident, name ?? ident.identity, extras.password);
+    const grants: MediaGrants = {
+      canPublish: ident.canPublish,
+      canSubscribe: ident.canSubscribe,
+      canPublishData: ident.canPublishData,
+      hidden: ident.hidden,
+    };
+    // Only ion-sfu's params go on, with the verified identity and grants (a client's own `grants` is dropped).
+    const { token: _t, password: _p, grants: _g, ...rest } = raw;
+    const forwarded = { ...rest, uid: ident.identity, ...(name !== undefined ? { name } : {}), grants };
+    try {
+      const { node } = await this.#o.bus.request<{ node: string }>(subjects.registryPlace(this.#o.dc), {
+        room: p.sid,
+      });
+      this.#node = node;
+      const answer = await this.#forward('join', forwarded);
+      if (this.#member) {
+        this.#o.bus.publish(roomSubjects.joined(this.#o.dc), { ...this.#member, conn: this.conn });
+      }
+      return answer;
+    } catch (err) {
+      this.#node = undefined;
+      this.#leaveRoom('join-failed');
+      throw err;
+    }
+  }
+
+  /** The room role decides (lock, password, max peers) before any media is set up. */
+  async #admit(ident: JoinIdentity, name: string, password: string | undefined): Promise<void> {
+    const req: AdmitRequest = {
+      room: ident.room,
+      uid: ident.identity,
+      name,
+      conn: this.conn,
+      signal: this.#o.signalNode,
+      grants: {
+        canPublish: ident.canPublish,
+        canSubscribe: ident.canSubscribe,
+        canPublishData: ident.canPublishData,
+        roomAdmin: ident.roomAdmin,
+        hidden: ident.hidden,
+      },
+      service: ident.service,
+      ...(ident.role !== undefined ? { tokenRole: ident.role } : {}),
+      ...(password !== undefined ? { password } : {}),
+      anonymous: ident.anonymous,
+    };
+    try {
+      await this.#o.bus.request<AdmitReply>(roomSubjects.admit(this.#o.dc), req);
+      this.#member = { room: ident.room, uid: ident.identity };
+    } catch (err) {
+      if (!(err instanceof BusRequestError && err.code === 'no-responder')) {
+        throw err;
+      }
+      // A cluster without a room role: anonymous joins still work (nothing to enforce), token joins
+      // do not, since their room's rules could not be checked.
+      if (!ident.anonymous) {
+        throw new SwitchboardError('unavailable', 'room service unavailable', { cause: err });
+      }
+      if (!warnedNoRoomService) {
+        warnedNoRoomService = true;
+        logger.warn('no room role answers: anonymous joins proceed without room rules');
+      }
+    }
+  }
+
+  #leaveRoom(reason: string): void {
+    const m = this.#member;
+    if (m) {
+      this.#member = undefined;
+      this.#o.bus.publish(roomSubjects.leave(this.#o.dc), { ...m, conn: this.conn, reason });
+    }
+  }
+
+  async #roomCall(method: string, params: unknown): Promise<unknown> {
+    const m = this.#member;
+    if (!m || !this.#node) {
+      throw new SwitchboardError('invalid-state', 'join a room first');
+    }
+    const req: RoomRpcRequest = {
+      conn: this.conn,
+      signal: this.#o.signalNode,
+      room: m.room,
+      uid: m.uid,
+      method,
+      params: params ?? {},
+    };
+    return this.#o.bus.request(roomSubjects.rpc(this.#o.dc), req, { timeoutMs: 10_000 });
   }
 
   #reply(id: JsonRpcId | undefined, result: unknown): void {
@@ -122,8 +283,8 @@ export class ClientConnection {
   }
 
   #forward(method: PeerRequest['method'], params: unknown): Promise<unknown> {
-    const req: PeerRequest = { conn: this.conn, signal: this.#signalNode, method, params };
-    return this.#bus.request(subjects.sfuRpc(this.#dc, this.#node!), req, { timeoutMs: 15_000 });
+    const req: PeerRequest = { conn: this.conn, signal: this.#o.signalNode, method, params };
+    return this.#o.bus.request(subjects.sfuRpc(this.#o.dc, this.#node!), req, { timeoutMs: 15_000 });
   }
 }
 

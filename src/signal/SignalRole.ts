@@ -1,11 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import type { Bus, Subscription } from '../backbone/index.ts';
+import type { Bus, Store, Subscription } from '../backbone/index.ts';
 import type { Config } from '../config/index.ts';
 import { peerNotification, subjects } from '../protocol/cluster.ts';
+import { roomKeys, SIGNAL_HEARTBEAT_MS, SIGNAL_TTL_MS } from '../protocol/room.ts';
+import { Authenticator } from './Authenticator.ts';
 import { ClientConnection } from './ClientConnection.ts';
-import { rpcNotification } from './jsonRpc.ts';
 import { logger } from '../util/logger.ts';
+
+/** Keys a signal instance needs to check tokens (from `[auth]`, `[api]` or generated at start). */
+export interface SignalSecrets {
+  authSecret: string;
+  superserviceId: string;
+  superserviceKey: string;
+}
 
 /**
  * The signal role: the client gateway on `/ws` (ion-sfu JSON-RPC). It owns sockets only; every
@@ -15,14 +23,24 @@ import { logger } from '../util/logger.ts';
 export class SignalRole {
   readonly nodeId: string;
   readonly #bus: Bus;
+  readonly #store: Store;
   readonly #config: Config;
+  readonly #auth: Authenticator;
   readonly #conns = new Map<string, ClientConnection>();
   #sub: Subscription | undefined;
+  #timer: NodeJS.Timeout | undefined;
 
-  constructor(config: Config, bus: Bus, nodeId: string) {
+  constructor(config: Config, bus: Bus, store: Store, nodeId: string, secrets: SignalSecrets) {
     this.#config = config;
     this.#bus = bus;
+    this.#store = store;
     this.nodeId = nodeId;
+    this.#auth = new Authenticator({
+      dc: config.global.dc,
+      store,
+      anonymous: config.auth.anonymous,
+      ...secrets,
+    });
   }
 
   get connections(): number {
@@ -38,13 +56,17 @@ export class SignalRole {
         socket.close(1008, 'origin not allowed');
         return;
       }
-      const conn = new ClientConnection(
-        socket,
-        `${this.nodeId}/${randomUUID()}`,
-        this.nodeId,
-        this.#config.global.dc,
-        this.#bus,
-      );
+      // ion-sdk-js passes the URL through unchanged, so a token rides in the query string.
+      const query = req.query as Record<string, unknown> | undefined;
+      const token = query?.access_token;
+      const conn = new ClientConnection(socket, {
+        conn: `${this.nodeId}/${randomUUID()}`,
+        signalNode: this.nodeId,
+        dc: this.#config.global.dc,
+        bus: this.#bus,
+        auth: this.#auth,
+        queryToken: typeof token === 'string' && token !== '' ? token : undefined,
+      });
       this.#conns.set(conn.conn, conn);
       socket.on('message', (data, isBinary) => {
         if (isBinary) {
@@ -69,24 +91,37 @@ export class SignalRole {
     });
   }
 
-  start(): Promise<void> {
+  async start(): Promise<void> {
     this.#sub = this.#bus.subscribe(subjects.signalNotify(this.#config.global.dc, this.nodeId), (data) => {
       const n = peerNotification.safeParse(data);
       if (!n.success) {
         logger.warn({ issues: n.error.issues }, 'malformed notification on the bus');
         return;
       }
-      this.#conns.get(n.data.conn)?.send(rpcNotification(n.data.method, n.data.params));
+      this.#conns.get(n.data.conn)?.notify(n.data.method, n.data.params);
     });
-    return Promise.resolve();
+    await this.#bus.flush(); // media nodes can reach us before the first client connects
+    // The room role reaps members of signal instances that stop beating (a crashed process).
+    await this.#heartbeat();
+    this.#timer = setInterval(() => void this.#heartbeat(), SIGNAL_HEARTBEAT_MS);
+    this.#timer.unref();
   }
 
-  close(): Promise<void> {
+  async #heartbeat(): Promise<void> {
+    try {
+      await this.#store.set(roomKeys.signalAlive(this.#config.global.dc, this.nodeId), '1', SIGNAL_TTL_MS);
+    } catch (err) {
+      logger.warn({ err }, 'signal heartbeat failed');
+    }
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#timer);
     this.#sub?.unsubscribe();
     for (const c of this.#conns.values()) {
       c.close();
     }
     this.#conns.clear();
-    return Promise.resolve();
+    await this.#store.del(roomKeys.signalAlive(this.#config.global.dc, this.nodeId)).catch(() => undefined);
   }
 }

@@ -1,4 +1,5 @@
-export { SignalRole } from './SignalRole.ts';
+export { SignalRole, type SignalSecrets } from './SignalRole.ts';
+export { Authenticator, type JoinIdentity } from './Authenticator.ts';
 export {
   parseJsonRpc,
   rpcError,

@@ -33,14 +33,20 @@ export interface TestBrowser {
   close(): Promise<void>;
 }
 
-export async function launchBrowser(): Promise<TestBrowser> {
+export interface LaunchOptions {
+  /** Another launcher, e.g. a wrapper that runs Chromium in another network namespace (shapedLink.ts). */
+  executablePath?: string;
+  extraArgs?: string[];
+}
+
+export async function launchBrowser(opts: LaunchOptions = {}): Promise<TestBrowser> {
   const userDataDir = await mkdtemp(join(tmpdir(), 'sb-chromium-'));
   let context: BrowserContext;
   try {
     context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM_PATH,
+      executablePath: opts.executablePath ?? CHROMIUM_PATH,
       headless: true,
-      args: CHROMIUM_ARGS,
+      args: [...CHROMIUM_ARGS, ...(opts.extraArgs ?? [])],
       permissions: ['camera', 'microphone'],
     });
   } catch (err) {

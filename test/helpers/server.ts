@@ -1,4 +1,7 @@
 // Starts an in-process Switchboard on 127.0.0.1, port 0, quiet logs (STYLE.md §6: each test its own server).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { defaultConfig } from '../../src/config/index.ts';
 import { Switchboard } from '../../src/server/Switchboard.ts';
 
@@ -12,8 +15,21 @@ export async function startSwitchboard(
   cfg.signal.port = 0;
   cfg.signal.host = '127.0.0.1';
   cfg.log.level = 'warn';
+  // A data folder of its own (the embedded Store's snapshot, generated secrets), removed on close
+  // unless the test chose one (a restart test reuses it).
+  const dir = mkdtempSync(join(tmpdir(), 'switchboard-test-'));
+  cfg.api.datadir = dir;
   configure?.(cfg);
-  return Switchboard.start(cfg);
+  const sb = await Switchboard.start(cfg).catch((err: unknown) => {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  });
+  const close = sb.close.bind(sb);
+  sb.close = async () => {
+    await close();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return sb;
 }
 
 /** GET `/metrics` and return the Prometheus text; throws on a non-200 answer. */

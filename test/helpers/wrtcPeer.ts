@@ -81,6 +81,12 @@ export class WrtcPeer {
   readonly rpcErrors: RpcMessage['error'][] = [];
   /** Stream id of our published media, once `publish()` ran. */
   publishedStreamId: string | undefined;
+  /** Extra `join` params (Switchboard's `token`, `password`, `name`). */
+  joinExtras: Record<string, unknown> = {};
+  /** Server notifications other than `offer` and `trickle` (`participants`, `room.*`), oldest first. */
+  readonly notifications: { method: string; params: any }[] = [];
+  /** Resolves when the signalling socket closes, with the close code and reason the server sent. */
+  readonly socketClosed: Promise<{ code: number; reason: string }>;
 
   /** Name used in log lines and test messages. */
   readonly label: string;
@@ -138,6 +144,9 @@ export class WrtcPeer {
       if (!this.#closed) {
         console.error(`[${this.label}] signalling socket error: ${err.message}`);
       }
+    });
+    this.socketClosed = new Promise((resolve) => {
+      ws.once('close', (code, reason) => resolve({ code, reason: reason.toString('utf8') }));
     });
     ws.on('close', () => {
       for (const p of this.#pending.values()) {
@@ -214,6 +223,7 @@ export class WrtcPeer {
       uid,
       offer: { type: offer.type, sdp: offer.sdp },
       ...(config ? { config } : {}),
+      ...this.joinExtras,
     });
     this.#joinSent = true;
     for (const c of this.#localCandidates.splice(0)) {
@@ -378,7 +388,9 @@ export class WrtcPeer {
             console.error(`[${this.label}] subscriber negotiation failed:`, err);
           }
         });
-    } else if (msg.method === 'trickle') {
+    } else if (msg.method !== 'trickle') {
+      this.notifications.push({ method: msg.method, params: msg.params });
+    } else {
       const { target, candidate } = msg.params as { target: Target; candidate: RTCIceCandidateInit };
       const pc = target === PUBLISHER ? this.publisher : this.subscriber;
       if (pc.remoteDescription) {

@@ -83,6 +83,23 @@ portrange = [49152, 65535]
 secret = "s3cret"
 credentials = "pion=ion,pion2=ion2"
 
+[auth]
+anonymous = false
+secret = "0123456789abcdef-jwt"
+
+[api]
+enabled = false
+datadir = "/var/lib/switchboard"
+superserviceid = "super-1"
+superservicekey = "0123456789abcdef-key"
+mauthwindow = 60
+
+[webhooks]
+urls = ["https://hooks.example.com/switchboard", "http://10.0.0.5:8080/in"]
+retries = 3
+timeout = 2.5
+queuesize = 50
+
 [log]
 level = "warn"
 v = 1
@@ -145,6 +162,20 @@ await test('a full ION sfu.toml parses with the values it sets', () => {
       portrange: [49152, 65535],
       auth: { secret: 's3cret', credentials: 'pion=ion,pion2=ion2' },
     },
+    auth: { anonymous: false, secret: '0123456789abcdef-jwt' },
+    api: {
+      enabled: false,
+      datadir: '/var/lib/switchboard',
+      superserviceid: 'super-1',
+      superservicekey: '0123456789abcdef-key',
+      mauthwindow: 60,
+    },
+    webhooks: {
+      urls: ['https://hooks.example.com/switchboard', 'http://10.0.0.5:8080/in'],
+      retries: 3,
+      timeout: 2.5,
+      queuesize: 50,
+    },
     log: { level: 'warn', v: 1 },
   });
 });
@@ -183,7 +214,46 @@ await test('an empty document yields the documented defaults', () => {
     address: '0.0.0.0:3478',
     auth: { credentials: '' },
   });
+  assert.deepEqual(c.auth, { anonymous: true });
+  assert.deepEqual(c.api, { enabled: true, datadir: './data', mauthwindow: 300 });
+  assert.deepEqual(c.webhooks, { urls: [], retries: 5, timeout: 5, queuesize: 1000 });
   assert.deepEqual(c.log, { level: 'info' });
+});
+
+await test('anonymous mode is the default and can be turned off', () => {
+  assert.equal(parseConfig('').auth.anonymous, true);
+  assert.equal(parseConfig('[auth]\nanonymous = false\n').auth.anonymous, false);
+});
+
+await test('a short auth.secret or superservice key fails naming the key', () => {
+  const err = parseError('[auth]\nsecret = "short"\n[api]\nsuperservicekey = "tiny"\n');
+  assert.deepEqual(err.issues, [
+    'config.toml: auth.secret: must be at least 16 characters',
+    'config.toml: api.superservicekey: must be at least 16 characters',
+  ]);
+});
+
+await test('a superservice id with odd characters fails naming api.superserviceid', () => {
+  const err = parseError('[api]\nsuperserviceid = "a b/c"\n');
+  assert.match(err.message, /^config\.toml: api\.superserviceid: expected 1-64 letters/);
+});
+
+await test('api.mauthwindow must be a positive whole number of seconds', () => {
+  assert.match(parseError('[api]\nmauthwindow = 0\n').message, /^config\.toml: api\.mauthwindow: /);
+  assert.match(parseError('[api]\nmauthwindow = 1.5\n').message, /^config\.toml: api\.mauthwindow: /);
+});
+
+await test('a webhook URL that is not http(s) fails naming its index', () => {
+  const err = parseError('[webhooks]\nurls = ["https://ok.example.com/", "ftp://x.example.com/"]\n');
+  assert.deepEqual(err.issues, ['config.toml: webhooks.urls[1]: expected an http(s) URL']);
+});
+
+await test('an unknown key in the new sections fails naming it', () => {
+  const err = parseError('[auth]\nanonymus = true\n[webhooks]\nurl = "http://x/"\n');
+  assert.deepEqual(err.issues, [
+    'config.toml: auth.anonymus: unknown key',
+    'config.toml: webhooks.url: unknown key',
+  ]);
 });
 
 await test('a partly filled section gets defaults for the keys it omits', () => {

@@ -40,13 +40,17 @@ function fakeSubscriberTransceiver(kind: 'audio' | 'video') {
   return { transceiver: { sender, mid: '5', headerExtensions } as never, sent, sender };
 }
 
+/** A VP8 payload that starts a keyframe: descriptor S=1 PID=0, then P=0 in the payload header. */
+const KEYFRAME = Buffer.from([0x10, 0x00, 0x00, 0x00]);
+
 function makeReceiver(kind: 'audio' | 'video') {
   const track = { kind, onReceiveRtp: new Event<[RtpPacket]>() };
   const plis: number[] = [];
   const receiver = new Receiver({
     peerId: 'pub',
-    track: track as never,
+    tracks: new Map([['', track as never]]),
     transceiver: {
+      kind,
       receiver: { sendRtcpPLI: (ssrc: number) => (plis.push(ssrc), Promise.resolve()) },
     } as never,
     codec: new RTCRtpCodecParameters({
@@ -109,13 +113,15 @@ await test('a NACK is answered from the receiver cache with the sequence number 
   const { transceiver, sent, sender } = fakeSubscriberTransceiver('video');
   const dt = new DownTrack(receiver, transceiver);
   receiver.addDownTrack(dt);
-  push(65534, 1000);
+  push(65534, 1000, [], KEYFRAME);
   push(65535, 4000);
   push(0, 7000);
   dt.setMuted(true);
-  dt.setMuted(false); // a resync: output numbering no longer equals input numbering
+  dt.setMuted(false); // a resync at the next keyframe: output numbering no longer equals input numbering
   push(1, 10000);
-  push(2, 13000);
+  assert.equal(sent.length, 3, 'after unmute, video waits for a keyframe');
+  push(2, 13000, [], KEYFRAME);
+  push(3, 16000);
   const before = sent.length;
   sender.onGenericNack.execute({ lost: [65535, sent.at(-1)!.sequenceNumber] });
   const resent = sent.slice(before).map((h) => [h.sequenceNumber, h.timestamp]);
@@ -149,7 +155,7 @@ await test('a sender report maps the last forwarded timestamp to wall-clock time
   const dt = new DownTrack(receiver, transceiver);
   receiver.addDownTrack(dt);
   assert.equal(dt.senderReport(Date.now()), undefined);
-  push(10, 90_000);
+  push(10, 90_000, [], KEYFRAME);
   const sr = dt.senderReport(Date.now() + 1000)!;
   assert.equal(sr.ssrc, 0xabcdef01);
   assert.equal(sr.senderInfo.rtpTimestamp, 180_000); // one second later at 90 kHz

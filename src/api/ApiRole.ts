@@ -1,0 +1,186 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Bus, Store, Subscription } from '../backbone/index.ts';
+import type { Config } from '../config/index.ts';
+import { eventSubjects, type SwitchboardEvent } from '../protocol/events.ts';
+import { getRoom, getService } from '../protocol/records.ts';
+import { peekIssuer, signToken, verifyToken, type Grants } from '../protocol/tokens.ts';
+import { SwitchboardError } from '../util/errors.ts';
+import { logger } from '../util/logger.ts';
+import { apiErrorHandler, HttpError, sendError } from './httpErrors.ts';
+import { MAuthVerifier } from './mauth.ts';
+import { registerNuveRoutes, type AuthContext } from './nuveRoutes.ts';
+import { openApiDocument } from './openapi.ts';
+import { devTokenQuery } from './schemas.ts';
+import { Webhooks } from './Webhooks.ts';
+
+/** Keys the api role needs (from `[auth]`, `[api]`, or generated at start). */
+export interface ApiSecrets {
+  authSecret: string;
+  superserviceId: string;
+  superserviceKey: string;
+}
+
+const DEV_TOKEN_TTL_S = 3600;
+
+/**
+ * The api role (Licode's Nuve): REST management under `/api` on the server's HTTP port (rooms,
+ * tokens, users, services; MAuth or bearer JWT), the OpenAPI document, the demo's dev-token endpoint,
+ * and webhook delivery of the room and media events published on the Bus.
+ */
+export class ApiRole {
+  readonly webhooks: Webhooks;
+  readonly #config: Config;
+  readonly #bus: Bus;
+  readonly #store: Store;
+  readonly #dc: string;
+  readonly #secrets: ApiSecrets;
+  readonly #mauth: MAuthVerifier;
+  readonly #auth = new WeakMap<FastifyRequest, AuthContext>();
+  #sub: Subscription | undefined;
+
+  constructor(config: Config, bus: Bus, store: Store, secrets: ApiSecrets) {
+    this.#config = config;
+    this.#bus = bus;
+    this.#store = store;
+    this.#dc = config.global.dc;
+    this.#secrets = secrets;
+    this.#mauth = new MAuthVerifier({
+      dc: this.#dc,
+      store,
+      windowSeconds: config.api.mauthwindow,
+      lookupService: (id) => getService(store, this.#dc, id),
+    });
+    const w = config.webhooks;
+    this.webhooks = new Webhooks({
+      urls: w.urls,
+      retries: w.retries,
+      timeoutMs: w.timeout * 1000,
+      queueSize: w.queuesize,
+      signer: (e) => this.#signer(e),
+    });
+  }
+
+  async start(): Promise<void> {
+    if (this.#config.webhooks.urls.length > 0) {
+      // One api instance delivers each event (queue group).
+      this.#sub = this.#bus.subscribe(
+        eventSubjects.all(this.#dc),
+        (data) => this.#enrich(data as SwitchboardEvent).then((e) => this.webhooks.enqueue(e)),
+        { queue: 'webhooks' },
+      );
+      await this.#bus.flush();
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#sub?.unsubscribe();
+    await this.webhooks.close();
+  }
+
+  /** Registers `/api/*` on the server (before it listens). */
+  async register(app: FastifyInstance): Promise<void> {
+    await app.register(
+      (api) => {
+        api.setErrorHandler(apiErrorHandler);
+        api.setNotFoundHandler((_req, reply) => sendError(reply, 404, 'Resource not found'));
+        // Nuve answers CORS for any origin; browsers' preflights need no credentials.
+        api.addHook('onRequest', async (req, reply) => {
+          void reply.header('access-control-allow-origin', '*');
+          void reply.header('access-control-allow-methods', 'POST, GET, PUT, PATCH, OPTIONS, DELETE');
+          void reply.header('access-control-allow-headers', 'origin, authorization, content-type, accept');
+          if ((req.routeOptions.config as { public?: boolean } | undefined)?.public !== true) {
+            this.#auth.set(req, await this.#authenticate(req));
+          }
+        });
+        api.options('/*', { config: { public: true } }, (_req, reply) => reply.status(200).send());
+        api.get('/openapi.json', { config: { public: true } }, () => openApiDocument());
+        api.get('/dev/token', { config: { public: true } }, (req, reply) => this.#devToken(req, reply));
+        registerNuveRoutes(api, {
+          dc: this.#dc,
+          store: this.#store,
+          bus: this.#bus,
+          authSecret: this.#secrets.authSecret,
+          superserviceKey: this.#secrets.superserviceKey,
+          auth: (req) => {
+            const a = this.#auth.get(req);
+            if (!a) {
+              throw new HttpError(401, 'not authenticated');
+            }
+            return a;
+          },
+        });
+        return Promise.resolve();
+      },
+      { prefix: '/api' },
+    );
+  }
+
+  /** MAuth (Licode) or `Authorization: Bearer <JWT with grants.api>`. */
+  async #authenticate(req: FastifyRequest): Promise<AuthContext> {
+    const header = req.headers.authorization;
+    if (header === undefined || header === '') {
+      throw new HttpError(401, 'MAuth header or bearer token required');
+    }
+    if (/^bearer /i.test(header)) {
+      return this.#bearer(header.slice(7).trim());
+    }
+    const r = await this.#mauth.verify(header);
+    return { service: r.service, username: r.username, role: r.role, via: 'mauth' };
+  }
+
+  async #bearer(token: string): Promise<AuthContext> {
+    const iss = peekIssuer(token);
+    const serviceId = iss ?? this.#secrets.superserviceId;
+    const service = await getService(this.#store, this.#dc, serviceId);
+    if (!service) {
+      throw new SwitchboardError('unauthorized', 'invalid token: unknown issuer');
+    }
+    const key = service.superservice ? this.#secrets.authSecret : service.key;
+    const grants: Grants = await verifyToken(token, key, service.id);
+    if (!grants.api) {
+      throw new SwitchboardError('forbidden', 'not a management token (needs the api grant)');
+    }
+    return { service, via: 'bearer' };
+  }
+
+  /** Development only (anonymous mode): a token for the demo page, so it exercises the token path. */
+  async #devToken(req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+    if (!this.#config.auth.anonymous) {
+      return sendError(reply, 404, 'Resource not found');
+    }
+    const q = devTokenQuery.parse(req.query ?? {});
+    const identity = q.identity ?? randomUUID();
+    const token = await signToken({
+      secret: this.#secrets.authSecret,
+      identity,
+      room: q.room,
+      ...(q.name !== undefined && q.name !== '' ? { name: q.name } : {}),
+      ttlSeconds: DEV_TOKEN_TTL_S,
+    });
+    return { token, room: q.room, identity, expiresAt: Math.floor(Date.now() / 1000) + DEV_TOKEN_TTL_S };
+  }
+
+  /** Media events name the room by id only: add its name and service from the room's record. */
+  async #enrich(e: SwitchboardEvent): Promise<SwitchboardEvent> {
+    if (e.service !== undefined) {
+      return e;
+    }
+    const rec = await getRoom(this.#store, this.#dc, e.room.sid).catch(() => undefined);
+    return rec ? { ...e, room: { sid: rec.id, name: rec.name }, service: rec.service } : e;
+  }
+
+  /** Webhooks are signed with the key of the service that owns the room (the superservice's otherwise). */
+  async #signer(e: SwitchboardEvent): Promise<{ service: string; key: string }> {
+    const id =
+      e.service ??
+      (await getRoom(this.#store, this.#dc, e.room.sid))?.service ??
+      this.#secrets.superserviceId;
+    const s = await getService(this.#store, this.#dc, id);
+    if (s) {
+      return { service: s.id, key: s.key };
+    }
+    logger.debug({ service: id }, 'webhook for an unknown service: signed with the superservice key');
+    return { service: this.#secrets.superserviceId, key: this.#secrets.superserviceKey };
+  }
+}

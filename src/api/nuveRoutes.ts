@@ -1,0 +1,389 @@
+/**
+ * Nuve's REST routes (reference/licode.md §2) under `/api`: rooms, tokens, services, users. Success
+ * bodies are Nuve's (room JSON, or plain text such as "Room deleted"); errors are JSON
+ * `{statusCode, error, message}`. Differences from Nuve, on purpose: service keys never appear in any
+ * answer; unknown rooms get 404 instead of a hang; roles are validated when a token is made.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Bus, Store } from '../backbone/index.ts';
+import {
+  deleteRoom,
+  deleteService,
+  getRoom,
+  getService,
+  hashPassword,
+  listRooms,
+  listServices,
+  newId,
+  publicService,
+  putRoom,
+  putService,
+} from '../protocol/records.ts';
+import {
+  memberRecord,
+  roomKeys,
+  roomSubjects,
+  type ControlRequest,
+  type MemberRecord,
+  type RoomRecord,
+  type ServiceRecord,
+} from '../protocol/room.ts';
+import {
+  encodeLicodeToken,
+  LICODE_ROLES,
+  LICODE_TOKEN_TTL_MS,
+  signToken,
+  type LicodeTokenDoc,
+} from '../protocol/tokens.ts';
+import { BusRequestError } from '../backbone/index.ts';
+import { HttpError } from './httpErrors.ts';
+import {
+  API_BODY_LIMIT,
+  createRoomBody,
+  createServiceBody,
+  createTokenBody,
+  patchRoomBody,
+  roomParams,
+  serviceParams,
+  tokenQuery,
+  updateRoomBody,
+  userParams,
+  type roomOptions,
+} from './schemas.ts';
+import type { z } from 'zod';
+
+/** Who made the request (MAuth or bearer JWT). */
+export interface AuthContext {
+  service: ServiceRecord;
+  /** MAuth `username` / `role` (Licode puts a token's user there). */
+  username?: string | undefined;
+  role?: string | undefined;
+  via: 'mauth' | 'bearer';
+}
+
+export interface RouteContext {
+  dc: string;
+  store: Store;
+  bus: Bus;
+  /** HS256 key of the superservice's JWTs (`[auth] secret`). */
+  authSecret: string;
+  superserviceKey: string;
+  auth(req: FastifyRequest): AuthContext;
+}
+
+const DEFAULT_JWT_TTL_S = 3600;
+
+function text(reply: FastifyReply, body: string): FastifyReply {
+  return reply.type('text/plain; charset=utf-8').send(body);
+}
+
+/** A room as Nuve shows it, plus the room service's settings (never the password). */
+export function roomJson(r: RoomRecord): Record<string, unknown> {
+  return {
+    _id: r.id,
+    name: r.name,
+    ...(r.p2p ? { p2p: true } : {}),
+    ...(r.data !== undefined ? { data: r.data } : {}),
+    ...(r.mediaConfiguration !== undefined ? { mediaConfiguration: r.mediaConfiguration } : {}),
+    ...(r.description !== undefined ? { description: r.description } : {}),
+    locked: r.locked,
+    hasPassword: r.passwordHash !== undefined,
+    maxPeers: r.maxPeers,
+  };
+}
+
+function userJson(m: MemberRecord): Record<string, unknown> {
+  return {
+    id: m.uid,
+    name: m.name,
+    role: m.tokenRole ?? m.role,
+    host: m.role === 'host',
+    permissions: { publish: m.canPublish ?? true, subscribe: m.canSubscribe ?? true, data: m.canPublishData },
+    ...(m.hidden ? { hidden: true } : {}),
+    joinedAt: m.joinedAt,
+  };
+}
+
+/** Settings from room options; `undefined` values clear the field (password: null). */
+function settings(o: z.infer<typeof roomOptions>): Partial<RoomRecord> {
+  const out: Partial<RoomRecord> = {};
+  if (o.mediaConfiguration !== undefined) {
+    out.mediaConfiguration = o.mediaConfiguration;
+  }
+  if (o.locked !== undefined) {
+    out.locked = o.locked;
+  }
+  if (o.maxPeers !== undefined) {
+    out.maxPeers = o.maxPeers;
+  }
+  if (o.description !== undefined) {
+    out.description = o.description;
+  }
+  if (o.password !== undefined) {
+    out.passwordHash = o.password === null ? undefined : hashPassword(o.password);
+  }
+  return out;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export function registerNuveRoutes(api: FastifyInstance, ctx: RouteContext): void {
+  const { dc, store } = ctx;
+  const opts = { bodyLimit: API_BODY_LIMIT };
+
+  /** `:room` is the room id (`_id`); the name works too when it is unique among the service's rooms. */
+  async function findRoom(service: ServiceRecord, idOrName: string): Promise<RoomRecord> {
+    const byId = await getRoom(store, dc, idOrName);
+    if (byId && byId.service === service.id) {
+      return byId;
+    }
+    const byName = (await listRooms(store, dc, service.id)).filter((r) => r.name === idOrName);
+    if (byName.length === 1) {
+      return byName[0]!;
+    }
+    throw new HttpError(404, 'Room does not exist');
+  }
+
+  async function members(room: string): Promise<MemberRecord[]> {
+    const raw = await store.hgetall(roomKeys.members(dc, room));
+    const out: MemberRecord[] = [];
+    for (const v of Object.values(raw)) {
+      const r = memberRecord.safeParse(JSON.parse(v));
+      if (r.success) {
+        out.push(r.data);
+      }
+    }
+    return out.sort((a, b) => a.joinedAt - b.joinedAt);
+  }
+
+  /** Asks the room role to kick or end; a cluster without one has nobody to disconnect. */
+  async function control(req: ControlRequest, tolerateNoRoomService: boolean): Promise<unknown> {
+    try {
+      return await ctx.bus.request(roomSubjects.control(dc), req, { timeoutMs: 10_000 });
+    } catch (err) {
+      if (tolerateNoRoomService && err instanceof BusRequestError && err.code === 'no-responder') {
+        return undefined;
+      }
+      throw err;
+    }
+  }
+
+  function requireSuper(a: AuthContext): void {
+    if (!a.service.superservice) {
+      throw new HttpError(401, 'Service not authorized for this action');
+    }
+  }
+
+  async function serviceJson(s: ServiceRecord): Promise<Record<string, unknown>> {
+    return { ...publicService(s), rooms: (await listRooms(store, dc, s.id)).map(roomJson) };
+  }
+
+  // ---- rooms -----------------------------------------------------------------------------------------
+
+  api.post('/rooms', opts, async (req) => {
+    const a = ctx.auth(req);
+    const body = createRoomBody.parse(req.body ?? {});
+    const o = body.options ?? {};
+    if (o.test) {
+      throw new HttpError(400, 'test rooms are not supported');
+    }
+    if (o.getOrCreate) {
+      const existing = (await listRooms(store, dc, a.service.id)).find((r) => r.name === body.name);
+      if (existing) {
+        return roomJson(existing);
+      }
+    }
+    const id = newId();
+    const rec: RoomRecord = {
+      id,
+      name: body.name,
+      service: a.service.id,
+      locked: false,
+      maxPeers: 0,
+      adhoc: false,
+      createdAt: Date.now(),
+      ...(o.p2p ? { p2p: true } : {}),
+      ...(o.data !== undefined ? { data: o.data } : {}),
+      ...settings(o),
+    };
+    await putRoom(store, dc, id, rec);
+    return roomJson(rec);
+  });
+
+  api.get('/rooms', async (req) => {
+    const a = ctx.auth(req);
+    return (await listRooms(store, dc, a.service.id)).map(roomJson);
+  });
+
+  api.get('/rooms/:room', async (req) => {
+    const { room } = roomParams.parse(req.params);
+    return roomJson(await findRoom(ctx.auth(req).service, room));
+  });
+
+  api.put('/rooms/:room', opts, async (req, reply) => {
+    const { room } = roomParams.parse(req.params);
+    const rec = await findRoom(ctx.auth(req).service, room);
+    const body = updateRoomBody.parse(req.body ?? {});
+    const o = body.options ?? {};
+    // Nuve: p2p can only be turned on; data is replaced.
+    await putRoom(store, dc, rec.id, {
+      name: body.name,
+      p2p: o.p2p === true || rec.p2p === true ? true : undefined,
+      data: o.data,
+      ...settings(o),
+    });
+    return text(reply, 'Room Updated');
+  });
+
+  api.patch('/rooms/:room', opts, async (req, reply) => {
+    const { room } = roomParams.parse(req.params);
+    const rec = await findRoom(ctx.auth(req).service, room);
+    const body = patchRoomBody.parse(req.body ?? {});
+    const o = body.options ?? {};
+    const fields: Partial<RoomRecord> = { ...settings(o) };
+    if (body.name !== undefined) {
+      fields.name = body.name;
+    }
+    if (o.p2p === true) {
+      fields.p2p = true;
+    }
+    if (o.data !== undefined) {
+      // Nuve: data keys are merged.
+      fields.data = isPlainObject(rec.data) && isPlainObject(o.data) ? { ...rec.data, ...o.data } : o.data;
+    }
+    await putRoom(store, dc, rec.id, fields);
+    return text(reply, 'Room Updated');
+  });
+
+  api.delete('/rooms/:room', async (req, reply) => {
+    const { room } = roomParams.parse(req.params);
+    const rec = await findRoom(ctx.auth(req).service, room);
+    await control({ op: 'end', room: rec.id, reason: 'room deleted' }, true);
+    await deleteRoom(store, dc, rec.id);
+    return text(reply, 'Room deleted');
+  });
+
+  // ---- tokens ----------------------------------------------------------------------------------------
+
+  api.post('/rooms/:room/tokens', opts, async (req, reply) => {
+    const a = ctx.auth(req);
+    const { room } = roomParams.parse(req.params);
+    const query = tokenQuery.parse(req.query ?? {});
+    const rec = await findRoom(a.service, room);
+    const body = createTokenBody.parse(req.body ?? {});
+    const user = a.username ?? body.identity;
+    const role = a.role ?? body.role ?? 'presenter';
+    if (user === undefined || user === '') {
+      throw new HttpError(401, 'Name and role?');
+    }
+    const roleGrants = LICODE_ROLES[role];
+    if (!roleGrants) {
+      throw new HttpError(400, `unknown role "${role}" (known: ${Object.keys(LICODE_ROLES).join(', ')})`);
+    }
+    const accept = req.headers.accept ?? '';
+    const format = query.format ?? (accept.includes('application/jwt') ? 'jwt' : 'licode');
+    if (format === 'jwt') {
+      const key = a.service.superservice ? ctx.authSecret : a.service.key;
+      const token = await signToken({
+        secret: key,
+        identity: user,
+        room: rec.id,
+        name: body.name ?? user,
+        grants: { ...roleGrants, ...body.grants },
+        ttlSeconds: body.ttl ?? DEFAULT_JWT_TTL_S,
+        issuer: a.service.id,
+        singleUse: true,
+      });
+      return reply.type('application/jwt').send(token);
+    }
+    if (body.grants !== undefined || body.ttl !== undefined) {
+      throw new HttpError(400, 'grants and ttl need a JWT (?format=jwt); Licode tokens carry a role');
+    }
+    const tokenId = newId();
+    const host = req.headers.host ?? req.hostname;
+    const secure = req.protocol === 'https';
+    const doc: LicodeTokenDoc = {
+      tokenId,
+      room: rec.id,
+      userName: user,
+      role,
+      service: a.service.id,
+      host,
+      secure,
+      creationDate: Date.now(),
+    };
+    await store.set(roomKeys.licodeToken(dc, tokenId), JSON.stringify(doc), LICODE_TOKEN_TTL_MS);
+    return text(reply, encodeLicodeToken({ tokenId, host, secure }, ctx.superserviceKey));
+  });
+
+  // ---- users -----------------------------------------------------------------------------------------
+
+  api.get('/rooms/:room/users', async (req) => {
+    const { room } = roomParams.parse(req.params);
+    const rec = await findRoom(ctx.auth(req).service, room);
+    return (await members(rec.id)).map(userJson);
+  });
+
+  api.get('/rooms/:room/users/:user', async (req) => {
+    const { room, user } = userParams.parse(req.params);
+    const rec = await findRoom(ctx.auth(req).service, room);
+    const m = (await members(rec.id)).find((x) => x.uid === user || x.name === user);
+    if (!m) {
+      throw new HttpError(404, 'User does not exist');
+    }
+    return userJson(m);
+  });
+
+  /** Nuve's deleteUser: disconnects every client of that user (uid or name). */
+  api.delete('/rooms/:room/users/:user', async (req, reply) => {
+    const { room, user } = userParams.parse(req.params);
+    const rec = await findRoom(ctx.auth(req).service, room);
+    await control({ op: 'kick', room: rec.id, user, reason: 'removed by the service' }, false);
+    return text(reply, 'Success');
+  });
+
+  // ---- services (superservice only) -------------------------------------------------------------------
+
+  api.post('/services', opts, async (req, reply) => {
+    requireSuper(ctx.auth(req));
+    const body = createServiceBody.parse(req.body ?? {});
+    const id = newId();
+    await putService(store, dc, { id, name: body.name, key: body.key, createdAt: Date.now() });
+    return text(reply, id);
+  });
+
+  api.get('/services', async (req) => {
+    requireSuper(ctx.auth(req));
+    return Promise.all((await listServices(store, dc)).map(serviceJson));
+  });
+
+  api.get('/services/:service', async (req) => {
+    requireSuper(ctx.auth(req));
+    const { service } = serviceParams.parse(req.params);
+    const s = await getService(store, dc, service);
+    if (!s) {
+      throw new HttpError(404, 'Service not found');
+    }
+    return serviceJson(s);
+  });
+
+  api.delete('/services/:service', async (req, reply) => {
+    requireSuper(ctx.auth(req));
+    const { service } = serviceParams.parse(req.params);
+    const s = await getService(store, dc, service);
+    if (!s) {
+      throw new HttpError(404, 'Service not found');
+    }
+    if (s.superservice) {
+      throw new HttpError(403, 'the superservice cannot be deleted');
+    }
+    for (const r of await listRooms(store, dc, s.id)) {
+      await control({ op: 'end', room: r.id, reason: 'service deleted' }, true);
+      await deleteRoom(store, dc, r.id);
+    }
+    await deleteService(store, dc, s.id);
+    return text(reply, 'Service deleted');
+  });
+}

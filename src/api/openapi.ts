@@ -1,0 +1,277 @@
+/** The OpenAPI 3.1 document served at `/api/openapi.json`; request schemas come from the zod schemas. */
+import { z } from 'zod';
+import {
+  createRoomBody,
+  createServiceBody,
+  createTokenBody,
+  patchRoomBody,
+  updateRoomBody,
+} from './schemas.ts';
+
+function schema(s: z.ZodType): Record<string, unknown> {
+  return z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' });
+}
+
+const error = {
+  type: 'object',
+  required: ['statusCode', 'error', 'message'],
+  properties: {
+    statusCode: { type: 'integer' },
+    error: { type: 'string' },
+    message: { type: 'string' },
+  },
+};
+
+const room = {
+  type: 'object',
+  required: ['_id', 'name', 'locked', 'hasPassword', 'maxPeers'],
+  properties: {
+    _id: { type: 'string', description: 'Room id: the `sid` clients join on /ws' },
+    name: { type: 'string' },
+    p2p: { type: 'boolean' },
+    data: {},
+    mediaConfiguration: { type: 'string' },
+    description: { type: 'string' },
+    locked: { type: 'boolean' },
+    hasPassword: { type: 'boolean' },
+    maxPeers: { type: 'integer', description: '0 = unlimited' },
+  },
+};
+
+const user = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    name: { type: 'string' },
+    role: { type: 'string' },
+    host: { type: 'boolean' },
+    permissions: {
+      type: 'object',
+      properties: { publish: { type: 'boolean' }, subscribe: { type: 'boolean' }, data: { type: 'boolean' } },
+    },
+    hidden: { type: 'boolean' },
+    joinedAt: { type: 'integer', description: 'ms since the epoch' },
+  },
+};
+
+const service = {
+  type: 'object',
+  properties: {
+    _id: { type: 'string' },
+    name: { type: 'string' },
+    superservice: { type: 'boolean' },
+    rooms: { type: 'array', items: { $ref: '#/components/schemas/Room' } },
+  },
+  description: 'Service keys are never returned.',
+};
+
+const json = (ref: string) => ({ 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } });
+const jsonArray = (ref: string) => ({
+  'application/json': { schema: { type: 'array', items: { $ref: `#/components/schemas/${ref}` } } },
+});
+const textBody = (description: string) => ({
+  description,
+  content: { 'text/plain': { schema: { type: 'string' } } },
+});
+const errors = (...codes: number[]) =>
+  Object.fromEntries(codes.map((c) => [String(c), { $ref: `#/components/responses/E${c}` }]));
+const body = (ref: string, required = true) => ({ required, content: json(ref) });
+const roomParam = {
+  name: 'room',
+  in: 'path',
+  required: true,
+  schema: { type: 'string' },
+  description: 'Room id (or its name when unique within the service)',
+};
+const userParam = {
+  name: 'user',
+  in: 'path',
+  required: true,
+  schema: { type: 'string' },
+  description: 'uid or name',
+};
+const serviceParam = { name: 'service', in: 'path', required: true, schema: { type: 'string' } };
+
+export function openApiDocument(): Record<string, unknown> {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Switchboard management API',
+      version: '1',
+      description:
+        "Licode Nuve-compatible REST API. Authenticate every request with Licode's MAuth header " +
+        '(HMAC-SHA1, `base64(hex(hmac))` over "timestamp,cnonce[,username,role]") or a bearer JWT carrying ' +
+        'the `api` grant. Errors are JSON `{statusCode, error, message}`.',
+    },
+    servers: [{ url: '/api' }],
+    security: [{ mauth: [] }, { bearer: [] }],
+    components: {
+      securitySchemes: {
+        mauth: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'Authorization',
+          description:
+            'MAuth realm=http://marte3.dit.upm.es,mauth_signature_method=HMAC_SHA1[,mauth_username=U,mauth_role=R],' +
+            'mauth_serviceid=ID,mauth_cnonce=N,mauth_timestamp=T,mauth_signature=S. T (ms) must be within ' +
+            '[api] mauthwindow of the server clock; each (T, N) is accepted once.',
+        },
+        bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT (HS256, grants.api = true)' },
+      },
+      schemas: {
+        Error: error,
+        Room: room,
+        User: user,
+        Service: service,
+        CreateRoom: schema(createRoomBody),
+        UpdateRoom: schema(updateRoomBody),
+        PatchRoom: schema(patchRoomBody),
+        CreateService: schema(createServiceBody),
+        CreateToken: schema(createTokenBody),
+      },
+      responses: Object.fromEntries(
+        [
+          [400, 'Invalid input'],
+          [401, 'Missing or invalid credentials'],
+          [403, 'Not allowed'],
+          [404, 'Not found'],
+          [413, 'Body too large'],
+          [503, 'A role this needs is not running'],
+        ].map(([c, d]) => [`E${c}`, { description: d, content: json('Error') }]),
+      ),
+    },
+    paths: {
+      '/rooms': {
+        get: {
+          summary: "The service's rooms",
+          responses: { 200: { description: 'Rooms', content: jsonArray('Room') }, ...errors(401) },
+        },
+        post: {
+          summary: 'Create a room (options.getOrCreate returns an existing one of the same name)',
+          requestBody: body('CreateRoom'),
+          responses: { 200: { description: 'The room', content: json('Room') }, ...errors(400, 401, 413) },
+        },
+      },
+      '/rooms/{room}': {
+        parameters: [roomParam],
+        get: {
+          summary: 'A room',
+          responses: { 200: { description: 'The room', content: json('Room') }, ...errors(401, 404) },
+        },
+        put: {
+          summary: 'Replace name and options (p2p can only be turned on; data is replaced)',
+          requestBody: body('UpdateRoom'),
+          responses: { 200: textBody('"Room Updated"'), ...errors(400, 401, 404, 413) },
+        },
+        patch: {
+          summary: 'Update name and options (data keys are merged)',
+          requestBody: body('PatchRoom'),
+          responses: { 200: textBody('"Room Updated"'), ...errors(400, 401, 404, 413) },
+        },
+        delete: {
+          summary: 'Delete a room; everyone in it is disconnected',
+          responses: { 200: textBody('"Room deleted"'), ...errors(401, 404) },
+        },
+      },
+      '/rooms/{room}/tokens': {
+        parameters: [
+          roomParam,
+          {
+            name: 'format',
+            in: 'query',
+            schema: { type: 'string', enum: ['licode', 'jwt'] },
+            description:
+              'licode (default): base64 Licode token; jwt: a single-use JWT (also with Accept: application/jwt)',
+          },
+        ],
+        post: {
+          summary: 'Create an access token (user and role from the MAuth header, or the body)',
+          requestBody: body('CreateToken', false),
+          responses: {
+            200: {
+              description: 'The token',
+              content: {
+                'text/plain': { schema: { type: 'string' } },
+                'application/jwt': { schema: { type: 'string' } },
+              },
+            },
+            ...errors(400, 401, 404, 413),
+          },
+        },
+      },
+      '/rooms/{room}/users': {
+        parameters: [roomParam],
+        get: {
+          summary: 'Who is in the room',
+          responses: { 200: { description: 'Users', content: jsonArray('User') }, ...errors(401, 404) },
+        },
+      },
+      '/rooms/{room}/users/{user}': {
+        parameters: [roomParam, userParam],
+        get: {
+          summary: 'One user',
+          responses: { 200: { description: 'The user', content: json('User') }, ...errors(401, 404) },
+        },
+        delete: {
+          summary: "Disconnect the user's clients (kick)",
+          responses: { 200: textBody('"Success"'), ...errors(401, 404, 503) },
+        },
+      },
+      '/services': {
+        get: {
+          summary: 'All services (superservice only; keys are never returned)',
+          responses: { 200: { description: 'Services', content: jsonArray('Service') }, ...errors(401) },
+        },
+        post: {
+          summary: 'Create a service (superservice only)',
+          requestBody: body('CreateService'),
+          responses: { 200: textBody('The new service id'), ...errors(400, 401, 413) },
+        },
+      },
+      '/services/{service}': {
+        parameters: [serviceParam],
+        get: {
+          summary: 'A service (superservice only)',
+          responses: { 200: { description: 'The service', content: json('Service') }, ...errors(401, 404) },
+        },
+        delete: {
+          summary: 'Delete a service and its rooms (superservice only)',
+          responses: { 200: textBody('"Service deleted"'), ...errors(401, 403, 404) },
+        },
+      },
+      '/dev/token': {
+        get: {
+          summary: 'Development only: a JWT for the demo page; 404 unless [auth] anonymous = true',
+          security: [],
+          parameters: [
+            { name: 'room', in: 'query', required: true, schema: { type: 'string' } },
+            { name: 'identity', in: 'query', schema: { type: 'string' } },
+            { name: 'name', in: 'query', schema: { type: 'string' } },
+          ],
+          responses: {
+            200: {
+              description: 'Token',
+              content: {
+                'application/json': {
+                  schema: {
+                    type: 'object',
+                    properties: {
+                      token: { type: 'string' },
+                      room: { type: 'string' },
+                      identity: { type: 'string' },
+                      expiresAt: { type: 'integer' },
+                    },
+                  },
+                },
+              },
+            },
+            ...errors(400, 404),
+          },
+        },
+      },
+      '/openapi.json': {
+        get: { summary: 'This document', security: [], responses: { 200: { description: 'OpenAPI 3.1' } } },
+      },
+    },
+  };
+}

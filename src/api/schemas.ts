@@ -1,0 +1,80 @@
+/** Request bodies and query strings of `/api` (validated with zod; also the OpenAPI document's schemas). */
+import { z } from 'zod';
+import { grantsSchema } from '../protocol/tokens.ts';
+
+/** Largest request body `/api` accepts; larger gets 413. */
+export const API_BODY_LIMIT = 64 * 1024;
+
+const roomName = z.string().min(1).max(256);
+
+/** Nuve's room options plus the room service's settings. */
+export const roomOptions = z
+  .object({
+    p2p: z.boolean().optional().describe('Licode p2p room (stored; media always goes through the SFU)'),
+    data: z.unknown().optional().describe('Free-form application data'),
+    mediaConfiguration: z.string().max(128).optional().describe('Licode media configuration name (stored)'),
+    getOrCreate: z
+      .boolean()
+      .optional()
+      .describe('Return the existing room of this name instead of creating one'),
+    test: z.boolean().optional().describe("Licode's test room: not supported (400)"),
+    locked: z.boolean().optional().describe('Refuse new joins (hosts still get in)'),
+    password: z.string().min(1).max(256).nullable().optional().describe('Join password; null removes it'),
+    maxPeers: z.number().int().min(0).max(100_000).optional().describe('0 = unlimited'),
+    description: z.string().max(1024).optional(),
+  })
+  .strict();
+
+export const createRoomBody = z.object({ name: roomName, options: roomOptions.optional() }).strict();
+export const updateRoomBody = z.object({ name: roomName, options: roomOptions.optional() }).strict();
+export const patchRoomBody = z
+  .object({ name: roomName.optional(), options: roomOptions.optional() })
+  .strict();
+
+export const createServiceBody = z
+  .object({
+    name: z.string().min(1).max(128),
+    key: z.string().min(16, { message: 'must be at least 16 characters' }).max(256),
+  })
+  .strict();
+
+/**
+ * `POST /rooms/:room/tokens` body (optional): Licode clients send none and put username and role in
+ * the MAuth header; bearer clients (and anyone) may send these instead.
+ */
+export const createTokenBody = z
+  .object({
+    identity: z.string().min(1).max(256).optional(),
+    name: z.string().max(256).optional(),
+    role: z.string().min(1).max(64).optional().describe('presenter | viewer | viewerWithData | host'),
+    grants: grantsSchema.omit({ api: true }).partial().optional().describe('Overrides on top of the role'),
+    ttl: z
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 86400)
+      .optional()
+      .describe('JWT lifetime in seconds (default 3600)'),
+  })
+  .strict();
+
+export const tokenQuery = z
+  .object({
+    format: z
+      .enum(['licode', 'jwt'])
+      .optional()
+      .describe('Default licode, or jwt with Accept: application/jwt'),
+  })
+  .strict();
+
+export const devTokenQuery = z
+  .object({
+    room: roomName,
+    identity: z.string().min(1).max(256).optional(),
+    name: z.string().max(256).optional(),
+  })
+  .strict();
+
+export const roomParams = z.object({ room: z.string().min(1).max(256) });
+export const userParams = z.object({ room: z.string().min(1).max(256), user: z.string().min(1).max(256) });
+export const serviceParams = z.object({ service: z.string().min(1).max(256) });

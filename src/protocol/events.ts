@@ -1,0 +1,63 @@
+/**
+ * Room and media events (LiveKit's webhook vocabulary). The sfu and room roles publish them on
+ * `sb.<dc>.events.<type>`; the api role delivers them to `[webhooks] urls`. Publishing never waits
+ * for delivery, so nothing here can slow the media path.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Bus } from '../backbone/index.ts';
+
+/** Known types; the subject scheme leaves room for more (recording, egress) without changes here. */
+export const EVENT_TYPES = [
+  'room_started',
+  'room_finished',
+  'participant_joined',
+  'participant_left',
+  'track_published',
+  'track_unpublished',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+export interface EventParticipant {
+  identity: string;
+  name: string;
+}
+
+export interface EventTrack {
+  /** The track id (as in the publisher's SDP msid). */
+  sid: string;
+  type: 'audio' | 'video';
+  streamId: string;
+}
+
+/** The JSON body POSTed to webhook receivers. */
+export interface SwitchboardEvent {
+  event: EventType;
+  /** Unique per event; receivers can use it to drop duplicates after a retry. */
+  id: string;
+  /** Seconds since the epoch. */
+  createdAt: number;
+  room: { sid: string; name: string };
+  participant?: EventParticipant;
+  track?: EventTrack;
+  /** Id of the service owning the room, when the publisher knows it (its key signs the webhook). */
+  service?: string;
+  /** Why a participant left or a room finished (kicked, room-ended, client-leave, …). */
+  reason?: string;
+}
+
+export const eventSubjects = {
+  one: (dc: string, type: string) => `sb.${dc}.events.${type}`,
+  all: (dc: string) => `sb.${dc}.events.>`,
+};
+
+export type EventInit = Omit<SwitchboardEvent, 'id' | 'createdAt'>;
+
+/** Publishes an event on the Bus (fire and forget). */
+export function publishEvent(bus: Bus, dc: string, e: EventInit): void {
+  const event: SwitchboardEvent = {
+    id: `EV_${randomUUID()}`,
+    createdAt: Math.floor(Date.now() / 1000),
+    ...e,
+  };
+  bus.publish(eventSubjects.one(dc, e.event), event);
+}

@@ -1,0 +1,282 @@
+/**
+ * The room service's seams: Bus subjects between signal, room, api and sfu roles, the Store keys of
+ * rooms, services and membership, and the JSON-RPC methods clients call on `/ws` (`room.*`).
+ * Everything here is plain JSON validated with zod where it enters a role.
+ */
+import { z } from 'zod';
+import { grantsSchema, mediaGrantsSchema } from './tokens.ts';
+
+export const roomSubjects = {
+  /** signal → room (request): may this peer join? Answers AdmitReply or an error. */
+  admit: (dc: string) => `sb.${dc}.room.admit`,
+  /** signal → room (publish): the media join succeeded. */
+  joined: (dc: string) => `sb.${dc}.room.joined`,
+  /** signal → room (publish): the peer's socket closed or its media join failed. */
+  leave: (dc: string) => `sb.${dc}.room.leave`,
+  /** signal → room (request): a client's `room.*` call. */
+  rpc: (dc: string) => `sb.${dc}.room.rpc`,
+  /** api → room (request): kick users, end a room (REST DELETE). */
+  control: (dc: string) => `sb.${dc}.room.control`,
+  /** room → sfu (request): act on the media of a room this node hosts. */
+  sfuAdmin: (dc: string, node: string) => `sb.${dc}.sfu.${node}.admin`,
+};
+
+/** Queue group of room role instances: each request goes to one of them. */
+export const ROOM_QUEUE = 'room';
+
+/**
+ * Store keys. Those under `persistentPrefixes` survive a restart of the embedded server (snapshotted to
+ * `[api] datadir`); membership is live state and is not persisted.
+ */
+export const roomKeys = {
+  room: (dc: string, id: string) => `sb:${dc}:rooms:${id}`,
+  roomPrefix: (dc: string) => `sb:${dc}:rooms:`,
+  service: (dc: string, id: string) => `sb:${dc}:services:${id}`,
+  servicePrefix: (dc: string) => `sb:${dc}:services:`,
+  secret: (dc: string, name: string) => `sb:${dc}:secrets:${name}`,
+  /** One MAuth (timestamp, cnonce) pair seen for a service, kept for the skew window (replay protection). */
+  mauth: (dc: string, service: string, ts: string, cnonce: string) =>
+    `sb:${dc}:mauth:${service}:${ts}:${cnonce}`,
+  /** A single-use JWT's id, kept until the token expires. */
+  jti: (dc: string, jti: string) => `sb:${dc}:jti:${jti}`,
+  /** A Licode token document until it is used (3 minutes). */
+  licodeToken: (dc: string, id: string) => `sb:${dc}:nuvetoken:${id}`,
+  /** Hash uid → Member JSON. */
+  members: (dc: string, room: string) => `sb:${dc}:members:${room}`,
+  membersPrefix: (dc: string) => `sb:${dc}:members:`,
+  /** Capacity slot `i` of a room, holding the occupant's connection id (atomic set-if-absent). */
+  slot: (dc: string, room: string, i: number) => `sb:${dc}:slot:${room}:${i}`,
+  /** Set while a room has members: its first join starts it, its last leave finishes it. */
+  live: (dc: string, room: string) => `sb:${dc}:live:${room}`,
+  /** A signal instance's heartbeat; members of a signal instance that stopped beating are reaped. */
+  signalAlive: (dc: string, node: string) => `sb:${dc}:signal:${node}`,
+};
+
+export function persistentPrefixes(dc: string): string[] {
+  return ['rooms', 'services', 'secrets', 'mauth', 'jti', 'nuvetoken'].map((p) => `sb:${dc}:${p}:`);
+}
+
+export const SIGNAL_HEARTBEAT_MS = 5000;
+export const SIGNAL_TTL_MS = 3 * SIGNAL_HEARTBEAT_MS;
+
+// ---- records -----------------------------------------------------------------------------------------
+
+/** A room: Nuve's fields (p2p, data, mediaConfiguration) and the room service's settings. */
+export const roomRecord = z.object({
+  id: z.string(),
+  name: z.string(),
+  /** Id of the service that owns it (the superservice for rooms created by a join). */
+  service: z.string(),
+  p2p: z.boolean().optional(),
+  data: z.unknown().optional(),
+  mediaConfiguration: z.string().optional(),
+  locked: z.boolean().default(false),
+  /** `sha256:<salt>:<hex>`; the password itself is never stored. */
+  passwordHash: z.string().optional(),
+  /** 0 = unlimited. */
+  maxPeers: z.number().int().min(0).default(0),
+  description: z.string().optional(),
+  /** Created by a join rather than the API: deleted when its last member leaves. */
+  adhoc: z.boolean().default(false),
+  createdAt: z.number(),
+});
+export type RoomRecord = z.infer<typeof roomRecord>;
+
+/** A service (Nuve): its key signs MAuth headers, JWTs and webhooks and never leaves the server. */
+export const serviceRecord = z.object({
+  id: z.string(),
+  name: z.string(),
+  key: z.string(),
+  createdAt: z.number(),
+  superservice: z.boolean().optional(),
+});
+export type ServiceRecord = z.infer<typeof serviceRecord>;
+
+export const peerRole = z.enum(['host', 'guest']);
+export type PeerRole = z.infer<typeof peerRole>;
+
+/** One member of a room (Store hash field, by uid). */
+export const memberRecord = z.object({
+  uid: z.string(),
+  name: z.string(),
+  conn: z.string(),
+  signal: z.string(),
+  role: peerRole,
+  hidden: z.boolean(),
+  canPublish: z.boolean().optional(),
+  canSubscribe: z.boolean().optional(),
+  canPublishData: z.boolean(),
+  /** Licode role of the token, when it came from Nuve. */
+  tokenRole: z.string().optional(),
+  slot: z.number().int().min(0),
+  joinedAt: z.number(),
+  /** Free-form, set by the peer with `room.updatePeer`. */
+  info: z.unknown().optional(),
+  /** The media join succeeded (`participant_joined` went out; a leave is announced). */
+  confirmed: z.boolean().optional(),
+});
+export type MemberRecord = z.infer<typeof memberRecord>;
+
+/** A peer as clients see it (`room.peers`, `room.peer`). */
+export interface PeerInfo {
+  uid: string;
+  name: string;
+  role: PeerRole;
+  joinedAt: number;
+  info?: unknown;
+}
+
+export function peerInfo(m: MemberRecord): PeerInfo {
+  return {
+    uid: m.uid,
+    name: m.name,
+    role: m.role,
+    joinedAt: m.joinedAt,
+    ...(m.info !== undefined ? { info: m.info } : {}),
+  };
+}
+
+/** A room as clients see it (`room.info`, `room.updated`, `room.joined`). */
+export interface RoomInfo {
+  id: string;
+  name: string;
+  locked: boolean;
+  hasPassword: boolean;
+  maxPeers: number;
+  description?: string;
+}
+
+export function roomInfo(r: RoomRecord): RoomInfo {
+  return {
+    id: r.id,
+    name: r.name,
+    locked: r.locked,
+    hasPassword: r.passwordHash !== undefined,
+    maxPeers: r.maxPeers,
+    ...(r.description !== undefined ? { description: r.description } : {}),
+  };
+}
+
+// ---- Bus messages ------------------------------------------------------------------------------------
+
+const id = z.string().min(1).max(256);
+
+export const admitRequest = z.object({
+  room: id,
+  uid: id,
+  name: z.string().max(256),
+  conn: id,
+  signal: id,
+  /** Verified grants (the signal role checked the token). */
+  grants: grantsSchema.omit({ api: true }),
+  service: z.string(),
+  tokenRole: z.string().optional(),
+  password: z.string().max(256).optional(),
+  /** Joined without a token (`[auth] anonymous = true`). */
+  anonymous: z.boolean(),
+});
+export type AdmitRequest = z.infer<typeof admitRequest>;
+
+export interface AdmitReply {
+  role: PeerRole;
+  room: RoomInfo;
+}
+
+export const joinedMessage = z.object({ room: id, uid: id, conn: id });
+export const leaveMessage = z.object({ room: id, uid: id, conn: id, reason: z.string().max(64) });
+
+export const roomRpcRequest = z.object({
+  conn: id,
+  signal: id,
+  room: id,
+  uid: id,
+  method: z.string(),
+  params: z.unknown(),
+});
+export type RoomRpcRequest = z.infer<typeof roomRpcRequest>;
+
+export const controlRequest = z.discriminatedUnion('op', [
+  /** Kick every member whose uid or name is `user` (Nuve's DELETE /rooms/:room/users/:user). */
+  z.object({ op: z.literal('kick'), room: id, user: id, reason: z.string().max(256).optional() }),
+  /** End the room: everyone leaves (Nuve's DELETE /rooms/:room). */
+  z.object({ op: z.literal('end'), room: id, reason: z.string().max(256).optional() }),
+]);
+export type ControlRequest = z.infer<typeof controlRequest>;
+
+export const sfuAdminRequest = z.discriminatedUnion('op', [
+  z.object({ op: z.literal('kick'), room: id, uid: id }),
+  z.object({
+    op: z.literal('mute'),
+    room: id,
+    uid: id,
+    kind: z.enum(['audio', 'video']),
+    muted: z.boolean(),
+    streamId: id.optional(),
+  }),
+  z.object({ op: z.literal('end'), room: id }),
+]);
+export type SfuAdminRequest = z.infer<typeof sfuAdminRequest>;
+export interface SfuAdminReply {
+  /** Peers closed (kick, end) or tracks changed (mute). */
+  count: number;
+}
+
+/** What the signal role puts into the `join` it forwards to the media node (besides ion-sfu's params). */
+export const forwardedJoinExtras = z.object({ grants: mediaGrantsSchema.optional() });
+
+// ---- client methods (`room.*` on /ws) ----------------------------------------------------------------
+
+const uidParam = z.string().min(1).max(256);
+
+export const roomMethods = {
+  'room.info': z.object({}).strict().optional(),
+  'room.peers': z.object({}).strict().optional(),
+  'room.lock': z.object({}).strict().optional(),
+  'room.unlock': z.object({}).strict().optional(),
+  /** null or "" removes the password. */
+  'room.setPassword': z.object({ password: z.string().max(256).nullable() }).strict(),
+  /** 0 = unlimited. */
+  'room.setMaxPeers': z.object({ maxPeers: z.number().int().min(0).max(100_000) }).strict(),
+  /** Chat or data to one peer (uid) or to everyone else ('all'). */
+  'room.message': z
+    .object({ to: uidParam, data: z.unknown(), type: z.string().max(64).optional() })
+    .strict()
+    .refine((p) => p.data !== undefined, { message: 'data is required', path: ['data'] }),
+  'room.kick': z.object({ uid: uidParam, reason: z.string().max(256).optional() }).strict(),
+  /** Mute (or, for your own tracks, unmute) a participant's tracks of one kind; all its streams unless streamId. */
+  'room.mute': z
+    .object({
+      uid: uidParam,
+      kind: z.enum(['audio', 'video']),
+      muted: z.boolean().default(true),
+      streamId: z.string().min(1).max(256).optional(),
+    })
+    .strict(),
+  'room.setRole': z.object({ uid: uidParam, role: peerRole }).strict(),
+  'room.updatePeer': z
+    .object({ name: z.string().max(256).optional(), info: z.unknown().optional() })
+    .strict(),
+  'room.end': z
+    .object({ reason: z.string().max(256).optional(), delete: z.boolean().optional() })
+    .strict()
+    .optional(),
+} as const;
+
+export type RoomMethod = keyof typeof roomMethods;
+
+export function isRoomMethod(name: string): name is RoomMethod {
+  return Object.hasOwn(roomMethods, name);
+}
+
+/** Server → client notifications of the room service. */
+export const roomNotifications = {
+  joined: 'room.joined',
+  peer: 'room.peer',
+  message: 'room.message',
+  updated: 'room.updated',
+  kicked: 'room.kicked',
+  ended: 'room.ended',
+} as const;
+
+/** Largest `data` of one `room.message`, serialised. */
+export const MAX_MESSAGE_BYTES = 64 * 1024;

@@ -1,0 +1,2 @@
+export { RoomRole } from './RoomRole.ts';
+export { Membership } from './Membership.ts';

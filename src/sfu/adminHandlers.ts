@@ -1,0 +1,55 @@
+/**
+ * Room-service actions on the media of rooms this node hosts, on their own subject
+ * (`sb.<dc>.sfu.<node>.admin`): kick a peer, mute a participant's tracks, end a room. The room role
+ * decides who may do what; this only acts.
+ */
+import type { Bus, Subscription } from '../backbone/index.ts';
+import type { SFU } from '../media/index.ts';
+import { roomSubjects, sfuAdminRequest, type SfuAdminReply, type SfuAdminRequest } from '../protocol/room.ts';
+import { logger } from '../util/logger.ts';
+
+export function subscribeAdminHandlers(bus: Bus, dc: string, node: string, sfu: SFU): Subscription {
+  return bus.subscribe(roomSubjects.sfuAdmin(dc, node), (data) =>
+    handleAdmin(sfu, sfuAdminRequest.parse(data)),
+  );
+}
+
+export function handleAdmin(sfu: SFU, req: SfuAdminRequest): SfuAdminReply {
+  const session = sfu.getSession(req.room);
+  if (!session) {
+    return { count: 0 };
+  }
+  switch (req.op) {
+    case 'kick': {
+      const peer = session.findByUid(req.uid);
+      peer?.close('kicked');
+      if (peer) {
+        logger.info({ sid: req.room, uid: req.uid }, 'peer kicked');
+      }
+      return { count: peer ? 1 : 0 };
+    }
+    case 'mute': {
+      const peer = session.findByUid(req.uid);
+      if (!peer) {
+        return { count: 0 };
+      }
+      const streams = new Set<string>();
+      for (const r of peer.receivers) {
+        if (r.kind === req.kind && (req.streamId === undefined || r.streamId === req.streamId)) {
+          streams.add(r.streamId);
+        }
+      }
+      let count = 0;
+      for (const s of streams) {
+        count += peer.muteOwn(s, req.kind, req.muted) ? 1 : 0;
+      }
+      return { count };
+    }
+    case 'end': {
+      const count = session.size;
+      session.close();
+      logger.info({ sid: req.room, peers: count }, 'room ended');
+      return { count };
+    }
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * What a peer's token allows, enforced on the media node with the media core's public API only
+ * (the core stays unaware of tokens):
+ * - canPublish = false: publisher offers (join or renegotiation) with a sending audio/video m-line are
+ *   refused (403) before werift sees them; a Receiver that appears anyway is closed at once.
+ * - canSubscribe = false: every DownTrack to the peer is closed (on join and for each new track).
+ * - canPublishData = false: messages on the peer's own data channels are dropped (not fanned out).
+ * - hidden: left out of the `participants` roster others receive.
+ */
+import { parse } from 'sdp-transform';
+import type { Participant, Peer, Receiver, SFU, Session } from '../media/index.ts';
+import { ALL_MEDIA_GRANTS, mediaGrantsSchema, type MediaGrants } from '../protocol/tokens.ts';
+import { SwitchboardError } from '../util/errors.ts';
+
+/** The `ion-sfu` channel the client opens on its publisher PC only to get an m=application line. */
+const API_CHANNEL = 'ion-sfu';
+
+/** Kinds of the m-lines of an offer that send media (direction sendrecv / sendonly, port not 0). */
+export function sendingKinds(sdp: string): string[] {
+  const s = parse(sdp);
+  const sessionDir = (s as { direction?: string }).direction;
+  const out: string[] = [];
+  for (const m of s.media) {
+    if ((m.type !== 'audio' && m.type !== 'video') || m.port === 0) {
+      continue;
+    }
+    const dir = m.direction ?? sessionDir ?? 'sendrecv';
+    if (dir === 'sendrecv' || dir === 'sendonly') {
+      out.push(m.type);
+    }
+  }
+  return out;
+}
+
+export class PeerGrants {
+  readonly #grants = new WeakMap<Peer, MediaGrants>();
+
+  constructor(sfu: SFU) {
+    sfu.on('peer', (peer, session) => {
+      // Runs after the Session subscribed the others to `peer`'s new track, so their DownTracks exist.
+      peer.on('receiver', (r) => {
+        if (!this.of(peer).canPublish) {
+          r.close();
+          return;
+        }
+        for (const other of session.peers) {
+          if (other !== peer && !this.of(other).canSubscribe) {
+            closeDownTracks(other, r);
+          }
+        }
+      });
+    });
+  }
+
+  /** The grants a forwarded join carries; a join without them (an older signal) gets all grants. */
+  static fromJoin(params: unknown): MediaGrants {
+    const g = (params as { grants?: unknown } | null)?.grants;
+    if (g === undefined) {
+      return ALL_MEDIA_GRANTS;
+    }
+    const r = mediaGrantsSchema.safeParse(g);
+    if (!r.success) {
+      throw new SwitchboardError('invalid-params', 'malformed grants in the forwarded join');
+    }
+    return r.data;
+  }
+
+  of(peer: Peer): MediaGrants {
+    return this.#grants.get(peer) ?? ALL_MEDIA_GRANTS;
+  }
+
+  /** Refuses a publisher offer that sends media when the token does not allow publishing. */
+  static assertMayPublish(grants: MediaGrants, sdp: string): void {
+    if (!grants.canPublish) {
+      const kinds = sendingKinds(sdp);
+      if (kinds.length > 0) {
+        throw new SwitchboardError(
+          'forbidden',
+          `not allowed to publish (${kinds.join(', ')}): token grants canPublish=false`,
+        );
+      }
+    }
+  }
+
+  /** Binds `grants` to a peer that just joined. */
+  apply(peer: Peer, grants: MediaGrants): void {
+    this.#grants.set(peer, grants);
+    if (!grants.canSubscribe) {
+      for (const dt of [...peer.subscriber.downTracks]) {
+        dt.close();
+      }
+    }
+    if (!grants.canPublishData) {
+      // The Peer subscribed to the channel's messages first (it fans them out); drop its subscription.
+      peer.publisher.pc.onDataChannel.subscribe((dc) => {
+        if (dc.label !== API_CHANNEL) {
+          dc.onMessage.allUnsubscribe();
+        }
+      });
+    }
+  }
+
+  /** The roster without hidden peers. */
+  visible(session: Session, list: Participant[]): Participant[] {
+    const hidden = new Set<string>();
+    for (const p of session.peers) {
+      if (this.of(p).hidden) {
+        hidden.add(p.uid);
+      }
+    }
+    return hidden.size === 0 ? list : list.filter((p) => !hidden.has(p.uid));
+  }
+}
+
+function closeDownTracks(peer: Peer, r: Receiver): void {
+  for (const dt of [...peer.subscriber.downTracks]) {
+    if (dt.receiver === r) {
+      dt.close();
+    }
+  }
+}

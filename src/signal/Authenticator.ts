@@ -1,0 +1,135 @@
+import { randomUUID } from 'node:crypto';
+import type { Store } from '../backbone/index.ts';
+import { getService } from '../protocol/records.ts';
+import { roomKeys } from '../protocol/room.ts';
+import {
+  decodeLicodeToken,
+  isJwt,
+  LICODE_ROLES,
+  licodeTokenDoc,
+  licodeTokenSignature,
+  peekIssuer,
+  safeEqual,
+  verifyToken,
+  grantsSchema,
+  type Grants,
+} from '../protocol/tokens.ts';
+import { SwitchboardError } from '../util/errors.ts';
+
+/** The identity a `join` runs under: a verified token's grants, or anonymous full grants. */
+export interface JoinIdentity extends Grants {
+  room: string;
+  anonymous: boolean;
+}
+
+export interface AuthenticatorOptions {
+  dc: string;
+  store: Store;
+  /** `[auth] anonymous`: joins without a token are allowed. */
+  anonymous: boolean;
+  /** `[auth] secret`, the built-in service's JWT key. */
+  authSecret: string;
+  superserviceId: string;
+  superserviceKey: string;
+}
+
+function unauthorized(message: string): never {
+  throw new SwitchboardError('unauthorized', message);
+}
+
+/**
+ * Checks the token of a `join` (JWT or Licode token) against the room asked for. Errors are
+ * SwitchboardErrors `unauthorized` (no token, bad signature, expired, used twice) or `forbidden`
+ * (valid token for another room, not a participant token), with a message for the client.
+ */
+export class Authenticator {
+  readonly #o: AuthenticatorOptions;
+
+  constructor(o: AuthenticatorOptions) {
+    this.#o = o;
+  }
+
+  async authorize(token: string | undefined, sid: string, uid: string | undefined): Promise<JoinIdentity> {
+    if (token === undefined || token === '') {
+      if (!this.#o.anonymous) {
+        unauthorized('access token required (query access_token or join param token)');
+      }
+      return {
+        ...grantsSchema.parse({}),
+        identity: uid && uid.length > 0 ? uid : randomUUID(),
+        room: sid,
+        exp: 0,
+        service: this.#o.superserviceId,
+        anonymous: true,
+      };
+    }
+    const grants = isJwt(token) ? await this.#jwt(token) : await this.#licode(token);
+    if (grants.api && grants.room === undefined) {
+      throw new SwitchboardError('forbidden', 'a management token cannot join a room');
+    }
+    if (grants.room === undefined) {
+      throw new SwitchboardError('forbidden', 'token has no room grant');
+    }
+    if (grants.room !== sid) {
+      throw new SwitchboardError('forbidden', `token is for room "${grants.room}", not "${sid}"`);
+    }
+    return { ...grants, room: grants.room, anonymous: false };
+  }
+
+  async #jwt(token: string): Promise<Grants> {
+    const o = this.#o;
+    const iss = peekIssuer(token);
+    let key = o.authSecret;
+    let service = o.superserviceId;
+    if (iss !== undefined && iss !== o.superserviceId) {
+      const s = await getService(o.store, o.dc, iss);
+      if (!s) {
+        unauthorized('invalid token: unknown issuer');
+      }
+      key = s.key;
+      service = s.id;
+    }
+    const grants = await verifyToken(token, key, service);
+    if (grants.jti !== undefined) {
+      // Single use: the first join claims the id until the token would have expired anyway.
+      const ttl = Math.max(1000, grants.exp * 1000 - Date.now() + 60_000);
+      if (!(await o.store.setIfAbsent(roomKeys.jti(o.dc, grants.jti), '1', ttl))) {
+        unauthorized('token already used');
+      }
+    }
+    return grants;
+  }
+
+  /** Nuve's token: signature by the superservice key, then the stored document, consumed once. */
+  async #licode(token: string): Promise<Grants> {
+    const o = this.#o;
+    const t = decodeLicodeToken(token);
+    if (!t) {
+      unauthorized('malformed token');
+    }
+    if (!safeEqual(t.signature, licodeTokenSignature(o.superserviceKey, t.tokenId, t.host))) {
+      unauthorized('invalid token signature');
+    }
+    const key = roomKeys.licodeToken(o.dc, t.tokenId);
+    const raw = await o.store.get(key);
+    if (raw === undefined || !(await o.store.compareAndDelete(key, raw))) {
+      unauthorized('token does not exist (expired or already used)');
+    }
+    const doc = licodeTokenDoc.safeParse(JSON.parse(raw));
+    if (!doc.success) {
+      unauthorized('token does not exist (expired or already used)');
+    }
+    if (doc.data.host !== t.host) {
+      unauthorized('invalid host');
+    }
+    return {
+      ...grantsSchema.parse(LICODE_ROLES[doc.data.role] ?? { canPublish: false, canSubscribe: false }),
+      identity: doc.data.userName,
+      name: doc.data.userName,
+      room: doc.data.room,
+      exp: Math.floor((doc.data.creationDate + 3 * 60_000) / 1000),
+      service: doc.data.service,
+      role: doc.data.role,
+    };
+  }
+}

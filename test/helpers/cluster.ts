@@ -1,0 +1,68 @@
+// Several in-process Switchboard instances sharing one nats-server and one redis-server, each
+// with the roles of its choice: a cluster on one machine (test/distributed).
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { defaultConfig } from '../../src/config/index.ts';
+import { storeKeys, type NodeLoad } from '../../src/protocol/cluster.ts';
+import { Switchboard, type RoleName } from '../../src/server/Switchboard.ts';
+import type { NatsServer, RedisServer } from './services.ts';
+
+export class TestCluster {
+  readonly dc: string;
+  readonly #nats: NatsServer;
+  readonly #redis: RedisServer;
+  readonly #members: Switchboard[] = [];
+  /** Each instance's data folder (secrets.json), never the repository's ./data. */
+  readonly #dirs: string[] = [];
+  /** Our own view of the Store, to assert what the roles wrote. */
+  readonly redis: Redis;
+
+  constructor(nats: NatsServer, redis: RedisServer, dc = 'dc1') {
+    this.#nats = nats;
+    this.#redis = redis;
+    this.dc = dc;
+    this.redis = new Redis({ host: '127.0.0.1', port: redis.port, lazyConnect: true });
+  }
+
+  /** Starts one Switchboard with `roles` on 127.0.0.1, port 0, configured for the shared servers. */
+  async start(...roles: RoleName[]): Promise<Switchboard> {
+    const cfg = defaultConfig();
+    cfg.global.dc = this.dc;
+    cfg.signal.host = '127.0.0.1';
+    cfg.signal.port = 0;
+    cfg.log.level = 'warn';
+    cfg.nats.url = this.#nats.url;
+    cfg.redis.addrs = [this.#redis.addr];
+    const dir = await mkdtemp(join(tmpdir(), 'sb-cluster-'));
+    this.#dirs.push(dir);
+    cfg.api.datadir = dir;
+    const sb = await Switchboard.start(cfg, { roles });
+    this.#members.push(sb);
+    return sb;
+  }
+
+  /** The heartbeat a media node last wrote, if its key is live. */
+  async nodeLoad(node: string): Promise<NodeLoad | undefined> {
+    const v = await this.redis.get(storeKeys.node(this.dc, node));
+    return v ? (JSON.parse(v) as NodeLoad) : undefined;
+  }
+
+  async roomOwner(room: string): Promise<string | null> {
+    return this.redis.get(storeKeys.roomOwner(this.dc, room));
+  }
+
+  /** Closes every instance (signal first, as a process would drain) and our Redis client. */
+  async close(): Promise<void> {
+    const rank = (sb: Switchboard): number => (sb.signal ? 0 : sb.sfu ? 1 : 2);
+    for (const sb of [...this.#members].sort((a, b) => rank(a) - rank(b))) {
+      await sb.close();
+    }
+    this.#members.length = 0;
+    this.redis.disconnect();
+    for (const dir of this.#dirs.splice(0)) {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+}

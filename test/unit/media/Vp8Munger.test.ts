@@ -1,0 +1,70 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Vp8Munger } from '../../../src/media/Vp8Munger.ts';
+import { parseVp8 } from '../../../src/media/vp8.ts';
+
+/** A VP8 descriptor with a 15-bit picture ID and TL0PICIDX, then a byte of payload. */
+function packet(pid: number, tl0: number, keyframe = false): Buffer {
+  return Buffer.from([0x90, 0xc0, 0x80 | (pid >> 8), pid & 0xff, tl0, keyframe ? 0x00 : 0x01]);
+}
+const pidOf = (b: Buffer) => ((b[2]! & 0x7f) << 8) | b[3]!;
+
+await test('picture IDs and TL0PICIDX continue across a switch to a stream numbered elsewhere', () => {
+  const m = new Vp8Munger();
+  const out: [number, number][] = [];
+  const send = (b: Buffer) => {
+    m.patch(b);
+    out.push([pidOf(b), b[4]!]);
+    m.restore(b);
+  };
+  send(packet(10_858, 200, true));
+  send(packet(10_859, 201));
+  m.rebase(); // switch to a layer whose pictures are numbered 17 600 ahead (reads as "older")
+  send(packet(28_475, 7, true));
+  send(packet(28_476, 8));
+  assert.deepEqual(out, [
+    [10_858, 200],
+    [10_859, 201],
+    [10_860, 202],
+    [10_861, 203],
+  ]);
+});
+
+await test('picture IDs wrap at 15 bits and TL0PICIDX at 8 bits', () => {
+  const m = new Vp8Munger();
+  const b = packet(0x7fff, 255, true);
+  m.patch(b);
+  m.restore(b);
+  m.rebase();
+  const c = packet(5, 9, true);
+  m.patch(c);
+  assert.equal(pidOf(c), 0);
+  assert.equal(c[4], 0);
+});
+
+await test('restore leaves the shared payload byte-identical (other subscribers and the NACK cache use it)', () => {
+  const m = new Vp8Munger();
+  m.patch(packet(100, 1, true));
+  m.rebase();
+  const b = packet(9000, 50, true);
+  const copy = Buffer.from(b);
+  m.patch(b);
+  assert.notDeepEqual(b, copy);
+  m.restore(b);
+  assert.deepEqual(b, copy);
+  assert.equal(parseVp8(b, { keyframe: false, tid: -1, width: 0, height: 0 }).keyframe, true);
+});
+
+await test('a retransmission does not consume a pending re-base', () => {
+  const m = new Vp8Munger();
+  const a = packet(500, 1, true);
+  m.patch(a);
+  m.restore(a);
+  m.rebase();
+  const old = packet(499, 1);
+  m.patch(old, true);
+  m.restore(old);
+  const k = packet(7000, 3, true);
+  m.patch(k);
+  assert.equal(pidOf(k), 501);
+});
