@@ -66,6 +66,8 @@ export class DownTrack extends TypedEmitter<DownTrackEvents> {
   #muted = false;
   /** Highest spatial layer the subscriber allows (manual choice); 2 = high. */
   #ceiling = LAYER_NAMES.length - 1;
+  /** Highest VP8 temporal layer forwarded (ion-sfu `framerate`; only with enabletemporallayer). */
+  #maxTemporal = 2;
   /** The layer being forwarded, and the one we switch to at its next keyframe. */
   #current: Layer | undefined;
   #target: Layer | undefined;
@@ -117,6 +119,19 @@ export class DownTrack extends TypedEmitter<DownTrackEvents> {
       this.#ceiling = c;
       this.#selector.reset();
     }
+  }
+
+  /**
+   * Temporal ceiling (ion-sfu `framerate: high|medium|low` → temporal layers 2/1/0). Lowering it
+   * applies at the next frame; raising it waits for a keyframe, because the frames of a layer we
+   * dropped are references for the upper layers' next frames.
+   */
+  setMaxTemporal(layer: LayerName): void {
+    const t = LAYER_NAMES.indexOf(layer);
+    if (t > this.#maxTemporal) {
+      this.#resumeAtKeyframe();
+    }
+    this.#maxTemporal = t;
   }
 
   /** Index of the forwarded layer in `receiver.orderedLayers`, -1 when none. */
@@ -180,7 +195,18 @@ export class DownTrack extends TypedEmitter<DownTrackEvents> {
     }
   }
 
-  writeRtp(packet: RtpPacket, layer: Layer, keyframe: boolean, audioLevel: number, now: number): void {
+  /**
+   * `tid` is the packet's VP8 temporal layer (-1 unknown). Frames above the subscriber's temporal
+   * ceiling are dropped without leaving holes in sequence numbers or picture IDs.
+   */
+  writeRtp(
+    packet: RtpPacket,
+    layer: Layer,
+    keyframe: boolean,
+    tid: number,
+    audioLevel: number,
+    now: number,
+  ): void {
     if (this.#muted || this.#closed) {
       return;
     }
@@ -206,6 +232,11 @@ export class DownTrack extends TypedEmitter<DownTrackEvents> {
     const h = packet.header;
     if (packet.payload.length === 0) {
       this.#munger.skip(h.sequenceNumber); // padding-only probe: nothing for the subscriber
+      return;
+    }
+    if (tid > this.#maxTemporal) {
+      this.#munger.skip(h.sequenceNumber);
+      this.#vp8?.drop(packet.payload);
       return;
     }
     if (!this.#munger.update(h.sequenceNumber, h.timestamp, now, this.#clockRate)) {

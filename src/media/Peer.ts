@@ -26,6 +26,7 @@ export type Target = 0 | 1;
 
 /** Layers of ion-sfu's data-channel API; `none` pauses the video. */
 const VIDEO_LAYERS = new Set(['high', 'medium', 'low', 'none']);
+const FRAMERATES = new Set(['high', 'medium', 'low']);
 
 /**
  * One client: a publisher PC (target 0, client offers) and a subscriber PC (target 1, server offers),
@@ -38,6 +39,8 @@ export class Peer extends TypedEmitter<PeerEvents> {
   readonly publisher: Publisher;
   readonly subscriber: Subscriber;
   readonly #channels = new Set<string>();
+  /** `[router.simulcast] enabletemporallayer`: honour `framerate` preferences. */
+  readonly #temporal: boolean;
   #closed = false;
 
   constructor(
@@ -52,6 +55,7 @@ export class Peer extends TypedEmitter<PeerEvents> {
     this.id = id;
     this.uid = uid;
     this.name = name;
+    this.#temporal = opts.enableTemporalLayer;
     this.publisher = new Publisher(id, opts, sink, onAudioLevel);
     this.subscriber = new Subscriber(opts, sink, {
       onApiMessage: (data) => this.#onApiMessage(data),
@@ -145,7 +149,7 @@ export class Peer extends TypedEmitter<PeerEvents> {
    * `audio: false` mutes its audio, `video: 'none'` pauses its video, `high|medium|low` is a ceiling
    * for the automatic layer choice. Unknown values are ignored, as ion-sfu does.
    */
-  setPreference(m: { streamId: string; video?: unknown; audio?: unknown }): boolean {
+  setPreference(m: { streamId: string; video?: unknown; audio?: unknown; framerate?: unknown }): boolean {
     let found = false;
     for (const dt of this.subscriber.downTracks) {
       if (dt.streamId !== m.streamId) {
@@ -161,6 +165,14 @@ export class Peer extends TypedEmitter<PeerEvents> {
           dt.setCeiling(m.video as LayerName);
         }
         dt.receiver.wantedChanged();
+      }
+      if (
+        dt.kind === 'video' &&
+        this.#temporal &&
+        typeof m.framerate === 'string' &&
+        FRAMERATES.has(m.framerate)
+      ) {
+        dt.setMaxTemporal(m.framerate as LayerName);
       }
     }
     this.subscriber.allocate();
@@ -183,7 +195,7 @@ export class Peer extends TypedEmitter<PeerEvents> {
     ) {
       return;
     }
-    const m = msg as { streamId: string; video?: unknown; audio?: unknown };
+    const m = msg as { streamId: string; video?: unknown; audio?: unknown; framerate?: unknown };
     this.setPreference(m);
     this.safeEmit('apiMessage', m);
   }

@@ -89,6 +89,7 @@ export class Receiver extends TypedEmitter<ReceiverEvents> {
   readonly #timer: NodeJS.Timeout;
   readonly #keyframe: (payload: Buffer) => boolean;
   readonly #vp8: Vp8Info = { keyframe: false, tid: -1, width: 0, height: 0 };
+  readonly #vp8Codec: boolean;
 
   constructor(o: ReceiverOptions) {
     super();
@@ -102,6 +103,7 @@ export class Receiver extends TypedEmitter<ReceiverEvents> {
     this.#audioLevelExtId = o.audioLevelExtId;
     this.#onAudioLevel = o.onAudioLevel;
     const mime = o.codec.mimeType.toLowerCase();
+    this.#vp8Codec = mime === 'video/vp8';
     this.#keyframe =
       mime === 'video/vp8'
         ? (p) => this.#parseVp8(p).keyframe
@@ -258,13 +260,15 @@ export class Receiver extends TypedEmitter<ReceiverEvents> {
       return;
     }
     const keyframe = this.#keyframe(packet.payload);
+    // VP8 temporal layer of this packet (parsed with the keyframe check above), -1 = unknown.
+    const tid = this.#vp8Codec ? this.#vp8.tid : -1;
     if (keyframe && this.#vp8.width > 0 && this.#vp8.width !== layer.width) {
       layer.width = this.#vp8.width;
       layer.height = this.#vp8.height;
       this.#order();
     }
     for (const dt of this.#downTracks) {
-      dt.writeRtp(packet, layer, keyframe, level, now);
+      dt.writeRtp(packet, layer, keyframe, tid, level, now);
     }
   }
 

@@ -14,6 +14,7 @@ export class Vp8Munger {
   #tl0Offset = 0;
   #lastPid = -1;
   #lastTl0 = -1;
+  #lastDropped = -1;
   /** Where the last patch wrote, and the bytes it replaced. */
   #pidAt = -1;
   #pidWide = false;
@@ -78,6 +79,23 @@ export class Vp8Munger {
       if (this.#lastTl0 < 0 || ((out - this.#lastTl0) & 0xff) < 0x80) {
         this.#lastTl0 = out;
       }
+    }
+  }
+
+  /**
+   * A packet of a dropped frame (temporal layer above the subscriber's ceiling): later picture IDs
+   * move down by one per dropped picture so the subscriber sees no gap. TL0PICIDX needs nothing:
+   * base-layer frames are never dropped.
+   */
+  drop(payload: Buffer): void {
+    if (payload.length < 3 || (payload[0]! & 0x80) === 0 || (payload[1]! & 0x80) === 0) {
+      return;
+    }
+    const wide = (payload[2]! & 0x80) !== 0;
+    const pid = wide && payload.length > 3 ? ((payload[2]! & 0x7f) << 8) | payload[3]! : payload[2]! & 0x7f;
+    if (pid !== this.#lastDropped) {
+      this.#lastDropped = pid;
+      this.#pidOffset = (this.#pidOffset - 1) & 0x7fff;
     }
   }
 

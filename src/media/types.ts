@@ -26,6 +26,8 @@ export interface MediaOptions {
   iceLite: boolean;
   /** `[router.simulcast] bestqualityfirst`: a new subscriber starts on the best layer it is allowed. */
   bestQualityFirst: boolean;
+  /** `[router.simulcast] enabletemporallayer`: subscribers may cap the VP8 temporal layer (`framerate`). */
+  enableTemporalLayer: boolean;
 }
 
 export interface ParticipantStream {

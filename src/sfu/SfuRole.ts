@@ -31,6 +31,7 @@ export function mediaOptions(c: Config): MediaOptions {
     portRange: c.webrtc.portrange,
     iceLite: c.webrtc.candidates.icelite,
     bestQualityFirst: c.router.simulcast.bestqualityfirst,
+    enableTemporalLayer: c.router.simulcast.enabletemporallayer,
   };
 }
 

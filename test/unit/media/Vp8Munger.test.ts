@@ -68,3 +68,20 @@ await test('a retransmission does not consume a pending re-base', () => {
   m.patch(k);
   assert.equal(pidOf(k), 501);
 });
+
+await test('dropped pictures (temporal layers above the ceiling) leave no gap in picture IDs', () => {
+  const m = new Vp8Munger();
+  const sent: number[] = [];
+  const send = (b: Buffer) => {
+    m.patch(b);
+    sent.push(pidOf(b));
+    m.restore(b);
+  };
+  send(packet(100, 1, true));
+  m.drop(packet(101, 1)); // a two-packet frame of TL2: one picture
+  m.drop(packet(101, 1));
+  send(packet(102, 1));
+  m.drop(packet(103, 1));
+  send(packet(104, 2));
+  assert.deepEqual(sent, [100, 101, 102]);
+});
