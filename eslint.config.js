@@ -8,7 +8,7 @@ export default tseslint.config(
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['*.js', 'bin/*.js', 'test/*.js', '.ci/*.js'] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: { projectService: { allowDefaultProject: ['*.js', 'bin/*.js', 'test/*.js', '.ci/*.js', 'native/*.js'] }, tsconfigRootDir: import.meta.dirname },
     },
     rules: {
       curly: ['error', 'all'],
@@ -23,5 +23,5 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-return': 'off',
     },
   },
-  { files: ['test/**', 'bench/**', 'bin/**', 'src/cli/**', '.ci/**'], rules: { 'no-console': 'off' } },
+  { files: ['test/**', 'bench/**', 'bin/**', 'src/cli/**', '.ci/**', 'native/**'], rules: { 'no-console': 'off' } },
 );

@@ -10,15 +10,9 @@ import { RtpMunger } from './RtpMunger.ts';
 import { Vp8Munger } from './Vp8Munger.ts';
 import { Sequencer } from './Sequencer.ts';
 import { absSendTime, rtpHeaderSize, writeRtpHeader, type HeaderExtension } from './rtpHeader.ts';
-import {
-  dtlsReady,
-  encryptAndSend,
-  extensionId,
-  EXT_ABS_SEND_TIME,
-  EXT_AUDIO_LEVEL,
-  EXT_MID,
-  type RawHeader,
-} from './werift.ts';
+import { Egress, packetBuffer } from './Egress.ts';
+import { PROTECT_HEADROOM } from './srtp/index.ts';
+import { dtlsReady, extensionId, EXT_ABS_SEND_TIME, EXT_AUDIO_LEVEL, EXT_MID } from './werift.ts';
 import type { Layer, Receiver } from './Receiver.ts';
 import { LayerSelector } from './LayerSelector.ts';
 import type { Kind } from './types.ts';
@@ -42,6 +36,7 @@ const NTP_EPOCH_OFFSET = 2208988800n;
 /** What the subscriber negotiated for this track; read once DTLS is up (ids never change afterwards). */
 interface Binding {
   dtls: RTCDtlsTransport;
+  egress: Egress;
   ssrc: number;
   payloadType: number;
   mid: HeaderExtension | undefined;
@@ -80,7 +75,8 @@ export class DownTrack extends TypedEmitter<DownTrackEvents> {
   readonly #vp8: Vp8Munger | undefined;
   readonly #sequencer = new Sequencer();
   readonly #exts: HeaderExtension[] = [];
-  readonly #header: RawHeader & { buf: Buffer };
+  /** Highest sequence number sent, extended with its rollover count (SRTP's ROC is ours to keep). */
+  #sentExt = -1;
   readonly #clockRate: number;
   readonly #unsubs: (() => void)[] = [];
 
@@ -90,8 +86,6 @@ export class DownTrack extends TypedEmitter<DownTrackEvents> {
     this.transceiver = transceiver;
     this.kind = receiver.kind;
     this.#clockRate = receiver.codec.clockRate;
-    const hdr = { ssrc: 0, sequenceNumber: 0, serializeSize: 0, buf: Buffer.alloc(0) };
-    this.#header = { ...hdr, serialize: () => this.#header.buf };
     const sender = transceiver.sender;
     this.#unsubs.push(
       sender.onPictureLossIndication.subscribe(() => this.receiver.requestKeyframe(this.#current))
@@ -320,13 +314,13 @@ export class DownTrack extends TypedEmitter<DownTrackEvents> {
     const mid = this.transceiver.mid;
     this.#binding = {
       dtls,
+      egress: Egress.of(dtls),
       ssrc: sender.ssrc,
       payloadType: sender.codec.payloadType,
       mid: mid ? ext(EXT_MID, Buffer.from(mid)) : undefined,
       audioLevel: this.kind === 'audio' ? ext(EXT_AUDIO_LEVEL, Buffer.alloc(1)) : undefined,
       absSendTime: this.kind === 'video' ? ext(EXT_ABS_SEND_TIME, Buffer.alloc(3)) : undefined,
     };
-    this.#header.ssrc = sender.ssrc;
     this.receiver.requestKeyframe(this.#target); // a new subscriber can only start decoding at a keyframe
     return this.#binding;
   }
@@ -353,22 +347,38 @@ export class DownTrack extends TypedEmitter<DownTrackEvents> {
       absSendTime(now, b.absSendTime.value);
       exts.push(b.absSendTime);
     }
-    const buf = Buffer.allocUnsafe(rtpHeaderSize(exts));
-    const len = writeRtpHeader(buf, packet.header.marker, b.payloadType, seq, ts, b.ssrc, exts);
-    const hdr = this.#header;
-    hdr.sequenceNumber = seq;
-    hdr.serializeSize = len;
-    hdr.buf = buf;
-    const vp8 = this.#vp8;
-    if (vp8) {
-      vp8.patch(packet.payload, retransmission);
-      encryptAndSend(b.dtls, hdr, packet.payload);
-      vp8.restore(packet.payload);
-    } else {
-      encryptAndSend(b.dtls, hdr, packet.payload);
-    }
+    const payload = packet.payload;
+    const hdrSize = rtpHeaderSize(exts);
+    // Built once per subscriber into a reused buffer, encrypted in place, sent on the ICE socket.
+    const buf = packetBuffer(hdrSize + payload.length + 16);
+    const hdrLen = writeRtpHeader(
+      buf,
+      PROTECT_HEADROOM,
+      packet.header.marker,
+      b.payloadType,
+      seq,
+      ts,
+      b.ssrc,
+      exts,
+    );
+    payload.copy(buf, PROTECT_HEADROOM + hdrLen);
+    this.#vp8?.patch(buf, PROTECT_HEADROOM + hdrLen, payload.length, retransmission);
+    b.egress.send(buf, hdrLen, payload.length, b.ssrc, seq, this.#rolloverFor(seq));
     this.packetsSent++;
     this.bytesSent += packet.payload.length;
+  }
+
+  /** SRTP rollover counter for an outgoing sequence number (retransmissions may be older). */
+  #rolloverFor(seq: number): number {
+    if (this.#sentExt < 0) {
+      this.#sentExt = seq;
+      return 0;
+    }
+    const ext = this.#sentExt + ((((seq - (this.#sentExt & 0xffff) + 0x8000) & 0xffff) - 0x8000) | 0);
+    if (ext > this.#sentExt) {
+      this.#sentExt = ext;
+    }
+    return ext < 0 ? 0 : ext >>> 16;
   }
 
   #onNack(lost: number[]): void {

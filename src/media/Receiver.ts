@@ -1,5 +1,6 @@
 import type { MediaStreamTrack, RTCRtpCodecParameters, RTCRtpTransceiver, RtpPacket } from 'werift';
 import { PacketCache } from './PacketCache.ts';
+import { observeResidence } from './residence.ts';
 import type { DownTrack } from './DownTrack.ts';
 import type { Kind } from './types.ts';
 import { isH264Keyframe, isVp9Keyframe, parseVp8, type Vp8Info } from './vp8.ts';
@@ -13,6 +14,14 @@ const BITRATE_WINDOW_MS = 1000;
 const LAYER_STALE_MS = 1500;
 
 export type ReceiverEvents = { close: []; mute: [muted: boolean]; layers: [] };
+
+/**
+ * Something besides DownTracks that gets every packet this Receiver forwards (all layers, none while
+ * publisher-muted), e.g. a Recorder. It must not keep or modify `packet` beyond the call without cloning.
+ */
+export interface PacketSink {
+  writeRtp(packet: RtpPacket, layer: Layer, keyframe: boolean, now: number): void;
+}
 
 /** One simulcast encoding (or the only one) of an incoming track. */
 export interface Layer {
@@ -83,6 +92,7 @@ export class Receiver extends TypedEmitter<ReceiverEvents> {
   #muted = false;
   #ordered: Layer[] = [];
   readonly #downTracks = new Set<DownTrack>();
+  readonly #sinks = new Set<PacketSink>();
   readonly #audioLevelExtId: number;
   readonly #onAudioLevel: ((streamId: string, level: number) => void) | undefined;
   readonly #unsubscribes: (() => void)[] = [];
@@ -225,6 +235,7 @@ export class Receiver extends TypedEmitter<ReceiverEvents> {
       dt.close();
     }
     this.#downTracks.clear();
+    this.#sinks.clear();
     this.safeEmit('close');
     this.removeAllListeners();
   }
@@ -267,9 +278,26 @@ export class Receiver extends TypedEmitter<ReceiverEvents> {
       layer.height = this.#vp8.height;
       this.#order();
     }
-    for (const dt of this.#downTracks) {
-      dt.writeRtp(packet, layer, keyframe, tid, level, now);
+    if (this.#downTracks.size > 0) {
+      const t0 = performance.now();
+      for (const dt of this.#downTracks) {
+        dt.writeRtp(packet, layer, keyframe, tid, level, now);
+      }
+      observeResidence(performance.now() - t0);
     }
+    for (const s of this.#sinks) {
+      try {
+        s.writeRtp(packet, layer, keyframe, now);
+      } catch (err) {
+        logger.error({ err }, 'packet sink threw');
+      }
+    }
+  }
+
+  /** Adds a PacketSink (see there); returns its removal. Sinks are dropped when the Receiver closes. */
+  addSink(sink: PacketSink): () => void {
+    this.#sinks.add(sink);
+    return () => void this.#sinks.delete(sink);
   }
 
   #measure(): void {

@@ -5,8 +5,8 @@
  * space reads as "older than the last frame": libwebrtc then drops the frames after the keyframe
  * until its next keyframe request (a freeze of about three seconds, seen in the simulcast e2e test).
  *
- * The descriptor is patched in place in the shared payload, encrypted, and restored (`restore`), so a
- * forwarded packet costs no copy: the fan-out loop is synchronous and SRTP encryption copies.
+ * The descriptor is patched in the subscriber's own copy of the packet (the egress buffer), never in
+ * the publisher's payload that other subscribers and the NACK cache share.
  */
 export class Vp8Munger {
   #rebase = true;
@@ -15,11 +15,6 @@ export class Vp8Munger {
   #lastPid = -1;
   #lastTl0 = -1;
   #lastDropped = -1;
-  /** Where the last patch wrote, and the bytes it replaced. */
-  #pidAt = -1;
-  #pidWide = false;
-  #tl0At = -1;
-  readonly #saved = [0, 0, 0];
 
   /** The next forwarded packet (a keyframe of the new source) continues the numbering. */
   rebase(): void {
@@ -27,31 +22,29 @@ export class Vp8Munger {
   }
 
   /**
-   * Rewrites the descriptor of `payload` in place; call `restore(payload)` once it is encrypted.
+   * Rewrites the VP8 descriptor of the payload at `buf[off .. off + len)` in place.
    * A retransmission never re-bases (it is an old packet of the stream already numbered).
    */
-  patch(payload: Buffer, retransmission = false): void {
-    this.#pidAt = -1;
-    this.#tl0At = -1;
-    if (payload.length < 3 || (payload[0]! & 0x80) === 0) {
+  patch(buf: Buffer, off: number, len: number, retransmission = false): void {
+    if (len < 3 || (buf[off]! & 0x80) === 0) {
       return;
     }
-    const x = payload[1]!;
-    let o = 2;
+    const x = buf[off + 1]!;
+    let o = off + 2;
     let pid = -1;
+    let pidAt = -1;
+    let wide = false;
     if (x & 0x80) {
-      this.#pidWide = (payload[o]! & 0x80) !== 0;
-      if (this.#pidWide && payload.length < o + 2) {
+      wide = (buf[o]! & 0x80) !== 0;
+      if (wide && len < 4) {
         return;
       }
-      pid = this.#pidWide ? ((payload[o]! & 0x7f) << 8) | payload[o + 1]! : payload[o]! & 0x7f;
-      this.#pidAt = o;
-      o += this.#pidWide ? 2 : 1;
+      pid = wide ? ((buf[o]! & 0x7f) << 8) | buf[o + 1]! : buf[o]! & 0x7f;
+      pidAt = o;
+      o += wide ? 2 : 1;
     }
-    const tl0 = x & 0x40 && payload.length > o ? payload[o]! : -1;
-    if (tl0 >= 0) {
-      this.#tl0At = o;
-    }
+    const tl0At = x & 0x40 && o < off + len ? o : -1;
+    const tl0 = tl0At >= 0 ? buf[tl0At]! : -1;
     if (this.#rebase && !retransmission) {
       this.#rebase = false;
       this.#pidOffset = pid >= 0 && this.#lastPid >= 0 ? (this.#lastPid + 1 - pid) & 0x7fff : 0;
@@ -59,23 +52,19 @@ export class Vp8Munger {
     }
     if (pid >= 0) {
       const out = (pid + this.#pidOffset) & 0x7fff;
-      const at = this.#pidAt;
-      this.#saved[0] = payload[at]!;
-      if (this.#pidWide) {
-        this.#saved[1] = payload[at + 1]!;
-        payload[at] = 0x80 | (out >> 8);
-        payload[at + 1] = out & 0xff;
+      if (wide) {
+        buf[pidAt] = 0x80 | (out >> 8);
+        buf[pidAt + 1] = out & 0xff;
       } else {
-        payload[at] = out & 0x7f;
+        buf[pidAt] = out & 0x7f;
       }
       if (this.#lastPid < 0 || ((out - this.#lastPid) & 0x7fff) < 0x4000) {
-        this.#lastPid = this.#pidWide ? out : out & 0x7f;
+        this.#lastPid = wide ? out : out & 0x7f;
       }
     }
     if (tl0 >= 0) {
       const out = (tl0 + this.#tl0Offset) & 0xff;
-      this.#saved[2] = payload[this.#tl0At]!;
-      payload[this.#tl0At] = out;
+      buf[tl0At] = out;
       if (this.#lastTl0 < 0 || ((out - this.#lastTl0) & 0xff) < 0x80) {
         this.#lastTl0 = out;
       }
@@ -96,18 +85,6 @@ export class Vp8Munger {
     if (pid !== this.#lastDropped) {
       this.#lastDropped = pid;
       this.#pidOffset = (this.#pidOffset - 1) & 0x7fff;
-    }
-  }
-
-  restore(payload: Buffer): void {
-    if (this.#pidAt >= 0) {
-      payload[this.#pidAt] = this.#saved[0]!;
-      if (this.#pidWide) {
-        payload[this.#pidAt + 1] = this.#saved[1]!;
-      }
-    }
-    if (this.#tl0At >= 0) {
-      payload[this.#tl0At] = this.#saved[2]!;
     }
   }
 }

@@ -17,12 +17,13 @@ export function rtpHeaderSize(exts: readonly HeaderExtension[]): number {
 }
 
 /**
- * Serialises a fixed RTP header plus one-byte extensions into `out` at offset 0 and returns the
+ * Serialises a fixed RTP header plus one-byte extensions into `out` at `at` and returns the
  * header length. Only extensions the subscriber negotiated are ever passed in: forwarding the
  * publisher's ids makes Chrome drop the video (werift-findings, bug 2).
  */
 export function writeRtpHeader(
   out: Buffer,
+  at: number,
   marker: boolean,
   payloadType: number,
   seq: number,
@@ -30,27 +31,27 @@ export function writeRtpHeader(
   ssrc: number,
   exts: readonly HeaderExtension[],
 ): number {
-  out[0] = exts.length > 0 ? 0x90 : 0x80;
-  out[1] = (marker ? 0x80 : 0) | (payloadType & 0x7f);
-  out.writeUInt16BE(seq & 0xffff, 2);
-  out.writeUInt32BE(timestamp >>> 0, 4);
-  out.writeUInt32BE(ssrc >>> 0, 8);
+  out[at] = exts.length > 0 ? 0x90 : 0x80;
+  out[at + 1] = (marker ? 0x80 : 0) | (payloadType & 0x7f);
+  out.writeUInt16BE(seq & 0xffff, at + 2);
+  out.writeUInt32BE(timestamp >>> 0, at + 4);
+  out.writeUInt32BE(ssrc >>> 0, at + 8);
   if (exts.length === 0) {
     return 12;
   }
-  out[12] = 0xbe;
-  out[13] = 0xde;
-  let o = 16;
+  out[at + 12] = 0xbe;
+  out[at + 13] = 0xde;
+  let o = at + 16;
   for (const e of exts) {
     out[o++] = ((e.id & 0x0f) << 4) | ((e.value.length - 1) & 0x0f);
     e.value.copy(out, o);
     o += e.value.length;
   }
-  while ((o - 16) % 4 !== 0) {
+  while ((o - at - 16) % 4 !== 0) {
     out[o++] = 0;
   }
-  out.writeUInt16BE((o - 16) / 4, 14);
-  return o;
+  out.writeUInt16BE((o - at - 16) / 4, at + 14);
+  return o - at;
 }
 
 /** abs-send-time: 24-bit 6.18 fixed-point seconds (only the low 6 bits of the seconds matter). */

@@ -1,5 +1,7 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { SFU } from '../media/index.ts';
+import { residenceQuantiles } from '../media/residence.ts';
+import { nativeAvailable } from '../media/srtp/index.ts';
 
 /**
  * Prometheus metrics with ion-sfu's names (`sfu_sessions`, `sfu_peers`, `sfu_audio_tracks`,
@@ -82,6 +84,28 @@ export class Metrics {
         this.reset();
         this.inc({ direction: 'in' }, c.io.bytesIn);
         this.inc({ direction: 'out' }, c.io.bytesOut);
+      },
+    });
+    new Gauge({
+      name: 'sfu_forward_residence_microseconds',
+      help: 'Time an incoming packet spends in the forwarding code until its last subscriber send (recent packets)',
+      labelNames: ['quantile'],
+      registers: reg,
+      collect() {
+        const q = residenceQuantiles([0.5, 0.99]);
+        this.reset();
+        if (q) {
+          this.set({ quantile: '0.5' }, q[0]!);
+          this.set({ quantile: '0.99' }, q[1]!);
+        }
+      },
+    });
+    new Gauge({
+      name: 'sfu_srtp_native',
+      help: '1 when forwarded packets are encrypted by the native accelerator, 0 for the TypeScript path',
+      registers: reg,
+      collect() {
+        this.set(nativeAvailable() ? 1 : 0);
       },
     });
   }

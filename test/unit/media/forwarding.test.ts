@@ -2,26 +2,48 @@
 // at the two points DownTrack touches (the SRTP session and the sender's negotiated parameters).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Event, RtpHeader, RtpPacket, RTCRtpCodecParameters } from 'werift';
+import { randomBytes } from 'node:crypto';
+import { Event, RtpHeader, RtpPacket, RTCRtpCodecParameters, SrtpSession } from 'werift';
 import { Receiver, PLI_THROTTLE_MS } from '../../../src/media/Receiver.ts';
 import { DownTrack } from '../../../src/media/DownTrack.ts';
 import { EXT_ABS_SEND_TIME, EXT_AUDIO_LEVEL, EXT_MID } from '../../../src/media/werift.ts';
 
 function fakeSubscriberTransceiver(kind: 'audio' | 'video') {
+  // Real SRTP keys (werift derives them); what DownTrack sends is decrypted with werift's own session.
+  const key = randomBytes(16);
+  const salt = randomBytes(14);
+  const keys = {
+    localMasterKey: key,
+    localMasterSalt: salt,
+    remoteMasterKey: randomBytes(16),
+    remoteMasterSalt: randomBytes(14),
+  };
+  const srtp = new SrtpSession({ keys, profile: 1 });
+  const peer = new SrtpSession({
+    keys: {
+      localMasterKey: keys.remoteMasterKey,
+      localMasterSalt: keys.remoteMasterSalt,
+      remoteMasterKey: key,
+      remoteMasterSalt: salt,
+    },
+    profile: 1,
+  });
   const sent: RtpHeader[] = [];
+  const socket = {
+    type: 'udp4',
+    send(b: Buffer) {
+      sent.push(RtpHeader.deSerialize(peer.decrypt(Buffer.from(b))));
+    },
+  };
   const dtls = {
     state: 'connected',
     srtpStarted: true,
     bytesSent: 0,
     packetsSent: 0,
-    srtp: {
-      encrypt(payload: Buffer, h: { serialize(n: number): Buffer; serializeSize: number }) {
-        const raw = Buffer.concat([h.serialize(h.serializeSize), payload]);
-        sent.push(RtpHeader.deSerialize(raw));
-        return raw;
-      },
+    srtp,
+    iceTransport: {
+      connection: { nominated: { protocol: { transport: { socket } }, remoteAddr: ['10.0.0.9', 5000] } },
     },
-    iceTransport: { connection: { send: () => Promise.resolve() } },
   };
   const sender = {
     dtlsTransport: dtls,

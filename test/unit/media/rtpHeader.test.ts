@@ -5,7 +5,7 @@ import { absSendTime, rtpHeaderSize, writeRtpHeader } from '../../../src/media/r
 
 await test('a header without extensions is 12 bytes and parses back with werift', () => {
   const buf = Buffer.alloc(rtpHeaderSize([]));
-  const len = writeRtpHeader(buf, true, 96, 65535, 0xfffffffe, 0xdeadbeef, []);
+  const len = writeRtpHeader(buf, 0, true, 96, 65535, 0xfffffffe, 0xdeadbeef, []);
   assert.equal(len, 12);
   const h = RtpHeader.deSerialize(buf);
   assert.equal(h.marker, true);
@@ -23,7 +23,7 @@ await test('extensions are written with the subscriber ids given, padded to 32 b
     { id: 4, value: Buffer.from([1, 2, 3]) },
   ];
   const buf = Buffer.alloc(rtpHeaderSize(exts));
-  const len = writeRtpHeader(buf, false, 111, 7, 960, 1, exts);
+  const len = writeRtpHeader(buf, 0, false, 111, 7, 960, 1, exts);
   assert.equal(len, buf.length);
   assert.equal((len - 12) % 4, 0);
   const h = RtpHeader.deSerialize(buf);

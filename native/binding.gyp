@@ -1,0 +1,9 @@
+{
+  "targets": [
+    {
+      "target_name": "sb_srtp",
+      "sources": ["srtp.c"],
+      "cflags": ["-O2", "-Wall", "-Wno-deprecated-declarations"]
+    }
+  ]
+}

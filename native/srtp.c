@@ -1,0 +1,181 @@
+/*
+ * Switchboard's SRTP accelerator: protects RTP packets in place with OpenSSL contexts kept across
+ * packets (AES-CTR / AES-GCM re-initialised with the IV only, HMAC-SHA1 from precomputed inner and
+ * outer states). OpenSSL comes from the node binary itself (its headers ship with Node, its symbols
+ * are exported), so nothing is linked. Loaded by src/media/srtp/native.ts; the TypeScript
+ * protectors are the fallback when this is not built.
+ */
+#define OPENSSL_SUPPRESS_DEPRECATED 1
+#include <node_api.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PROFILE_CM 1
+#define PROFILE_GCM 7
+
+typedef struct {
+  int profile;
+  EVP_CIPHER_CTX *cipher;
+  uint8_t salt[14];
+  SHA_CTX inner; /* state after the ipad block */
+  SHA_CTX outer; /* state after the opad block */
+} Context;
+
+static void finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  Context *c = (Context *)data;
+  EVP_CIPHER_CTX_free(c->cipher);
+  free(c);
+}
+
+#define CHECK(expr)                                                   \
+  do {                                                                \
+    if ((expr) != napi_ok) {                                          \
+      napi_throw_error(env, NULL, "srtp: bad arguments: " #expr);    \
+      return NULL;                                                    \
+    }                                                                 \
+  } while (0)
+
+static int get_buffer(napi_env env, napi_value v, uint8_t **data, size_t *len) {
+  bool is;
+  if (napi_is_buffer(env, v, &is) != napi_ok || !is) {
+    return 0;
+  }
+  return napi_get_buffer_info(env, v, (void **)data, len) == napi_ok;
+}
+
+/* createContext(profile, key[16], salt[>=12], authKey[20] | null) -> external */
+static napi_value create_context(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t profile;
+  CHECK(napi_get_value_int32(env, argv[0], &profile));
+  uint8_t *key, *salt, *auth = NULL;
+  size_t keylen, saltlen, authlen = 0;
+  if (!get_buffer(env, argv[1], &key, &keylen) || keylen != 16 || !get_buffer(env, argv[2], &salt, &saltlen) ||
+      saltlen < 12 || (profile == PROFILE_CM && (!get_buffer(env, argv[3], &auth, &authlen) || authlen != 20)) ||
+      (profile != PROFILE_CM && profile != PROFILE_GCM)) {
+    napi_throw_type_error(env, NULL, "srtp: createContext(profile, key16, salt, authKey20)");
+    return NULL;
+  }
+  Context *c = (Context *)calloc(1, sizeof(Context));
+  c->profile = profile;
+  memcpy(c->salt, salt, saltlen > 14 ? 14 : saltlen);
+  c->cipher = EVP_CIPHER_CTX_new();
+  int ok = profile == PROFILE_CM ? EVP_EncryptInit_ex(c->cipher, EVP_aes_128_ctr(), NULL, key, NULL)
+                                 : EVP_EncryptInit_ex(c->cipher, EVP_aes_128_gcm(), NULL, key, NULL);
+  if (ok && profile == PROFILE_GCM) {
+    ok = EVP_CIPHER_CTX_ctrl(c->cipher, EVP_CTRL_GCM_SET_IVLEN, 12, NULL);
+  }
+  if (profile == PROFILE_CM) {
+    uint8_t pad[64];
+    for (int i = 0; i < 64; i++) pad[i] = (i < 20 ? auth[i] : 0) ^ 0x36;
+    SHA1_Init(&c->inner);
+    SHA1_Update(&c->inner, pad, 64);
+    for (int i = 0; i < 64; i++) pad[i] = (i < 20 ? auth[i] : 0) ^ 0x5c;
+    SHA1_Init(&c->outer);
+    SHA1_Update(&c->outer, pad, 64);
+  }
+  if (!ok) {
+    EVP_CIPHER_CTX_free(c->cipher);
+    free(c);
+    napi_throw_error(env, NULL, "srtp: OpenSSL context setup failed");
+    return NULL;
+  }
+  napi_value ext;
+  CHECK(napi_create_external(env, c, finalize, NULL, &ext));
+  return ext;
+}
+
+static inline void put32(uint8_t *p, uint32_t v) {
+  p[0] = v >> 24;
+  p[1] = v >> 16;
+  p[2] = v >> 8;
+  p[3] = v;
+}
+
+/* protect(ctx, buf, off, hdrLen, payloadLen, ssrc, seq, roc) -> protected length (in place) */
+static napi_value protect(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  Context *c;
+  CHECK(napi_get_value_external(env, argv[0], (void **)&c));
+  uint8_t *buf;
+  size_t buflen;
+  if (!get_buffer(env, argv[1], &buf, &buflen)) {
+    napi_throw_type_error(env, NULL, "srtp: buf must be a Buffer");
+    return NULL;
+  }
+  uint32_t off, hdr, len, ssrc, seq, roc;
+  CHECK(napi_get_value_uint32(env, argv[2], &off));
+  CHECK(napi_get_value_uint32(env, argv[3], &hdr));
+  CHECK(napi_get_value_uint32(env, argv[4], &len));
+  CHECK(napi_get_value_uint32(env, argv[5], &ssrc));
+  CHECK(napi_get_value_uint32(env, argv[6], &seq));
+  CHECK(napi_get_value_uint32(env, argv[7], &roc));
+  uint32_t tag = c->profile == PROFILE_CM ? 10 : 16;
+  if ((size_t)off + hdr + len + (tag > 4 ? tag : 4) > buflen) {
+    napi_throw_range_error(env, NULL, "srtp: packet does not fit the buffer");
+    return NULL;
+  }
+  uint8_t *pkt = buf + off;
+  uint8_t *payload = pkt + hdr;
+  int outl = 0;
+  if (c->profile == PROFILE_CM) {
+    uint8_t iv[16];
+    memcpy(iv, c->salt, 14);
+    iv[14] = iv[15] = 0;
+    uint8_t x[16] = {0};
+    put32(x + 4, ssrc);
+    put32(x + 8, roc);
+    x[12] = seq >> 8;
+    x[13] = seq;
+    for (int i = 0; i < 16; i++) iv[i] ^= x[i];
+    EVP_EncryptInit_ex(c->cipher, NULL, NULL, NULL, iv);
+    EVP_EncryptUpdate(c->cipher, payload, &outl, payload, (int)len);
+    SHA_CTX s = c->inner;
+    uint8_t r[4], inner[20], mac[20];
+    put32(r, roc);
+    SHA1_Update(&s, pkt, hdr + len);
+    SHA1_Update(&s, r, 4);
+    SHA1_Final(inner, &s);
+    s = c->outer;
+    SHA1_Update(&s, inner, 20);
+    SHA1_Final(mac, &s);
+    memcpy(payload + len, mac, 10);
+  } else {
+    uint8_t iv[12];
+    memcpy(iv, c->salt, 12);
+    uint8_t x[12] = {0};
+    put32(x + 2, ssrc);
+    put32(x + 6, roc);
+    x[10] = seq >> 8;
+    x[11] = seq;
+    for (int i = 0; i < 12; i++) iv[i] ^= x[i];
+    EVP_EncryptInit_ex(c->cipher, NULL, NULL, NULL, iv);
+    EVP_EncryptUpdate(c->cipher, NULL, &outl, pkt, (int)hdr);
+    EVP_EncryptUpdate(c->cipher, payload, &outl, payload, (int)len);
+    EVP_EncryptFinal_ex(c->cipher, payload + len, &outl);
+    EVP_CIPHER_CTX_ctrl(c->cipher, EVP_CTRL_GCM_GET_TAG, 16, payload + len);
+  }
+  napi_value out;
+  CHECK(napi_create_uint32(env, hdr + len + tag, &out));
+  return out;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"createContext", NULL, create_context, NULL, NULL, NULL, napi_default, NULL},
+      {"protect", NULL, protect, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, 2, props);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

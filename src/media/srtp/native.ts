@@ -1,0 +1,64 @@
+import { createRequire } from 'node:module';
+import type { Protector, SrtpSessionKeys } from './Protector.ts';
+import { SRTP_AES128_CM_HMAC_SHA1_80 } from './Protector.ts';
+import { logger } from '../../util/logger.ts';
+
+interface Addon {
+  createContext(profile: number, key: Buffer, salt: Buffer, authKey: Buffer | null): object;
+  protect(
+    ctx: object,
+    buf: Buffer,
+    off: number,
+    hdr: number,
+    len: number,
+    ssrc: number,
+    seq: number,
+    roc: number,
+  ): number;
+}
+
+/** The accelerator built by native/build.js at install, or undefined (then TypeScript is used). */
+function load(): Addon | undefined {
+  if (process.env.SB_NATIVE === '0') {
+    return undefined;
+  }
+  try {
+    return createRequire(import.meta.url)('../../../native/build/Release/sb_srtp.node') as Addon;
+  } catch {
+    return undefined;
+  }
+}
+
+export const addon: Addon | undefined = load();
+logger.debug({ native: addon !== undefined }, 'SRTP accelerator');
+
+/** OpenSSL contexts kept across packets, in C (native/srtp.c). */
+export class NativeProtector implements Protector {
+  readonly kind = 'native';
+  readonly tagLength: number;
+  readonly #ctx: object;
+  readonly #addon: Addon;
+
+  constructor(a: Addon, keys: SrtpSessionKeys) {
+    this.#addon = a;
+    this.tagLength = keys.profile === SRTP_AES128_CM_HMAC_SHA1_80 ? 10 : 16;
+    this.#ctx = a.createContext(
+      keys.profile,
+      keys.key,
+      keys.salt,
+      keys.profile === SRTP_AES128_CM_HMAC_SHA1_80 ? keys.authKey : null,
+    );
+  }
+
+  protect(
+    buf: Buffer,
+    off: number,
+    hdrLen: number,
+    payloadLen: number,
+    ssrc: number,
+    seq: number,
+    roc: number,
+  ): number {
+    return this.#addon.protect(this.#ctx, buf, off, hdrLen, payloadLen, ssrc, seq, roc);
+  }
+}
