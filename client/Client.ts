@@ -1,5 +1,5 @@
 import { Emitter } from './Emitter.ts';
-import { InvalidStateError, NegotiationError, TimeoutError } from './errors.ts';
+import { InvalidStateError, NegotiationError, RpcError, TimeoutError } from './errors.ts';
 import { JsonRpcSocket } from './JsonRpcSocket.ts';
 import { Transport } from './Transport.ts';
 import { Target } from './types.ts';
@@ -25,14 +25,36 @@ export interface ClientOptions {
    * `access_token` query parameter of the signalling URL. Default: none.
    */
   token?: string;
-  /** Configuration of both RTCPeerConnections. Default `{}` (no ICE servers: the SFU has a reachable address). */
+  /** Configuration of both RTCPeerConnections. Default `{}` (ICE servers: see `serverIceServers`). */
   rtcConfig?: RTCConfiguration;
+  /**
+   * Before `join`, ask the server for its ICE servers (Switchboard's `iceServers` call: its
+   * `[[webrtc.iceserver]]` entries and its TURN server with credentials) and use them on both PCs.
+   * Default: true unless `rtcConfig.iceServers` is given.
+   */
+  serverIceServers?: boolean;
   /** Preferred video codec, put first with `setCodecPreferences` where available. Default `'vp8'`. */
   codec?: 'vp8' | 'vp9' | 'h264' | 'av1';
   /** How long a JSON-RPC call waits for its response. Default 10 000 ms. */
   callTimeoutMs?: number;
   /** How long `join` waits for the result and the server's `ion-sfu` data channel. Default 15 000 ms. */
   joinTimeoutMs?: number;
+  /**
+   * Rejoin by itself once joined: when the server sends `reconnect` (its media node drains or was lost),
+   * the signalling socket closes, or ICE fails, the client joins the same room again as the same user on
+   * new PCs (the registry places it on a live node) and republishes its streams; it emits `reconnecting`
+   * and `reconnected`, or closes when every attempt failed. `false` closes instead. Default `true`.
+   */
+  reconnect?: boolean | ReconnectOptions;
+}
+
+export interface ReconnectOptions {
+  /** Attempts before giving up (the client then closes with its original reason). Default 10. */
+  attempts?: number;
+  /** Wait before the second attempt (the first goes at once); doubles each time. Default 500 ms. */
+  initialDelayMs?: number;
+  /** Longest wait between attempts. Default 5000 ms. */
+  maxDelayMs?: number;
 }
 
 export interface PublishOptions {
@@ -57,6 +79,8 @@ export interface JoinOptions {
 interface Published {
   stream: MediaStream;
   transceivers: RTCRtpTransceiver[];
+  /** Kept to publish the stream again after a reconnect. */
+  options: PublishOptions;
 }
 
 /** Per remote stream, what we asked the server to forward (sent whole on every change, as ion-sdk-js does). */
@@ -80,15 +104,16 @@ const MAX_PUBLISHER_FAILURES = 3;
  * ```
  */
 export class Client extends Emitter<ClientEvents> {
-  /** Publisher PC (target 0); exposed for `getStats()`. */
-  readonly publisher: RTCPeerConnection;
-  /** Subscriber PC (target 1); exposed for `getStats()`. */
-  readonly subscriber: RTCPeerConnection;
   readonly url: string;
 
   readonly #options: ClientOptions;
-  readonly #pub: Transport;
-  readonly #sub: Transport;
+  // Both PCs are new after a reconnect.
+  #pub!: Transport;
+  #sub!: Transport;
+  /** Options of the last `join`, for rejoining. */
+  #joinOptions: JoinOptions = {};
+  /** The room service removed us (`room.kicked`, `room.ended`): the closing socket is final. */
+  #removed = false;
   #socket: JsonRpcSocket | undefined;
   #state: ClientState = 'new';
   #sid: string | undefined;
@@ -116,7 +141,7 @@ export class Client extends Emitter<ClientEvents> {
   // The server-created `ion-sfu` data channel on the subscriber PC.
   #api: RTCDataChannel | undefined;
   #apiQueue: string[] = [];
-  readonly #apiReady: Promise<void>;
+  #apiReady!: Promise<void>;
   #resolveApi!: () => void;
   #rejectApi!: (err: Error) => void;
 
@@ -124,27 +149,143 @@ export class Client extends Emitter<ClientEvents> {
     super();
     this.#options = options;
     this.url = withToken(options.url ?? defaultUrl(), options.token);
-    const rtcConfig = options.rtcConfig ?? {};
-    this.#pub = new Transport(Target.Publisher, rtcConfig);
-    this.#sub = new Transport(Target.Subscriber, rtcConfig);
-    this.publisher = this.#pub.pc;
-    this.subscriber = this.#sub.pc;
+    this.#newSession();
+  }
+
+  /** Publisher PC (target 0); exposed for `getStats()`. A new one after each reconnect. */
+  get publisher(): RTCPeerConnection {
+    return this.#pub.pc;
+  }
+
+  /** Subscriber PC (target 1); exposed for `getStats()`. A new one after each reconnect. */
+  get subscriber(): RTCPeerConnection {
+    return this.#sub.pc;
+  }
+
+  /** Fresh PCs and per-connection state, for the first join and for each reconnect. */
+  #newSession(): void {
+    const rtcConfig = this.#options.rtcConfig ?? {};
+    const pub = new Transport(Target.Publisher, rtcConfig);
+    const sub = new Transport(Target.Subscriber, rtcConfig);
+    this.#pub = pub;
+    this.#sub = sub;
     this.#apiReady = new Promise<void>((resolve, reject) => {
       this.#resolveApi = resolve;
       this.#rejectApi = reject;
     });
     this.#apiReady.catch(() => undefined);
-
-    for (const transport of [this.#pub, this.#sub]) {
-      transport.on('candidate', (candidate) => this.#sendTrickle(transport.target, candidate));
-      transport.on('failed', () => this.close('ice-failed'));
+    this.#api = undefined;
+    this.#joinSent = false;
+    this.#earlyTrickles = [];
+    this.#pubReady = false;
+    this.#pubBusy = false;
+    this.#pubAgain = false;
+    this.#pubFailures = 0;
+    this.#subChain = Promise.resolve();
+    for (const transport of [pub, sub]) {
+      transport.on('candidate', (candidate) => {
+        if (transport === this.#pub || transport === this.#sub) {
+          this.#sendTrickle(transport.target, candidate);
+        }
+      });
+      transport.on('failed', () => {
+        if (transport === this.#pub || transport === this.#sub) {
+          this.#lost('ice-failed');
+        }
+      });
       transport.on('error', (err) => this.emit('error', err));
     }
     // As ion-sdk-js: the server ignores this channel's label on the publisher; it only forces an m=application.
-    this.publisher.createDataChannel(API_CHANNEL);
-    this.publisher.addEventListener('negotiationneeded', () => void this.#negotiatePublisher());
-    this.subscriber.addEventListener('track', this.#onTrack);
-    this.subscriber.addEventListener('datachannel', this.#onDataChannel);
+    pub.pc.createDataChannel(API_CHANNEL);
+    pub.pc.addEventListener('negotiationneeded', () => {
+      if (pub === this.#pub) {
+        void this.#negotiatePublisher();
+      }
+    });
+    sub.pc.addEventListener('track', this.#onTrack);
+    sub.pc.addEventListener('datachannel', this.#onDataChannel);
+  }
+
+  /**
+   * The connection to the server is gone (socket closed, ICE failed, or the server said `reconnect`):
+   * rejoin when joined and allowed to, else close.
+   */
+  #lost(reason: CloseReason): void {
+    if (this.#state === 'reconnecting' || this.#state === 'closed') {
+      return;
+    }
+    if (this.#state !== 'joined' || this.#options.reconnect === false || this.#removed) {
+      this.close(reason);
+      return;
+    }
+    void this.#reconnect(reason);
+  }
+
+  async #reconnect(reason: CloseReason): Promise<void> {
+    const o = typeof this.#options.reconnect === 'object' ? this.#options.reconnect : {};
+    const attempts = o.attempts ?? 10;
+    let delay = o.initialDelayMs ?? 500;
+    this.#state = 'reconnecting';
+    this.emit('reconnecting', reason);
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      this.#endSession();
+      if (attempt > 1) {
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        delay = Math.min(delay * 2, o.maxDelayMs ?? 5000);
+      }
+      if (this.closed) {
+        return;
+      }
+      this.#newSession();
+      try {
+        await this.#joinWithin(this.#sid!, this.#uid!, this.#joinOptions);
+      } catch (err) {
+        if (this.closed) {
+          return;
+        }
+        this.emit('error', new Error(`reconnect attempt ${attempt} failed`, { cause: err }));
+        // A refusal (token, room rules) will not change by trying again.
+        const code = err instanceof RpcError ? err.code : undefined;
+        if (code === 401 || code === 403) {
+          break;
+        }
+        continue;
+      }
+      if (this.closed) {
+        return;
+      }
+      this.#state = 'joined';
+      const published = [...this.#published.values()];
+      this.#published.clear();
+      for (const p of published) {
+        this.publish(p.stream, p.options);
+      }
+      // What we asked of remote streams (layers, audio) applies to the new connection too.
+      for (const [streamId, pref] of this.#remotePrefs) {
+        this.#apiQueue.push(JSON.stringify({ streamId, video: pref.video, audio: pref.audio }));
+      }
+      this.#flushApi();
+      this.emit('reconnected');
+      return;
+    }
+    this.close(reason);
+  }
+
+  /** Drops the current socket and PCs (their late events are ignored) and the remote streams. */
+  #endSession(): void {
+    this.#rejectApi(new InvalidStateError('connection replaced'));
+    this.#api?.close();
+    this.#api = undefined;
+    const socket = this.#socket;
+    this.#socket = undefined;
+    socket?.removeAllListeners();
+    socket?.close();
+    this.#pub.close();
+    this.#sub.close();
+    for (const id of [...this.#remoteStreams.keys()]) {
+      this.#removeRemoteStream(id);
+    }
+    this.#trackStream.clear();
   }
 
   get state(): ClientState {
@@ -195,6 +336,20 @@ export class Client extends Emitter<ClientEvents> {
     this.#state = 'joining';
     this.#sid = sid;
     this.#uid = uid;
+    this.#joinOptions = options;
+    try {
+      await this.#joinWithin(sid, uid, options);
+    } catch (err) {
+      this.close('join-failed');
+      throw err;
+    }
+    if (this.#state !== 'joining') {
+      throw new InvalidStateError('join: client closed while joining');
+    }
+    this.#state = 'joined';
+  }
+
+  async #joinWithin(sid: string, uid: string, options: JoinOptions): Promise<void> {
     const timeoutMs = this.#options.joinTimeoutMs ?? 15_000;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -205,16 +360,9 @@ export class Client extends Emitter<ClientEvents> {
     });
     try {
       await Promise.race([this.#join(sid, uid, options), timeout]);
-    } catch (err) {
-      this.close('join-failed');
-      throw err;
     } finally {
       clearTimeout(timer);
     }
-    if (this.#state !== 'joining') {
-      throw new InvalidStateError('join: client closed while joining');
-    }
-    this.#state = 'joined';
   }
 
   async #join(sid: string, uid: string, options: JoinOptions): Promise<void> {
@@ -222,9 +370,17 @@ export class Client extends Emitter<ClientEvents> {
     this.#socket = socket;
     socket.on('notification', this.#onNotification);
     socket.on('error', (err) => this.emit('error', err));
-    socket.on('close', () => this.close('socket-closed'));
+    socket.on('close', () => {
+      if (socket === this.#socket) {
+        this.#lost('socket-closed');
+      }
+    });
     await socket.opened;
     this.#assertOpen();
+    if (this.#options.serverIceServers ?? this.#options.rtcConfig?.iceServers === undefined) {
+      await this.#useServerIceServers(socket, uid);
+      this.#assertOpen();
+    }
 
     const offer = await this.publisher.createOffer();
     await this.publisher.setLocalDescription(offer);
@@ -252,13 +408,30 @@ export class Client extends Emitter<ClientEvents> {
     await this.#apiReady;
   }
 
+  /** Applies the server's ICE servers to both PCs before they gather; a server without the call is fine. */
+  async #useServerIceServers(socket: JsonRpcSocket, uid: string): Promise<void> {
+    let iceServers: unknown;
+    try {
+      iceServers = (await socket.call<{ iceServers?: unknown } | null>('iceServers', { uid }))?.iceServers;
+    } catch {
+      return; // not Switchboard, or refused: gather without them
+    }
+    if (!Array.isArray(iceServers) || iceServers.length === 0) {
+      return;
+    }
+    for (const pc of [this.publisher, this.subscriber]) {
+      pc.setConfiguration({ ...pc.getConfiguration(), iceServers: iceServers as RTCIceServer[] });
+    }
+  }
+
   /**
    * Adds the stream's tracks to the publisher PC as sendonly transceivers (preferred video codec first) and
    * renegotiates with an `offer` call once joined. Tracks added to the stream later are not published.
    */
   publish(stream: MediaStream, options: PublishOptions = {}): void {
     this.#assertOpen();
-    const entry = this.#published.get(stream.id) ?? { stream, transceivers: [] };
+    const entry = this.#published.get(stream.id) ?? { stream, transceivers: [], options };
+    entry.options = options;
     const sent = new Set(entry.transceivers.map((t) => t.sender.track));
     for (const track of stream.getTracks()) {
       if (sent.has(track)) {
@@ -434,6 +607,16 @@ export class Client extends Emitter<ClientEvents> {
           return;
         case 'layers':
           this.#onLayers(params);
+          return;
+        case 'reconnect':
+          // Switchboard: this media node drains or was lost; the server closes the socket next.
+          this.emit('notification', method, params);
+          this.#lost('server-reconnect');
+          return;
+        case 'room.kicked':
+        case 'room.ended':
+          this.#removed = true;
+          this.emit('notification', method, params);
           return;
         default:
           this.emit('notification', method, params);

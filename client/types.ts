@@ -41,9 +41,11 @@ export type CloseReason =
   | 'client-leave' // close() was called
   | 'socket-closed' // the signalling WebSocket closed or failed
   | 'ice-failed' // ICE failed on the publisher or subscriber PC
-  | 'join-failed'; // join() was rejected or timed out
+  | 'join-failed' // join() was rejected or timed out
+  | 'server-reconnect'; // the server sent `reconnect` (its media node drains or was lost)
 
-export type ClientState = 'new' | 'joining' | 'joined' | 'closed';
+/** `reconnecting`: joined before, the connection was lost, and the client is joining again. */
+export type ClientState = 'new' | 'joining' | 'joined' | 'reconnecting' | 'closed';
 
 export type ClientEvents = {
   /** A remote track arrived on the subscriber PC; `stream` is the publisher's stream (its id = roster streamId). */
@@ -60,6 +62,10 @@ export type ClientEvents = {
   /** A server notification this SDK does not handle itself. */
   notification: [method: string, params: unknown];
   close: [reason: CloseReason];
+  /** The connection was lost (why) and the client joins again; remote streams were removed. */
+  reconnecting: [reason: CloseReason];
+  /** Joined again after `reconnecting`, published streams republished. */
+  reconnected: [];
   /** A failure outside any call's promise (renegotiation, a candidate, an error response with id 0). */
   error: [err: Error];
 };

@@ -126,6 +126,10 @@ async function join(room: string, name: string): Promise<void> {
     }
   });
   client.on('close', onClose);
+  // The SDK rejoins by itself when the server asks (`reconnect`: its media node drains or died) or the
+  // connection drops; remote tiles go and come back with the new connection.
+  client.on('reconnecting', () => setStatus('Connection lost: reconnecting…'));
+  client.on('reconnected', () => setStatus(localStream ? 'Connected' : 'Connected: watching only'));
   client.on('error', (err) => {
     // eslint-disable-next-line no-console
     console.warn('switchboard:', err);

@@ -9,7 +9,8 @@ import { SwitchboardError } from '../util/errors.ts';
 import { logger } from '../util/logger.ts';
 import { apiErrorHandler, HttpError, sendError } from './httpErrors.ts';
 import { MAuthVerifier } from './mauth.ts';
-import { registerNuveRoutes, type AuthContext } from './nuveRoutes.ts';
+import { registerNuveRoutes, type AuthContext, type RouteContext } from './nuveRoutes.ts';
+import { registerRecordingRoutes } from './recordingRoutes.ts';
 import { openApiDocument } from './openapi.ts';
 import { devTokenQuery } from './schemas.ts';
 import { Webhooks } from './Webhooks.ts';
@@ -96,7 +97,7 @@ export class ApiRole {
         api.options('/*', { config: { public: true } }, (_req, reply) => reply.status(200).send());
         api.get('/openapi.json', { config: { public: true } }, () => openApiDocument());
         api.get('/dev/token', { config: { public: true } }, (req, reply) => this.#devToken(req, reply));
-        registerNuveRoutes(api, {
+        const routes: RouteContext = {
           dc: this.#dc,
           store: this.#store,
           bus: this.#bus,
@@ -109,7 +110,9 @@ export class ApiRole {
             }
             return a;
           },
-        });
+        };
+        registerNuveRoutes(api, routes);
+        registerRecordingRoutes(api, routes);
         return Promise.resolve();
       },
       { prefix: '/api' },

@@ -129,22 +129,30 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** `:room` is the room id (`_id`); the name works too when it is unique among the service's rooms. */
+export async function findServiceRoom(
+  store: Store,
+  dc: string,
+  service: ServiceRecord,
+  idOrName: string,
+): Promise<RoomRecord> {
+  const byId = await getRoom(store, dc, idOrName);
+  if (byId && byId.service === service.id) {
+    return byId;
+  }
+  const byName = (await listRooms(store, dc, service.id)).filter((r) => r.name === idOrName);
+  if (byName.length === 1) {
+    return byName[0]!;
+  }
+  throw new HttpError(404, 'Room does not exist');
+}
+
 export function registerNuveRoutes(api: FastifyInstance, ctx: RouteContext): void {
   const { dc, store } = ctx;
   const opts = { bodyLimit: API_BODY_LIMIT };
 
-  /** `:room` is the room id (`_id`); the name works too when it is unique among the service's rooms. */
-  async function findRoom(service: ServiceRecord, idOrName: string): Promise<RoomRecord> {
-    const byId = await getRoom(store, dc, idOrName);
-    if (byId && byId.service === service.id) {
-      return byId;
-    }
-    const byName = (await listRooms(store, dc, service.id)).filter((r) => r.name === idOrName);
-    if (byName.length === 1) {
-      return byName[0]!;
-    }
-    throw new HttpError(404, 'Room does not exist');
-  }
+  const findRoom = (service: ServiceRecord, idOrName: string): Promise<RoomRecord> =>
+    findServiceRoom(store, dc, service, idOrName);
 
   async function members(room: string): Promise<MemberRecord[]> {
     const raw = await store.hgetall(roomKeys.members(dc, room));

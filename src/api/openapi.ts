@@ -5,8 +5,10 @@ import {
   createServiceBody,
   createTokenBody,
   patchRoomBody,
+  startRecordingBody,
   updateRoomBody,
 } from './schemas.ts';
+import { recordingInfo } from '../protocol/recording.ts';
 
 function schema(s: z.ZodType): Record<string, unknown> {
   return z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' });
@@ -91,6 +93,7 @@ const userParam = {
   description: 'uid or name',
 };
 const serviceParam = { name: 'service', in: 'path', required: true, schema: { type: 'string' } };
+const recordingParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
 
 export function openApiDocument(): Record<string, unknown> {
   return {
@@ -128,6 +131,8 @@ export function openApiDocument(): Record<string, unknown> {
         PatchRoom: schema(patchRoomBody),
         CreateService: schema(createServiceBody),
         CreateToken: schema(createTokenBody),
+        StartRecording: schema(startRecordingBody),
+        Recording: schema(recordingInfo),
       },
       responses: Object.fromEntries(
         [
@@ -135,6 +140,7 @@ export function openApiDocument(): Record<string, unknown> {
           [401, 'Missing or invalid credentials'],
           [403, 'Not allowed'],
           [404, 'Not found'],
+          [409, 'Conflicts with the current state'],
           [413, 'Body too large'],
           [503, 'A role this needs is not running'],
         ].map(([c, d]) => [`E${c}`, { description: d, content: json('Error') }]),
@@ -215,6 +221,59 @@ export function openApiDocument(): Record<string, unknown> {
         delete: {
           summary: "Disconnect the user's clients (kick)",
           responses: { 200: textBody('"Success"'), ...errors(401, 404, 503) },
+        },
+      },
+      '/rooms/{room}/recordings': {
+        parameters: [roomParam],
+        get: {
+          summary: "The room's recordings, oldest first",
+          responses: {
+            200: { description: 'Recordings', content: jsonArray('Recording') },
+            ...errors(401, 404),
+          },
+        },
+        post: {
+          summary:
+            'Record a participant (all its tracks in one WebM, or Matroska with H.264), a stream, or one kind of either',
+          requestBody: body('StartRecording'),
+          responses: {
+            201: { description: 'The recording, started', content: json('Recording') },
+            ...errors(400, 401, 404, 413, 503),
+          },
+        },
+      },
+      '/rooms/{room}/recordings/{id}': {
+        parameters: [roomParam, recordingParam],
+        get: {
+          summary: 'A recording',
+          responses: {
+            200: { description: 'The recording', content: json('Recording') },
+            ...errors(401, 404),
+          },
+        },
+        delete: {
+          summary: 'Stop a recording (a finished one is returned as it is)',
+          responses: {
+            200: { description: 'The finished recording', content: json('Recording') },
+            ...errors(401, 404, 503),
+          },
+        },
+      },
+      '/rooms/{room}/recordings/{id}/file': {
+        parameters: [roomParam, recordingParam],
+        get: {
+          summary: "Download a finished recording's file (needs the api role to see [recording] path)",
+          responses: {
+            200: {
+              description: 'The file',
+              content: {
+                'video/webm': { schema: { type: 'string', format: 'binary' } },
+                'audio/webm': { schema: { type: 'string', format: 'binary' } },
+                'video/x-matroska': { schema: { type: 'string', format: 'binary' } },
+              },
+            },
+            ...errors(401, 404, 409),
+          },
         },
       },
       '/services': {

@@ -78,3 +78,21 @@ export const devTokenQuery = z
 export const roomParams = z.object({ room: z.string().min(1).max(256) });
 export const userParams = z.object({ room: z.string().min(1).max(256), user: z.string().min(1).max(256) });
 export const serviceParams = z.object({ service: z.string().min(1).max(256) });
+
+/** `POST /rooms/:room/recordings`: a participant (all its tracks), a stream, or one kind of either. */
+export const startRecordingBody = z
+  .object({
+    uid: z.string().min(1).max(256).optional().describe('Participant: all its current tracks in one file'),
+    streamId: z.string().min(1).max(256).optional().describe("Stream (msid): that stream's tracks"),
+    kind: z.enum(['audio', 'video']).optional().describe('Only this kind (per-track recording)'),
+  })
+  .strict()
+  .refine((b) => b.uid !== undefined || b.streamId !== undefined, {
+    message: 'uid or streamId is required',
+    path: ['uid'],
+  });
+
+export const recordingParams = z.object({
+  room: z.string().min(1).max(256),
+  id: z.string().min(1).max(256),
+});

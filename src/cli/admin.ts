@@ -92,8 +92,22 @@ interface RoomJson {
   maxPeers?: number;
 }
 
-/** Runs `room list|create|delete` against the REST API as the superservice; returns what to print. */
-export async function roomCommand(action: string, name: string | undefined, o: RoomOptions): Promise<string> {
+export interface ApiClientOptions {
+  url?: string;
+  config?: string;
+}
+
+export interface ApiClient {
+  /** The server's base URL. */
+  base: string;
+  /** Calls `/api<path>` as the superservice; a 4xx/5xx answer throws a CliError with the server's message. */
+  call(method: string, path: string, body?: unknown): Promise<{ status: number; text: string }>;
+  /** The same, with the raw Response (for downloads). */
+  fetch(method: string, path: string): Promise<Response>;
+}
+
+/** A REST client signed as the superservice (MAuth), for `--url` or `http://<[signal] host>:<port>`. */
+export async function apiClient(o: ApiClientOptions): Promise<ApiClient> {
   const k = await keys(o.config);
   if (!k.superserviceId || !k.superserviceKey) {
     throw new CliError(
@@ -106,11 +120,7 @@ export async function roomCommand(action: string, name: string | undefined, o: R
     /\/+$/,
     '',
   );
-  const call = async (
-    method: string,
-    path: string,
-    body?: unknown,
-  ): Promise<{ status: number; text: string }> => {
+  const send = async (method: string, path: string, body?: unknown): Promise<Response> => {
     const headers: Record<string, string> = {
       authorization: buildMAuthHeader({ serviceId: k.superserviceId!, key: k.superserviceKey! }),
     };
@@ -127,8 +137,8 @@ export async function roomCommand(action: string, name: string | undefined, o: R
     } catch (err) {
       throw new CliError(`cannot reach ${base}: ${(err as Error).message}`);
     }
-    const text = await res.text();
     if (res.status >= 400) {
+      const text = await res.text();
       let message = text;
       try {
         message = (JSON.parse(text) as { message?: string }).message ?? text;
@@ -137,8 +147,22 @@ export async function roomCommand(action: string, name: string | undefined, o: R
       }
       throw new CliError(`${method} ${path}: ${res.status} ${message}`);
     }
-    return { status: res.status, text };
+    return res;
   };
+  return {
+    base,
+    call: async (method, path, body) => {
+      const res = await send(method, path, body);
+      return { status: res.status, text: await res.text() };
+    },
+    fetch: (method, path) => send(method, path),
+  };
+}
+
+/** Runs `room list|create|delete` against the REST API as the superservice; returns what to print. */
+export async function roomCommand(action: string, name: string | undefined, o: RoomOptions): Promise<string> {
+  const api = await apiClient(o);
+  const call = (method: string, path: string, body?: unknown) => api.call(method, path, body);
   const line = (r: RoomJson): string =>
     [
       r._id,

@@ -2,6 +2,10 @@ import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, loadConfig } from '../config/index.ts';
 import { ALL_ROLES, Switchboard, type RoleName } from '../server/Switchboard.ts';
 import { CliError, makeToken, roomCommand, type RoomOptions, type TokenOptions } from './admin.ts';
+import { runWorker } from '../agent/index.ts';
+import { DRAIN_TIMEOUT_MS } from '../sfu/index.ts';
+import { runCluster, type ClusterOptions } from './cluster.ts';
+import { recordingCommand, type RecordingOptions } from './recording.ts';
 
 function parseRoles(value: string): RoleName[] {
   const roles = value.split(',').map((r) => r.trim());
@@ -52,20 +56,35 @@ program
         return;
       }
       stopping = true;
-      console.log(`switchboard: ${signal} received, shutting down`);
-      const force = setTimeout(() => process.exit(1), 10_000);
+      // SIGTERM drains (clients are told to reconnect and move to another node), SIGINT closes at once.
+      const drain = signal === 'SIGTERM';
+      console.log(`switchboard: ${signal} received, ${drain ? 'draining' : 'shutting down'}`);
+      const force = setTimeout(() => process.exit(1), (drain ? DRAIN_TIMEOUT_MS : 0) + 10_000);
       force.unref();
-      sb.close().then(
-        () => process.exit(0),
-        (err: unknown) => {
-          console.error('switchboard: shutdown failed', err);
-          process.exit(1);
-        },
-      );
+      (drain ? sb.drain() : Promise.resolve())
+        .then(() => sb.close())
+        .then(
+          () => process.exit(0),
+          (err: unknown) => {
+            console.error('switchboard: shutdown failed', err);
+            process.exit(1);
+          },
+        );
     };
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
   });
+
+program
+  .command('cluster')
+  .description('run a local cluster: nats-server, redis-server and several nodes, until Ctrl-C')
+  .option('-c, --config <file>', 'base configuration for every node ([nats] and [redis] are set for you)')
+  .option('-n, --nodes <n>', 'nodes to start, each with every role and one media worker', parseCount, 3)
+  .option('-p, --port <port>', 'HTTP port of the first node; the others take the next ones', parsePort, 7000)
+  .action((opts: ClusterOptions) => runCluster(opts));
+
+// Internal: a media worker process, forked by `start` (src/agent); not for operators.
+program.command('worker', { hidden: true }).action(() => runWorker());
 
 /** Runs an operator command: prints its output, or the error and exit code 1 (2 for a bad config). */
 async function run(f: () => Promise<string>): Promise<void> {
@@ -118,6 +137,23 @@ program
   .option('-c, --config <file>', 'configuration file (for the superservice credentials and [api] datadir)')
   .action((action: string, name: string | undefined, opts: RoomOptions) =>
     run(() => roomCommand(action, name, opts)),
+  );
+
+program
+  .command('recording')
+  .description('record participants through the REST API, as the superservice')
+  .argument('<action>', 'list | start | stop | download')
+  .argument('[room]', 'room name or id')
+  .argument('[id]', 'recording id (stop, download)')
+  .option('--uid <uid>', 'start: record this participant (all its tracks, one file)')
+  .option('--stream <streamId>', "start: record this stream's tracks")
+  .option('--kind <kind>', 'start: only audio or only video')
+  .option('-o, --output <file>', "download: file to write (default: the recording's name; never overwritten)")
+  .option('--url <url>', 'server base URL (default: from [signal] host and port)')
+  .option('--json', 'print JSON')
+  .option('-c, --config <file>', 'configuration file (for the superservice credentials and [api] datadir)')
+  .action((action: string, room: string | undefined, id: string | undefined, opts: RecordingOptions) =>
+    run(() => recordingCommand(action, room, id, opts)),
   );
 
 await program.parseAsync(process.argv);

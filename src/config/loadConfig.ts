@@ -2,6 +2,7 @@
  * Reading and checking the TOML configuration file.
  */
 import { readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import type { z } from 'zod';
 import { configSchema, defaultConfig, type Config } from './schema.ts';
@@ -100,8 +101,28 @@ export function validateSupported(c: Config): string[] {
   if (c.webrtc.sdpsemantics !== 'unified-plan') {
     errors.push(`webrtc.sdpsemantics: ${c.webrtc.sdpsemantics} is not supported; only unified-plan`);
   }
-  if (c.turn.enabled) {
-    errors.push('turn.enabled: the embedded TURN server is not implemented yet');
+  if (c.turn.enabled && c.turn.auth.secret === undefined && c.turn.auth.credentials === '') {
+    errors.push('turn.auth: turn.enabled needs a secret or credentials (an open relay is refused)');
+  }
+  for (const ip of c.webrtc.candidates.nat1to1) {
+    if (isIP(ip) !== 4) {
+      errors.push(
+        `webrtc.candidates.nat1to1: ${ip}: only IPv4 addresses are supported (media sockets are IPv4)`,
+      );
+    }
+  }
+  if (c.sfu.workers > 1) {
+    // Workers are separate processes: they can only meet the other roles over NATS and Redis.
+    if (!c.nats.url || c.redis.addrs.length === 0) {
+      errors.push(`sfu.workers: ${c.sfu.workers} worker processes need [nats] url and [redis] addrs`);
+    }
+    if (c.webrtc.singleport !== undefined) {
+      errors.push('sfu.workers: several worker processes cannot share webrtc.singleport; use portrange');
+    }
+    const range = c.webrtc.portrange;
+    if (range && range[1] - range[0] + 1 < 2 * c.sfu.workers) {
+      errors.push(`webrtc.portrange: ${c.sfu.workers} workers need at least two ports each`);
+    }
   }
   return errors;
 }

@@ -77,6 +77,22 @@ const sfuSection = z.strictObject({
   ballast: z.int().min(0).default(0),
   /** Export per-stream rtp_* Prometheus metrics. Default false. */
   withstats: z.boolean().default(false),
+  /**
+   * Media worker processes `switchboard start` runs for the sfu role, each a node of its own in the
+   * registry (src/agent). 0 = one per CPU core; 1 = media in the main process. More than one needs
+   * `[nats] url` and `[redis] addrs` (the workers talk over them); without those 0 means 1. Default 0.
+   */
+  workers: z.int().min(0).max(256).default(0),
+  /**
+   * Most client peers this node (each worker) hosts; when full, new rooms go elsewhere and new peers of
+   * its rooms cascade to another node. Relay links between nodes do not count. 0 = no limit. Default 0.
+   */
+  maxpeers: z.int().min(0).default(0),
+  /**
+   * Most RTP packets per second this node (each worker) forwards before it counts as full, as
+   * `maxpeers`. 0 = no limit. Default 0.
+   */
+  maxpacketrate: z.int().min(0).default(0),
 });
 
 const simulcastSection = z.strictObject({
@@ -104,7 +120,7 @@ const routerSection = z.strictObject({
 });
 
 const candidatesSection = z.strictObject({
-  /** Public IPs to advertise instead of host candidates (1:1 NAT). Default []. */
+  /** Public addresses advertised in host candidates instead of the host's own (1:1 NAT; IPv4 only for now). Default []. */
   nat1to1: z.array(z.string().refine((s) => isIP(s) !== 0, { message: 'not an IP address' })).default([]),
   /** Run ICE-lite (server behind a public IP). Default false. */
   icelite: z.boolean().default(false),
@@ -113,28 +129,33 @@ const candidatesSection = z.strictObject({
 const positiveSeconds = z.number().positive();
 
 const timeoutsSection = z.strictObject({
-  /** Seconds without traffic before ICE reports "disconnected". Default 5. */
+  /** Seconds without traffic from a client before its ICE agent is "disconnected". Default 5. */
   disconnected: positiveSeconds.default(5),
-  /** Seconds without traffic before ICE reports "failed". Default 25. */
+  /** Further seconds without traffic, after "disconnected", before it "failed" (the peer is closed). Default 25. */
   failed: positiveSeconds.default(25),
-  /** Seconds between ICE keepalives. Default 2. */
+  /** Seconds without anything sent before a keepalive (STUN Binding indication). Default 2. */
   keepalive: positiveSeconds.default(2),
 });
 
 const webrtcSection = z
   .strictObject({
-    /** Serve all ICE traffic on this one UDP port. Default: unset. */
+    /**
+     * One UDP port for every peer's ICE and media, demultiplexed by ICE ufrag and remote address.
+     * Default: unset (one UDP socket per peer).
+     */
     singleport: port.optional(),
-    /** `[min, max]` UDP port range for ICE. Default: unset (OS-chosen ports). */
+    /** `[min, max]`: each peer's UDP socket is bound inside it (one port per peer). Default: unset (ephemeral ports). */
     portrange: portRange.optional(),
-    /** STUN/TURN servers handed to the ICE agent. Default []. */
+    /** Passive ICE-TCP candidates of every peer on this TCP port (clients whose UDP is blocked). Default: unset (no ICE-TCP). */
+    tcpport: port.optional(),
+    /** STUN/TURN servers: used by the server's own ICE agent (TURN) and handed to clients. Default []. */
     iceserver: z.array(iceServer).default([]),
     /**
      * SDP semantics. All of ION's values parse so old configs load; only
      * "unified-plan" is supported at run time (see validateSupported). Default "unified-plan".
      */
     sdpsemantics: z.enum(['unified-plan', 'plan-b', 'unified-plan-with-fallback']).default('unified-plan'),
-    /** Resolve/gather mDNS (.local) candidates. Default true. */
+    /** Resolve clients' mDNS (`.local`) candidates; false ignores them. Default true. */
     mdns: z.boolean().default(true),
     candidates: candidatesSection.prefault({}),
     timeouts: timeoutsSection.prefault({}),
@@ -152,7 +173,7 @@ const turnAuthSection = z.strictObject({
 });
 
 const turnSection = z.strictObject({
-  /** Run the embedded TURN server. Default false (not implemented yet). */
+  /** Run a TURN server (coturn, supervised) for this node's clients. Default false. */
   enabled: z.boolean().default(false),
   /** TURN realm. Default "ion". */
   realm: z.string().min(1).default('ion'),
@@ -211,6 +232,14 @@ const webhooksSection = z.strictObject({
   queuesize: z.int().min(1).max(1_000_000).default(1000),
 });
 
+const recordingSection = z.strictObject({
+  /**
+   * Folder recordings are written to (on the media node), as `<room>/<participant>/<time>.webm|.mkv`;
+   * relative to the working directory. Default "./recordings".
+   */
+  path: z.string().min(1).default('./recordings'),
+});
+
 const logSection = z.strictObject({
   /** Log level. Default "info". */
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -230,6 +259,7 @@ export const configSchema = z.strictObject({
   auth: authSection.prefault({}),
   api: apiSection.prefault({}),
   webhooks: webhooksSection.prefault({}),
+  recording: recordingSection.prefault({}),
   log: logSection.prefault({}),
 });
 

@@ -38,6 +38,11 @@ export class Peer extends TypedEmitter<PeerEvents> {
   readonly name: string;
   readonly publisher: Publisher;
   readonly subscriber: Subscriber;
+  /**
+   * A relay link to another node's session (src/sfu/Relays.ts), not a client: the sfu role leaves it
+   * out of rosters, webhooks and peer limits. Its media path is a client's.
+   */
+  readonly relay: boolean;
   readonly #channels = new Set<string>();
   /** `[router.simulcast] enabletemporallayer`: honour `framerate` preferences. */
   readonly #temporal: boolean;
@@ -50,14 +55,21 @@ export class Peer extends TypedEmitter<PeerEvents> {
     opts: MediaOptions,
     sink: SignalSink,
     onAudioLevel: (s: string, l: number) => void,
+    relay = false,
+    /**
+     * The subscriber PC's options when they differ (a relay peer's two PCs need sockets of their own:
+     * both talk to the same far node, and a shared socket demultiplexes by remote address).
+     */
+    subscriberOpts: MediaOptions = opts,
   ) {
     super();
     this.id = id;
     this.uid = uid;
     this.name = name;
+    this.relay = relay;
     this.#temporal = opts.enableTemporalLayer;
     this.publisher = new Publisher(id, opts, sink, onAudioLevel);
-    this.subscriber = new Subscriber(opts, sink, {
+    this.subscriber = new Subscriber(subscriberOpts, sink, {
       onApiMessage: (data) => this.#onApiMessage(data),
       onChannelMessage: (label, data) => this.safeEmit('channelMessage', label, data),
       onDownTrackClose: (dt) => this.safeEmit('downTrackClose', dt),

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Peer } from './Peer.ts';
 import { Session } from './Session.ts';
 import type { MediaOptions, Participant, SignalSink } from './types.ts';
+import { TransportPool } from './transport/TransportPool.ts';
 import { TypedEmitter } from '../util/TypedEmitter.ts';
 
 export type SFUEvents = {
@@ -16,6 +17,17 @@ export interface JoinRequest {
   name: string;
   offer: string;
   sink: SignalSink;
+  /** The peer is another node's relay link (Peer.relay); its media options are `relayOptions`. */
+  relay?: boolean;
+}
+
+/**
+ * Media options of relay links: no REMB cap (a link carries many tracks, and the far node's
+ * subscribers apply their own), and a full ICE agent on the side that offers (two ICE-lite
+ * agents cannot connect).
+ */
+export function relayOptions(o: MediaOptions): MediaOptions {
+  return { ...o, maxBandwidthKbps: 0, iceLite: false };
 }
 
 /** The media core of one node: sessions by id. It knows nothing of the Bus, the Store or sockets. */
@@ -25,9 +37,29 @@ export class SFU extends TypedEmitter<SFUEvents> {
   /** Packets and bytes of receivers and downtracks that have closed, so counters stay monotonic. */
   readonly totals = { packetsIn: 0, bytesIn: 0, packetsOut: 0, bytesOut: 0 };
 
+  /** Every media socket of this node (`[webrtc]` ports, ICE-TCP, timeouts). */
+  readonly transports: TransportPool;
+
   constructor(options: MediaOptions) {
     super();
     this.options = options;
+    const t = options.iceTimeouts ?? { disconnected: 5, failed: 25, keepalive: 2 };
+    this.transports = new TransportPool({
+      singlePort: options.singlePort,
+      portRange: options.portRange,
+      tcpPort: options.tcpPort,
+      announcedAddresses: options.nat1to1 ?? [],
+      timeouts: {
+        disconnectedMs: t.disconnected * 1000,
+        failedMs: t.failed * 1000,
+        keepaliveMs: t.keepalive * 1000,
+      },
+    });
+  }
+
+  /** Binds the shared sockets (`singleport`, `tcpport`): a port in use fails the start, not a join. */
+  async start(): Promise<void> {
+    await this.transports.open();
   }
 
   get sessions(): IterableIterator<Session> {
@@ -42,7 +74,27 @@ export class SFU extends TypedEmitter<SFUEvents> {
   async join(req: JoinRequest): Promise<{ peer: Peer; answer: string }> {
     const session = this.#session(req.sid);
     session.findByUid(req.uid)?.close('duplicate-identity');
-    const peer = new Peer(randomUUID(), req.uid, req.name, this.options, req.sink, session.observeAudio);
+    const relay = req.relay === true;
+    const opts = relay ? { ...this.options, maxBandwidthKbps: 0 } : this.options;
+    const sockets = this.transports.lease();
+    // A relay peer's subscriber PC gets a socket of its own (see addRelayPeer).
+    const subSockets = relay ? this.transports.lease() : sockets;
+    const peer = new Peer(
+      randomUUID(),
+      req.uid,
+      req.name,
+      { ...opts, sockets },
+      req.sink,
+      session.observeAudio,
+      relay,
+      { ...opts, sockets: subSockets },
+    );
+    peer.once('close', () => {
+      void sockets.release();
+      if (subSockets !== sockets) {
+        void subSockets.release();
+      }
+    });
     this.#account(peer);
     try {
       const answer = await peer.offer(req.offer);
@@ -61,11 +113,46 @@ export class SFU extends TypedEmitter<SFUEvents> {
     }
   }
 
+  /**
+   * Adds a relay link's peer (src/sfu/Relays.ts) to session `sid`, creating the session if needed. It has
+   * no client offer to answer: its subscriber PC offers first (the far node answers as it answers a
+   * client's publisher offer), and it answers the far node's offers on its publisher PC.
+   */
+  addRelayPeer(sid: string, uid: string, name: string, sink: SignalSink): { peer: Peer; session: Session } {
+    const session = this.#session(sid);
+    session.findByUid(uid)?.close('duplicate-identity');
+    // Both PCs of a relay link talk to the same far node (whose two PCs may share one socket): on one
+    // shared socket, demultiplexed by remote address, their datagrams would go to the wrong PC. So
+    // each PC of a relay peer, here and on the far node (join with `relay`), has a socket of its own.
+    // (With `[webrtc] singleport` every lease is the one socket: relay links need portrange.)
+    const sockets = this.transports.lease();
+    const subSockets = this.transports.lease();
+    const peer = new Peer(
+      randomUUID(),
+      uid,
+      name,
+      { ...relayOptions(this.options), sockets },
+      sink,
+      session.observeAudio,
+      true,
+      { ...relayOptions(this.options), sockets: subSockets },
+    );
+    peer.once('close', () => {
+      void sockets.release();
+      void subSockets.release();
+    });
+    this.#account(peer);
+    session.addPeer(peer);
+    this.safeEmit('peer', peer, session);
+    return { peer, session };
+  }
+
   close(): void {
     for (const s of [...this.#sessions.values()]) {
       s.close();
     }
     this.#sessions.clear();
+    void this.transports.close();
   }
 
   #session(sid: string): Session {

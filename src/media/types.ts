@@ -1,3 +1,5 @@
+import type { PeerSockets } from './transport/TransportPool.ts';
+
 export type Kind = 'audio' | 'video';
 
 export type CloseReason =
@@ -22,8 +24,21 @@ export interface MediaOptions {
   audioLevelIntervalMs: number;
   audioLevelFilter: number;
   iceServers: { urls: string[]; username?: string | undefined; credential?: string | undefined }[];
+  /** `[webrtc] portrange`: every peer's UDP socket is bound inside it. */
   portRange?: [number, number] | undefined;
+  /** `[webrtc] singleport`: one UDP socket for all peers. */
+  singlePort?: number | undefined;
+  /** `[webrtc] tcpport`: passive ICE-TCP candidates on this port. */
+  tcpPort?: number | undefined;
+  /** `[webrtc.candidates] nat1to1`: advertised instead of the host's addresses. Default []. */
+  nat1to1?: string[] | undefined;
   iceLite: boolean;
+  /** `[webrtc] mdns`: resolve clients' `.local` candidates. Default true. */
+  mdns?: boolean | undefined;
+  /** `[webrtc.timeouts]` in seconds. Default 5 / 25 / 2. */
+  iceTimeouts?: { disconnected: number; failed: number; keepalive: number } | undefined;
+  /** Set per peer by the SFU (its leased sockets, see transport/TransportPool.ts); not configuration. */
+  sockets?: PeerSockets | undefined;
   /** `[router.simulcast] bestqualityfirst`: a new subscriber starts on the best layer it is allowed. */
   bestQualityFirst: boolean;
   /** `[router.simulcast] enabletemporallayer`: subscribers may cap the VP8 temporal layer (`framerate`). */

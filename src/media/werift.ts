@@ -12,9 +12,41 @@
  *    server-reflexive candidate of its own unless the operator configures one, so we disable it.
  * 4. Same URI, same id across bundled m-lines: werift numbers extensions 1..n over audio then video,
  *    so sharing one `mid` object between both lists gives it a single id.
+ * 5. werift binds no media socket of ours: its `icePortRange` probes each port with a throw-away
+ *    socket and binds the one it found afterwards (a race with anything else binding meanwhile), its
+ *    `UdpTransport` has no 'error' listener (a lost race is an uncaught exception), an exhausted
+ *    range only leaves the PC without candidates (the join hangs), and it has no single-port mode,
+ *    no address rewriting (nat1to1) and one TCP listener per PC. So `iceUseIpv4/6: false` stops its
+ *    own gathering and `IceAttachment` below hands each ICE `Connection` our sockets
+ *    (transport/TransportPool.ts): a werift `StunProtocol` whose transport sends on a shared
+ *    `UdpMux`, and `TcpPassiveProtocol`s fed by the one `TcpMux` listener, each with the host
+ *    candidate we choose (the nat1to1 address, the shared port). Hooked at the two points werift
+ *    offers: `SecureTransportManager.createTransport` (a Connection is born) and
+ *    `setLocalDescription` (before it gathers, which re-advertises protocols it already has).
+ *    werift does not check MESSAGE-INTEGRITY on incoming Binding requests; the muxes do, for all.
+ * 6. `.local` (mDNS) remote candidates: werift resolves them with a multicast-dns socket per
+ *    Connection that has no 'error' listener (a multicast failure would crash the process); we add
+ *    one, and drop such candidates when `[webrtc] mdns = false`.
+ * 7. `[webrtc.timeouts]`: an ICE-lite werift agent never notices a vanished client and a full one
+ *    only after 30 s (RFC 7675 consent); transport/IceMonitor.ts drives the Connection's
+ *    disconnected / failed states and keepalives. werift leaves the PC `disconnected` when ICE comes
+ *    back; we set it `connected` again.
+ * 8. An ICE-lite werift agent keeps the first pair a USE-CANDIDATE check arrives on, for good. A
+ *    full agent facing a lite one nominates aggressively (libwebrtc puts USE-CANDIDATE on every
+ *    check of every pair, all the time), so the first check to arrive wins, even from an address
+ *    our answers cannot reach (a client's second interface): DTLS then never completes. Like
+ *    mediasoup (`MayForceSelectedTuple`), until data flows the latest nominating check selects the
+ *    pair; after that, the pair the client sends DTLS/RTP on does (it sends on its selected pair only).
  */
+import type { Socket as UdpSocket } from 'node:dgram';
+import type { Socket as TcpSocket } from 'node:net';
 import {
+  Candidate,
   Connection,
+  StunProtocol,
+  TcpPassiveProtocol,
+  candidateFoundation,
+  candidatePriority,
   RTCPeerConnection,
   RTCRtpCodecParameters,
   useAbsSendTime,
@@ -31,6 +63,19 @@ import {
   type RTCRtpTransceiver,
   type RTCRtpHeaderExtensionParameters,
 } from 'werift';
+import { logger } from '../util/logger.ts';
+import type { MonitoredAgent, IceActivity } from './transport/IceMonitor.ts';
+import type { PeerSockets } from './transport/TransportPool.ts';
+import type { TcpEndpoint } from './transport/TcpMux.ts';
+import type { MuxEndpoint, UdpMux } from './transport/UdpMux.ts';
+import {
+  bindingIndication,
+  isStun,
+  stunClass,
+  stunType,
+  transactionId,
+  type Address,
+} from './transport/stun.ts';
 
 import type { SrtpSessionKeys } from './srtp/index.ts';
 
@@ -43,6 +88,13 @@ export interface PeerConnectionOptions {
   iceServers: { urls: string[]; username?: string | undefined; credential?: string | undefined }[];
   portRange?: [number, number] | undefined;
   iceLite: boolean;
+  /**
+   * The peer's sockets (transport/TransportPool.ts). Without them werift binds its own sockets, one
+   * per PC (ephemeral or in `portRange`), with the shortcomings of workaround 5.
+   */
+  sockets?: PeerSockets | undefined;
+  /** `[webrtc] mdns`: resolve clients' `.local` candidates (true) or ignore them. Default true. */
+  mdns?: boolean | undefined;
 }
 
 /** Codecs we accept from publishers and offer to subscribers (ion-sfu's payload types). */
@@ -107,7 +159,8 @@ export function createPeerConnection(
   role: 'publisher' | 'subscriber',
   opts: PeerConnectionOptions,
 ): RTCPeerConnection {
-  return new RTCPeerConnection({
+  const sockets = opts.sockets;
+  const pc = new RTCPeerConnection({
     codecs: codecs(),
     headerExtensions: extensions(role),
     iceServers: opts.iceServers.map((s) => ({
@@ -115,11 +168,375 @@ export function createPeerConnection(
       ...(s.username !== undefined ? { username: s.username } : {}),
       ...(s.credential !== undefined ? { credential: s.credential } : {}),
     })),
-    icePortRange: opts.portRange,
+    // Workaround 5: with our sockets, werift gathers no host candidate of its own.
+    icePortRange: sockets ? undefined : opts.portRange,
+    iceUseIpv4: !sockets,
     iceLite: opts.iceLite,
     iceUseIpv6: false,
     bundlePolicy: 'max-bundle',
   });
+  const manager = (pc as any).secureManager;
+  const attachments: IceAttachment[] = [];
+  const createTransport = manager.createTransport.bind(manager) as (...a: unknown[]) => RTCDtlsTransport;
+  manager.createTransport = (...args: unknown[]): RTCDtlsTransport => {
+    const dtls = createTransport(...args);
+    const conn = dtls.iceTransport.connection as unknown as Connection;
+    guardMdns(conn, opts.mdns ?? true);
+    if (sockets) {
+      attachments.push(new IceAttachment(conn, sockets));
+    }
+    return dtls;
+  };
+  if (sockets) {
+    const setLocal = pc.setLocalDescription.bind(pc) as (d?: unknown) => Promise<unknown>;
+    (pc as any).setLocalDescription = async (description?: unknown) => {
+      for (const a of attachments.splice(0).filter((x) => !x.detached)) {
+        await a.attach(); // binds the peer's socket: a full port range fails the call here
+        attachments.push(a);
+      }
+      for (const a of attachments) {
+        a.index(); // an ICE restart brings a new ufrag
+      }
+      return setLocal(description);
+    };
+  }
+  // Workaround 7: werift never leaves `disconnected` on its own once ICE recovers.
+  pc.iceConnectionStateChange.subscribe((state) => {
+    if ((state === 'connected' || state === 'completed') && pc.connectionState === 'disconnected') {
+      manager.setConnectionState('connected');
+    }
+  });
+  return pc;
+}
+
+/** Workaround 6: mDNS candidates are resolved safely, or not at all. */
+function guardMdns(conn: Connection, enabled: boolean): void {
+  const add = conn.addRemoteCandidate.bind(conn);
+  let guarded = false;
+  conn.addRemoteCandidate = (candidate) => {
+    if (!candidate?.host.includes('.local')) {
+      return add(candidate);
+    }
+    if (!enabled) {
+      logger.debug({ host: candidate.host }, 'ignored mDNS candidate ([webrtc] mdns = false)');
+      return Promise.resolve();
+    }
+    const pending = add(candidate); // creates conn.lookup synchronously, before its socket can fail
+    const mdns = (conn as any).lookup?.mdnsInstance;
+    if (mdns && !guarded) {
+      guarded = true;
+      mdns.on('error', (err: Error) => logger.debug({ err }, 'mDNS resolver error'));
+    }
+    return pending;
+  };
+}
+
+const addrKey = (a: Address): string => `${a[0]}:${a[1]}`;
+
+/**
+ * Our sockets for one werift ICE `Connection` (workaround 5), its mux endpoint (UDP and TCP) and
+ * its `[webrtc.timeouts]` agent. Created when werift creates the Connection; `attach()` binds and
+ * adds the protocols before the first `setLocalDescription`; it detaches when the Connection closes.
+ */
+class IceAttachment implements MuxEndpoint, TcpEndpoint, MonitoredAgent {
+  readonly #conn: any;
+  readonly #sockets: PeerSockets;
+  #udp: UdpMux | undefined;
+  readonly #stun: StunProtocol[] = [];
+  readonly #tcp: TcpPassiveProtocol[] = [];
+  /** The protocol that last sent to a remote address: its requests and data go back to it. */
+  readonly #lastSender = new Map<string, StunProtocol>();
+  #activity: IceActivity | undefined;
+  /** DTLS/RTP arrived on the selected pair (workaround 8). */
+  #dataSeen = false;
+  #stopWatch: (() => void) | undefined;
+  #attached = false;
+  detached = false;
+
+  constructor(conn: Connection, sockets: PeerSockets) {
+    this.#conn = conn;
+    this.#sockets = sockets;
+    conn.stateChanged.subscribe((state) => {
+      if (state === 'closed') {
+        this.detach();
+      }
+    });
+    if (conn.iceLite) {
+      // Workaround 8, before data flows: the latest nominating check selects the pair.
+      const c = this.#conn;
+      const checkIncoming = c.checkIncoming.bind(c) as (m: any, addr: Address, protocol: unknown) => void;
+      c.checkIncoming = (message: any, addr: Address, protocol: unknown) => {
+        checkIncoming(message, addr, protocol);
+        if (!this.#dataSeen && message.attributesKeys.includes('USE-CANDIDATE')) {
+          this.#select(addr, protocol);
+        }
+      };
+    }
+  }
+
+  /** Workaround 8: makes the nominated pair of `addr` on `protocol` the selected one. */
+  #select(addr: Address, protocol: unknown): void {
+    const c = this.#conn;
+    const current = c.nominated;
+    if (
+      !current ||
+      (current.protocol === protocol &&
+        current.remoteAddr[0] === addr[0] &&
+        current.remoteAddr[1] === addr[1])
+    ) {
+      return;
+    }
+    const pair = (c.checkList as any[]).find(
+      (p) => p.protocol === protocol && p.remoteAddr[0] === addr[0] && p.remoteAddr[1] === addr[1],
+    );
+    if (pair?.nominated) {
+      logger.debug({ from: current.remoteAddr, to: addr }, 'ICE-lite: selected pair follows the client');
+      c.nominated = pair;
+    }
+  }
+
+  // ---- MuxEndpoint / TcpEndpoint
+
+  password(ufrag: string): string | undefined {
+    const c = this.#conn;
+    return c.state === 'closed' ? undefined : (c.userHistory[ufrag] as string | undefined);
+  }
+
+  get remoteUfrag(): string {
+    return this.#conn.remoteUsername as string;
+  }
+
+  receive(data: Buffer, from: Address): void {
+    const stun = isStun(data);
+    let protocol: StunProtocol | undefined;
+    if (this.#stun.length > 1 && stun && stunClass(stunType(data)) >= 2) {
+      const tid = transactionId(data);
+      protocol = this.#stun.find((p) => p.transactions[tid] !== undefined);
+    }
+    protocol ??= this.#lastSender.get(addrKey(from)) ?? this.#stun[0];
+    if (!stun && this.#conn.iceLite) {
+      this.#select(from, protocol); // workaround 8: the client sends data on its selected pair
+      this.#dataSeen ||= this.#conn.nominated !== undefined;
+    }
+    this.#noteReceived(from, undefined);
+    (protocol as any)?.datagramReceived(data, from);
+  }
+
+  accept(socket: TcpSocket, buffered: Buffer, from: Address): void {
+    const local = (socket.localAddress ?? '').replace(/^::ffff:/, '');
+    const protocol = this.#tcp.find((p) => p.localCandidate?.host === local) ?? this.#tcp[0];
+    if (!protocol || this.detached) {
+      socket.destroy();
+      return;
+    }
+    (protocol as any).registerSocket(socket, from);
+    socket.unshift(buffered);
+    socket.resume();
+  }
+
+  // ---- MonitoredAgent
+
+  connected(): boolean {
+    const c = this.#conn;
+    return (
+      c.nominated !== undefined &&
+      (c.state === 'connected' || c.state === 'completed' || c.state === 'disconnected')
+    );
+  }
+
+  finished(): boolean {
+    return this.#conn.state === 'closed' || this.#conn.state === 'failed';
+  }
+
+  setDisconnected(): void {
+    logger.debug({ ufrag: this.#conn.localUsername }, 'ICE disconnected ([webrtc.timeouts] disconnected)');
+    this.#conn.setState('disconnected');
+  }
+
+  setReconnected(): void {
+    if (this.#conn.state === 'disconnected') {
+      this.#conn.setState('connected');
+    }
+  }
+
+  fail(): void {
+    logger.info({ ufrag: this.#conn.localUsername }, 'ICE failed: no traffic ([webrtc.timeouts])');
+    this.#conn.stopConsentLifecycle?.();
+    this.#conn.setState('failed');
+  }
+
+  sendKeepalive(): void {
+    const pair = this.#conn.nominated;
+    if (pair) {
+      (pair.protocol as StunProtocol).sendData(bindingIndication(), pair.remoteAddr).catch(() => undefined);
+    }
+  }
+
+  // ---- lifecycle
+
+  /** Binds the peer's UDP socket and gives the Connection its protocols and host candidates. */
+  async attach(): Promise<void> {
+    if (this.#attached || this.detached) {
+      return;
+    }
+    this.#attached = true;
+    const conn = this.#conn;
+    const udp = await this.#sockets.udp();
+    if (this.detached) {
+      return;
+    }
+    this.#udp = udp;
+    const hosts = this.#sockets.addresses();
+    for (const host of hosts) {
+      const p = new StunProtocol();
+      p.transport = this.#udpTransport(p, udp, host) as any;
+      p.localIp = host;
+      p.localCandidate = new Candidate(
+        candidateFoundation('host', 'udp', host),
+        1,
+        'udp',
+        candidatePriority('host', { transport: 'udp' }),
+        host,
+        udp.port,
+        'host',
+        undefined,
+        undefined,
+        undefined,
+        conn.generation,
+        conn.localUsername,
+      );
+      this.#add(p);
+      this.#stun.push(p);
+    }
+    const tcp = this.#sockets.tcp;
+    if (tcp) {
+      for (const host of hosts) {
+        const p = new TcpPassiveProtocol(); // never listens: the TcpMux hands it connections
+        p.localIp = host;
+        p.localCandidate = new Candidate(
+          candidateFoundation('host', 'tcp', host),
+          1,
+          'tcp',
+          candidatePriority('host', { transport: 'tcp', tcptype: 'passive' }),
+          host,
+          tcp.port,
+          'host',
+          undefined,
+          undefined,
+          'passive',
+          conn.generation,
+          conn.localUsername,
+        );
+        for (const name of ['sendData', 'sendStun'] as const) {
+          const send = p[name].bind(p) as (...a: unknown[]) => Promise<void>;
+          (p as any)[name] = (...a: unknown[]) => {
+            this.#activity?.sent();
+            return send(...a);
+          };
+        }
+        p.onDataReceived.subscribe(() => this.#noteReceived(undefined, p));
+        p.onRequestReceived.subscribe((_m, from) => this.#noteReceived(from, p));
+        this.#add(p);
+        this.#tcp.push(p);
+      }
+    }
+    const watch = this.#sockets.monitor.watch(this);
+    this.#activity = watch.activity;
+    this.#stopWatch = watch.stop;
+    this.index();
+  }
+
+  /** Makes the muxes route checks for every ufrag of the Connection (all generations) to us. */
+  index(): void {
+    if (this.detached || !this.#attached) {
+      return;
+    }
+    for (const ufrag of Object.keys(this.#conn.userHistory as Record<string, string>)) {
+      this.#udp?.register(ufrag, this);
+      this.#sockets.tcp?.register(ufrag, this);
+    }
+  }
+
+  detach(): void {
+    if (this.detached) {
+      return;
+    }
+    this.detached = true;
+    this.#udp?.unregister(this);
+    this.#sockets.tcp?.unregister(this);
+    this.#stopWatch?.();
+    this.#lastSender.clear();
+  }
+
+  /**
+   * Traffic counts for `[webrtc.timeouts]` only on the selected pair once there is one: a client
+   * that lost its path still sends checks on other pairs, which must not keep it alive.
+   */
+  #noteReceived(from: Address | undefined, tcp: TcpPassiveProtocol | undefined): void {
+    const pair = this.#conn.nominated;
+    if (
+      !pair ||
+      ((tcp ? pair.protocol === tcp : pair.protocol.type === 'stun') &&
+        (from === undefined || (pair.remoteAddr[0] === from[0] && pair.remoteAddr[1] === from[1])))
+    ) {
+      this.#activity?.received();
+    }
+  }
+
+  #add(p: StunProtocol | TcpPassiveProtocol): void {
+    this.#conn.ensureProtocol(p);
+    this.#conn.protocols.push(p);
+  }
+
+  /** What werift's StunProtocol needs of a UdpTransport, over the shared socket. */
+  #udpTransport(protocol: StunProtocol, udp: UdpMux, host: string) {
+    const transport = {
+      type: 'udp',
+      socket: udp.socket,
+      closed: false,
+      addressFamily: 4,
+      get address() {
+        return { address: host, port: udp.port, family: 'IPv4' };
+      },
+      get host() {
+        return host;
+      },
+      get port() {
+        return udp.port;
+      },
+      onData: () => undefined,
+      send: (data: Buffer, addr?: Address): Promise<void> => {
+        if (transport.closed || udp.closed || !addr || this.detached) {
+          return Promise.resolve();
+        }
+        this.#activity?.sent();
+        this.#lastSender.set(addrKey(addr), protocol);
+        udp.send(this, data, addr);
+        return Promise.resolve();
+      },
+      close: (): Promise<void> => {
+        transport.closed = true;
+        return Promise.resolve();
+      },
+    };
+    return transport;
+  }
+}
+
+/**
+ * The socket and remote address the selected candidate pair of `dtls` sends on, for a forwarding
+ * path that sends itself (batched). Undefined before ICE selects a pair or for a TCP pair (use
+ * `pair.protocol.sendData`). With the UDP mux this is the shared socket (`[webrtc] singleport`).
+ */
+export function mediaRoute(
+  dtls: RTCDtlsTransport,
+): { socket: UdpSocket; address: string; port: number } | undefined {
+  const pair = (dtls.iceTransport.connection as any).nominated;
+  if (!pair || pair.protocol.type !== 'stun') {
+    return undefined;
+  }
+  const socket = pair.protocol.transport?.socket as UdpSocket | undefined;
+  return socket ? { socket, address: pair.remoteAddr[0], port: pair.remoteAddr[1] } : undefined;
 }
 
 // Workaround 3: skip werift's built-in fallback STUN server when the operator configured none.
@@ -151,13 +568,6 @@ export function srtpKeysOf(dtls: RTCDtlsTransport): SrtpSessionKeys {
   };
 }
 
-interface NominatedPair {
-  protocol?: {
-    transport?: { socket?: { type?: string; send: (b: Buffer, port: number, ip: string) => void } };
-  };
-  remoteAddr?: [string, number];
-}
-
 /**
  * Sends a protected packet on the transport's nominated ICE pair: straight on its UDP socket when
  * it has one (skipping werift's per-send promise chain and address validation), else through werift
@@ -165,7 +575,12 @@ interface NominatedPair {
  */
 export function sendDatagram(dtls: RTCDtlsTransport, data: Buffer): void {
   const connection = dtls.iceTransport.connection as unknown as {
-    nominated?: NominatedPair;
+    nominated?: {
+      protocol?: {
+        transport?: { socket?: { type?: string; send: (b: Buffer, port: number, ip: string) => void } };
+      };
+      remoteAddr?: [string, number];
+    };
     send(d: Buffer): Promise<void>;
   };
   const pair = connection.nominated;

@@ -18,13 +18,50 @@ export interface NodeLoad {
   cpu: number;
   /** Wall-clock ms of the heartbeat. */
   at: number;
+  /** RTP packets forwarded per second over the last heartbeat interval. */
+  packetRate?: number;
+  /** Relay links (server-to-server peers) this node holds, both directions; not in `peers`. */
+  relays?: number;
+  /** `[sfu] maxpeers` / `maxpacketrate` of the node (0 or absent = no limit). */
+  maxPeers?: number;
+  maxPacketRate?: number;
+  /** The node is draining (SIGTERM): it takes no new rooms and no new peers. */
+  draining?: boolean;
+  /** Process id and host name, for operators (and the agent, which restarts its workers). */
+  pid?: number;
+  host?: string;
+}
+
+/** A node at one of its limits takes no new peers: new rooms go elsewhere, its rooms cascade. */
+export function nodeFull(n: NodeLoad): boolean {
+  return (
+    (n.maxPeers !== undefined && n.maxPeers > 0 && n.peers >= n.maxPeers) ||
+    (n.maxPacketRate !== undefined && n.maxPacketRate > 0 && (n.packetRate ?? 0) >= n.maxPacketRate)
+  );
+}
+
+/** Whether `n` may take a new peer: live, not draining, not full. */
+export function nodeAccepts(n: NodeLoad): boolean {
+  return n.draining !== true && !nodeFull(n);
 }
 
 /** What travels on the Bus from a signal instance to the media node owning the room. */
 export const peerRequest = z.object({
   conn: z.string().min(1),
   signal: z.string().min(1),
-  method: z.enum(['join', 'offer', 'answer', 'trickle', 'mute', 'layer', 'leave']),
+  /** `participants`: a relay link's roster of its node (src/sfu/Relays.ts); relay peers only. */
+  method: z.enum([
+    'join',
+    'offer',
+    'answer',
+    'trickle',
+    'mute',
+    'layer',
+    'leave',
+    'participants',
+    'startRecorder',
+    'stopRecorder',
+  ]),
   params: z.unknown(),
 });
 export type PeerRequest = z.infer<typeof peerRequest>;
@@ -37,14 +74,38 @@ export const peerNotification = z.object({
 });
 export type PeerNotification = z.infer<typeof peerNotification>;
 
-/** A signal instance asks the registry which media node owns a room. */
-export const placeRequest = z.object({ room: z.string().min(1).max(256) });
+/**
+ * A signal instance asks the registry where a peer of `room` goes: the owner, or (owner full or in
+ * `avoid`) another node that relays the room. `avoid`: nodes that just refused the join (full,
+ * draining) or did not answer it (gone).
+ */
+export const placeRequest = z.object({
+  room: z.string().min(1).max(256),
+  avoid: z.array(z.string().min(1).max(256)).max(64).optional(),
+});
+export type PlaceRequest = z.infer<typeof placeRequest>;
 
 export const subjects = {
   sfuRpc: (dc: string, node: string) => `sb.${dc}.sfu.${node}.rpc`,
   signalNotify: (dc: string, node: string) => `sb.${dc}.signal.${node}.notify`,
   registryPlace: (dc: string) => `sb.${dc}.registry.place`,
+  /**
+   * Liveness of a media node (request, answers `{}`). Over NATS a dead node's subject has no
+   * subscriber, so the request fails at once with `no-responder`: signal instances and the registry
+   * notice a crashed node within a second, long before its heartbeat key expires.
+   */
+  sfuPing: (dc: string, node: string) => `sb.${dc}.sfu.${node}.ping`,
 };
+
+/** Uids of relay peers start with this; client uids may not (the sfu role refuses them). */
+export const RELAY_UID_PREFIX = 'relay~';
+
+/**
+ * Server → client notification (ours): this node is going away (drain) or was lost; join again and the
+ * registry places you on a live node. Params `{reason}`. The signal role closes the socket after it.
+ */
+export const RECONNECT_NOTIFICATION = 'reconnect';
+export type ReconnectReason = 'node-drain' | 'node-lost' | 'owner-changed' | 'room-closed';
 
 export const storeKeys = {
   node: (dc: string, node: string) => `sb:${dc}:node:${node}`,
@@ -58,4 +119,11 @@ export const storeKeys = {
    * `nodePrefix`: that prefix lists heartbeats only.)
    */
   nodeRooms: (dc: string, node: string) => `sb:${dc}:leases:${node}`,
+  /**
+   * Hash of the nodes hosting a session of the room (owner and relaying nodes): field = node, value =
+   * expiry (ms since the epoch). Each node renews its field with every heartbeat and prunes expired
+   * fields of others, so a crashed node drops out of it; placement prefers these nodes for a room's
+   * extra peers (one upstream copy per node).
+   */
+  roomNodes: (dc: string, room: string) => `sb:${dc}:room:${room}:nodes`,
 };

@@ -14,6 +14,8 @@ export const EVENT_TYPES = [
   'participant_left',
   'track_published',
   'track_unpublished',
+  'recording_started',
+  'recording_finished',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -29,6 +31,21 @@ export interface EventTrack {
   streamId: string;
 }
 
+/** A recording (`recording_started` / `recording_finished`); see src/protocol/recording.ts. */
+export interface EventRecording {
+  id: string;
+  /** Absolute path of the file on the media node. */
+  path: string;
+  /** `complete`, or `failed` (with `error`) when writing stopped early; absent in `recording_started`. */
+  status?: 'complete' | 'failed';
+  /** Bytes written (recording_finished). */
+  size?: number;
+  /** Seconds of media (recording_finished). */
+  duration?: number;
+  streamId?: string;
+  error?: string;
+}
+
 /** The JSON body POSTed to webhook receivers. */
 export interface SwitchboardEvent {
   event: EventType;
@@ -39,6 +56,7 @@ export interface SwitchboardEvent {
   room: { sid: string; name: string };
   participant?: EventParticipant;
   track?: EventTrack;
+  recording?: EventRecording;
   /** Id of the service owning the room, when the publisher knows it (its key signs the webhook). */
   service?: string;
   /** Why a participant left or a room finished (kicked, room-ended, client-leave, …). */

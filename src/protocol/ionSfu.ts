@@ -54,6 +54,22 @@ export const methods = {
     .strict(),
   /** Our extension: publisher-side mute of one of the caller's own tracks. */
   mute: z.object({ streamId: idString, kind: z.enum(['audio', 'video']), muted: z.boolean() }).strict(),
+  /**
+   * Licode's names, roomAdmin only: record a stream (`to`, Licode's param), a participant (`uid`), or
+   * one `kind` of either; the result is the recording (its `id` stops it).
+   */
+  startRecorder: z
+    .object({
+      to: idString.min(1).optional(),
+      uid: idString.min(1).optional(),
+      kind: z.enum(['audio', 'video']).optional(),
+    })
+    .strict()
+    .refine((p) => p.to !== undefined || p.uid !== undefined, {
+      message: 'to (a stream id) or uid is required',
+      path: ['to'],
+    }),
+  stopRecorder: z.object({ id: idString.min(1) }).strict(),
 } as const;
 
 export type MethodName = keyof typeof methods;

@@ -53,7 +53,9 @@ export const roomKeys = {
 };
 
 export function persistentPrefixes(dc: string): string[] {
-  return ['rooms', 'services', 'secrets', 'mauth', 'jti', 'nuvetoken'].map((p) => `sb:${dc}:${p}:`);
+  return ['rooms', 'services', 'secrets', 'mauth', 'jti', 'nuvetoken', 'recordings'].map(
+    (p) => `sb:${dc}:${p}:`,
+  );
 }
 
 export const SIGNAL_HEARTBEAT_MS = 5000;

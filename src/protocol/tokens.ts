@@ -69,6 +69,8 @@ export const mediaGrantsSchema = z.object({
   canSubscribe: z.boolean(),
   canPublishData: z.boolean(),
   hidden: z.boolean(),
+  /** May record (`startRecorder` / `stopRecorder`); absent = false. */
+  roomAdmin: z.boolean().optional(),
 });
 export type MediaGrants = z.infer<typeof mediaGrantsSchema>;
 export const ALL_MEDIA_GRANTS: MediaGrants = {

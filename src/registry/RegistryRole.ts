@@ -1,8 +1,11 @@
-import type { Bus, Store, Subscription } from '../backbone/index.ts';
-import { placeRequest, ROOM_LEASE_MS, storeKeys, subjects } from '../protocol/cluster.ts';
+import { BusRequestError, type Bus, type Store, type Subscription } from '../backbone/index.ts';
+import { nodeAccepts, placeRequest, ROOM_LEASE_MS, storeKeys, subjects } from '../protocol/cluster.ts';
 import { SwitchboardError } from '../util/errors.ts';
 import type { NodeLoad } from '../protocol/cluster.ts';
 import { selectNode } from './selectNode.ts';
+
+/** How long the registry waits for a media node's ping before it counts as alive but busy. */
+const PING_TIMEOUT_MS = 1000;
 
 /**
  * The registry role: answers "which media node owns room R?" for signal instances. The node table
@@ -25,7 +28,10 @@ export class RegistryRole {
   async start(): Promise<void> {
     this.#sub = this.#bus.subscribe(
       subjects.registryPlace(this.#dc),
-      (data) => this.place(placeRequest.parse(data).room),
+      (data) => {
+        const req = placeRequest.parse(data);
+        return this.place(req.room, req.avoid);
+      },
       { queue: 'registry' },
     );
     await this.#bus.flush();
@@ -67,34 +73,78 @@ export class RegistryRole {
     return out;
   }
 
-  /** The owner of `room`, claiming it atomically for the least-loaded live node when it has none. */
-  async place(room: string): Promise<{ node: string }> {
+  /** Nodes with a live session of `room` (its owner and the nodes relaying it), from `roomNodes`. */
+  async hosts(room: string, now = Date.now()): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (const [node, expires] of Object.entries(
+      await this.#store.hgetall(storeKeys.roomNodes(this.#dc, room)),
+    )) {
+      if (Number(expires) > now) {
+        out.add(node);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Where a new peer of `room` goes. Normally its owner, claimed atomically for the least-loaded node
+   * that takes peers when the room has none (or its owner stopped heartbeating, is draining, or is in
+   * `avoid` and does not answer a ping). When the owner is full (`[sfu] maxpeers`/`maxpacketrate`) or
+   * in `avoid` but alive, the room **cascades**: the peer goes to another node, which relays the
+   * room's tracks with the owner (src/sfu/Relays.ts) — a node already hosting the room first (one
+   * upstream copy per node), else the least-loaded one. Throws `unavailable` when every node is full.
+   */
+  async place(room: string, avoid: readonly string[] = []): Promise<{ node: string }> {
     if (!room) {
       throw new SwitchboardError('invalid-params', 'room is required');
     }
-    // Fast path, without queueing behind claims: the room has a live owner.
+    // Fast path, without queueing behind claims: the room has a live owner with room to spare.
     const owner = await this.#store.get(storeKeys.roomOwner(this.#dc, room));
-    if (owner && (await this.#store.get(storeKeys.node(this.#dc, owner))) !== undefined) {
-      return { node: owner };
+    if (owner && !avoid.includes(owner)) {
+      const load = await this.#store.get(storeKeys.node(this.#dc, owner));
+      if (load !== undefined && nodeAccepts(JSON.parse(load) as NodeLoad)) {
+        return { node: owner };
+      }
     }
-    const claim = this.#claims.then(() => this.#claim(room));
+    const claim = this.#claims.then(() => this.#claim(room, avoid));
     this.#claims = claim.catch(() => undefined);
     return claim;
   }
 
-  async #claim(room: string): Promise<{ node: string }> {
+  async #claim(room: string, avoid: readonly string[]): Promise<{ node: string }> {
     const key = storeKeys.roomOwner(this.#dc, room);
     for (let attempt = 0; attempt < 3; attempt++) {
       const nodes = await this.nodes();
       const owner = await this.#store.get(key);
-      if (owner && nodes.some((n) => n.node === owner)) {
-        return { node: owner };
+      let ownerLoad = owner ? nodes.find((n) => n.node === owner) : undefined;
+      if (ownerLoad && avoid.includes(ownerLoad.node) && (await this.#gone(ownerLoad.node))) {
+        ownerLoad = undefined; // crashed: its heartbeat key has not expired yet
+      }
+      const usable = nodes.filter((n) => nodeAccepts(n) && !avoid.includes(n.node));
+      const hosts = await this.hosts(room);
+      const hosting = usable.filter((n) => hosts.has(n.node));
+      if (ownerLoad && ownerLoad.draining !== true) {
+        if (!avoid.includes(ownerLoad.node) && nodeAccepts(ownerLoad)) {
+          return { node: ownerLoad.node };
+        }
+        // Cascade: the owner keeps the room, the peer goes to a node that relays it.
+        const others = (hosting.length > 0 ? hosting : usable).filter((n) => n.node !== ownerLoad.node);
+        const target = selectNode(others, await this.leasedRooms(others));
+        if (!target) {
+          throw new SwitchboardError('unavailable', 'every media node is full');
+        }
+        return { node: target.node };
       }
       if (owner) {
-        await this.#store.compareAndDelete(key, owner); // its node stopped heartbeating
+        await this.#store.compareAndDelete(key, owner); // stopped heartbeating, draining or crashed
       }
-      const best = selectNode(nodes, await this.leasedRooms(nodes));
+      // A node that still hosts the room (it relayed it) keeps its peers together.
+      const pool = hosting.length > 0 ? hosting : usable;
+      const best = selectNode(pool, await this.leasedRooms(pool));
       if (!best) {
+        if (nodes.length > 0) {
+          throw new SwitchboardError('unavailable', 'every media node is full');
+        }
         throw new SwitchboardError('no-responder', 'no media node available');
       }
       if (await this.#store.setIfAbsent(key, best.node, ROOM_LEASE_MS)) {
@@ -104,5 +154,15 @@ export class RegistryRole {
       }
     }
     throw new SwitchboardError('internal', `could not place room ${room}`);
+  }
+
+  /** A node whose ping finds no subscriber is gone (crashed), even while its heartbeat key lives on. */
+  async #gone(node: string): Promise<boolean> {
+    try {
+      await this.#bus.request(subjects.sfuPing(this.#dc, node), null, { timeoutMs: PING_TIMEOUT_MS });
+      return false;
+    } catch (err) {
+      return err instanceof BusRequestError && err.code === 'no-responder';
+    }
   }
 }

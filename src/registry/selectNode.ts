@@ -1,4 +1,4 @@
-import type { NodeLoad } from '../protocol/cluster.ts';
+import { nodeAccepts, type NodeLoad } from '../protocol/cluster.ts';
 
 /** A room costs as much as one peer before anyone has joined it: placing it predicts at least one. */
 export const ROOM_WEIGHT = 10;
@@ -17,7 +17,8 @@ export function placementScore(n: NodeLoad, leased = 0): number {
 }
 
 /**
- * The node with the lowest score (the first listed on a tie); `leased` maps node id → rooms leased
+ * The node with the lowest score (the first listed on a tie) among those that take new peers (not
+ * draining, under their `[sfu] maxpeers` / `maxpacketrate`); `leased` maps node id → rooms leased
  * to it now (missing = 0).
  */
 export function selectNode(
@@ -27,6 +28,9 @@ export function selectNode(
   let best: NodeLoad | undefined;
   let bestScore = Infinity;
   for (const n of nodes) {
+    if (!nodeAccepts(n)) {
+      continue;
+    }
     const score = placementScore(n, leased.get(n.node));
     if (score < bestScore) {
       best = n;

@@ -5,6 +5,7 @@ import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { connectBackbone, type Bus, type Store } from '../backbone/index.ts';
 import { logLevel, validateSupported, ConfigError, type Config } from '../config/index.ts';
+import { AgentRole, workerPlan } from '../agent/index.ts';
 import { ApiRole } from '../api/index.ts';
 import { Metrics } from '../metrics/Metrics.ts';
 import { persistentPrefixes } from '../protocol/room.ts';
@@ -12,6 +13,7 @@ import { RegistryRole } from '../registry/index.ts';
 import { RoomRole } from '../room/index.ts';
 import { SfuRole } from '../sfu/index.ts';
 import { SignalRole } from '../signal/index.ts';
+import { TurnServer } from '../turn/index.ts';
 import { logger, setLogLevel } from '../util/logger.ts';
 import { buildDemoAssets } from './demoAssets.ts';
 import { PersistentMemoryStore } from './PersistentMemoryStore.ts';
@@ -43,7 +45,10 @@ export class Switchboard {
   readonly app: FastifyInstance;
   readonly bus: Bus;
   readonly store: Store;
+  /** The sfu role in this process (`[sfu] workers` = 1, or a worker process). */
   readonly sfu: SfuRole | undefined;
+  /** The sfu role as worker processes (`[sfu] workers` > 1, src/agent): then `sfu` is undefined. */
+  readonly agent: AgentRole | undefined;
   readonly signal: SignalRole | undefined;
   readonly registry: RegistryRole | undefined;
   readonly room: RoomRole | undefined;
@@ -51,6 +56,8 @@ export class Switchboard {
   readonly api: ApiRole | undefined;
   /** The JWT key and superservice credentials in effect (configured or generated). */
   readonly secrets: Secrets;
+  /** coturn, run for this media node's clients with `[turn] enabled` (sfu role only). */
+  readonly turn: TurnServer | undefined;
   #closed = false;
 
   private constructor(
@@ -68,7 +75,14 @@ export class Switchboard {
     this.secrets = secrets;
     const dc = config.global.dc;
     this.registry = roles.includes('registry') ? new RegistryRole(dc, bus, store) : undefined;
-    this.sfu = roles.includes('sfu') ? new SfuRole(config, bus, store, nodeId('sfu')) : undefined;
+    const workers = roles.includes('sfu') ? workerPlan(config) : { count: 0 };
+    if (workers.note) {
+      logger.info(workers.note);
+    }
+    this.agent = workers.count > 1 ? new AgentRole(config, store, workers.count) : undefined;
+    this.sfu = workers.count === 1 ? new SfuRole(config, bus, store, nodeId('sfu')) : undefined;
+    // One coturn per host: with workers it runs here, not in each of them (see AgentRole's config).
+    this.turn = (this.sfu || this.agent) && config.turn.enabled ? new TurnServer(config) : undefined;
     this.room = roles.includes('room') ? new RoomRole(config, bus, store, secrets.superserviceId) : undefined;
     this.api =
       roles.includes('api') && config.api.enabled ? new ApiRole(config, bus, store, secrets) : undefined;
@@ -132,6 +146,8 @@ export class Switchboard {
       await sb.#routes();
       await sb.registry?.start();
       await sb.sfu?.start();
+      await sb.agent?.start();
+      await sb.turn?.start();
       await sb.room?.start();
       await sb.api?.start();
       await sb.signal?.start();
@@ -179,6 +195,14 @@ export class Switchboard {
     return `http://${shown}:${this.port}`;
   }
 
+  /**
+   * SIGTERM: media nodes drain first (no new rooms or peers, leases released, clients told to
+   * `reconnect` and given time to move; see SfuRole.drain), then `close()`.
+   */
+  async drain(): Promise<void> {
+    await Promise.all([this.sfu?.drain(), this.agent?.drain()]);
+  }
+
   async close(): Promise<void> {
     if (this.#closed) {
       return;
@@ -188,6 +212,8 @@ export class Switchboard {
     await this.api?.close();
     await this.room?.close();
     await this.sfu?.close();
+    await this.agent?.close();
+    await this.turn?.close();
     await this.registry?.close();
     await this.app.close();
     await this.bus.close();
@@ -205,7 +231,8 @@ export class Switchboard {
       ok: true,
       roles: {
         signal: !!this.signal,
-        sfu: !!this.sfu,
+        sfu: !!this.sfu || !!this.agent,
+        ...(this.agent ? { workers: this.agent.nodes } : {}),
         registry: !!this.registry,
         room: !!this.room,
         api: !!this.api,

@@ -1,24 +1,38 @@
+import { hostname } from 'node:os';
 import type { Bus, Store, Subscription } from '../backbone/index.ts';
 import type { Config } from '../config/index.ts';
-import { SFU, type Peer, type MediaOptions } from '../media/index.ts';
+import { SFU, type MediaOptions, type Participant, type Peer, type Session } from '../media/index.ts';
+import { z } from 'zod';
 import { methods } from '../protocol/ionSfu.ts';
 import {
   HEARTBEAT_MS,
   NODE_TTL_MS,
   ROOM_LEASE_MS,
   peerRequest,
+  RECONNECT_NOTIFICATION,
+  RELAY_UID_PREFIX,
   storeKeys,
   subjects,
   type NodeLoad,
   type PeerNotification,
   type PeerRequest,
+  type ReconnectReason,
 } from '../protocol/cluster.ts';
+import { roomSubjects, sfuAdminRequest, type SfuAdminReply, type SfuAdminRequest } from '../protocol/room.ts';
 import { publishEvent } from '../protocol/events.ts';
 import { SwitchboardError } from '../util/errors.ts';
 import { logger } from '../util/logger.ts';
-import { subscribeAdminHandlers } from './adminHandlers.ts';
+import { handleAdmin } from './adminHandlers.ts';
 import { PeerGrants } from './grants.ts';
+import { clientPeers, Relays } from './Relays.ts';
+import { RecordingService } from './recordingService.ts';
 import { watchTrackEvents } from './trackEvents.ts';
+
+/** A draining node waits this long for its clients to move before it closes anyway. */
+export const DRAIN_TIMEOUT_MS = 10_000;
+
+/** What a relay link adds to the `join` it sends (src/sfu/RelayLink.ts); the signal role strips it from clients'. */
+const relayJoin = z.object({ relay: z.object({ node: z.string().min(1).max(256) }) });
 
 export function mediaOptions(c: Config): MediaOptions {
   return {
@@ -29,7 +43,12 @@ export function mediaOptions(c: Config): MediaOptions {
     audioLevelFilter: c.router.audiolevelfilter,
     iceServers: c.webrtc.iceserver,
     portRange: c.webrtc.portrange,
+    singlePort: c.webrtc.singleport,
+    tcpPort: c.webrtc.tcpport,
+    nat1to1: c.webrtc.candidates.nat1to1,
     iceLite: c.webrtc.candidates.icelite,
+    mdns: c.webrtc.mdns,
+    iceTimeouts: c.webrtc.timeouts,
     bestQualityFirst: c.router.simulcast.bestqualityfirst,
     enableTemporalLayer: c.router.simulcast.enabletemporallayer,
   };
@@ -57,6 +76,18 @@ export class SfuRole {
   #beat: Promise<void> | undefined;
   #cpu = process.cpuUsage();
   #cpuAt = Date.now();
+  /** Cascading: relay links to and from other nodes (Relays.ts). */
+  readonly #relays: Relays;
+  /** `[sfu] maxpeers`, `maxpacketrate` (0 = none). */
+  readonly #limits: { maxPeers: number; maxPacketRate: number };
+  /** Client joins in progress, counted against `maxpeers` so a burst cannot overshoot it. */
+  #joining = 0;
+  #forwarded = 0;
+  #packetRate = 0;
+  #draining = false;
+  #pingSub: Subscription | undefined;
+  /** startRecorder / stopRecorder and the api's recording requests: recordingService.ts. */
+  readonly recordings: RecordingService;
 
   constructor(config: Config, bus: Bus, store: Store, nodeId: string) {
     this.sfu = new SFU(mediaOptions(config));
@@ -65,24 +96,35 @@ export class SfuRole {
     this.#store = store;
     this.#dc = config.global.dc;
     this.#grants = new PeerGrants(this.sfu);
-    watchTrackEvents(this.sfu, (e) => publishEvent(bus, this.#dc, e));
-    this.sfu.on('participants', (session, list) => {
-      const peers = this.#grants.visible(session, list);
-      for (const p of session.peers) {
-        const conn = this.#connOf(p);
-        if (conn) {
-          this.#notify(conn, 'participants', { peers });
-        }
-      }
+    this.#limits = { maxPeers: config.sfu.maxpeers, maxPacketRate: config.sfu.maxpacketrate };
+    this.#relays = new Relays({
+      sfu: this.sfu,
+      bus,
+      store,
+      dc: this.#dc,
+      node: nodeId,
+      notify: (conn, method, params) => this.#notify(conn, method, params),
+      connOf: (peer) => this.#connOf(peer),
+      visible: (session, list) => this.#grants.visible(session, list),
     });
+    watchTrackEvents(this.sfu, (e) => publishEvent(bus, this.#dc, e));
+    this.recordings = new RecordingService({ config, bus, store, dc: this.#dc, node: nodeId, sfu: this.sfu });
+    // Rosters cross relay links: Relays.broadcastRoster merges what the other nodes report.
+    this.sfu.on('participants', (session) => this.#relays.broadcastRoster(session));
     this.sfu.on('session', (session) => {
       session.once('close', () => void this.#release(session.id));
     });
   }
 
   async start(): Promise<void> {
+    await this.sfu.start(); // binds [webrtc] singleport / tcpport: a port in use fails the start
     this.#sub = this.#bus.subscribe(subjects.sfuRpc(this.#dc, this.nodeId), (data) => this.#handle(data));
-    this.#adminSub = subscribeAdminHandlers(this.#bus, this.#dc, this.nodeId, this.sfu);
+    this.#adminSub = this.#bus.subscribe(roomSubjects.sfuAdmin(this.#dc, this.nodeId), (data) =>
+      this.#admin(sfuAdminRequest.parse(data)),
+    );
+    this.#pingSub = this.#bus.subscribe(subjects.sfuPing(this.#dc, this.nodeId), () => ({}));
+    this.recordings.start();
+    this.#relays.start();
     // The heartbeat makes this node placeable: our subject must be live on the Bus before that.
     await this.#bus.flush();
     await this.#tick();
@@ -95,6 +137,11 @@ export class SfuRole {
     await this.#beat; // or it could write our node key back after we delete it
     this.#sub?.unsubscribe();
     this.#adminSub?.unsubscribe();
+    this.#pingSub?.unsubscribe();
+    await this.recordings.close(); // finishes the files while the media still flows
+    // Clients and other nodes' links learn at once that this node goes (not at their next ping).
+    this.#sendReconnect('node-drain');
+    await this.#relays.close();
     for (const s of this.sfu.sessions) {
       await this.#store.compareAndDelete(storeKeys.roomOwner(this.#dc, s.id), this.nodeId);
     }
@@ -104,23 +151,112 @@ export class SfuRole {
     await this.#store.del(storeKeys.nodeRooms(this.#dc, this.nodeId));
   }
 
+  /** The node's load for its heartbeat; `peers` counts clients (relay links are `relays`). */
   load(): NodeLoad {
     let peers = 0;
     let tracks = 0;
+    let forwarded = this.sfu.totals.packetsOut;
     for (const s of this.sfu.sessions) {
       for (const p of s.peers) {
-        peers++;
+        peers += p.relay ? 0 : 1;
         for (const _ of p.receivers) {
           tracks++;
+        }
+        for (const dt of p.subscriber.downTracks) {
+          forwarded += dt.packetsSent;
         }
       }
     }
     const now = Date.now();
+    const elapsed = Math.max(1, now - this.#cpuAt);
     const cpu = process.cpuUsage(this.#cpu);
-    const cpuPct = ((cpu.user + cpu.system) / 1000 / Math.max(1, now - this.#cpuAt)) * 100;
+    const cpuPct = ((cpu.user + cpu.system) / 1000 / elapsed) * 100;
+    this.#packetRate = Math.max(0, Math.round(((forwarded - this.#forwarded) * 1000) / elapsed));
+    this.#forwarded = forwarded;
     this.#cpu = process.cpuUsage();
     this.#cpuAt = now;
-    return { node: this.nodeId, peers, tracks, rooms: [...this.sfu.sessions].length, cpu: cpuPct, at: now };
+    return {
+      node: this.nodeId,
+      peers,
+      tracks,
+      rooms: [...this.sfu.sessions].length,
+      cpu: cpuPct,
+      at: now,
+      packetRate: this.#packetRate,
+      relays: this.#relays.count,
+      maxPeers: this.#limits.maxPeers,
+      maxPacketRate: this.#limits.maxPacketRate,
+      ...(this.#draining ? { draining: true } : {}),
+      pid: process.pid,
+      host: hostname(),
+    };
+  }
+
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /**
+   * SIGTERM: stop taking rooms and peers (the heartbeat says `draining`, so the registry skips this
+   * node), release every room lease (nodes relaying our rooms take them over), tell every client to
+   * `reconnect` (its signal instance closes the socket; the client joins again and lands on a live
+   * node), then wait until the clients are gone or `timeoutMs` passed. `close()` finishes the job.
+   */
+  async drain(timeoutMs = DRAIN_TIMEOUT_MS): Promise<void> {
+    if (this.#draining) {
+      return;
+    }
+    this.#draining = true;
+    logger.info({ node: this.nodeId }, 'draining: no new rooms or peers; clients are asked to reconnect');
+    await this.#tick();
+    for (const s of [...this.sfu.sessions]) {
+      await this.#release(s.id);
+    }
+    await this.#store.del(storeKeys.nodeRooms(this.#dc, this.nodeId)).catch(() => undefined);
+    this.#relays.dropInbound('node-drain');
+    this.#sendReconnect('node-drain');
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline && [...this.sfu.sessions].some((s) => clientPeers(s).length > 0)) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  #sendReconnect(reason: ReconnectReason): void {
+    for (const [conn, peer] of this.#peers) {
+      if (!peer.relay && !peer.closed) {
+        this.#notify(conn, RECONNECT_NOTIFICATION, { reason });
+      }
+    }
+  }
+
+  /**
+   * Room actions (kick, mute, end) come to the room's owner; peers of a cascaded room may be on the
+   * nodes relaying it, so the owner passes the action on to them (they have no relays of their own
+   * to pass it to: the star has one hub).
+   */
+  async #admin(req: SfuAdminRequest): Promise<SfuAdminReply> {
+    const far = this.#relays.inboundNodes(req.room);
+    const forward = async (): Promise<number> => {
+      let count = 0;
+      for (const node of far) {
+        try {
+          const r = await this.#bus.request<SfuAdminReply>(roomSubjects.sfuAdmin(this.#dc, node), req, {
+            timeoutMs: 5000,
+          });
+          count += r.count;
+        } catch (err) {
+          logger.warn({ err, node, room: req.room, op: req.op }, 'relaying node did not take a room action');
+        }
+      }
+      return count;
+    };
+    if (req.op === 'end') {
+      // The relaying nodes first: once our session closes, they would take the room over.
+      const count = await forward();
+      return { count: count + handleAdmin(this.sfu, req).count };
+    }
+    const local = handleAdmin(this.sfu, req);
+    return local.count > 0 ? local : { count: await forward() };
   }
 
   #tick(): Promise<void> {
@@ -131,19 +267,8 @@ export class SfuRole {
   async #heartbeat(): Promise<void> {
     try {
       await this.#store.set(storeKeys.node(this.#dc, this.nodeId), JSON.stringify(this.load()), NODE_TTL_MS);
-      const held: Record<string, string> = {};
-      for (const s of this.sfu.sessions) {
-        const key = storeKeys.roomOwner(this.#dc, s.id);
-        if (
-          (await this.#store.refresh(key, this.nodeId, ROOM_LEASE_MS)) ||
-          (await this.#store.setIfAbsent(key, this.nodeId, ROOM_LEASE_MS))
-        ) {
-          held[s.id] = String(Date.now() + ROOM_LEASE_MS);
-        } else {
-          // Another node owns this room now (our lease lapsed): the room is split until relay exists.
-          logger.warn({ room: s.id, node: this.nodeId }, 'room lease held by another node');
-        }
-      }
+      // Renew the leases of rooms we own, take over rooms whose owner is gone, relay the others.
+      const held = await this.#relays.reconcile(this.#draining);
       if (Object.keys(held).length > 0) {
         await this.#store.hset(storeKeys.nodeRooms(this.#dc, this.nodeId), held, ROOM_LEASE_MS);
       }
@@ -157,6 +282,7 @@ export class SfuRole {
     try {
       await this.#store.compareAndDelete(storeKeys.roomOwner(this.#dc, room), this.nodeId);
       await this.#store.hdel(storeKeys.nodeRooms(this.#dc, this.nodeId), room);
+      await this.#store.hdel(storeKeys.roomNodes(this.#dc, room), this.nodeId);
     } catch (err) {
       logger.warn({ err, room }, 'releasing room lease failed');
     }
@@ -166,6 +292,15 @@ export class SfuRole {
     const [signal] = conn.split('/');
     const msg: PeerNotification = { conn, method, params };
     this.#bus.publish(subjects.signalNotify(this.#dc, signal!), msg);
+  }
+
+  #sessionOf(peer: Peer): Session | undefined {
+    for (const s of this.sfu.sessions) {
+      if (s.findByUid(peer.uid) === peer) {
+        return s;
+      }
+    }
+    return undefined;
   }
 
   #connOf(peer: Peer): string | undefined {
@@ -236,6 +371,26 @@ export class SfuRole {
         }
         return {};
       }
+      case 'startRecorder':
+      case 'stopRecorder':
+        return this.recordings.peerCall(
+          peer,
+          this.#sessionOf(peer),
+          this.#grants.of(peer),
+          req.method,
+          req.params,
+        );
+      case 'participants': {
+        // A relay link reports its node's clients (Relays.ts); clients cannot send this.
+        const session = peer.relay ? this.#sessionOf(peer) : undefined;
+        const peers = (req.params as { peers?: unknown } | null)?.peers;
+        if (!session || !Array.isArray(peers)) {
+          throw new SwitchboardError('invalid-params', 'participants: relay links only');
+        }
+        this.#relays.setInboundRoster(peer, peers as Participant[]);
+        this.#relays.broadcastRoster(session);
+        return null;
+      }
     }
   }
 
@@ -247,22 +402,76 @@ export class SfuRole {
     const uid = p.uid && p.uid.length > 0 ? p.uid : req.conn.split('/')[1]!;
     const grants = PeerGrants.fromJoin(req.params);
     PeerGrants.assertMayPublish(grants, p.offer.sdp);
-    const { peer, answer } = await this.sfu.join({
-      sid: p.sid,
-      uid,
-      name: p.name ?? uid,
-      offer: p.offer.sdp,
-      sink: (method, params) => this.#notify(req.conn, method, params),
-    });
+    const relay = await this.#admitJoin(req, uid);
+    let joined;
+    this.#joining += relay ? 0 : 1;
+    try {
+      joined = await this.sfu.join({
+        sid: p.sid,
+        uid,
+        name: p.name ?? uid,
+        offer: p.offer.sdp,
+        sink: (method, params) => this.#notify(req.conn, method, params),
+        relay: relay !== undefined,
+      });
+    } finally {
+      this.#joining -= relay ? 0 : 1;
+    }
+    const { peer, answer } = joined;
     this.#peers.set(req.conn, peer);
     this.#grants.apply(peer, grants);
+    const session = this.sfu.getSession(p.sid);
+    if (relay) {
+      this.#relays.addInbound(peer, req.conn, relay, p.sid);
+    } else if (session) {
+      this.#relays.joined(session); // not the owner? relay the room to it
+    }
     peer.once('close', (reason) => {
       if (this.#peers.get(req.conn) === peer) {
         this.#peers.delete(req.conn);
       }
       logger.info({ sid: p.sid, uid, reason }, 'peer closed');
     });
-    logger.info({ sid: p.sid, uid, node: this.nodeId }, 'peer joined');
+    logger.info({ sid: p.sid, uid, node: this.nodeId, ...(relay ? { relay } : {}) }, 'peer joined');
     return { type: 'answer', sdp: answer };
+  }
+
+  /**
+   * Whether this node takes the join: a client's only while not draining and under `[sfu] maxpeers`
+   * / `maxpacketrate` (`unavailable`: the signal role asks the registry for another node); a relay
+   * link's only from a live media node. Resolves with the relaying node's id for a relay join.
+   */
+  async #admitJoin(req: PeerRequest, uid: string): Promise<string | undefined> {
+    const relay = relayJoin.safeParse(req.params);
+    if (relay.success) {
+      const node = relay.data.relay.node;
+      // Signal instances strip `relay` from clients' joins; a relay's conn is its node's own.
+      const fromNode =
+        req.signal === node &&
+        req.conn.startsWith(`${node}/`) &&
+        (await this.#store.get(storeKeys.node(this.#dc, node))) !== undefined;
+      if (!fromNode) {
+        throw new SwitchboardError('forbidden', 'relay joins come from media nodes only');
+      }
+      if (this.#draining) {
+        throw new SwitchboardError('unavailable', 'media node is draining');
+      }
+      return node;
+    }
+    if (uid.startsWith(RELAY_UID_PREFIX)) {
+      throw new SwitchboardError('invalid-params', `uid may not start with "${RELAY_UID_PREFIX}"`);
+    }
+    if (this.#draining) {
+      throw new SwitchboardError('unavailable', 'media node is draining');
+    }
+    const { maxPeers, maxPacketRate } = this.#limits;
+    let clients = this.#joining;
+    for (const s of this.sfu.sessions) {
+      clients += clientPeers(s).length;
+    }
+    if ((maxPeers > 0 && clients >= maxPeers) || (maxPacketRate > 0 && this.#packetRate >= maxPacketRate)) {
+      throw new SwitchboardError('unavailable', 'media node is full');
+    }
+    return undefined;
   }
 }

@@ -1,1 +1,1 @@
-export { SfuRole, mediaOptions } from './SfuRole.ts';
+export { SfuRole, mediaOptions, DRAIN_TIMEOUT_MS } from './SfuRole.ts';

@@ -4,6 +4,9 @@ import type { EventInit } from '../protocol/events.ts';
 
 export function watchTrackEvents(sfu: SFU, emit: (e: EventInit) => void): void {
   sfu.on('peer', (peer, session) => {
+    if (peer.relay) {
+      return; // relayed tracks are announced by the node their publisher is on
+    }
     const base = () => ({
       room: { sid: session.id, name: session.id },
       participant: { identity: peer.uid, name: peer.name },

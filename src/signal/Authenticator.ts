@@ -76,7 +76,49 @@ export class Authenticator {
     return { ...grants, room: grants.room, anonymous: false };
   }
 
+  /**
+   * The identity a token names, verified but not consumed (a single-use token still joins
+   * afterwards), for what a client needs before `join` (its ICE servers). Without a token: `uid`,
+   * or a random id, when anonymous joins are allowed.
+   */
+  async identify(token: string | undefined, uid: string | undefined): Promise<string> {
+    if (token === undefined || token === '') {
+      if (!this.#o.anonymous) {
+        unauthorized('access token required (query access_token or param token)');
+      }
+      return uid && uid.length > 0 ? uid : randomUUID();
+    }
+    if (isJwt(token)) {
+      return (await this.#verifyJwt(token)).identity;
+    }
+    const o = this.#o;
+    const t = decodeLicodeToken(token);
+    if (!t || !safeEqual(t.signature, licodeTokenSignature(o.superserviceKey, t.tokenId, t.host))) {
+      unauthorized('invalid token signature');
+    }
+    const raw = await o.store.get(roomKeys.licodeToken(o.dc, t.tokenId));
+    const doc = raw === undefined ? undefined : licodeTokenDoc.safeParse(JSON.parse(raw));
+    if (!doc?.success) {
+      unauthorized('token does not exist (expired or already used)');
+    }
+    return doc.data.userName;
+  }
+
   async #jwt(token: string): Promise<Grants> {
+    const o = this.#o;
+    const grants = await this.#verifyJwt(token);
+    if (grants.jti !== undefined) {
+      // Single use: the first join claims the id until the token would have expired anyway.
+      const ttl = Math.max(1000, grants.exp * 1000 - Date.now() + 60_000);
+      if (!(await o.store.setIfAbsent(roomKeys.jti(o.dc, grants.jti), '1', ttl))) {
+        unauthorized('token already used');
+      }
+    }
+    return grants;
+  }
+
+  /** Signature (of the issuing service), expiry and claims; does not claim a `jti`. */
+  async #verifyJwt(token: string): Promise<Grants> {
     const o = this.#o;
     const iss = peekIssuer(token);
     let key = o.authSecret;
@@ -89,15 +131,7 @@ export class Authenticator {
       key = s.key;
       service = s.id;
     }
-    const grants = await verifyToken(token, key, service);
-    if (grants.jti !== undefined) {
-      // Single use: the first join claims the id until the token would have expired anyway.
-      const ttl = Math.max(1000, grants.exp * 1000 - Date.now() + 60_000);
-      if (!(await o.store.setIfAbsent(roomKeys.jti(o.dc, grants.jti), '1', ttl))) {
-        unauthorized('token already used');
-      }
-    }
-    return grants;
+    return verifyToken(token, key, service);
   }
 
   /** Nuve's token: signature by the superservice key, then the stored document, consumed once. */

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Bus } from '../backbone/index.ts';
 import { BusRequestError } from '../backbone/index.ts';
 import { isMethod, methods } from '../protocol/ionSfu.ts';
-import { subjects, type PeerRequest } from '../protocol/cluster.ts';
+import { RECONNECT_NOTIFICATION, subjects, type PeerRequest } from '../protocol/cluster.ts';
 import {
   isRoomMethod,
   roomMethods,
@@ -37,7 +37,12 @@ const joinExtras = z
 const CLOSING: Record<string, [number, string]> = {
   [roomNotifications.kicked]: [4001, 'kicked'],
   [roomNotifications.ended]: [4002, 'room ended'],
+  // The media node drains or was lost: the client joins again (it lands on a live node).
+  [RECONNECT_NOTIFICATION]: [4003, 'reconnect'],
 };
+
+/** Nodes a join is tried on before the client gets the last refusal (full, draining, gone). */
+const JOIN_ATTEMPTS = 4;
 
 /** JSON-RPC error codes of our failures (ion-sfu's own failures keep 500). */
 const RPC_CODES: Partial<Record<string, number>> = {
@@ -62,7 +67,15 @@ export interface ConnectionOptions {
   auth: Authenticator;
   /** The `access_token` query parameter of the WebSocket URL. */
   queryToken?: string | undefined;
+  /** Our `iceServers` method: the ICE servers (STUN/TURN with credentials) for the caller. */
+  iceServers?: ((token: string | undefined, uid: string | undefined) => Promise<unknown>) | undefined;
 }
+
+/** Our `iceServers` call (any time, also before `join`): `{token?, uid?}` → `{iceServers}`. */
+const iceServersParams = z
+  .object({ token: z.string().min(1).max(8192).optional(), uid: z.string().max(256).optional() })
+  .strict()
+  .optional();
 
 /**
  * One client WebSocket: parses its JSON-RPC frames one at a time (ion-sfu handles a connection's
@@ -114,6 +127,22 @@ export class ClientConnection {
     }
   }
 
+  /** The media node this connection's peer is on, once joined. */
+  get node(): string | undefined {
+    return this.#node;
+  }
+
+  /**
+   * The media node of this connection is gone (it stopped answering pings): tell the client to
+   * `reconnect` (the socket then closes, see CLOSING) so it joins again on a live node.
+   */
+  nodeLost(): void {
+    if (!this.#closed && this.#node) {
+      logger.info({ conn: this.conn, node: this.#node }, 'media node lost: client asked to reconnect');
+      this.notify(RECONNECT_NOTIFICATION, { reason: 'node-lost' });
+    }
+  }
+
   /** The socket went away: the media node drops the peer and the room role the member. */
   close(): void {
     if (this.#closed) {
@@ -135,6 +164,10 @@ export class ClientConnection {
     const { id, method, params } = parsed.request;
     // ion-sfu answers failed notifications too, with id 0.
     const replyId: JsonRpcId = id === undefined ? 0 : id;
+    if (method === 'iceServers' && this.#o.iceServers) {
+      await this.#iceServers(id, replyId, params);
+      return;
+    }
     const room = isRoomMethod(method);
     if (!room && !isMethod(method)) {
       this.send(rpcError(id ?? null, RPC.METHOD_NOT_FOUND, `Method not found: ${method}`));
@@ -192,16 +225,14 @@ export class ClientConnection {
       canSubscribe: ident.canSubscribe,
       canPublishData: ident.canPublishData,
       hidden: ident.hidden,
+      roomAdmin: ident.roomAdmin,
     };
-    // Only ion-sfu's params go on, with the verified identity and grants (a client's own `grants` is dropped).
-    const { token: _t, password: _p, grants: _g, ...rest } = raw;
+    // Only ion-sfu's params go on, with the verified identity and grants (a client's own `grants` is
+    // dropped, and so is `relay`, which only media nodes may send: src/sfu/RelayLink.ts).
+    const { token: _t, password: _p, grants: _g, relay: _r, ...rest } = raw;
     const forwarded = { ...rest, uid: ident.identity, ...(name !== undefined ? { name } : {}), grants };
     try {
-      const { node } = await this.#o.bus.request<{ node: string }>(subjects.registryPlace(this.#o.dc), {
-        room: p.sid,
-      });
-      this.#node = node;
-      const answer = await this.#forward('join', forwarded);
+      const answer = await this.#placeAndJoin(p.sid, forwarded);
       if (this.#member) {
         this.#o.bus.publish(roomSubjects.joined(this.#o.dc), { ...this.#member, conn: this.conn });
       }
@@ -210,6 +241,62 @@ export class ClientConnection {
       this.#node = undefined;
       this.#leaveRoom('join-failed');
       throw err;
+    }
+  }
+
+  /**
+   * Asks the registry for a node and forwards the join there. A node that refuses (`unavailable`:
+   * full or draining) or does not answer (`no-responder`: gone) is avoided in the next placement, so
+   * the room cascades to another node or, when its owner is gone, moves.
+   */
+  async #placeAndJoin(room: string, forwarded: Record<string, unknown>): Promise<unknown> {
+    const avoid: string[] = [];
+    let refusal: Error | undefined;
+    for (let attempt = 1; ; attempt++) {
+      const placed = this.#o.bus.request<{ node: string }>(subjects.registryPlace(this.#o.dc), {
+        room,
+        ...(avoid.length > 0 ? { avoid } : {}),
+      });
+      // No other node to try: the client gets the node's own refusal (e.g. no free media port).
+      const last = refusal;
+      const { node } =
+        last === undefined
+          ? await placed
+          : await placed.catch(() => {
+              throw last;
+            });
+      this.#node = node;
+      try {
+        return await this.#forward('join', forwarded);
+      } catch (err) {
+        const retry =
+          err instanceof BusRequestError && (err.code === 'unavailable' || err.code === 'no-responder');
+        if (!retry || attempt >= JOIN_ATTEMPTS) {
+          throw err;
+        }
+        refusal = err;
+        avoid.push(node);
+      }
+    }
+  }
+
+  /** ICE servers before the PCs gather (ion-sdk-js takes them in its constructor: see README). */
+  async #iceServers(id: JsonRpcId | undefined, replyId: JsonRpcId, params: unknown): Promise<void> {
+    const p = iceServersParams.safeParse(params);
+    if (!p.success) {
+      this.send(
+        rpcError(id ?? null, RPC.INVALID_PARAMS, `Invalid params: ${p.error.issues[0]?.message ?? ''}`),
+      );
+      return;
+    }
+    try {
+      this.#reply(id, await this.#o.iceServers!(p.data?.token ?? this.#o.queryToken, p.data?.uid));
+    } catch (err) {
+      const code = err instanceof SwitchboardError ? RPC_CODES[err.code] : undefined;
+      this.send(rpcError(replyId, code ?? RPC.METHOD_FAILED, code ? errorText(err) : 'internal error'));
+      if (!code) {
+        logger.error({ err }, 'iceServers failed');
+      }
     }
   }
 

@@ -6,7 +6,10 @@ import { peerNotification, subjects } from '../protocol/cluster.ts';
 import { roomKeys, SIGNAL_HEARTBEAT_MS, SIGNAL_TTL_MS } from '../protocol/room.ts';
 import { Authenticator } from './Authenticator.ts';
 import { ClientConnection } from './ClientConnection.ts';
+import { NodeWatch } from './NodeWatch.ts';
 import { logger } from '../util/logger.ts';
+import { SwitchboardError } from '../util/errors.ts';
+import { clientIceServers, type ClientIceServer } from '../turn/index.ts';
 
 /** Keys a signal instance needs to check tokens (from `[auth]`, `[api]` or generated at start). */
 export interface SignalSecrets {
@@ -29,12 +32,15 @@ export class SignalRole {
   readonly #conns = new Map<string, ClientConnection>();
   #sub: Subscription | undefined;
   #timer: NodeJS.Timeout | undefined;
+  /** Tells the clients of a crashed media node to reconnect (NodeWatch.ts). */
+  readonly #watch: NodeWatch;
 
   constructor(config: Config, bus: Bus, store: Store, nodeId: string, secrets: SignalSecrets) {
     this.#config = config;
     this.#bus = bus;
     this.#store = store;
     this.nodeId = nodeId;
+    this.#watch = new NodeWatch(bus, config.global.dc, () => this.#conns.values());
     this.#auth = new Authenticator({
       dc: config.global.dc,
       store,
@@ -50,6 +56,23 @@ export class SignalRole {
   /** Registers `/ws` on the HTTP server (which must have @fastify/websocket registered). */
   register(app: FastifyInstance): void {
     const origins = this.#config.signal.allowedorigins;
+    // For apps that need the list before they connect (ion-sdk-js takes iceServers in its constructor).
+    app.get('/ice', async (req, reply) => {
+      const query = (req.query ?? {}) as Record<string, unknown>;
+      const bearer = /^Bearer (.+)$/i.exec(req.headers.authorization ?? '')?.[1];
+      const token =
+        typeof query.access_token === 'string' && query.access_token !== '' ? query.access_token : bearer;
+      const uid = typeof query.uid === 'string' ? query.uid : undefined;
+      reply.header('cache-control', 'no-store');
+      try {
+        return await this.iceServers(token, uid, req.headers.host);
+      } catch (err) {
+        if (err instanceof SwitchboardError && err.code === 'unauthorized') {
+          return reply.code(401).send({ statusCode: 401, error: 'Unauthorized', message: err.message });
+        }
+        throw err;
+      }
+    });
     app.get('/ws', { websocket: true }, (socket, req) => {
       const origin = req.headers.origin;
       if (origins.length > 0 && origin && !origins.includes(origin)) {
@@ -66,6 +89,7 @@ export class SignalRole {
         bus: this.#bus,
         auth: this.#auth,
         queryToken: typeof token === 'string' && token !== '' ? token : undefined,
+        iceServers: (t, uid) => this.iceServers(t, uid, req.headers.host),
       });
       this.#conns.set(conn.conn, conn);
       socket.on('message', (data, isBinary) => {
@@ -91,6 +115,20 @@ export class SignalRole {
     });
   }
 
+  /**
+   * The ICE servers for a client (`iceServers` on /ws, `GET /ice`): `[[webrtc.iceserver]]` and the
+   * embedded TURN server with credentials for the token's identity (anonymous mode: `uid` or a
+   * random id). `host` is the HTTP Host the client used, the TURN host when nothing else says.
+   */
+  async iceServers(
+    token: string | undefined,
+    uid: string | undefined,
+    host: string | undefined,
+  ): Promise<{ iceServers: ClientIceServer[] }> {
+    const identity = await this.#auth.identify(token, uid);
+    return { iceServers: clientIceServers(this.#config, identity, host) };
+  }
+
   async start(): Promise<void> {
     this.#sub = this.#bus.subscribe(subjects.signalNotify(this.#config.global.dc, this.nodeId), (data) => {
       const n = peerNotification.safeParse(data);
@@ -105,6 +143,7 @@ export class SignalRole {
     await this.#heartbeat();
     this.#timer = setInterval(() => void this.#heartbeat(), SIGNAL_HEARTBEAT_MS);
     this.#timer.unref();
+    this.#watch.start();
   }
 
   async #heartbeat(): Promise<void> {
@@ -117,6 +156,7 @@ export class SignalRole {
 
   async close(): Promise<void> {
     clearInterval(this.#timer);
+    await this.#watch.close();
     this.#sub?.unsubscribe();
     for (const c of this.#conns.values()) {
       c.close();

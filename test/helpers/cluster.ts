@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { defaultConfig } from '../../src/config/index.ts';
+import { defaultConfig, type Config } from '../../src/config/index.ts';
 import { storeKeys, type NodeLoad } from '../../src/protocol/cluster.ts';
 import { Switchboard, type RoleName } from '../../src/server/Switchboard.ts';
 import type { NatsServer, RedisServer } from './services.ts';
@@ -27,8 +27,14 @@ export class TestCluster {
   }
 
   /** Starts one Switchboard with `roles` on 127.0.0.1, port 0, configured for the shared servers. */
-  async start(...roles: RoleName[]): Promise<Switchboard> {
+  start(...roles: RoleName[]): Promise<Switchboard> {
+    return this.startWith(() => undefined, ...roles);
+  }
+
+  /** As `start`, with `configure` applied to the configuration last (e.g. `[sfu] maxpeers`). */
+  async startWith(configure: (cfg: Config) => void, ...roles: RoleName[]): Promise<Switchboard> {
     const cfg = defaultConfig();
+    cfg.sfu.workers = 1; // media in this process: the test drives the SfuRole directly
     cfg.global.dc = this.dc;
     cfg.signal.host = '127.0.0.1';
     cfg.signal.port = 0;
@@ -38,6 +44,7 @@ export class TestCluster {
     const dir = await mkdtemp(join(tmpdir(), 'sb-cluster-'));
     this.#dirs.push(dir);
     cfg.api.datadir = dir;
+    configure(cfg);
     const sb = await Switchboard.start(cfg, { roles });
     this.#members.push(sb);
     return sb;
@@ -47,6 +54,41 @@ export class TestCluster {
   async nodeLoad(node: string): Promise<NodeLoad | undefined> {
     const v = await this.redis.get(storeKeys.node(this.dc, node));
     return v ? (JSON.parse(v) as NodeLoad) : undefined;
+  }
+
+  /** Every live heartbeat in the Store. */
+  async nodes(): Promise<NodeLoad[]> {
+    const out: NodeLoad[] = [];
+    for (const key of await this.redis.keys(`${storeKeys.nodePrefix(this.dc)}*`)) {
+      const v = await this.redis.get(key);
+      if (v) {
+        out.push(JSON.parse(v) as NodeLoad);
+      }
+    }
+    return out;
+  }
+
+  /** The node id a process heartbeats as (the heartbeat carries its pid). */
+  async nodeOfPid(pid: number): Promise<string | undefined> {
+    return (await this.nodes()).find((n) => n.pid === pid)?.node;
+  }
+
+  /** Keys of the Store that name `text` in the key or its value (string or hash), e.g. a dead node's id. */
+  async keysMentioning(text: string): Promise<string[]> {
+    const found: string[] = [];
+    for (const key of await this.redis.keys(`sb:${this.dc}:*`)) {
+      const type = await this.redis.type(key);
+      const value =
+        type === 'string'
+          ? ((await this.redis.get(key)) ?? '')
+          : type === 'hash'
+            ? JSON.stringify(await this.redis.hgetall(key))
+            : '';
+      if (key.includes(text) || value.includes(text)) {
+        found.push(key);
+      }
+    }
+    return found;
   }
 
   async roomOwner(room: string): Promise<string | null> {

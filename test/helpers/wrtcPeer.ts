@@ -104,10 +104,10 @@ export class WrtcPeer {
   #apiReady: (() => void) | undefined;
   #closed = false;
 
-  private constructor(ws: WebSocket, label: string) {
+  private constructor(ws: WebSocket, label: string, rtc: RTCConfiguration = {}) {
     this.#ws = ws;
     this.label = label;
-    const config: RTCConfiguration = { iceServers: [] };
+    const config: RTCConfiguration = { iceServers: [], ...rtc };
     this.publisher = new wrtc.RTCPeerConnection(config);
     this.subscriber = new wrtc.RTCPeerConnection(config);
     // Forces m=application in the join offer, as ion-sdk-js does; the server ignores this channel.
@@ -156,14 +156,17 @@ export class WrtcPeer {
     });
   }
 
-  /** Opens the signalling socket (`ws://host:port/ws`). */
-  static async connect(wsUrl: string, label = 'wrtc'): Promise<WrtcPeer> {
+  /**
+   * Opens the signalling socket (`ws://host:port/ws`). `rtc` configures both PCs (`iceServers`,
+   * `iceTransportPolicy`; default no ICE servers).
+   */
+  static async connect(wsUrl: string, label = 'wrtc', rtc: RTCConfiguration = {}): Promise<WrtcPeer> {
     const ws = new WebSocket(wsUrl);
     await new Promise<void>((resolve, reject) => {
       ws.once('open', resolve);
       ws.once('error', reject);
     });
-    return new WrtcPeer(ws, label);
+    return new WrtcPeer(ws, label, rtc);
   }
 
   /** The `ion-sfu` data channel on the subscriber PC (after `join`). */
@@ -304,9 +307,64 @@ export class WrtcPeer {
     return new Set([...this.remoteTracks.values()].map((t) => t.streamId));
   }
 
+  /**
+   * The selected (nominated, succeeded) candidate pair of a PC, from getStats: local and remote
+   * candidate type, protocol, address and port; undefined while none is selected.
+   */
+  async selectedPair(target: Target = SUBSCRIBER): Promise<SelectedPair | undefined> {
+    const report = await (target === PUBLISHER ? this.publisher : this.subscriber).getStats();
+    const all = new Map<string, Record<string, any>>();
+    report.forEach((s: Record<string, any>) => all.set(s.id as string, s));
+    let pairId: string | undefined;
+    for (const s of all.values()) {
+      if (s.type === 'transport' && typeof s.selectedCandidatePairId === 'string') {
+        pairId = s.selectedCandidatePairId;
+      }
+    }
+    const pair =
+      (pairId ? all.get(pairId) : undefined) ??
+      [...all.values()].find((s) => s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded');
+    if (!pair) {
+      return undefined;
+    }
+    const side = (id: unknown): CandidateInfo => {
+      const c = all.get(id as string) ?? {};
+      return { type: c.candidateType, protocol: c.protocol, address: c.address ?? c.ip, port: c.port };
+    };
+    return { local: side(pair.localCandidateId), remote: side(pair.remoteCandidateId) };
+  }
+
+  /** Connectivity-check counters summed over every candidate pair of a PC. */
+  async checkCounters(
+    target: Target = PUBLISHER,
+  ): Promise<{ requestsSent: number; responsesReceived: number }> {
+    const report = await (target === PUBLISHER ? this.publisher : this.subscriber).getStats();
+    const out = { requestsSent: 0, responsesReceived: 0 };
+    report.forEach((s: Record<string, any>) => {
+      if (s.type === 'candidate-pair') {
+        out.requestsSent += Number(s.requestsSent ?? 0);
+        out.responsesReceived += Number(s.responsesReceived ?? 0);
+      }
+    });
+    return out;
+  }
+
   /** `packetsReceived` summed per kind over the subscriber PC's inbound-rtp stats. */
   inboundStats(): Promise<{ audio: number; video: number }> {
     return sumRtpStats(this.subscriber, 'inbound-rtp', 'packetsReceived');
+  }
+
+  /** UDP ports of the server's ICE candidates (both PCs' `remote-candidate` stats). */
+  async remoteCandidatePorts(): Promise<number[]> {
+    const ports = new Set<number>();
+    for (const pc of [this.publisher, this.subscriber]) {
+      (await pc.getStats()).forEach((s: Record<string, unknown>) => {
+        if (s.type === 'remote-candidate' && typeof s.port === 'number') {
+          ports.add(s.port);
+        }
+      });
+    }
+    return [...ports];
   }
 
   /** `packetsSent` summed per kind over the publisher PC's outbound-rtp stats. */
@@ -448,6 +506,18 @@ export class WrtcPeer {
       this.dataMessages.push({ label, data });
     }
   }
+}
+
+export interface CandidateInfo {
+  type: string;
+  protocol: string;
+  address: string;
+  port: number;
+}
+
+export interface SelectedPair {
+  local: CandidateInfo;
+  remote: CandidateInfo;
 }
 
 async function sumRtpStats(

@@ -48,6 +48,7 @@ enabletemporallayer = true
 
 [webrtc]
 portrange = [5000, 5200]
+tcpport = 7881
 sdpsemantics = "unified-plan"
 mdns = false
 
@@ -100,6 +101,9 @@ retries = 3
 timeout = 2.5
 queuesize = 50
 
+[recording]
+path = "/var/lib/switchboard/recordings"
+
 [log]
 level = "warn"
 v = 1
@@ -128,7 +132,7 @@ await test('a full ION sfu.toml parses with the values it sets', () => {
       maxmessagesize: 65536,
       allowedorigins: ['https://example.com'],
     },
-    sfu: { ballast: 1024, withstats: true },
+    sfu: { ballast: 1024, withstats: true, workers: 0, maxpeers: 0, maxpacketrate: 0 },
     router: {
       maxbandwidth: 2500,
       maxpackettrack: 600,
@@ -139,6 +143,7 @@ await test('a full ION sfu.toml parses with the values it sets', () => {
     },
     webrtc: {
       portrange: [5000, 5200],
+      tcpport: 7881,
       sdpsemantics: 'unified-plan',
       mdns: false,
       iceserver: [
@@ -176,6 +181,7 @@ await test('a full ION sfu.toml parses with the values it sets', () => {
       timeout: 2.5,
       queuesize: 50,
     },
+    recording: { path: '/var/lib/switchboard/recordings' },
     log: { level: 'warn', v: 1 },
   });
 });
@@ -192,7 +198,7 @@ await test('an empty document yields the documented defaults', () => {
     maxmessagesize: 1048576,
     allowedorigins: [],
   });
-  assert.deepEqual(c.sfu, { ballast: 0, withstats: false });
+  assert.deepEqual(c.sfu, { ballast: 0, withstats: false, workers: 0, maxpeers: 0, maxpacketrate: 0 });
   assert.deepEqual(c.router, {
     maxbandwidth: 1500,
     maxpackettrack: 500,
@@ -217,6 +223,7 @@ await test('an empty document yields the documented defaults', () => {
   assert.deepEqual(c.auth, { anonymous: true });
   assert.deepEqual(c.api, { enabled: true, datadir: './data', mauthwindow: 300 });
   assert.deepEqual(c.webhooks, { urls: [], retries: 5, timeout: 5, queuesize: 1000 });
+  assert.deepEqual(c.recording, { path: './recordings' });
   assert.deepEqual(c.log, { level: 'info' });
 });
 
@@ -376,9 +383,23 @@ await test('validateSupported flags plan-b as unsupported', () => {
   assert.deepEqual(validateSupported(c), ['webrtc.sdpsemantics: plan-b is not supported; only unified-plan']);
 });
 
-await test('validateSupported flags turn.enabled = true as not implemented', () => {
-  const c = parseConfig('[turn]\nenabled = true\n');
-  assert.deepEqual(validateSupported(c), ['turn.enabled: the embedded TURN server is not implemented yet']);
+await test('validateSupported flags an IPv6 nat1to1 address (media sockets are IPv4)', () => {
+  const c = parseConfig('[webrtc.candidates]\nnat1to1 = ["1.2.3.4", "2001:db8::1"]\n');
+  assert.deepEqual(validateSupported(c), [
+    'webrtc.candidates.nat1to1: 2001:db8::1: only IPv4 addresses are supported (media sockets are IPv4)',
+  ]);
+});
+
+await test('validateSupported accepts turn.enabled = true with credentials, and refuses an open relay', () => {
+  assert.deepEqual(validateSupported(parseConfig('[turn]\nenabled = true\n[turn.auth]\nsecret = "s"\n')), []);
+  assert.deepEqual(validateSupported(parseConfig('[turn]\nenabled = true\n')), [
+    'turn.auth: turn.enabled needs a secret or credentials (an open relay is refused)',
+  ]);
+});
+
+await test('webrtc.tcpport takes a port number', () => {
+  assert.equal(parseConfig('[webrtc]\ntcpport = 7881\n').webrtc.tcpport, 7881);
+  assert.match(parseError('[webrtc]\ntcpport = 70000\n').message, /webrtc\.tcpport/);
 });
 
 await test('logLevel is log.level when log.v is unset', () => {

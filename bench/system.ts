@@ -1,0 +1,149 @@
+// What the bench needs from the operating system: the network namespace it runs in, /proc readings
+// (CPU time, RSS, whole-machine load) and small command helpers. Linux only.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+/** Addresses of the veth pair inside the bench namespace: servers gather on sbb0, load clients use sbb1. */
+export const SERVER_IP = '10.77.0.1';
+export const CLIENT_IP = '10.77.0.2';
+/** Interface names must not start with "veth": werift skips such interfaces when gathering. */
+export const SERVER_IF = 'sbb0';
+export const CLIENT_IF = 'sbb1';
+export const NAMESPACE_PREFIX = 'sbbench-';
+
+const ip = (...a: string[]) =>
+  spawnSync('ip', a, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+
+export function hasCommand(cmd: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+}
+
+/** Creates namespace `ns` with lo and the sbb0/sbb1 veth pair up; returns an error text on failure. */
+export function createNamespace(ns: string): string | undefined {
+  const steps = [
+    ['netns', 'add', ns],
+    ['-n', ns, 'link', 'set', 'lo', 'up'],
+    ['-n', ns, 'link', 'add', SERVER_IF, 'type', 'veth', 'peer', 'name', CLIENT_IF],
+    ['-n', ns, 'addr', 'add', `${SERVER_IP}/24`, 'dev', SERVER_IF],
+    ['-n', ns, 'addr', 'add', `${CLIENT_IP}/24`, 'dev', CLIENT_IF],
+    ['-n', ns, 'link', 'set', SERVER_IF, 'up'],
+    ['-n', ns, 'link', 'set', CLIENT_IF, 'up'],
+  ];
+  for (const s of steps) {
+    const r = ip(...s);
+    if (r.status !== 0) {
+      return `ip ${s.join(' ')}: ${(r.stderr || r.error?.message || '').trim()}`;
+    }
+  }
+  // libnice (Janus) sends out of the candidate's interface: its packets to 10.77.0.2 leave sbb0 and
+  // arrive on sbb1 with a local source address, which the kernel drops as martian unless
+  // accept_local is on. (Per-namespace settings: the host's are untouched.)
+  const conf = '/proc/sys/net/ipv4/conf';
+  const script = ['all', 'default', SERVER_IF, CLIENT_IF]
+    .map((i) => `echo 1 > ${conf}/${i}/accept_local && echo 0 > ${conf}/${i}/rp_filter`)
+    .join(' && ');
+  const r = ip('netns', 'exec', ns, 'sh', '-c', script);
+  if (r.status !== 0) {
+    return `accept_local in ${ns}: ${(r.stderr || r.error?.message || '').trim()}`;
+  }
+  return undefined;
+}
+
+export function deleteNamespace(ns: string): void {
+  ip('netns', 'delete', ns);
+}
+
+/** PIDs of the processes still running inside namespace `ns` (all of them started by this bench). */
+export function namespacePids(ns: string): number[] {
+  const r = ip('netns', 'pids', ns);
+  return r.status === 0 ? r.stdout.split(/\s+/).filter(Boolean).map(Number) : [];
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Namespaces left by bench runs that died without cleaning up (their PID suffix is gone). */
+export function staleNamespaces(): string[] {
+  const r = ip('netns', 'list');
+  if (r.status !== 0) {
+    return [];
+  }
+  return r.stdout
+    .split('\n')
+    .map((l) => l.split(' ')[0] ?? '')
+    .filter((n) => n.startsWith(NAMESPACE_PREFIX))
+    .filter((n) => !isAlive(Number(n.slice(NAMESPACE_PREFIX.length))));
+}
+
+let ticks: number | undefined;
+function clockTicks(): number {
+  if (ticks === undefined) {
+    try {
+      ticks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      ticks = 100;
+    }
+  }
+  return ticks;
+}
+
+/** utime + stime of a process (all its threads), in seconds; undefined once it is gone. */
+export function cpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after "(comm)": state is field 3, utime 14, stime 15.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / clockTicks();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Resident set size in bytes; undefined once the process is gone. */
+export function rssBytes(pid: number): number | undefined {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Busy and total jiffies per CPU ("cpu0", "cpu1", …) and for the whole machine ("cpu"). */
+export type CpuTimes = Record<string, { busy: number; total: number }>;
+
+export function cpuTimes(): CpuTimes {
+  const out: CpuTimes = {};
+  for (const line of readFileSync('/proc/stat', 'utf8').split('\n')) {
+    if (!line.startsWith('cpu')) {
+      continue;
+    }
+    const [name, ...v] = line.split(/\s+/);
+    const n = v.filter(Boolean).map(Number);
+    // user nice system idle iowait irq softirq steal
+    const idle = (n[3] ?? 0) + (n[4] ?? 0);
+    const total = n.slice(0, 8).reduce((a, b) => a + b, 0);
+    out[name!] = { busy: total - idle, total };
+  }
+  return out;
+}
+
+/** Busy share (0..1) of `cpu` between two readings. */
+export function busyShare(a: CpuTimes, b: CpuTimes, cpu: string): number {
+  const x = a[cpu];
+  const y = b[cpu];
+  if (!x || !y || y.total <= x.total) {
+    return 0;
+  }
+  return (y.busy - x.busy) / (y.total - x.total);
+}
+
+export function onlineCpus(): number {
+  return Object.keys(cpuTimes()).filter((k) => /^cpu\d+$/.test(k)).length;
+}

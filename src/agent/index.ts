@@ -1,0 +1,3 @@
+export { AgentRole, type AgentMessage, type WorkerMessage } from './AgentRole.ts';
+export { workerPlan, portSlice, type WorkerPlan } from './workerCount.ts';
+export { runWorker } from './worker.ts';
