@@ -12,6 +12,7 @@ import {
   RTCRtpCodecParameters,
   RtpHeader,
   RtpPacket,
+  StunProtocol,
   useFIR,
   useNACK,
   usePLI,
@@ -29,6 +30,21 @@ const gather = (Connection.prototype as any).gatherCandidates as (...a: unknown[
 (Connection.prototype as any).gatherCandidates = function (this: any, ...args: unknown[]) {
   this.stunServer = undefined;
   return gather.apply(this, args);
+};
+
+// ICE consent (RFC 7675): werift waits max(500 ms, 2·RTT + 200 ms) for each answer, without
+// retransmitting, and fails the connection after 30 s without one. Browsers retransmit and accept
+// answers seconds late, so a load client this strict hangs up on a busy SFU that a browser would stay
+// with (seen: a publisher dropped during a join burst at ~250 subscribers). Wait up to 4 s (werift
+// aborts the previous check when it sends the next one, every 4–6 s): a slow SFU then shows up as
+// latency and loss, not as its publisher leaving.
+const stunRequest = (StunProtocol.prototype as any).request as (...a: unknown[]) => Promise<unknown>;
+(StunProtocol.prototype as any).request = function (this: unknown, ...args: unknown[]) {
+  const o = args[3] as { retransmissions?: number; responseTimeout?: number } | undefined;
+  if (o && typeof o === 'object' && o.retransmissions === 0 && typeof o.responseTimeout === 'number') {
+    args[3] = { ...o, responseTimeout: Math.max(o.responseTimeout, 4000) };
+  }
+  return stunRequest.apply(this, args);
 };
 
 export function clientPc(publisher: boolean): RTCPeerConnection {

@@ -169,7 +169,9 @@ export class Subscriber {
 
   sendChannel(label: string, data: string | Buffer): void {
     const dc = this.#channels.get(label);
-    if (dc?.readyState === 'open') {
+    // A channel still opening queues what it is given (werift sends it once open): the first
+    // message on a freshly fanned-out channel must not be lost.
+    if (dc && (dc.readyState === 'open' || dc.readyState === 'connecting')) {
       dc.send(data);
     }
   }

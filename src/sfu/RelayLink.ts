@@ -90,7 +90,6 @@ export class RelayLink extends TypedEmitter<RelayLinkEvents> {
       this.#fromLocal(method, params),
     ).peer;
     this.peer.once('close', () => this.close('failed'));
-    sendWhileConnecting(this.peer);
   }
 
   get closed(): boolean {
@@ -244,24 +243,3 @@ export class RelayLink extends TypedEmitter<RelayLinkEvents> {
   }
 }
 
-/**
- * A channel a relay peer's subscriber PC opens (a client's label, fanned out to the far node) stays
- * `connecting` until the far node's DCEP ACK arrives, and `Subscriber.sendChannel` drops messages
- * until it is `open`: the first message a client sent on a new channel was lost across the link.
- * RFC 8832 §6 allows sending before the ACK (the stream is ordered, so the far end gets the OPEN
- * first) and werift queues it, so on relay peers (both ends of a link) such a message goes out at once.
- * TODO(media): `Subscriber.sendChannel` should do this for every peer; then drop this override.
- */
-export function sendWhileConnecting(peer: Peer): void {
-  const sub = peer.subscriber;
-  const send = sub.sendChannel.bind(sub);
-  sub.sendChannel = (label: string, data: string | Buffer): void => {
-    const channels = Object.values(sub.pc.sctpTransport?.dataChannels ?? {});
-    const connecting = channels.find((dc) => dc.label === label && dc.readyState === 'connecting');
-    if (connecting) {
-      connecting.send(data);
-    } else {
-      send(label, data);
-    }
-  };
-}

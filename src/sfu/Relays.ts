@@ -33,7 +33,7 @@ import {
   type ReconnectReason,
 } from '../protocol/cluster.ts';
 import { logger } from '../util/logger.ts';
-import { RelayLink, sendWhileConnecting } from './RelayLink.ts';
+import { RelayLink } from './RelayLink.ts';
 
 export interface RelaysOptions {
   sfu: SFU;
@@ -130,7 +130,6 @@ export class Relays {
   /** A relay join succeeded here (SfuRole): remember the link's far end. */
   addInbound(peer: Peer, conn: string, node: string, room: string): void {
     this.#inbound.set(peer, { conn, node, room, roster: [], lastSent: '' });
-    sendWhileConnecting(peer);
     peer.once('close', (reason) => {
       this.#inbound.delete(peer);
       // Whatever closed it (drain, room end, ICE), the far node re-evaluates; after its own `leave`

@@ -1,18 +1,12 @@
 /**
  * Room-service actions on the media of rooms this node hosts, on their own subject
- * (`sb.<dc>.sfu.<node>.admin`): kick a peer, mute a participant's tracks, end a room. The room role
- * decides who may do what; this only acts.
+ * (`sb.<dc>.sfu.<node>.admin`, subscribed by SfuRole, which passes them on to the nodes relaying a
+ * cascaded room): kick a peer, mute a participant's tracks, end a room. The room role decides who may
+ * do what; this only acts.
  */
-import type { Bus, Subscription } from '../backbone/index.ts';
 import type { SFU } from '../media/index.ts';
-import { roomSubjects, sfuAdminRequest, type SfuAdminReply, type SfuAdminRequest } from '../protocol/room.ts';
+import type { SfuAdminReply, SfuAdminRequest } from '../protocol/room.ts';
 import { logger } from '../util/logger.ts';
-
-export function subscribeAdminHandlers(bus: Bus, dc: string, node: string, sfu: SFU): Subscription {
-  return bus.subscribe(roomSubjects.sfuAdmin(dc, node), (data) =>
-    handleAdmin(sfu, sfuAdminRequest.parse(data)),
-  );
-}
 
 export function handleAdmin(sfu: SFU, req: SfuAdminRequest): SfuAdminReply {
   const session = sfu.getSession(req.room);

@@ -40,11 +40,11 @@ void describe('a room cascades over three sfu nodes', { timeout: 300_000 }, () =
     redis = await startRedis();
     cluster = new TestCluster(nats, redis);
     front = await cluster.start('registry', 'room', 'signal');
-    nodes.push(await cluster.startWith((c) => ((c.sfu.maxpeers = 2), (c.log.level = 'info')), 'sfu'));
+    nodes.push(await cluster.startWith((c) => (c.sfu.maxpeers = 2), 'sfu'));
     await join('p1');
     await join('p2');
-    nodes.push(await cluster.startWith((c) => ((c.sfu.maxpeers = 1), (c.log.level = 'info')), 'sfu'));
-    nodes.push(await cluster.startWith((c) => ((c.sfu.maxpeers = 1), (c.log.level = 'info')), 'sfu'));
+    nodes.push(await cluster.startWith((c) => (c.sfu.maxpeers = 1), 'sfu'));
+    nodes.push(await cluster.startWith((c) => (c.sfu.maxpeers = 1), 'sfu'));
     await join('p3');
     await join('p4');
   });
@@ -159,6 +159,36 @@ void describe('a room cascades over three sfu nodes', { timeout: 300_000 }, () =
         { timeout: 20_000, what: `${p.label}'s audioLevels to name the other three streams` },
       );
     }
+  });
+
+  void it("a host's kick, sent to the owner, reaches p4 on a relaying node", async () => {
+    const [p1, , , p4] = peers;
+    const host = clientsOn(nodes[1]!).includes('p4') ? nodes[1]! : nodes[2]!;
+    assert.deepEqual(await p1!.call('room.kick', { uid: 'p4' }), {});
+    assert.equal((await p4!.socketClosed).code, 4001);
+    await waitFor(() => !clientsOn(host).includes('p4'), { what: "p4's peer to be closed on its node" });
+    await waitFor(
+      () => {
+        const last = p1!.notifications.filter((n) => n.method === 'participants').at(-1);
+        const uids = (last?.params as { peers: { uid: string }[] } | undefined)?.peers.map((x) => x.uid);
+        return uids?.sort().join(',') === 'p1,p2,p3';
+      },
+      { what: "p1's roster to drop p4" },
+    );
+  });
+
+  void it('when the owner drains, a relaying node takes the room over and keeps its peer', async () => {
+    const [a, b, c] = nodes;
+    const keeper = clientsOn(b!).includes('p3') ? b! : c!;
+    await a!.drain();
+    for (const p of peers.slice(0, 2)) {
+      assert.equal((await p.socketClosed).code, 4003, `${p.label} is told to reconnect`);
+    }
+    await waitFor(async () => (await cluster!.roomOwner(ROOM)) === keeper.sfu!.nodeId, {
+      what: 'the relaying node to take the room lease over',
+    });
+    assert.deepEqual(clientsOn(keeper), ['p3']);
+    assert.equal([...session(keeper)!.peers].filter((p) => p.relay).length, 0, 'no link to the old owner');
   });
 
   void it('when everyone leaves, no session, relay link or lease is left', async () => {
