@@ -4,7 +4,11 @@
  * outer states). OpenSSL comes from the node binary itself (its headers ship with Node, its symbols
  * are exported), so nothing is linked. Loaded by src/media/srtp/native.ts; the TypeScript
  * protectors are the fallback when this is not built.
+ *
+ * Also sends a fan-out's datagrams with sendmmsg(2) (Linux), one system call per run of datagrams
+ * on the same socket, instead of one dgram send (address lookup, request object, syscall) each.
  */
+#define _GNU_SOURCE 1
 #define OPENSSL_SUPPRESS_DEPRECATED 1
 #include <node_api.h>
 #include <openssl/evp.h>
@@ -12,6 +16,11 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __linux__
+#include <errno.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#endif
 
 #define PROFILE_CM 1
 #define PROFILE_GCM 7
@@ -169,12 +178,104 @@ static napi_value protect(napi_env env, napi_callback_info info) {
   return out;
 }
 
+#ifdef __linux__
+#define BATCH_MAX 256
+
+static int typed_array(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *len) {
+  napi_typedarray_type type;
+  bool is;
+  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) {
+    return 0;
+  }
+  if (napi_get_typedarray_info(env, v, &type, len, data, NULL, NULL) != napi_ok) {
+    return 0;
+  }
+  return type == want;
+}
+
+/*
+ * sendBatch(fds: Int32Array, bufs: Buffer[], offs: Uint32Array, lens: Uint32Array,
+ *           addrs: Buffer[] (struct sockaddr_in / sockaddr_in6), n) -> index of the first datagram
+ * not sent because its socket's buffer was full (EAGAIN), or n. The caller sends the rest the
+ * ordinary way (libuv queues them). A datagram the kernel refuses for another reason (unreachable,
+ * fd < 0 = socket closed meanwhile) is dropped, like a NIC drop.
+ */
+static napi_value send_batch(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t *fds;
+  uint32_t *offs, *lens;
+  size_t nfds, noffs, nlens;
+  uint32_t n;
+  if (argc < 6 || !typed_array(env, argv[0], napi_int32_array, (void **)&fds, &nfds) ||
+      !typed_array(env, argv[2], napi_uint32_array, (void **)&offs, &noffs) ||
+      !typed_array(env, argv[3], napi_uint32_array, (void **)&lens, &nlens) ||
+      napi_get_value_uint32(env, argv[5], &n) != napi_ok) {
+    napi_throw_type_error(env, NULL, "sendBatch: bad arguments");
+    return NULL;
+  }
+  if (n > BATCH_MAX || n > nfds || n > noffs || n > nlens) {
+    napi_throw_range_error(env, NULL, "sendBatch: batch too large");
+    return NULL;
+  }
+  struct mmsghdr msgs[BATCH_MAX];
+  struct iovec iov[BATCH_MAX];
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value b, a;
+    uint8_t *data, *addr;
+    size_t blen, alen;
+    CHECK(napi_get_element(env, argv[1], i, &b));
+    CHECK(napi_get_element(env, argv[4], i, &a));
+    if (!get_buffer(env, b, &data, &blen) || !get_buffer(env, a, &addr, &alen) ||
+        (size_t)offs[i] + lens[i] > blen) {
+      napi_throw_range_error(env, NULL, "sendBatch: datagram outside its buffer");
+      return NULL;
+    }
+    iov[i].iov_base = data + offs[i];
+    iov[i].iov_len = lens[i];
+    memset(&msgs[i], 0, sizeof(msgs[i]));
+    msgs[i].msg_hdr.msg_name = addr;
+    msgs[i].msg_hdr.msg_namelen = (socklen_t)alen;
+    msgs[i].msg_hdr.msg_iov = &iov[i];
+    msgs[i].msg_hdr.msg_iovlen = 1;
+  }
+  uint32_t i = 0;
+  while (i < n) {
+    uint32_t run = 1;
+    while (i + run < n && fds[i + run] == fds[i]) {
+      run++;
+    }
+    if (fds[i] < 0) {
+      i += run;
+      continue;
+    }
+    int r = sendmmsg(fds[i], &msgs[i], run, MSG_DONTWAIT);
+    if (r > 0) {
+      i += (uint32_t)r;
+    } else if (r < 0 && errno == EINTR) {
+      continue;
+    } else if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      break;
+    } else {
+      i++; /* this datagram was refused: skip it, go on with the next */
+    }
+  }
+  napi_value out;
+  CHECK(napi_create_uint32(env, i, &out));
+  return out;
+}
+#endif
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"createContext", NULL, create_context, NULL, NULL, NULL, napi_default, NULL},
       {"protect", NULL, protect, NULL, NULL, NULL, napi_default, NULL},
+#ifdef __linux__
+      {"sendBatch", NULL, send_batch, NULL, NULL, NULL, napi_default, NULL},
+#endif
   };
-  napi_define_properties(env, exports, 2, props);
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;
 }
 

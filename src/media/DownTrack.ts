@@ -11,6 +11,7 @@ import { Vp8Munger } from './Vp8Munger.ts';
 import { Sequencer } from './Sequencer.ts';
 import { absSendTime, rtpHeaderSize, writeRtpHeader, type HeaderExtension } from './rtpHeader.ts';
 import { Egress, packetBuffer } from './Egress.ts';
+import { udpBatch } from './UdpBatch.ts';
 import { PROTECT_HEADROOM } from './srtp/index.ts';
 import { dtlsReady, extensionId, EXT_ABS_SEND_TIME, EXT_AUDIO_LEVEL, EXT_MID } from './werift.ts';
 import type { Layer, Receiver } from './Receiver.ts';
@@ -398,6 +399,7 @@ export class DownTrack extends TypedEmitter<DownTrackEvents> {
         this.#send(b, packet, outSeq, entry.outTs, -1, now, true);
       }
     }
+    udpBatch?.flush(); // the answers to one NACK leave together, now
   }
 
   #onRtcp(p: RtcpPacket): void {

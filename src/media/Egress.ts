@@ -1,13 +1,13 @@
 import type { RTCDtlsTransport } from 'werift';
 import { createProtector, PROTECT_HEADROOM, type Protector } from './srtp/index.ts';
-import { sendDatagram, srtpKeysOf } from './werift.ts';
+import { MediaRoute, srtpKeysOf } from './werift.ts';
 
 /** Largest RTP packet we build (header + payload + tag); bigger ones get a buffer of their own. */
 const SLOT = 2048;
 /**
- * Packets are built in a ring of buffers shared by every DownTrack of the process: sends are
- * synchronous, but libuv keeps a reference to a buffer it had to queue (EAGAIN), so a slot is only
- * reused after RING other packets.
+ * Packets are built in a ring of buffers shared by every DownTrack of the process: a slot is only
+ * reused after RING other packets, longer than a send batch stays queued (UdpBatch flushes every
+ * 128) and than libuv keeps a buffer it had to queue (EAGAIN).
  */
 const RING = 512;
 const ring: Buffer[] = [];
@@ -35,11 +35,13 @@ const egresses = new WeakMap<RTCDtlsTransport, Egress>();
  */
 export class Egress {
   readonly #dtls: RTCDtlsTransport;
+  readonly #route: MediaRoute;
   #stamp: object | undefined;
   #protector: Protector | undefined;
 
   private constructor(dtls: RTCDtlsTransport) {
     this.#dtls = dtls;
+    this.#route = new MediaRoute(dtls);
   }
 
   static of(dtls: RTCDtlsTransport): Egress {
@@ -65,6 +67,6 @@ export class Egress {
     const len = this.protector.protect(buf, PROTECT_HEADROOM, hdrLen, payloadLen, ssrc, seq, roc);
     this.#dtls.bytesSent += len;
     this.#dtls.packetsSent++;
-    sendDatagram(this.#dtls, buf.subarray(PROTECT_HEADROOM, PROTECT_HEADROOM + len));
+    this.#route.send(buf, PROTECT_HEADROOM, len);
   }
 }

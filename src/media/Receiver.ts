@@ -1,6 +1,7 @@
 import type { MediaStreamTrack, RTCRtpCodecParameters, RTCRtpTransceiver, RtpPacket } from 'werift';
 import { PacketCache } from './PacketCache.ts';
 import { observeResidence } from './residence.ts';
+import { udpBatch } from './UdpBatch.ts';
 import type { DownTrack } from './DownTrack.ts';
 import type { Kind } from './types.ts';
 import { isH264Keyframe, isVp9Keyframe, parseVp8, type Vp8Info } from './vp8.ts';
@@ -36,6 +37,8 @@ export interface Layer {
   height: number;
   lastPacketMs: number;
   lastPliMs: number;
+  /** A keyframe request fell inside the throttle window: it is sent when the window ends, unless a keyframe comes first. */
+  pliDeferred: ReturnType<typeof setTimeout> | undefined;
   readonly cache: PacketCache | undefined;
   /** Bytes at the start of the current bitrate window. */
   windowBytes: number;
@@ -133,6 +136,7 @@ export class Receiver extends TypedEmitter<ReceiverEvents> {
         height: 0,
         lastPacketMs: 0,
         lastPliMs: 0,
+        pliDeferred: undefined,
         windowBytes: 0,
         cache: this.kind === 'video' ? new PacketCache(o.cacheSize) : undefined,
       };
@@ -191,21 +195,42 @@ export class Receiver extends TypedEmitter<ReceiverEvents> {
     return layer.cache?.get(seq);
   }
 
-  /** Asks the publisher for a keyframe of `layer` (default: every layer), at most once per 500 ms each. */
+  /**
+   * Asks the publisher for a keyframe of `layer` (default: every layer), at most once per 500 ms
+   * each. A request inside that window is not dropped (ion-sfu drops it, so a subscriber joining just
+   * after another waits for the encoder's periodic keyframe, seconds): it is sent when the window
+   * ends, unless a keyframe of the layer arrives first.
+   */
   requestKeyframe(layer?: Layer): void {
     if (this.kind !== 'video' || this.#closed) {
       return;
     }
     const now = Date.now();
     for (const l of layer ? [layer] : this.layers) {
-      if (l.ssrc === 0 || now - l.lastPliMs < PLI_THROTTLE_MS) {
+      if (l.ssrc === 0) {
         continue;
       }
-      l.lastPliMs = now;
-      this.transceiver.receiver
-        .sendRtcpPLI(l.ssrc)
-        .catch((err: unknown) => logger.debug({ err }, 'PLI failed'));
+      const wait = l.lastPliMs + PLI_THROTTLE_MS - now;
+      if (wait <= 0) {
+        this.#sendPli(l, now);
+      } else if (l.pliDeferred === undefined) {
+        l.pliDeferred = setTimeout(() => {
+          l.pliDeferred = undefined;
+          if (!this.#closed) {
+            this.#sendPli(l, Date.now());
+          }
+        }, wait);
+      }
     }
+  }
+
+  #sendPli(l: Layer, now: number): void {
+    clearTimeout(l.pliDeferred);
+    l.pliDeferred = undefined;
+    l.lastPliMs = now;
+    this.transceiver.receiver
+      .sendRtcpPLI(l.ssrc)
+      .catch((err: unknown) => logger.debug({ err }, 'PLI failed'));
   }
 
   /** A subscriber changed what it wants of this track (dynacast re-evaluates). */
@@ -228,6 +253,9 @@ export class Receiver extends TypedEmitter<ReceiverEvents> {
     }
     this.#closed = true;
     clearInterval(this.#timer);
+    for (const l of this.layers) {
+      clearTimeout(l.pliDeferred);
+    }
     for (const u of this.#unsubscribes) {
       u();
     }
@@ -271,6 +299,10 @@ export class Receiver extends TypedEmitter<ReceiverEvents> {
       return;
     }
     const keyframe = this.#keyframe(packet.payload);
+    if (keyframe && layer.pliDeferred !== undefined) {
+      clearTimeout(layer.pliDeferred); // whoever waited starts at this one
+      layer.pliDeferred = undefined;
+    }
     // VP8 temporal layer of this packet (parsed with the keyframe check above), -1 = unknown.
     const tid = this.#vp8Codec ? this.#vp8.tid : -1;
     if (keyframe && this.#vp8.width > 0 && this.#vp8.width !== layer.width) {
@@ -283,6 +315,7 @@ export class Receiver extends TypedEmitter<ReceiverEvents> {
       for (const dt of this.#downTracks) {
         dt.writeRtp(packet, layer, keyframe, tid, level, now);
       }
+      udpBatch?.flush();
       observeResidence(performance.now() - t0);
     }
     for (const s of this.#sinks) {

@@ -14,6 +14,12 @@ import { logger } from '../util/logger.ts';
 
 /** ion-sfu debounces server offers by 250 ms so a burst of new tracks becomes one renegotiation. */
 export const NEGOTIATION_DEBOUNCE_MS = 250;
+/**
+ * But the first offer after a quiet spell (a client joining a room with tracks in it) goes out
+ * after this short delay, which still gathers the tracks added in the same burst: the full
+ * debounce was most of a new subscriber's time to first packet.
+ */
+const FIRST_OFFER_DELAY_MS = 20;
 const SENDER_REPORT_INTERVAL_MS = 1000;
 /** How often simulcast layers are re-picked from the subscriber's estimate and loss. */
 const ALLOCATE_INTERVAL_MS = 500;
@@ -50,6 +56,9 @@ export class Subscriber {
   /** Its last change was a decrease: the subscriber's over-use detector fired. */
   #estimateFalling = false;
   #negotiateTimer: NodeJS.Timeout | undefined;
+  /** The pending offer timer is the short one (FIRST_OFFER_DELAY_MS). */
+  #quickOffer = false;
+  #lastOfferMs = 0;
   #awaitingAnswer = false;
   #renegotiate = false;
   #closed = false;
@@ -183,11 +192,21 @@ export class Subscriber {
   }
 
   negotiate(): void {
-    if (this.#closed) {
-      return;
+    if (this.#closed || this.#quickOffer) {
+      return; // a quick offer is due: it includes this change
     }
     clearTimeout(this.#negotiateTimer);
-    this.#negotiateTimer = setTimeout(() => void this.#offer(), NEGOTIATION_DEBOUNCE_MS);
+    const quiet =
+      this.#negotiateTimer === undefined && Date.now() - this.#lastOfferMs >= NEGOTIATION_DEBOUNCE_MS;
+    this.#quickOffer = quiet;
+    this.#negotiateTimer = setTimeout(
+      () => {
+        this.#negotiateTimer = undefined;
+        this.#quickOffer = false;
+        void this.#offer();
+      },
+      quiet ? FIRST_OFFER_DELAY_MS : NEGOTIATION_DEBOUNCE_MS,
+    );
   }
 
   async setAnswer(sdp: string): Promise<void> {
@@ -230,6 +249,7 @@ export class Subscriber {
     }
     try {
       this.#awaitingAnswer = true;
+      this.#lastOfferMs = Date.now();
       const offer = await this.pc.createOffer();
       await this.pc.setLocalDescription(offer);
       if (!this.#closed) {

@@ -1,6 +1,6 @@
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 import type { SFU } from '../media/index.ts';
-import { residenceQuantiles } from '../media/residence.ts';
+import { RESIDENCE_BUCKETS, residenceHistogram, residenceQuantiles } from '../media/residence.ts';
 import { nativeAvailable } from '../media/srtp/index.ts';
 
 /**
@@ -100,6 +100,36 @@ export class Metrics {
         }
       },
     });
+    // A histogram the media core counts itself (prom-client's Histogram would be fed per packet);
+    // registered as a plain metric object that prom-client formats like its own histograms.
+    const residence = 'sfu_forward_residence_seconds';
+    const help = 'Time an incoming packet spends in the forwarding code until its last subscriber send';
+    this.registry.registerMetric({
+      name: residence,
+      help,
+      type: 'histogram',
+      reset() {},
+      get() {
+        const h = residenceHistogram();
+        const bucket = `${residence}_bucket`;
+        return {
+          name: residence,
+          help,
+          type: 'histogram',
+          aggregator: 'sum',
+          values: [
+            ...RESIDENCE_BUCKETS.map((le, i) => ({
+              labels: { le },
+              value: h.cumulative[i]!,
+              metricName: bucket,
+            })),
+            { labels: { le: '+Inf' }, value: h.count, metricName: bucket },
+            { labels: {}, value: h.sum, metricName: `${residence}_sum` },
+            { labels: {}, value: h.count, metricName: `${residence}_count` },
+          ],
+        };
+      },
+    } as unknown as Metric);
     new Gauge({
       name: 'sfu_srtp_native',
       help: '1 when forwarded packets are encrypted by the native accelerator, 0 for the TypeScript path',

@@ -3,7 +3,23 @@ import type { Protector, SrtpSessionKeys } from './Protector.ts';
 import { SRTP_AES128_CM_HMAC_SHA1_80 } from './Protector.ts';
 import { logger } from '../../util/logger.ts';
 
+/**
+ * native/srtp.c `sendBatch`: datagram i is `bufs[i][offs[i], offs[i] + lens[i])` to sockaddr
+ * `addrs[i]` on fd `fds[i]` (< 0: skipped), for i < n; returns how many were handled before a
+ * socket's buffer was full (EAGAIN).
+ */
+export type SendBatch = (
+  fds: Int32Array,
+  bufs: readonly (Buffer | undefined)[],
+  offs: Uint32Array,
+  lens: Uint32Array,
+  addrs: readonly (Buffer | undefined)[],
+  n: number,
+) => number;
+
 interface Addon {
+  /** Linux only: sends datagrams with sendmmsg (src/media/UdpBatch.ts). */
+  sendBatch?: SendBatch;
   createContext(profile: number, key: Buffer, salt: Buffer, authKey: Buffer | null): object;
   protect(
     ctx: object,

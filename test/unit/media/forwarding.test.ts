@@ -42,7 +42,9 @@ function fakeSubscriberTransceiver(kind: 'audio' | 'video') {
     packetsSent: 0,
     srtp,
     iceTransport: {
-      connection: { nominated: { protocol: { transport: { socket } }, remoteAddr: ['10.0.0.9', 5000] } },
+      connection: {
+        nominated: { protocol: { transport: { socket } }, remoteCandidate: { host: '10.0.0.9', port: 5000 } },
+      },
     },
   };
   const sender = {
@@ -59,7 +61,7 @@ function fakeSubscriberTransceiver(kind: 'audio' | 'video') {
     { id: 2, uri: EXT_AUDIO_LEVEL },
     { id: 4, uri: EXT_ABS_SEND_TIME },
   ];
-  return { transceiver: { sender, mid: '5', headerExtensions } as never, sent, sender };
+  return { transceiver: { sender, mid: '5', headerExtensions } as never, sent, sender, dtls, peer };
 }
 
 /** A VP8 payload that starts a keyframe: descriptor S=1 PID=0, then P=0 in the payload header. */
@@ -130,6 +132,33 @@ await test("forwarded packets carry the subscriber's SSRC, payload type and exte
   );
 });
 
+await test('when ICE nominates another pair, the next packets leave on its socket to its address', () => {
+  const { receiver, push } = makeReceiver('audio');
+  const { transceiver, sent, dtls, peer } = fakeSubscriberTransceiver('audio');
+  receiver.addDownTrack(new DownTrack(receiver, transceiver));
+  push(1, 960);
+  push(2, 1920);
+  assert.equal(sent.length, 2);
+  const moved: { seq: number; to: string }[] = [];
+  const socket = {
+    type: 'udp4',
+    send(b: Buffer, port: number, host: string) {
+      moved.push({
+        seq: RtpHeader.deSerialize(peer.decrypt(Buffer.from(b))).sequenceNumber,
+        to: `${host}:${port}`,
+      });
+    },
+  };
+  dtls.iceTransport.connection.nominated = {
+    protocol: { transport: { socket } },
+    remoteCandidate: { host: '10.0.0.10', port: 6000 },
+  } as never;
+  push(3, 2880);
+  assert.equal(sent.length, 2, 'nothing more on the old pair');
+  assert.deepEqual(moved, [{ seq: sent[1]!.sequenceNumber + 1, to: '10.0.0.10:6000' }]);
+  receiver.close();
+});
+
 await test('a NACK is answered from the receiver cache with the sequence number and timestamp first sent', () => {
   const { receiver, push } = makeReceiver('video');
   const { transceiver, sent, sender } = fakeSubscriberTransceiver('video');
@@ -168,6 +197,30 @@ await test('keyframe requests from subscribers reach the publisher at most once 
   sender.onPictureLossIndication.execute();
   sender.onRtcp.execute({ type: 206, feedback: { count: 4 } }); // FIR, throttled with PLI
   assert.deepEqual(plis, [0x11111111, 0x11111111]);
+});
+
+await test('a keyframe request inside the throttle window is sent when it ends, unless a keyframe came', (t) => {
+  t.mock.timers.enable({ apis: ['Date', 'setTimeout'], now: 10_000 });
+  const { receiver, push, plis } = makeReceiver('video');
+  const { transceiver, sender } = fakeSubscriberTransceiver('video');
+  receiver.addDownTrack(new DownTrack(receiver, transceiver));
+  push(1, 0);
+  assert.equal(plis.length, 1);
+  // A second subscriber's request 100 ms later is held, not dropped; five of them make one PLI.
+  t.mock.timers.tick(100);
+  for (let i = 0; i < 5; i++) {
+    sender.onPictureLossIndication.execute();
+  }
+  assert.equal(plis.length, 1);
+  t.mock.timers.tick(PLI_THROTTLE_MS - 100);
+  assert.equal(plis.length, 2);
+  // Held again, but a keyframe arrives first: it serves the waiting subscriber, no PLI follows.
+  t.mock.timers.tick(50);
+  sender.onPictureLossIndication.execute();
+  push(2, 3000, [], KEYFRAME);
+  t.mock.timers.tick(PLI_THROTTLE_MS);
+  assert.equal(plis.length, 2);
+  receiver.close();
 });
 
 await test('a sender report maps the last forwarded timestamp to wall-clock time', (t) => {
