@@ -42,7 +42,7 @@ function transceiver(i: number) {
     srtp,
     iceTransport: {
       connection: {
-        nominated: { protocol: { transport: { socket } }, remoteAddr: ['127.0.0.1', port] },
+        nominated: { protocol: { transport: { socket } }, remoteCandidate: { host: '127.0.0.1', port } },
         // werift's own send path (used by builds that encrypt through werift): one callback send per packet
         send: (d: Buffer) => new Promise<void>((r) => socket.send(d, port, '127.0.0.1', () => r())),
       },

@@ -3,11 +3,14 @@ import type { BenchResult, ShapeResult, SummaryRow, SweepResult, Window } from '
 
 type Step = SweepResult['steps'][number];
 
-const f1 = (x: number | undefined, digits = 1) => (x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(digits));
+const f1 = (x: number | undefined, digits = 1) =>
+  x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(digits);
 const fms = (x: number | undefined) => (x === undefined ? 'n/a' : x < 10 ? x.toFixed(2) : x.toFixed(0));
 const fpct = (x: number | undefined) => (x === undefined ? 'n/a' : `${(x * 100).toFixed(2)} %`);
 const ratio = (a: number | undefined, b: number | undefined) =>
-  a === undefined || b === undefined || !Number.isFinite(a) || !Number.isFinite(b) || b === 0 ? '' : (a / b).toFixed(2);
+  a === undefined || b === undefined || !Number.isFinite(a) || !Number.isFinite(b) || b === 0
+    ? ''
+    : (a / b).toFixed(2);
 
 /** CPU µs per forwarded packet pooled over `steps` (Σ CPU / Σ packets). */
 function pooled(steps: readonly Window[]): number | undefined {
@@ -86,12 +89,18 @@ export function summarize(r: BenchResult): SummaryRow[] {
     better: 'higher',
   });
   const pair = (a: number | undefined, b: number | undefined) => `${fms(a)} / ${fms(b)}`;
-  const pairRatio = (a: [number | undefined, number | undefined], b: [number | undefined, number | undefined]) => {
+  const pairRatio = (
+    a: [number | undefined, number | undefined],
+    b: [number | undefined, number | undefined],
+  ) => {
     const x = ratio(a[0], b[0]);
     const y = ratio(a[1], b[1]);
     return x || y ? `${x || '–'} / ${y || '–'}` : '';
   };
-  const join = (s: SweepResult | undefined): [number | undefined, number | undefined] => [s?.joinP50Ms, s?.joinP95Ms];
+  const join = (s: SweepResult | undefined): [number | undefined, number | undefined] => [
+    s?.joinP50Ms,
+    s?.joinP95Ms,
+  ];
   rows.push({
     metric: 'Join → first RTP packet p50 / p95, ms (joins of passing steps)',
     switchboard: pair(...join(sb?.broadcast)),
@@ -110,12 +119,16 @@ export function summarize(r: BenchResult): SummaryRow[] {
   const hJa = halfLoad(ja?.broadcast);
   rows.push({
     metric: `SFU residence time p50 / p99, ms, at half load (Switchboard's metric${hSb ? `, N=${hSb.n}` : ''})`,
-    switchboard: hSb?.residenceP50Ms !== undefined ? pair(hSb.residenceP50Ms, hSb.residenceP99Ms) : 'not exposed',
+    switchboard:
+      hSb?.residenceP50Ms !== undefined ? pair(hSb.residenceP50Ms, hSb.residenceP99Ms) : 'not exposed',
     janus: 'n/a',
     ratio: '',
     better: '',
   });
-  const lat = (h: Step | undefined): [number | undefined, number | undefined] => [h?.latencyP50Ms, h?.latencyP99Ms];
+  const lat = (h: Step | undefined): [number | undefined, number | undefined] => [
+    h?.latencyP50Ms,
+    h?.latencyP99Ms,
+  ];
   rows.push({
     metric: 'One-way latency publisher → SFU → subscriber p50 / p99, ms, at half load',
     switchboard: `${pair(...lat(hSb))}${hSb ? ` (N=${hSb.n})` : ''}`,
@@ -221,7 +234,17 @@ interface Series {
   points: { x: number; y: number; pass: boolean }[];
 }
 
-function panel(x0: number, y0: number, w: number, h: number, title: string, xLabel: string, series: Series[], yFmt: (v: number) => string, yCap?: number): string {
+function panel(
+  x0: number,
+  y0: number,
+  w: number,
+  h: number,
+  title: string,
+  xLabel: string,
+  series: Series[],
+  yFmt: (v: number) => string,
+  yCap?: number,
+): string {
   const pad = { l: 52, r: 12, t: 26, b: 38 };
   const all = series.flatMap((s) => s.points);
   const xMax = niceMax(Math.max(1, ...all.map((p) => p.x)));
@@ -229,7 +252,9 @@ function panel(x0: number, y0: number, w: number, h: number, title: string, xLab
   const px = (v: number) => x0 + pad.l + (v / xMax) * (w - pad.l - pad.r);
   const py = (v: number) => y0 + h - pad.b - (Math.min(v, yMax) / yMax) * (h - pad.t - pad.b);
   const out: string[] = [];
-  out.push(`<text x="${x0 + w / 2}" y="${y0 + 16}" text-anchor="middle" font-weight="bold">${esc(title)}</text>`);
+  out.push(
+    `<text x="${x0 + w / 2}" y="${y0 + 16}" text-anchor="middle" font-weight="bold">${esc(title)}</text>`,
+  );
   for (let i = 0; i <= 4; i++) {
     const yv = (yMax * i) / 4;
     const xv = (xMax * i) / 4;
@@ -239,12 +264,16 @@ function panel(x0: number, y0: number, w: number, h: number, title: string, xLab
       `<text x="${px(xv)}" y="${py(0) + 16}" text-anchor="middle" font-size="11">${Math.round(xv)}</text>`,
     );
   }
-  out.push(`<text x="${x0 + pad.l + (w - pad.l - pad.r) / 2}" y="${y0 + h - 6}" text-anchor="middle" font-size="11">${esc(xLabel)}</text>`);
+  out.push(
+    `<text x="${x0 + pad.l + (w - pad.l - pad.r) / 2}" y="${y0 + h - 6}" text-anchor="middle" font-size="11">${esc(xLabel)}</text>`,
+  );
   for (const s of series) {
     if (s.points.length === 0) {
       continue;
     }
-    const d = s.points.map((p, i) => `${i === 0 ? 'M' : 'L'}${px(p.x).toFixed(1)},${py(p.y).toFixed(1)}`).join(' ');
+    const d = s.points
+      .map((p, i) => `${i === 0 ? 'M' : 'L'}${px(p.x).toFixed(1)},${py(p.y).toFixed(1)}`)
+      .join(' ');
     out.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2"/>`);
     for (const p of s.points) {
       out.push(
@@ -282,9 +311,38 @@ export function renderSvg(r: BenchResult): string {
   parts.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
     `<rect width="${W}" height="${H}" fill="#fff"/>`,
-    panel(0, 0, panelW, panelH, 'Server CPU, % of one core', 'subscribers of one 1 Mbit/s publisher', series((s) => s.serverCpu * 100), tick),
-    panel(panelW, 0, panelW, panelH, 'CPU µs per forwarded packet', 'subscribers', series((s) => s.usPerPkt), tick, 400),
-    panel(2 * panelW, 0, panelW, panelH, 'Subscriber loss, % (× = step failed)', 'subscribers', series((s) => s.loss * 100), tick, 10),
+    panel(
+      0,
+      0,
+      panelW,
+      panelH,
+      'Server CPU, % of one core',
+      'subscribers of one 1 Mbit/s publisher',
+      series((s) => s.serverCpu * 100),
+      tick,
+    ),
+    panel(
+      panelW,
+      0,
+      panelW,
+      panelH,
+      'CPU µs per forwarded packet',
+      'subscribers',
+      series((s) => s.usPerPkt),
+      tick,
+      400,
+    ),
+    panel(
+      2 * panelW,
+      0,
+      panelW,
+      panelH,
+      'Subscriber loss, % (× = step failed)',
+      'subscribers',
+      series((s) => s.loss * 100),
+      tick,
+      10,
+    ),
   );
   let lx = 60;
   for (const { k } of sweeps) {
@@ -296,11 +354,18 @@ export function renderSvg(r: BenchResult): string {
   }
   const cols = [10, 560, 790, 960];
   const head = ['metric', 'Switchboard', 'Janus', 'SB / Janus'];
-  parts.push(...head.map((h, i) => `<text x="${cols[i]}" y="${tableTop + 16}" font-weight="bold">${h}</text>`));
+  parts.push(
+    ...head.map((h, i) => `<text x="${cols[i]}" y="${tableTop + 16}" font-weight="bold">${h}</text>`),
+  );
   rows.forEach((row, j) => {
     const y = tableTop + 36 + j * rowH;
     const cells = [row.metric, row.switchboard, row.janus, row.ratio];
-    parts.push(...cells.map((c, i) => `<text x="${cols[i]}" y="${y}" font-size="11">${esc(c.length > 95 ? `${c.slice(0, 94)}…` : c)}</text>`));
+    parts.push(
+      ...cells.map(
+        (c, i) =>
+          `<text x="${cols[i]}" y="${y}" font-size="11">${esc(c.length > 95 ? `${c.slice(0, 94)}…` : c)}</text>`,
+      ),
+    );
   });
   parts.push(
     `<text x="10" y="${H - 14}" font-size="10" fill="#555">${esc(

@@ -51,7 +51,12 @@ export function clientPc(publisher: boolean): RTCPeerConnection {
   return new RTCPeerConnection({
     codecs: {
       audio: [
-        new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48000, channels: 2, payloadType: 111 }),
+        new RTCRtpCodecParameters({
+          mimeType: 'audio/opus',
+          clockRate: 48000,
+          channels: 2,
+          payloadType: 111,
+        }),
       ],
       video: [
         new RTCRtpCodecParameters({

@@ -46,6 +46,7 @@ bench/results/. Must run as root (it creates the namespace with \`ip netns\`).
                      machine disturb the measurement less; default 0)
   --install          if janus is missing, run \`apt-get install -y janus\` first (root only)
   --keep-logs        keep server/worker logs and configs (printed path)
+  --server-log <lvl> Switchboard's log level (default info: joins and ICE failures)
   -h, --help`;
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -63,6 +64,7 @@ const { values: opt } = parseArgs({
     install: { type: 'boolean', default: false },
     'janus-event-loops': { type: 'string', default: '0' },
     nice: { type: 'string', default: '0' },
+    'server-log': { type: 'string', default: 'info' },
     'keep-logs': { type: 'boolean', default: false },
     inside: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
@@ -113,7 +115,9 @@ function outer(): void {
         env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
       });
       if (r.status !== 0) {
-        console.log('bench: `apt-get install -y janus` failed (try `apt-get update` first); running Switchboard only');
+        console.log(
+          'bench: `apt-get install -y janus` failed (try `apt-get update` first); running Switchboard only',
+        );
       }
     } else {
       console.log(
@@ -129,7 +133,7 @@ function outer(): void {
     deleteNamespace(stale); // left by a bench that was killed (its PID is gone)
   }
   const ns = `${NAMESPACE_PREFIX}${process.pid}`;
-  const err = createNamespace(ns);
+  const err = createNamespace(ns, LOAD_CPU);
   let cleaned = false;
   const cleanup = () => {
     if (cleaned) {
@@ -256,6 +260,7 @@ async function inner(ns: string): Promise<void> {
     serverCpu: SERVER_CPU,
     loadCpu: LOAD_CPU,
     janusEventLoops: Number(opt['janus-event-loops']),
+    switchboardLog: opt['server-log'] ?? 'info',
     signal: abort.signal,
     say,
   });
@@ -373,8 +378,14 @@ async function inner(ns: string): Promise<void> {
     renameSync(join(resultsDir, `${name}.tmp`), join(resultsDir, name));
   }
   say(`wrote bench/results/${stamp}.json and .svg (also latest.json, latest.svg)`);
-  if (opt['keep-logs']) {
-    say(`logs kept in ${logDir}`);
+  const broken = kinds.filter((k) => {
+    const b = result.servers[k]?.broadcast?.limitedBy;
+    return b === 'publisher-lost' || b === 'error';
+  });
+  if (opt['keep-logs'] || broken.length > 0) {
+    say(
+      `logs kept in ${logDir}${broken.length > 0 ? ` (${broken.join(', ')}: the broadcast sweep ended abnormally)` : ''}`,
+    );
   } else {
     rmSync(logDir, { recursive: true, force: true });
   }

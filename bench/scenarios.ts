@@ -40,6 +40,8 @@ export interface ScenarioSetup {
   serverCpu: number;
   loadCpu: number;
   janusEventLoops: number;
+  /** Switchboard's `[log] level` (its log is in `logDir`). */
+  switchboardLog: string;
   /** Aborted on Ctrl-C or at the deadline: sleeps reject, the current shape ends. */
   signal: AbortSignal;
   /** Progress output. */
@@ -74,7 +76,11 @@ class LoadWorker {
     const fd = openSync(join(setup.logDir, `worker-${name}.log`), 'a');
     this.#child = fork(join(root, 'bench', 'worker.ts'), [], {
       // BENCH_WORKER_PROF=1: a V8 CPU profile per worker in the log folder (with --keep-logs).
-      execArgv: ['--import', 'tsx', ...(process.env.BENCH_WORKER_PROF ? ['--cpu-prof', `--cpu-prof-dir=${setup.logDir}`] : [])],
+      execArgv: [
+        '--import',
+        'tsx',
+        ...(process.env.BENCH_WORKER_PROF ? ['--cpu-prof', `--cpu-prof-dir=${setup.logDir}`] : []),
+      ],
       stdio: ['ignore', fd, fd, 'ipc'],
       cwd: root,
     });
@@ -176,7 +182,9 @@ async function janusHandles(server: Server, workers: LoadWorker[]): Promise<Janu
   if (server.kind !== 'janus') {
     return [];
   }
-  const lists = await Promise.all(workers.map((w) => w.call<{ handles: JanusHandleRef[] }>({ cmd: 'handles' })));
+  const lists = await Promise.all(
+    workers.map((w) => w.call<{ handles: JanusHandleRef[] }>({ cmd: 'handles' })),
+  );
   return lists.flatMap((l) => l.handles);
 }
 
@@ -252,7 +260,9 @@ async function measure(
 
 function windowLine(label: string, w: Window): string {
   const res =
-    w.residenceP50Ms !== undefined ? `, residence p50/p99 ${ms(w.residenceP50Ms)}/${ms(w.residenceP99Ms)} ms` : '';
+    w.residenceP50Ms !== undefined
+      ? `, residence p50/p99 ${ms(w.residenceP50Ms)}/${ms(w.residenceP99Ms)} ms`
+      : '';
   return (
     `${label}: fwd ${w.fwdPps.toFixed(0)} pps, server ${pct(w.serverCpu)} of a core` +
     ` (${w.usPerPkt === undefined ? 'n/a' : w.usPerPkt.toFixed(1)} µs/pkt), loss ${pct(w.loss)}` +
@@ -268,7 +278,7 @@ async function startServer(kind: ServerKind, tag: string): Promise<Server> {
   const server =
     kind === 'janus'
       ? await startJanus(dir, setup.serverCpu, setup.janusEventLoops)
-      : await startSwitchboard(dir, setup.serverCpu);
+      : await startSwitchboard(dir, setup.serverCpu, setup.switchboardLog);
   const info = await server.info().catch(() => ({}));
   serverInfo[kind] = { ...serverInfo[kind], ...info };
   const facts = Object.entries(info)
@@ -285,7 +295,8 @@ async function stopAll(server: Server | undefined, workers: LoadWorker[]): Promi
   await server?.stop().catch(() => undefined);
 }
 
-const roomOf = (server: Server, name: string) => (server.kind === 'janus' ? String(JANUS_ROOM) : `bench-${name}`);
+const roomOf = (server: Server, name: string) =>
+  server.kind === 'janus' ? String(JANUS_ROOM) : `bench-${name}`;
 
 /** 1 → N broadcast of one 1 Mbit/s video publisher, N stepped up until loss > 1 % or saturation. */
 export async function sweep(kind: ServerKind, plan: Plan): Promise<SweepResult> {
@@ -312,10 +323,16 @@ export async function sweep(kind: ServerKind, plan: Plan): Promise<SweepResult> 
     const pub = await newWorker(`${kind}-pub`, server, room);
     workers.push(pub);
     const spec: ClientSpec = { uid: 'publisher', video: VIDEO_1M, receive: false, expectStreams: 0 };
-    const { feeds } = await pub.call<{ feeds: number[] }>({ cmd: 'publish', clients: [spec], concurrency: 1 });
+    const { feeds } = await pub.call<{ feeds: number[] }>({
+      cmd: 'publish',
+      clients: [spec],
+      concurrency: 1,
+    });
     await sleep(2000);
     result.rssPublisherMB = mb(rssBytes(server.pid));
-    say(`${kind} broadcast: publisher up (1 Mbit/s VP8-like, ${VIDEO_1M.fps} fps), server rss ${result.rssPublisherMB.toFixed(0)} MB`);
+    say(
+      `${kind} broadcast: publisher up (1 Mbit/s VP8-like, ${VIDEO_1M.fps} fps), server rss ${result.rssPublisherMB.toFixed(0)} MB`,
+    );
     const subs: LoadWorker[] = [];
     let failedBefore = 0;
     const drained: Drained = { joinMs: [], latencyUs: [], errors: [] };
@@ -338,18 +355,19 @@ export async function sweep(kind: ServerKind, plan: Plan): Promise<SweepResult> 
         need -= k;
       }
       drained.joinMs.length = 0;
+      drained.errors.length = 0;
       // Joins made for this step (drained by the first call below).
       const pre = await Promise.all(subs.map((w) => w.call<WorkerStats>({ cmd: 'stats' })));
       drain(drained, pre);
       const stepJoins = [...drained.joinMs];
-      drained.errors.length = 0;
+      const joinErrors = new Set(drained.errors);
       const failedNow = pre.reduce((x, s) => x + s.failed, 0);
       const stepFailures = failedNow - failedBefore;
       failedBefore = failedNow;
       const connected = pre.reduce((x, s) => x + s.clients, 0);
       say(
         `${kind} broadcast: ${connected} subscribers joined in ${((Date.now() - t) / 1000).toFixed(1)} s` +
-          `${stepFailures > 0 ? `, ${stepFailures} failed (${[...new Set(drained.errors)].slice(0, 2).join('; ')})` : ''}`,
+          `${stepFailures > 0 ? `, ${stepFailures} failed (${[...joinErrors].slice(0, 2).join('; ')})` : ''}`,
       );
       await sleep(plan.warmS * 1000);
       const m = await measure(server, [pub, ...subs], plan, drained);
@@ -364,18 +382,20 @@ export async function sweep(kind: ServerKind, plan: Plan): Promise<SweepResult> 
         pass: false,
       };
       const attempted = stepJoins.length + stepFailures;
+      const events = [...new Set(drained.errors)];
+      const publisherLost = events.some((e) => e.startsWith('publisher publisher PC failed'));
       let limit: Limit | undefined;
       if (w.loss > 0.01) {
-        limit = 'loss';
+        limit = publisherLost ? 'publisher-lost' : 'loss';
       } else if (attempted > 0 && stepFailures / attempted > 0.1) {
         limit = 'join-failures';
       }
       w.pass = limit === undefined;
       result.steps.push(w);
       say(`${windowLine(`${kind} broadcast N=${w.n}`, w)}${w.pass ? '' : `  ✗ ${limit}`}`);
-      const events = [...new Set(drained.errors)];
-      if (events.length > 0) {
-        say(`${kind} broadcast: load clients reported: ${events.slice(0, 4).join('; ')}`);
+      const news = events.filter((e) => !joinErrors.has(e));
+      if (news.length > 0) {
+        say(`${kind} broadcast: load clients reported: ${news.slice(0, 4).join('; ')}`);
       }
       if (w.pass) {
         result.maxSubs = w.n;
@@ -414,7 +434,11 @@ export async function sweep(kind: ServerKind, plan: Plan): Promise<SweepResult> 
 }
 
 /** N×N: every participant publishes (video and/or audio) and receives everyone else. */
-export async function meeting(kind: ServerKind, plan: Plan, shape: 'meeting' | 'audio'): Promise<ShapeResult> {
+export async function meeting(
+  kind: ServerKind,
+  plan: Plan,
+  shape: 'meeting' | 'audio',
+): Promise<ShapeResult> {
   const n = shape === 'meeting' ? plan.meetingN : plan.audioN;
   const video = shape === 'meeting' ? VIDEO_500K : undefined;
   const audio = AUDIO_OPUS;

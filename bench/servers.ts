@@ -99,7 +99,12 @@ async function stopProcess(child: ChildProcess & { pid: number }, graceMs = 8000
   clearTimeout(timer);
 }
 
-async function waitUntil(what: string, ms: number, f: () => Promise<boolean>, child: ChildProcess): Promise<void> {
+async function waitUntil(
+  what: string,
+  ms: number,
+  f: () => Promise<boolean>,
+  child: ChildProcess,
+): Promise<void> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) {
@@ -115,7 +120,7 @@ async function waitUntil(what: string, ms: number, f: () => Promise<boolean>, ch
 
 // ---------------------------------------------------------------- Switchboard
 
-export async function startSwitchboard(dir: string, cpu: number): Promise<Server> {
+export async function startSwitchboard(dir: string, cpu: number, logLevel = 'warn'): Promise<Server> {
   mkdirSync(join(dir, 'data'), { recursive: true });
   const config = join(dir, 'switchboard.toml');
   writeFileSync(
@@ -133,7 +138,7 @@ export async function startSwitchboard(dir: string, cpu: number): Promise<Server
       `datadir = "${join(dir, 'data')}"`,
       '',
       '[log]',
-      'level = "warn"',
+      `level = "${logLevel}"`,
       '',
     ].join('\n'),
   );
@@ -357,7 +362,11 @@ room-${JANUS_ROOM}: {
     const res = await fetch(`${admin}${path}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ ...body, transaction: Math.random().toString(36).slice(2), admin_secret: JANUS_ADMIN_SECRET }),
+      body: JSON.stringify({
+        ...body,
+        transaction: Math.random().toString(36).slice(2),
+        admin_secret: JANUS_ADMIN_SECRET,
+      }),
     });
     return res.json();
   };
@@ -372,7 +381,9 @@ room-${JANUS_ROOM}: {
       const worker = async () => {
         while (next < handles.length) {
           const h = handles[next++]!;
-          const r = await adminCall(`/${h.session}/${h.handle}`, { janus: 'handle_info' }).catch(() => undefined);
+          const r = await adminCall(`/${h.session}/${h.handle}`, { janus: 'handle_info' }).catch(
+            () => undefined,
+          );
           total += janusOutPackets(r?.info);
         }
       };

@@ -282,7 +282,11 @@ function checked(e: JanusEvent, body: Record<string, unknown>): JanusEvent {
 
 async function post(url: string, body: unknown): Promise<JanusEvent> {
   const res = await withTimeout(
-    fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+    fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    }),
     CALL_TIMEOUT_MS,
     'janus http',
   );

@@ -11,15 +11,14 @@ export const SERVER_IF = 'sbb0';
 export const CLIENT_IF = 'sbb1';
 export const NAMESPACE_PREFIX = 'sbbench-';
 
-const ip = (...a: string[]) =>
-  spawnSync('ip', a, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+const ip = (...a: string[]) => spawnSync('ip', a, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
 
 export function hasCommand(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 }
 
 /** Creates namespace `ns` with lo and the sbb0/sbb1 veth pair up; returns an error text on failure. */
-export function createNamespace(ns: string): string | undefined {
+export function createNamespace(ns: string, loadCpu: number): string | undefined {
   const steps = [
     ['netns', 'add', ns],
     ['-n', ns, 'link', 'set', 'lo', 'up'],
@@ -45,6 +44,20 @@ export function createNamespace(ns: string): string | undefined {
   const r = ip('netns', 'exec', ns, 'sh', '-c', script);
   if (r.status !== 0) {
     return `accept_local in ${ns}: ${(r.stderr || r.error?.message || '').trim()}`;
+  }
+  // Receive packet steering to the load core: a datagram's receive side (IP/UDP input, queueing on
+  // the client's socket, waking the client) runs there, as it would on the clients' own machines.
+  // Without it the kernel does that work inside the sender's send call, and on this VM waking the
+  // receiver dominates a send (perf: ~30 % of the server's CPU in sock_def_readable). Switchboard's
+  // and the clients' packets take `lo` (local addresses), libnice's leave through sbb0 to sbb1; each
+  // server's own ingress is steered the same way, so both are measured alike. Per-namespace sysfs.
+  const mask = (1 << loadCpu).toString(16);
+  const rps = ['lo', SERVER_IF, CLIENT_IF]
+    .map((i) => `echo ${mask} > /sys/class/net/${i}/queues/rx-0/rps_cpus`)
+    .join(' && ');
+  const q = ip('netns', 'exec', ns, 'sh', '-c', rps);
+  if (q.status !== 0) {
+    return `rps_cpus in ${ns}: ${(q.stderr || q.error?.message || '').trim()}`;
   }
   return undefined;
 }

@@ -49,7 +49,15 @@ export interface Window {
   joinP95Ms: number | undefined;
 }
 
-export type Limit = 'loss' | 'server-cpu' | 'load-core' | 'join-failures' | 'last-step' | 'deadline' | 'error';
+export type Limit =
+  | 'loss'
+  | 'publisher-lost'
+  | 'server-cpu'
+  | 'load-core'
+  | 'join-failures'
+  | 'last-step'
+  | 'deadline'
+  | 'error';
 
 export interface SweepResult {
   /** Subscriber counts tried, with their windows (failed steps included). */

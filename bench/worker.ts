@@ -37,7 +37,14 @@ export interface ClientSpec {
 export type WorkerRequest =
   | { id: number; cmd: 'init'; init: WorkerInit }
   | { id: number; cmd: 'publish'; clients: ClientSpec[]; concurrency: number }
-  | { id: number; cmd: 'subscribe'; count: number; feeds: number[]; expectStreams: number; concurrency: number }
+  | {
+      id: number;
+      cmd: 'subscribe';
+      count: number;
+      feeds: number[];
+      expectStreams: number;
+      concurrency: number;
+    }
   | { id: number; cmd: 'subscribeOthers'; feeds: number[]; concurrency: number }
   | { id: number; cmd: 'mark' }
   | { id: number; cmd: 'stats' }
@@ -108,13 +115,29 @@ function noteError(err: unknown): void {
   }
 }
 
+/** Consecutive failed joins after which a batch gives up (the room is broken; don't wait 20 s each). */
+const GIVE_UP_AFTER = 8;
+
 /** Runs `n` tasks with at most `concurrency` in flight; failures are counted, not thrown. */
 async function pool(n: number, concurrency: number, task: (i: number) => Promise<void>): Promise<void> {
   let next = 0;
+  let failedInARow = 0;
   const run = async () => {
-    while (next < n) {
+    while (next < n && failedInARow < GIVE_UP_AFTER) {
       const i = next++;
-      await task(i).catch(noteError);
+      await task(i).then(
+        () => {
+          failedInARow = 0;
+        },
+        (err: unknown) => {
+          failedInARow++;
+          noteError(err);
+        },
+      );
+    }
+    if (failedInARow >= GIVE_UP_AFTER && next < n) {
+      noteEvent(`gave up after ${GIVE_UP_AFTER} failed joins in a row (${n - next} not attempted)`);
+      next = n;
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, n)) }, run));
@@ -170,7 +193,10 @@ function logStates(pc: RTCPeerConnection, what: string): void {
   });
 }
 
-function addSources(pc: RTCPeerConnection, spec: ClientSpec): { sources: SyntheticSource[]; ts: RTCRtpTransceiver[] } {
+function addSources(
+  pc: RTCPeerConnection,
+  spec: ClientSpec,
+): { sources: SyntheticSource[]; ts: RTCRtpTransceiver[] } {
   const sources: SyntheticSource[] = [];
   if (spec.audio) {
     sources.push(new SyntheticSource('audio', spec.audio));
@@ -196,11 +222,18 @@ async function ionClient(spec: ClientSpec, publish: boolean): Promise<Client> {
   const signal = await IonSignal.connect(init!.url);
   const peer = new IonPeer(signal, clientPc(publish), clientPc(false));
   const counter = spec.receive ? new RxCounter(latencyUs) : undefined;
+  // BENCH_JOIN_TRACE=1: each join's steps in the worker log (ms after `join` was sent).
+  const trace: Record<string, number> = {};
+  const mark = (what: string) => {
+    trace[what] ??= Math.round((monoUs() - t0) / 100) / 10;
+  };
   peer.onSubscriberOffer = () => {
+    mark('offer');
     if (counter) {
       markRaw(peer.sub, counter);
     }
   };
+  peer.sub.connectionStateChange.subscribe((state) => mark(`sub-${state}`));
   const { sources, ts } = publish ? addSources(peer.pub, spec) : { sources: [], ts: [] };
   if (publish) {
     logStates(peer.pub, `${spec.uid} publisher PC`);
@@ -219,6 +252,7 @@ async function ionClient(spec: ClientSpec, publish: boolean): Promise<Client> {
   const t0 = monoUs();
   try {
     await peer.join(init!.room, spec.uid);
+    mark('joined');
     startSources(sources, ts);
     if (publish) {
       await connected(peer.pub);
@@ -226,6 +260,11 @@ async function ionClient(spec: ClientSpec, publish: boolean): Promise<Client> {
     if (counter && !publish) {
       await firstPacket(counter);
       joinMs.push((counter.firstPacketUs - t0) / 1000);
+      if (process.env.BENCH_JOIN_TRACE) {
+        console.error(
+          `join ${spec.uid}: ${JSON.stringify(trace)} first-packet ${((counter.firstPacketUs - t0) / 1000).toFixed(1)}`,
+        );
+      }
     }
   } catch (err) {
     client.close();
@@ -240,7 +279,13 @@ async function janusPublisher(spec: ClientSpec): Promise<Client> {
   const s = await session();
   const handle = await s.attach();
   const feed = 1 + Math.floor(Math.random() * 2 ** 40);
-  await s.message(handle, { request: 'join', ptype: 'publisher', room: Number(init!.room), id: feed, display: spec.uid });
+  await s.message(handle, {
+    request: 'join',
+    ptype: 'publisher',
+    room: Number(init!.room),
+    id: feed,
+    display: spec.uid,
+  });
   const pc = clientPc(true);
   logStates(pc, `${spec.uid} publisher PC`);
   const { sources, ts } = addSources(pc, spec);
@@ -273,7 +318,11 @@ async function janusPublisher(spec: ClientSpec): Promise<Client> {
 }
 
 /** A Janus subscriber handle on `feeds` (every stream of each), counting into `counter`. */
-async function janusSubscribe(feeds: number[], counter: RxCounter, measureJoin: boolean): Promise<() => void> {
+async function janusSubscribe(
+  feeds: number[],
+  counter: RxCounter,
+  measureJoin: boolean,
+): Promise<() => void> {
   const s = await session();
   const handle = await s.attach();
   const t0 = monoUs();
@@ -317,7 +366,12 @@ async function publish(specs: ClientSpec[], concurrency: number): Promise<{ feed
   return { feeds: clients.flatMap((c) => (c.feed !== undefined ? [c.feed] : [])) };
 }
 
-async function subscribe(count: number, feeds: number[], expectStreams: number, concurrency: number): Promise<void> {
+async function subscribe(
+  count: number,
+  feeds: number[],
+  expectStreams: number,
+  concurrency: number,
+): Promise<void> {
   await pool(count, concurrency, async () => {
     const uid = `${init!.name}-s${++seq}`;
     const spec: ClientSpec = { uid, receive: true, expectStreams };
