@@ -57,6 +57,22 @@ void describe('two wrtc peers in one room', { timeout: 120_000 }, () => {
     });
   });
 
+  void it('/metrics has a residence histogram of the forwarded packets: cumulative buckets, +Inf = count', async () => {
+    const text = await fetchMetrics(sb!);
+    const count = metricValue(text, 'sfu_forward_residence_seconds_count') ?? 0;
+    assert.ok(count > 50, `residence samples: ${count}`); // one per incoming packet with subscribers
+    const buckets = [...text.matchAll(/^sfu_forward_residence_seconds_bucket\{le="([^"]+)"\} (\S+)$/gm)].map(
+      (m) => [m[1]!, Number(m[2])] as const,
+    );
+    assert.ok(buckets.length > 10);
+    for (let i = 1; i < buckets.length; i++) {
+      assert.ok(buckets[i]![1] >= buckets[i - 1]![1], `bucket le=${buckets[i]![0]} is cumulative`);
+    }
+    assert.deepEqual(buckets.at(-1), ['+Inf', count]);
+    const sum = metricValue(text, 'sfu_forward_residence_seconds_sum')!;
+    assert.ok(sum > 0 && sum / count < 0.05, `mean residence ${(sum / count) * 1000} ms`);
+  });
+
   void it('sfu_peers drops to 0 once both peers have left', async () => {
     const s = sb!;
     await alice!.close();
