@@ -1,4 +1,10 @@
-import type { MediaStreamTrack, RTCRtpCodecParameters, RTCRtpTransceiver, RtpPacket } from 'werift';
+import {
+  RtcpSrPacket,
+  type MediaStreamTrack,
+  type RTCRtpCodecParameters,
+  type RTCRtpTransceiver,
+  type RtpPacket,
+} from 'werift';
 import { PacketCache } from './PacketCache.ts';
 import { observeResidence } from './residence.ts';
 import { udpBatch } from './UdpBatch.ts';
@@ -40,8 +46,17 @@ export interface Layer {
   /** A keyframe request fell inside the throttle window: it is sent when the window ends, unless a keyframe comes first. */
   pliDeferred: ReturnType<typeof setTimeout> | undefined;
   readonly cache: PacketCache | undefined;
+  /** The publisher's last RTCP sender report for this layer: its capture clock (NTP) against RTP time. */
+  senderReport: SenderReport | undefined;
   /** Bytes at the start of the current bitrate window. */
   windowBytes: number;
+}
+
+/** What an RTCP sender report says: the sender's wall clock (NTP, in ms) at an RTP timestamp. */
+export interface SenderReport {
+  ssrc: number;
+  ntpMs: number;
+  rtpTimestamp: number;
 }
 
 export interface ReceiverOptions {
@@ -139,10 +154,18 @@ export class Receiver extends TypedEmitter<ReceiverEvents> {
         pliDeferred: undefined,
         windowBytes: 0,
         cache: this.kind === 'video' ? new PacketCache(o.cacheSize) : undefined,
+        senderReport: undefined,
       };
       this.layers.push(layer);
       this.#unsubscribes.push(track.onReceiveRtp.subscribe((p) => this.#onRtp(layer, p)).unSubscribe);
     }
+    this.#unsubscribes.push(
+      o.transceiver.receiver.onRtcp.subscribe((p) => {
+        if (p instanceof RtcpSrPacket) {
+          this.#onSenderReport(p);
+        }
+      }).unSubscribe,
+    );
     this.#order();
     this.#timer = setInterval(() => this.#measure(), BITRATE_WINDOW_MS);
     this.#timer.unref();
@@ -266,6 +289,18 @@ export class Receiver extends TypedEmitter<ReceiverEvents> {
     this.#sinks.clear();
     this.safeEmit('close');
     this.removeAllListeners();
+  }
+
+  #onSenderReport(p: RtcpSrPacket): void {
+    const layer = this.layers.find((l) => l.ssrc === p.ssrc && l.ssrc !== 0);
+    if (layer) {
+      const ntp = p.senderInfo.ntpTimestamp; // 32.32 fixed point seconds
+      layer.senderReport = {
+        ssrc: p.ssrc,
+        ntpMs: Number(ntp >> 32n) * 1000 + Number(((ntp & 0xffffffffn) * 1000n) >> 32n),
+        rtpTimestamp: p.senderInfo.rtpTimestamp,
+      };
+    }
   }
 
   #parseVp8(payload: Buffer): Vp8Info {

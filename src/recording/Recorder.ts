@@ -2,11 +2,15 @@
  * One recording: some tracks of one participant muxed into one file, without transcoding, by
  * mediabunny (WebM for VP8 / VP9 / Opus, Matroska when H.264 is among them).
  *
- * Timing: every track's frames carry their capture time on this node's clock (TrackRecorder, RtpClock).
+ * Timing: every track's frames carry their capture time on this node's clock (TrackRecorder, RtpClock;
+ * one CaptureClock for the participant, so its tracks keep the sync its sender reports give them).
  * The file starts when every track has a frame it can start with (video: a keyframe, asked for at once),
  * or after START_WAIT_MS with what there is; audio before that common start is dropped, so the streams
  * start together. Frame times are kept as they are, so gaps (mute, loss, a paused layer) stay gaps and
  * audio and video stay in sync.
+ *
+ * A stop ends every track at one capture instant, the one the furthest track had reached: the others (a
+ * video's encoder and pacer delay) get up to STOP_TAIL_MS to catch up, so the streams end together.
  *
  * Ends: `stop()`; all its tracks ending (the publisher left or unpublished): `source-ended`; a write error
  * (disk full, I/O error): `write-error`, with the error in the result; nothing is thrown at the media
@@ -27,6 +31,7 @@ import type { Receiver } from '../media/Receiver.ts';
 import type { RecordingInfo } from '../protocol/recording.ts';
 import { codecSpec, opusHead, type CodecSpec } from './codecs.ts';
 import { RecordingFile, type FileOpener } from './RecordingFile.ts';
+import { CaptureClock } from './RtpClock.ts';
 import { TrackRecorder, type RecordedFrame } from './TrackRecorder.ts';
 import { TypedEmitter } from '../util/TypedEmitter.ts';
 import { SwitchboardError, errorMessage } from '../util/errors.ts';
@@ -54,6 +59,10 @@ const TRACK_WAIT_MS = 30_000;
  * on one tick (an error for ffmpeg). With it the tick is 8 ms, and no two frames share one.
  */
 const VIDEO_TICK = 0.008;
+/** How long a stop waits for the tracks behind to reach the capture time the furthest one had reached. */
+const STOP_TAIL_MS = 1000;
+/** Audio frames are 20 ms (Opus as WebRTC sends it). */
+const AUDIO_FRAME_MS = 20;
 /** Simulcast layer re-evaluation and start-wait check. */
 const TICK_MS = 500;
 /** Frames waiting for the disk at most; past it the disk is too slow and the recording stops. */
@@ -89,6 +98,8 @@ interface Track {
   ended: boolean;
   /** Something was handed to the muxer. */
   written: boolean;
+  /** Capture time (this node's ms) of the last frame the TrackRecorder gave. */
+  lastWallMs: number;
   /** Seconds: the last written frame's time, and the end of the last frame. */
   lastTs: number;
   endTs: number;
@@ -111,8 +122,11 @@ export class Recorder extends TypedEmitter<RecorderEvents> {
   readonly #startedAt = Date.now();
   readonly #unsubs: (() => void)[] = [];
   #timer: NodeJS.Timeout | undefined;
+  readonly #capture = new CaptureClock();
   /** Wall-clock ms of the file's time 0, once known. */
   #origin: number | undefined;
+  /** Once stopping: frames captured after this (ms) are left out. */
+  #endWallMs: number | undefined;
   #chain: Promise<void> = Promise.resolve();
   #queued = 0;
   #muxErrors = 0;
@@ -173,6 +187,7 @@ export class Recorder extends TypedEmitter<RecorderEvents> {
         written: false,
         held: undefined,
         interval: 1 / 30,
+        lastWallMs: -Infinity,
         lastTs: 0,
         endTs: 0,
         width: 0,
@@ -258,7 +273,7 @@ export class Recorder extends TypedEmitter<RecorderEvents> {
       const onClose = (): void => this.#trackEnded(t);
       t.receiver.once('close', onClose);
       this.#unsubs.push(() => t.receiver.off('close', onClose));
-      t.rec = new TrackRecorder(t.receiver, t.spec, (f) => this.#onFrame(t, f));
+      t.rec = new TrackRecorder(t.receiver, t.spec, (f) => this.#onFrame(t, f), this.#capture);
     }
     for (const t of this.#tracks) {
       if (t.receiver.closed) {
@@ -323,10 +338,22 @@ export class Recorder extends TypedEmitter<RecorderEvents> {
     });
   }
 
+  /**
+   * The capture time (this node's ms) this recording gives RTP time `rtpTimestamp` of `ssrc` on track
+   * `trackId`; undefined for a track or SSRC it has not seen.
+   */
+  captureMs(trackId: string, ssrc: number, rtpTimestamp: number): number | undefined {
+    return this.#tracks.find((t) => t.receiver.trackId === trackId)?.rec?.captureMs(ssrc, rtpTimestamp);
+  }
+
   #onFrame(t: Track, f: RecordedFrame): void {
     if (this.#final || this.#error !== undefined) {
       return;
     }
+    if (this.#endWallMs !== undefined && f.wallMs > this.#endWallMs) {
+      return; // after the stop
+    }
+    t.lastWallMs = Math.max(t.lastWallMs, f.wallMs);
     if (this.#origin === undefined) {
       t.pending.push(f);
       this.#maybeStart(Date.now(), false);
@@ -517,7 +544,27 @@ export class Recorder extends TypedEmitter<RecorderEvents> {
     return Math.round(end * 1000) / 1000;
   }
 
+  /** Lets the tracks behind catch up with the furthest one, which sets where the file ends. */
+  async #tail(): Promise<void> {
+    const live = () =>
+      this.#tracks.filter((t) => t.started && !t.ended && !t.receiver.closed && this.#error === undefined);
+    const end = Math.max(...live().map((t) => t.lastWallMs));
+    if (!Number.isFinite(end)) {
+      return;
+    }
+    this.#endWallMs = end;
+    const behind = () =>
+      live().some((t) => t.lastWallMs + (t.spec.kind === 'video' ? t.interval * 1000 : AUDIO_FRAME_MS) < end);
+    const deadline = Date.now() + STOP_TAIL_MS;
+    while (behind() && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, AUDIO_FRAME_MS));
+    }
+  }
+
   async #finish(reason: StopReason): Promise<RecordingInfo> {
+    if (reason === 'stopped' && this.#origin !== undefined) {
+      await this.#tail();
+    }
     clearInterval(this.#timer);
     for (const u of this.#unsubs) {
       u();

@@ -127,6 +127,11 @@ export class RecordingManager extends TypedEmitter<RecordingManagerEvents> {
     return this.#active.get(id)?.info;
   }
 
+  /** The active Recorder itself (its clock, for tests and diagnostics). */
+  recorder(id: string): Recorder | undefined {
+    return this.#active.get(id);
+  }
+
   /** Active recordings (of one room). */
   list(room?: string): RecordingInfo[] {
     return [...this.#active.values()].map((r) => r.info).filter((i) => room === undefined || i.room === room);

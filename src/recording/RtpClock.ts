@@ -1,47 +1,109 @@
+import type { SenderReport } from '../media/Receiver.ts';
+
 /**
- * Maps one SSRC's RTP timestamps to wall-clock ms on this node: timestamps are unwrapped (32-bit), and
- * the offset between arrival time and media time is the smallest ever seen, i.e. the packet that met the
- * least queueing. Audio and video of one publisher are captured on one clock and travel the same path, so
- * their mapped times line up within the difference of their encoder delays (tens of ms), and a new
- * simulcast layer (its own SSRC and timestamp base) lines up with the one it replaces.
+ * The capture clock of one publisher, shared by the RtpClocks of its tracks: maps the sender's wall
+ * clock (the NTP time of its RTCP sender reports) to this node's, by the smallest offset between a
+ * packet's arrival and its capture time ever seen, over all its tracks (the least delayed packet).
+ */
+export class CaptureClock {
+  #offsetMs = Infinity;
+
+  observe(senderMs: number, arrivalMs: number): void {
+    const offset = arrivalMs - senderMs;
+    if (offset < this.#offsetMs) {
+      this.#offsetMs = offset;
+    }
+  }
+
+  /** This node's ms of a sender's NTP ms (after at least one `observe`). */
+  toLocal(senderMs: number): number {
+    return senderMs + this.#offsetMs;
+  }
+
+  get synced(): boolean {
+    return Number.isFinite(this.#offsetMs);
+  }
+}
+
+/**
+ * Maps one SSRC's RTP timestamps to capture time on this node's clock, ms. Timestamps are unwrapped
+ * (32-bit).
+ *
+ * With the publisher's sender reports (RFC 3550 6.4.1), RTP time goes to the sender's NTP clock, which
+ * all its tracks share, and then through the publisher's CaptureClock: audio and video keep the sync the
+ * sender gave them, whatever their encoder and pacer delays (Chromium's video trails its audio by 50–200
+ * ms under CPU load), and a new simulcast layer lines up with the one it replaces. Until a report is
+ * known, the offset between arrival and media time is the smallest seen for this SSRC alone, which is
+ * off by the track's own delay over the publisher's least delayed track.
  */
 export class RtpClock {
   readonly clockRate: number;
+  readonly #capture: CaptureClock;
   /** Extended (unwrapped) timestamp of the newest packet; undefined before the first. */
   #highest: number | undefined;
-  #offsetMs = Infinity;
+  #arrivalOffsetMs = Infinity;
+  #report: SenderReport | undefined;
+  /** Sender ms at extended RTP time 0, from `#report`. */
+  #senderOffsetMs = 0;
 
-  constructor(clockRate: number) {
+  constructor(clockRate: number, capture: CaptureClock = new CaptureClock()) {
     this.clockRate = clockRate;
+    this.#capture = capture;
   }
 
   /** The 32-bit timestamp extended around the newest one seen (older packets stay older). */
   extend(ts: number): number {
-    if (this.#highest === undefined) {
-      this.#highest = ts >>> 0;
-      return this.#highest;
-    }
-    const delta = ((ts >>> 0) - (this.#highest % 0x1_0000_0000)) | 0; // signed 32-bit distance
-    const ext = this.#highest + delta;
-    if (delta > 0) {
+    const ext = this.#near(ts); // signed 32-bit distance from the newest
+    if (this.#highest === undefined || ext > this.#highest) {
       this.#highest = ext;
     }
     return ext;
   }
 
-  /** Records a packet's arrival (ms); returns its extended timestamp. */
-  observe(ts: number, arrivalMs: number): number {
+  /**
+   * Records a packet's arrival (ms) and the latest sender report of its SSRC, if any; returns the
+   * packet's extended timestamp.
+   */
+  observe(ts: number, arrivalMs: number, report?: SenderReport): number {
     const ext = this.extend(ts);
-    this.#offsetMs = Math.min(this.#offsetMs, arrivalMs - (ext * 1000) / this.clockRate);
+    const mediaMs = (ext * 1000) / this.clockRate;
+    this.#arrivalOffsetMs = Math.min(this.#arrivalOffsetMs, arrivalMs - mediaMs);
+    if (report !== undefined && report !== this.#report) {
+      this.#report = report;
+      // A report may run ahead of the packets: it must not move the newest one.
+      this.#senderOffsetMs = report.ntpMs - (this.#near(report.rtpTimestamp) * 1000) / this.clockRate;
+    }
+    if (this.#report !== undefined) {
+      this.#capture.observe(mediaMs + this.#senderOffsetMs, arrivalMs);
+    }
     return ext;
   }
 
-  /** Wall-clock ms of an extended timestamp (after at least one `observe`). */
+  /** Capture time on this node's clock, ms, of an extended timestamp (after at least one `observe`). */
   wallMs(ext: number): number {
-    return (ext * 1000) / this.clockRate + this.#offsetMs;
+    const mediaMs = (ext * 1000) / this.clockRate;
+    return this.#report !== undefined && this.#capture.synced
+      ? this.#capture.toLocal(mediaMs + this.#senderOffsetMs)
+      : mediaMs + this.#arrivalOffsetMs;
+  }
+
+  /** Capture time of a 32-bit timestamp near the newest packet's (after at least one `observe`). */
+  wallMsOf(ts: number): number {
+    return this.wallMs(this.#near(ts));
+  }
+
+  /** `ts` extended around the newest timestamp, which stays as it is. */
+  #near(ts: number): number {
+    const highest = this.#highest ?? ts >>> 0;
+    return highest + (((ts >>> 0) - (highest % 0x1_0000_0000)) | 0);
+  }
+
+  /** Whether times come from the sender's reports (in sync with its other tracks). */
+  get reported(): boolean {
+    return this.#report !== undefined;
   }
 
   get synced(): boolean {
-    return Number.isFinite(this.#offsetMs);
+    return Number.isFinite(this.#arrivalOffsetMs);
   }
 }

@@ -7,13 +7,14 @@
  *   after a loss, a gap in arrival, a sequence jump or a new SSRC, video resumes only at a keyframe
  *   (asked for at once), so the file never holds a frame its decoder cannot decode.
  * - Frames: werift's depacketizers; the time of a frame is its capture time on this node's clock
- *   (RtpClock), which keeps audio and video of one publisher in sync and layers continuous.
+ *   (RtpClock, from the publisher's sender reports through a CaptureClock its tracks share), which keeps
+ *   audio and video of one publisher in sync and layers continuous.
  */
 import type { RtpPacket } from 'werift';
 import { JitterBufferBase, dePacketizeRtpPackets, type JitterBufferOutput } from 'werift/nonstandard';
 import type { Layer, PacketSink, Receiver } from '../media/Receiver.ts';
 import { containerFrame, opusDurationMs, videoConfig, type CodecSpec, type VideoConfig } from './codecs.ts';
-import { RtpClock } from './RtpClock.ts';
+import { CaptureClock, RtpClock } from './RtpClock.ts';
 import { logger } from '../util/logger.ts';
 
 /** A frame ready for the container. */
@@ -46,6 +47,7 @@ export class TrackRecorder implements PacketSink {
   dropped = 0;
   readonly #onFrame: (f: RecordedFrame) => void;
   readonly #clocks = new Map<number, RtpClock>();
+  readonly #capture: CaptureClock;
   readonly #detach: () => void;
   #current: Layer | undefined;
   #target: Layer | undefined;
@@ -60,8 +62,15 @@ export class TrackRecorder implements PacketSink {
   #hasConfig = false;
   #stopped = false;
 
-  constructor(receiver: Receiver, spec: CodecSpec, onFrame: (f: RecordedFrame) => void) {
+  /** `capture`: the publisher's, shared with its other tracks (see RtpClock). */
+  constructor(
+    receiver: Receiver,
+    spec: CodecSpec,
+    onFrame: (f: RecordedFrame) => void,
+    capture: CaptureClock = new CaptureClock(),
+  ) {
     this.receiver = receiver;
+    this.#capture = capture;
     this.spec = spec;
     this.#onFrame = onFrame;
     this.#needKey = spec.kind === 'video';
@@ -89,7 +98,9 @@ export class TrackRecorder implements PacketSink {
       return;
     }
     const h = packet.header;
-    this.#clock(h.ssrc).observe(h.timestamp, now); // every layer: one we switch to is already in sync
+    // Every layer: one we switch to is already in sync.
+    const report = layer.senderReport?.ssrc === h.ssrc ? layer.senderReport : undefined;
+    this.#clock(h.ssrc).observe(h.timestamp, now, report);
     if (layer !== this.#current) {
       if (this.#target === undefined) {
         this.reselect(now);
@@ -115,6 +126,12 @@ export class TrackRecorder implements PacketSink {
     this.#lastArrival = now;
     this.#lastSeq = h.sequenceNumber;
     this.#push(packet.clone());
+  }
+
+  /** Capture time (this node's ms) this recorder gives RTP time `rtpTimestamp` of `ssrc`, once it has seen the SSRC. */
+  captureMs(ssrc: number, rtpTimestamp: number): number | undefined {
+    const c = this.#clocks.get(ssrc);
+    return c?.synced ? c.wallMsOf(rtpTimestamp) : undefined;
   }
 
   /** Simulcast: aims at the highest layer flowing; the switch happens at its next keyframe. */
@@ -152,7 +169,7 @@ export class TrackRecorder implements PacketSink {
   #clock(ssrc: number): RtpClock {
     let c = this.#clocks.get(ssrc);
     if (!c) {
-      c = new RtpClock(this.receiver.codec.clockRate);
+      c = new RtpClock(this.receiver.codec.clockRate, this.#capture);
       this.#clocks.set(ssrc, c);
     }
     return c;

@@ -3,7 +3,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { Event, RtpHeader, RtpPacket, RTCRtpCodecParameters, SrtpSession } from 'werift';
+import {
+  Event,
+  RtcpSenderInfo,
+  RtcpSrPacket,
+  RtpHeader,
+  RtpPacket,
+  RTCRtpCodecParameters,
+  SrtpSession,
+} from 'werift';
 import { Receiver, PLI_THROTTLE_MS } from '../../../src/media/Receiver.ts';
 import { DownTrack } from '../../../src/media/DownTrack.ts';
 import { EXT_ABS_SEND_TIME, EXT_AUDIO_LEVEL, EXT_MID } from '../../../src/media/werift.ts';
@@ -70,12 +78,13 @@ const KEYFRAME = Buffer.from([0x10, 0x00, 0x00, 0x00]);
 function makeReceiver(kind: 'audio' | 'video') {
   const track = { kind, onReceiveRtp: new Event<[RtpPacket]>() };
   const plis: number[] = [];
+  const onRtcp = new Event<[unknown]>();
   const receiver = new Receiver({
     peerId: 'pub',
     tracks: new Map([['', track as never]]),
     transceiver: {
       kind,
-      receiver: { sendRtcpPLI: (ssrc: number) => (plis.push(ssrc), Promise.resolve()) },
+      receiver: { sendRtcpPLI: (ssrc: number) => (plis.push(ssrc), Promise.resolve()), onRtcp },
     } as never,
     codec: new RTCRtpCodecParameters({
       mimeType: kind === 'audio' ? 'audio/opus' : 'video/VP8',
@@ -104,7 +113,7 @@ function makeReceiver(kind: 'audio' | 'video') {
         payload,
       ),
     );
-  return { receiver, push, plis };
+  return { receiver, push, plis, onRtcp };
 }
 
 await test("forwarded packets carry the subscriber's SSRC, payload type and extension ids, never the publisher's", () => {
@@ -236,6 +245,31 @@ await test('a sender report maps the last forwarded timestamp to wall-clock time
   assert.equal(sr.senderInfo.rtpTimestamp, 180_000); // one second later at 90 kHz
   assert.equal(sr.senderInfo.packetCount, 1);
   assert.equal(sr.senderInfo.ntpTimestamp >> 32n, BigInt(1_700_000_001) + 2_208_988_800n);
+});
+
+await test("the publisher's last sender report is kept on the layer of its SSRC", () => {
+  const { receiver, push, onRtcp } = makeReceiver('audio');
+  const report = (ssrc: number, seconds: number, rtpTimestamp: number) =>
+    new RtcpSrPacket({
+      ssrc,
+      senderInfo: new RtcpSenderInfo({
+        ntpTimestamp: (BigInt(seconds) << 32n) | 0x8000_0000n, // + 0.5 s
+        rtpTimestamp,
+        packetCount: 1,
+        octetCount: 3,
+      }),
+    });
+  onRtcp.execute(report(0x11111111, 100, 5)); // before any packet: the layer's SSRC is unknown
+  assert.equal(receiver.layers[0]!.senderReport, undefined);
+  push(1, 4800);
+  onRtcp.execute(report(0x22222222, 100, 5)); // another SSRC
+  assert.equal(receiver.layers[0]!.senderReport, undefined);
+  onRtcp.execute(report(0x11111111, 3_900_000_000, 9600));
+  assert.deepEqual(receiver.layers[0]!.senderReport, {
+    ssrc: 0x11111111,
+    ntpMs: 3_900_000_000_500,
+    rtpTimestamp: 9600,
+  });
 });
 
 await test('a DownTrack closes with its Receiver', () => {

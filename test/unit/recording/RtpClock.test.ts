@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { RtpClock } from '../../../src/recording/RtpClock.ts';
+import { CaptureClock, RtpClock } from '../../../src/recording/RtpClock.ts';
 
 await test('RtpClock extends 32-bit timestamps across the wrap, older packets staying older', () => {
   const c = new RtpClock(90000);
@@ -34,4 +34,40 @@ await test('two RtpClocks of one capture clock agree whatever their timestamp ba
   }
   const t = 1000 + 29 * 33;
   assert.equal(a.wallMs(a.extend(baseA + t * 90)), b.wallMs(b.extend((baseB + t * 90) >>> 0)));
+});
+
+await test("with sender reports, a publisher's audio and video keep the sender's sync whatever their delays", () => {
+  // One capture instant every 20 ms; audio arrives 10 ms after capture, video 160 ms (encoder, pacer).
+  const senderNtpMs = (captureMs: number) => 3_900_000_000_000 + captureMs; // the sender's own clock
+  const capture = new CaptureClock();
+  const audio = new RtpClock(48000, capture);
+  const video = new RtpClock(90000, capture);
+  const arrivalOnly = { audio: new RtpClock(48000), video: new RtpClock(90000) };
+  const audioTs = (ms: number) => (123_456 + ms * 48) >>> 0;
+  const videoTs = (ms: number) => (4_294_000_000 + ms * 90) >>> 0; // wraps on the way
+  const audioSr = { ssrc: 1, ntpMs: senderNtpMs(0), rtpTimestamp: audioTs(0) };
+  const videoSr = { ssrc: 2, ntpMs: senderNtpMs(500), rtpTimestamp: videoTs(500) }; // ahead of the packets
+  for (let ms = 100; ms <= 400; ms += 20) {
+    audio.observe(audioTs(ms), 50_000 + ms + 10, audioSr);
+    video.observe(videoTs(ms), 50_000 + ms + 160, videoSr);
+    arrivalOnly.audio.observe(audioTs(ms), 50_000 + ms + 10);
+    arrivalOnly.video.observe(videoTs(ms), 50_000 + ms + 160);
+  }
+  assert.ok(audio.reported && video.reported);
+  for (const ms of [100, 250, 400]) {
+    assert.ok(Math.abs(video.wallMsOf(videoTs(ms)) - audio.wallMsOf(audioTs(ms))) < 0.5);
+    assert.ok(Math.abs(audio.wallMsOf(audioTs(ms)) - (50_000 + ms + 10)) < 0.5); // the least delayed track
+  }
+  // Arrival alone puts video 150 ms late; the report ahead of the packets did not move the newest one.
+  const skew = arrivalOnly.video.wallMsOf(videoTs(400)) - arrivalOnly.audio.wallMsOf(audioTs(400));
+  assert.ok(Math.abs(skew - 150) < 0.5, `skew ${skew}`);
+  assert.equal(video.extend(videoTs(420)) - video.extend(videoTs(400)), 20 * 90);
+});
+
+await test('a track without a report yet falls back to its own arrival offset', () => {
+  const capture = new CaptureClock();
+  const audio = new RtpClock(48000, capture);
+  audio.observe(48_000, 10_030);
+  assert.equal(audio.reported, false);
+  assert.equal(audio.wallMsOf(96_000), 11_030);
 });
