@@ -20,6 +20,7 @@ import {
   namespacePids,
   NAMESPACE_PREFIX,
   onlineCpus,
+  raiseBacklog,
   staleNamespaces,
 } from './system.ts';
 import type { ServerKind } from './servers.ts';
@@ -48,6 +49,9 @@ bench/results/. Must run as root (it creates the namespace with \`ip netns\`).
   --keep-logs        keep server/worker logs and configs (printed path)
   --server-log <lvl> Switchboard's log level (default info: joins and ICE failures)
   -h, --help`;
+
+/** Input backlog per CPU during the run (see raiseBacklog). */
+const BACKLOG = 20_000;
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const resultsDir = join(root, 'bench', 'results');
@@ -134,6 +138,7 @@ function outer(): void {
   }
   const ns = `${NAMESPACE_PREFIX}${process.pid}`;
   const err = createNamespace(ns, LOAD_CPU);
+  const restoreBacklog = raiseBacklog(BACKLOG);
   let cleaned = false;
   const cleanup = () => {
     if (cleaned) {
@@ -162,6 +167,7 @@ function outer(): void {
       }
     }
     deleteNamespace(ns);
+    restoreBacklog();
   };
   process.on('exit', cleanup);
   if (err !== undefined) {

@@ -5,7 +5,15 @@ import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
-import { busyShare, cpuSeconds, cpuTimes, rssBytes, type CpuTimes } from './system.ts';
+import {
+  backlogDrops,
+  busyShare,
+  cpuSeconds,
+  cpuTimes,
+  rssBytes,
+  udpDrops,
+  type CpuTimes,
+} from './system.ts';
 import {
   JANUS_ROOM,
   startJanus,
@@ -151,16 +159,20 @@ interface Snapshot extends Scrape {
   t: number;
   cpu: number;
   times: CpuTimes;
+  drops: { server: number; others: number };
+  backlog: number;
 }
 
 async function snapshot(server: Server, handles: JanusHandleRef[]): Promise<Snapshot> {
   const a = performance.now();
   const cpuA = cpuSeconds(server.pid) ?? NaN;
   const times = cpuTimes();
+  const drops = udpDrops(server.pid);
+  const backlog = backlogDrops(setup.loadCpu);
   const scrape = await server.scrape(handles);
   const cpuB = cpuSeconds(server.pid) ?? NaN;
   const b = performance.now();
-  return { ...scrape, t: (a + b) / 2000, cpu: (cpuA + cpuB) / 2, times };
+  return { ...scrape, t: (a + b) / 2000, cpu: (cpuA + cpuB) / 2, times, drops, backlog };
 }
 
 /** Everything the workers reported, accumulated across calls (arrays drain on each call). */
@@ -245,6 +257,9 @@ async function measure(
     residenceP50Ms: r(50),
     residenceP99Ms: r(99),
     serverRssMB: mb(rssBytes(server.pid)),
+    udpDropsServer: Math.max(0, b.drops.server - a.drops.server),
+    udpDropsLoad: Math.max(0, b.drops.others - a.drops.others),
+    backlogDrops: Math.max(0, b.backlog - a.backlog),
     loadCoreBusy: busyShare(a.times, b.times, `cpu${setup.loadCpu}`),
     serverCoreBusy: busyShare(a.times, b.times, `cpu${setup.serverCpu}`),
     machineBusy: busyShare(a.times, b.times, 'cpu'),
@@ -268,7 +283,11 @@ function windowLine(label: string, w: Window): string {
     ` (${w.usPerPkt === undefined ? 'n/a' : w.usPerPkt.toFixed(1)} µs/pkt), loss ${pct(w.loss)}` +
     ` (${w.streamsActive}/${w.streamsExpected} streams), latency p50/p99 ${ms(w.latencyP50Ms)}/${ms(w.latencyP99Ms)} ms${res},` +
     ` event-loop delay p99${w.serverLoopP99Ms !== undefined ? ` server ${ms(w.serverLoopP99Ms)} /` : ''} load ${ms(w.loadLoopP99Ms)} ms,` +
-    ` cores busy: server ${pct(w.serverCoreBusy)}, load ${pct(w.loadCoreBusy)}`
+    ` cores busy: server ${pct(w.serverCoreBusy)}, load ${pct(w.loadCoreBusy)}` +
+    (w.udpDropsServer + w.udpDropsLoad > 0
+      ? `, UDP receive-buffer drops: server ${w.udpDropsServer}, load ${w.udpDropsLoad}`
+      : '') +
+    (w.backlogDrops > 0 ? `, load core input-backlog drops ${w.backlogDrops}` : '')
   );
 }
 

@@ -1,7 +1,7 @@
 // What the bench needs from the operating system: the network namespace it runs in, /proc readings
 // (CPU time, RSS, whole-machine load) and small command helpers. Linux only.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 
 /** Addresses of the veth pair inside the bench namespace: servers gather on sbb0, load clients use sbb1. */
 export const SERVER_IP = '10.77.0.1';
@@ -159,4 +159,95 @@ export function busyShare(a: CpuTimes, b: CpuTimes, cpu: string): number {
 
 export function onlineCpus(): number {
   return Object.keys(cpuTimes()).filter((k) => /^cpu\d+$/.test(k)).length;
+}
+
+/**
+ * Datagrams the kernel dropped at full receive buffers, per socket (/proc/net/udp{,6} of this network
+ * namespace): those of `pid`'s sockets, and of every other socket (the load clients).
+ */
+export function udpDrops(pid: number): { server: number; others: number } {
+  const own = new Set<string>();
+  try {
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (m) {
+          own.add(m[1]!);
+        }
+      } catch {
+        // closed meanwhile
+      }
+    }
+  } catch {
+    // the server is gone
+  }
+  const out = { server: 0, others: 0 };
+  for (const file of ['/proc/net/udp', '/proc/net/udp6']) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 13) {
+        continue;
+      }
+      const drops = Number(f[f.length - 1]);
+      if (own.has(f[9]!)) {
+        out.server += drops;
+      } else {
+        out.others += drops;
+      }
+    }
+  }
+  return out;
+}
+
+const BACKLOG = '/proc/sys/net/core/netdev_max_backlog';
+
+/**
+ * Raises the per-CPU input backlog (a host-wide setting; there is none per namespace) to at least `n`
+ * and returns what restores it. With receive steering all the clients' packets queue on the load core:
+ * one fan-out to N subscribers puts N packets there at once (a frame: 5 N), and the default 1000 drops
+ * them from N ≈ 200 on, which would count as the server's loss. Clients on their own machines have a
+ * backlog each.
+ */
+export function raiseBacklog(n: number): () => void {
+  let old: string;
+  try {
+    old = readFileSync(BACKLOG, 'utf8').trim();
+    if (Number(old) >= n) {
+      return () => undefined;
+    }
+    writeFileSync(BACKLOG, String(n));
+  } catch {
+    return () => undefined;
+  }
+  return () => {
+    try {
+      writeFileSync(BACKLOG, old);
+    } catch {
+      // nothing more to do
+    }
+  };
+}
+
+/** Packets dropped at CPU `cpu`'s full input backlog so far (/proc/net/softnet_stat, host-wide). */
+export function backlogDrops(cpu: number): number {
+  try {
+    const rows = readFileSync('/proc/net/softnet_stat', 'utf8').trim().split('\n');
+    for (const [i, row] of rows.entries()) {
+      const f = row.trim().split(/\s+/);
+      // Column 13 is the CPU's number on kernels since 5.10; before, rows are online CPUs in order.
+      const id = f.length >= 13 ? parseInt(f[12]!, 16) : i;
+      if (id === cpu) {
+        return parseInt(f[1]!, 16);
+      }
+    }
+  } catch {
+    // not Linux
+  }
+  return 0;
 }

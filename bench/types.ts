@@ -27,6 +27,11 @@ export interface Window {
   residenceP50Ms: number | undefined;
   residenceP99Ms: number | undefined;
   serverRssMB: number;
+  /** Datagrams dropped at full UDP receive buffers during the window: the server's sockets, the load's. */
+  udpDropsServer: number;
+  udpDropsLoad: number;
+  /** Packets dropped at the load core's full input backlog (host-wide counter) during the window. */
+  backlogDrops: number;
   /** Busy share of the load core, of the server core and of the whole machine (/proc/stat). */
   loadCoreBusy: number;
   serverCoreBusy: number;
