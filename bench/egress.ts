@@ -67,7 +67,10 @@ const track = { kind: 'video', onReceiveRtp: new Event<[RtpPacket]>() };
 const receiver = new Receiver({
   peerId: 'pub',
   tracks: new Map([['', track as never]]),
-  transceiver: { kind: 'video', receiver: { sendRtcpPLI: () => Promise.resolve() } } as never,
+  transceiver: {
+    kind: 'video',
+    receiver: { sendRtcpPLI: () => Promise.resolve(), onRtcp: new Event<[unknown]>() },
+  } as never,
   codec: new RTCRtpCodecParameters({ mimeType: 'video/VP8', clockRate: 90000 }),
   streamId: 's',
   trackId: 't',

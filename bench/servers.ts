@@ -131,6 +131,9 @@ export async function startSwitchboard(dir: string, cpu: number, logLevel = 'war
       'host = "127.0.0.1"',
       `port = ${SWITCHBOARD_PORT}`,
       '',
+      ...(process.env.BENCH_SB_SINGLEPORT
+        ? ['[webrtc]', `singleport = ${process.env.BENCH_SB_SINGLEPORT}`, '']
+        : []),
       '[webrtc.candidates]',
       'icelite = true # as Janus below (ice_lite = true)',
       '',
