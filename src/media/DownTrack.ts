@@ -335,21 +335,22 @@ export class DownTrack extends TypedEmitter<DownTrackEvents> {
     now: number,
     retransmission = false,
   ): void {
+    // Filled by index, never emptied: `length = 0` would cost a new backing store per packet.
     const exts = this.#exts;
-    exts.length = 0;
+    let n = 0;
     if (b.mid) {
-      exts.push(b.mid);
+      exts[n++] = b.mid;
     }
     if (b.audioLevel && audioLevel >= 0) {
       b.audioLevel.value[0] = audioLevel;
-      exts.push(b.audioLevel);
+      exts[n++] = b.audioLevel;
     }
     if (b.absSendTime) {
       absSendTime(now, b.absSendTime.value);
-      exts.push(b.absSendTime);
+      exts[n++] = b.absSendTime;
     }
     const payload = packet.payload;
-    const hdrSize = rtpHeaderSize(exts);
+    const hdrSize = rtpHeaderSize(exts, n);
     // Built once per subscriber into a reused buffer, encrypted in place, sent on the ICE socket.
     const buf = packetBuffer(hdrSize + payload.length + 16);
     const hdrLen = writeRtpHeader(
@@ -361,6 +362,7 @@ export class DownTrack extends TypedEmitter<DownTrackEvents> {
       ts,
       b.ssrc,
       exts,
+      n,
     );
     payload.copy(buf, PROTECT_HEADROOM + hdrLen);
     this.#vp8?.patch(buf, PROTECT_HEADROOM + hdrLen, payload.length, retransmission);

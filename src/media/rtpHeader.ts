@@ -4,21 +4,25 @@ export interface HeaderExtension {
   value: Buffer;
 }
 
-/** Size of a header with these extensions (RFC 8285 one-byte form, padded to 32 bits). */
-export function rtpHeaderSize(exts: readonly HeaderExtension[]): number {
-  if (exts.length === 0) {
+/**
+ * Size of a header with the first `n` of these extensions (RFC 8285 one-byte form, padded to 32
+ * bits). A count, not a fresh array: the forwarding path reuses one array per DownTrack, and
+ * emptying an array with `length = 0` makes V8 allocate a new backing store at the next push.
+ */
+export function rtpHeaderSize(exts: readonly HeaderExtension[], n = exts.length): number {
+  if (n === 0) {
     return 12;
   }
   let len = 0;
-  for (const e of exts) {
-    len += 1 + e.value.length;
+  for (let i = 0; i < n; i++) {
+    len += 1 + exts[i]!.value.length;
   }
   return 12 + 4 + ((len + 3) & ~3);
 }
 
 /**
- * Serialises a fixed RTP header plus one-byte extensions into `out` at `at` and returns the
- * header length. Only extensions the subscriber negotiated are ever passed in: forwarding the
+ * Serialises a fixed RTP header plus the first `n` one-byte extensions into `out` at `at` and returns
+ * the header length. Only extensions the subscriber negotiated are ever passed in: forwarding the
  * publisher's ids makes Chrome drop the video (werift-findings, bug 2).
  */
 export function writeRtpHeader(
@@ -30,19 +34,21 @@ export function writeRtpHeader(
   timestamp: number,
   ssrc: number,
   exts: readonly HeaderExtension[],
+  n = exts.length,
 ): number {
-  out[at] = exts.length > 0 ? 0x90 : 0x80;
+  out[at] = n > 0 ? 0x90 : 0x80;
   out[at + 1] = (marker ? 0x80 : 0) | (payloadType & 0x7f);
   out.writeUInt16BE(seq & 0xffff, at + 2);
   out.writeUInt32BE(timestamp >>> 0, at + 4);
   out.writeUInt32BE(ssrc >>> 0, at + 8);
-  if (exts.length === 0) {
+  if (n === 0) {
     return 12;
   }
   out[at + 12] = 0xbe;
   out[at + 13] = 0xde;
   let o = at + 16;
-  for (const e of exts) {
+  for (let i = 0; i < n; i++) {
+    const e = exts[i]!;
     out[o++] = ((e.id & 0x0f) << 4) | ((e.value.length - 1) & 0x0f);
     e.value.copy(out, o);
     o += e.value.length;
