@@ -39,6 +39,7 @@ bench/results/. Must run as root (it creates the namespace with \`ip netns\`).
   --only <server>    switchboard | janus
   --shapes <list>    broadcast,meeting,audio (default: all)
   --max-subs <n>     cap for the broadcast sweep (default 600)
+  --steps <list>     the broadcast sweep's subscriber counts (e.g. 150,150: one size, measured twice)
   --window <s>       measurement window per step (default 10, quick 5)
   --server-cpu <n>   core for the server under test (default 0)
   --load-cpu <n>     core for the load generator (default 1)
@@ -62,6 +63,7 @@ const { values: opt } = parseArgs({
     only: { type: 'string' },
     shapes: { type: 'string', default: 'broadcast,meeting,audio' },
     'max-subs': { type: 'string', default: '600' },
+    steps: { type: 'string' },
     window: { type: 'string' },
     'server-cpu': { type: 'string', default: '0' },
     'load-cpu': { type: 'string', default: '1' },
@@ -248,7 +250,7 @@ async function inner(ns: string): Promise<void> {
   const maxSubs = Number(opt['max-subs']);
   const allSteps = quick ? [10, 30, 60] : [10, 25, 50, 75, 100, 150, 200, 250, 300, 400, 500, 600];
   const plan: Plan = {
-    steps: allSteps.filter((s) => s <= maxSubs),
+    steps: opt.steps !== undefined ? opt.steps.split(',').map(Number) : allSteps.filter((s) => s <= maxSubs),
     windowS: opt.window !== undefined ? Number(opt.window) : quick ? 5 : 10,
     warmS: quick ? 2 : 3,
     meetingN: quick ? 4 : 6,

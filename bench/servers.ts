@@ -149,7 +149,14 @@ export async function startSwitchboard(dir: string, cpu: number, logLevel = 'war
   const prof = process.env.BENCH_SERVER_PROF ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
   const child = startProcess(
     process.execPath,
-    [...prof, join(root, 'bin/switchboard.js'), 'start', '--config', config],
+    [
+      ...prof,
+      ...(process.env.BENCH_SB_NODE_FLAGS?.split(' ').filter(Boolean) ?? []),
+      join(root, 'bin/switchboard.js'),
+      'start',
+      '--config',
+      config,
+    ],
     join(dir, 'switchboard.log'),
     cpu,
   );
