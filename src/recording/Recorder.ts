@@ -350,10 +350,10 @@ export class Recorder extends TypedEmitter<RecorderEvents> {
     if (this.#final || this.#error !== undefined) {
       return;
     }
+    t.lastWallMs = Math.max(t.lastWallMs, f.wallMs); // a track past the end has caught up too
     if (this.#endWallMs !== undefined && f.wallMs > this.#endWallMs) {
       return; // after the stop
     }
-    t.lastWallMs = Math.max(t.lastWallMs, f.wallMs);
     if (this.#origin === undefined) {
       t.pending.push(f);
       this.#maybeStart(Date.now(), false);

@@ -1,27 +1,39 @@
 import type { SenderReport } from '../media/Receiver.ts';
 
 /**
+ * Reports whose senders' clocks disagree with the arrival of their packets by more than this are not
+ * used: a track's delay over the least delayed one is encoder and pacer time, tens to a few hundred
+ * ms. (@roamhq/wrtc's reports put its audio 150–650 ms, at times 1.3 s, off its video although the
+ * test feeds both at once.)
+ */
+const MAX_REPORT_SKEW_MS = 750;
+
+/**
  * The capture clock of one publisher, shared by the RtpClocks of its tracks: maps the sender's wall
  * clock (the NTP time of its RTCP sender reports) to this node's, by the smallest offset between a
- * packet's arrival and its capture time ever seen, over all its tracks (the least delayed packet).
+ * packet's arrival and its capture time seen over all its tracks (the least delayed packet). When the
+ * tracks' reports disagree by more than MAX_REPORT_SKEW_MS (a sender that stamps one track from another
+ * clock), none is used and each track keeps its own arrival-based time.
  */
 export class CaptureClock {
-  #offsetMs = Infinity;
+  readonly #clocks = new Set<RtpClock>();
 
-  observe(senderMs: number, arrivalMs: number): void {
-    const offset = arrivalMs - senderMs;
-    if (offset < this.#offsetMs) {
-      this.#offsetMs = offset;
+  add(clock: RtpClock): void {
+    this.#clocks.add(clock);
+  }
+
+  /** Sender ms → this node's ms, or undefined without consistent reports. */
+  offsetMs(): number | undefined {
+    let min = Infinity;
+    let max = -Infinity;
+    for (const c of this.#clocks) {
+      const o = c.reportOffsetMs;
+      if (o !== undefined) {
+        min = Math.min(min, o);
+        max = Math.max(max, o);
+      }
     }
-  }
-
-  /** This node's ms of a sender's NTP ms (after at least one `observe`). */
-  toLocal(senderMs: number): number {
-    return senderMs + this.#offsetMs;
-  }
-
-  get synced(): boolean {
-    return Number.isFinite(this.#offsetMs);
+    return Number.isFinite(min) && max - min <= MAX_REPORT_SKEW_MS ? min : undefined;
   }
 }
 
@@ -49,6 +61,7 @@ export class RtpClock {
   constructor(clockRate: number, capture: CaptureClock = new CaptureClock()) {
     this.clockRate = clockRate;
     this.#capture = capture;
+    capture.add(this);
   }
 
   /** The 32-bit timestamp extended around the newest one seen (older packets stay older). */
@@ -73,18 +86,24 @@ export class RtpClock {
       // A report may run ahead of the packets: it must not move the newest one.
       this.#senderOffsetMs = report.ntpMs - (this.#near(report.rtpTimestamp) * 1000) / this.clockRate;
     }
-    if (this.#report !== undefined) {
-      this.#capture.observe(mediaMs + this.#senderOffsetMs, arrivalMs);
-    }
     return ext;
   }
 
   /** Capture time on this node's clock, ms, of an extended timestamp (after at least one `observe`). */
   wallMs(ext: number): number {
     const mediaMs = (ext * 1000) / this.clockRate;
-    return this.#report !== undefined && this.#capture.synced
-      ? this.#capture.toLocal(mediaMs + this.#senderOffsetMs)
-      : mediaMs + this.#arrivalOffsetMs;
+    const offset = this.#report !== undefined ? this.#capture.offsetMs() : undefined;
+    return offset !== undefined ? mediaMs + this.#senderOffsetMs + offset : mediaMs + this.#arrivalOffsetMs;
+  }
+
+  /**
+   * The smallest arrival − capture offset of this SSRC's packets on the sender's clock (by its latest
+   * report), or undefined without a report.
+   */
+  get reportOffsetMs(): number | undefined {
+    return this.#report !== undefined && Number.isFinite(this.#arrivalOffsetMs)
+      ? this.#arrivalOffsetMs - this.#senderOffsetMs
+      : undefined;
   }
 
   /** Capture time of a 32-bit timestamp near the newest packet's (after at least one `observe`). */

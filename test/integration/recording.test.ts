@@ -80,8 +80,10 @@ void describe('recording', { timeout: 300_000 }, () => {
     assert.match(probe.format.format_name, /webm|matroska/);
     const codecs = probe.streams.map((s) => `${s.codec_type}:${s.codec_name}`).sort();
     assert.deepEqual(codecs, ['audio:opus', 'video:vp8']);
+    // The recorder syncs by the sender's reports (RtpClock), and wrtc's put its audio up to 0.75 s off
+    // its video (past that they are not used); a file built on arrival times alone starts within 0.2 s.
     const start = startTimes(probe);
-    assert.ok(Math.abs(start.audio - start.video) <= 0.2, `streams start ${JSON.stringify(start)} apart`);
+    assert.ok(Math.abs(start.audio - start.video) <= 0.75, `streams start ${JSON.stringify(start)} apart`);
     if (expectedSeconds !== undefined) {
       const d = seconds(probe.format.duration);
       assert.ok(

@@ -71,3 +71,19 @@ await test('a track without a report yet falls back to its own arrival offset', 
   assert.equal(audio.reported, false);
   assert.equal(audio.wallMsOf(96_000), 11_030);
 });
+
+await test("reports that disagree with their packets' arrival by seconds are not used", () => {
+  // Audio's reports come from another clock, 5 s behind video's: trusting them would put audio 5 s early.
+  const capture = new CaptureClock();
+  const audio = new RtpClock(48000, capture);
+  const video = new RtpClock(90000, capture);
+  const audioSr = { ssrc: 1, ntpMs: 1_000_000 - 5000, rtpTimestamp: 0 };
+  const videoSr = { ssrc: 2, ntpMs: 1_000_000, rtpTimestamp: 0 };
+  for (let ms = 0; ms <= 200; ms += 20) {
+    audio.observe(ms * 48, 70_000 + ms + 10, audioSr);
+    video.observe(ms * 90, 70_000 + ms + 60, videoSr);
+  }
+  assert.equal(capture.offsetMs(), undefined);
+  assert.equal(audio.wallMsOf(200 * 48), 70_210); // each on its own arrival
+  assert.equal(video.wallMsOf(200 * 90), 70_260);
+});
