@@ -205,7 +205,7 @@ export function udpDrops(pid: number): { server: number; others: number } {
   return out;
 }
 
-const BACKLOG = '/proc/sys/net/core/netdev_max_backlog';
+const BACKLOG_SYSCTL = '/proc/sys/net/core/netdev_max_backlog';
 
 /**
  * Raises the per-CPU input backlog (a host-wide setting; there is none per namespace) to at least `n`
@@ -217,17 +217,17 @@ const BACKLOG = '/proc/sys/net/core/netdev_max_backlog';
 export function raiseBacklog(n: number): () => void {
   let old: string;
   try {
-    old = readFileSync(BACKLOG, 'utf8').trim();
+    old = readFileSync(BACKLOG_SYSCTL, 'utf8').trim();
     if (Number(old) >= n) {
       return () => undefined;
     }
-    writeFileSync(BACKLOG, String(n));
+    writeFileSync(BACKLOG_SYSCTL, String(n));
   } catch {
     return () => undefined;
   }
   return () => {
     try {
-      writeFileSync(BACKLOG, old);
+      writeFileSync(BACKLOG_SYSCTL, old);
     } catch {
       // nothing more to do
     }

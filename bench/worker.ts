@@ -223,6 +223,7 @@ async function ionClient(spec: ClientSpec, publish: boolean): Promise<Client> {
   const peer = new IonPeer(signal, clientPc(publish), clientPc(false));
   const counter = spec.receive ? new RxCounter(latencyUs) : undefined;
   // BENCH_JOIN_TRACE=1: each join's steps in the worker log (ms after `join` was sent).
+  let t0 = monoUs(); // reset when `join` goes out
   const trace: Record<string, number> = {};
   const mark = (what: string) => {
     trace[what] ??= Math.round((monoUs() - t0) / 100) / 10;
@@ -249,7 +250,7 @@ async function ionClient(spec: ClientSpec, publish: boolean): Promise<Client> {
       peer.close();
     },
   };
-  const t0 = monoUs();
+  t0 = monoUs();
   try {
     await peer.join(init!.room, spec.uid);
     mark('joined');

@@ -117,11 +117,6 @@ export class RtpClock {
     return highest + (((ts >>> 0) - (highest % 0x1_0000_0000)) | 0);
   }
 
-  /** Whether times come from the sender's reports (in sync with its other tracks). */
-  get reported(): boolean {
-    return this.#report !== undefined;
-  }
-
   get synced(): boolean {
     return Number.isFinite(this.#arrivalOffsetMs);
   }

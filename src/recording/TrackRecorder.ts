@@ -14,7 +14,7 @@ import type { RtpPacket } from 'werift';
 import { JitterBufferBase, dePacketizeRtpPackets, type JitterBufferOutput } from 'werift/nonstandard';
 import type { Layer, PacketSink, Receiver } from '../media/Receiver.ts';
 import { containerFrame, opusDurationMs, videoConfig, type CodecSpec, type VideoConfig } from './codecs.ts';
-import { CaptureClock, RtpClock } from './RtpClock.ts';
+import { RtpClock, type CaptureClock } from './RtpClock.ts';
 import { logger } from '../util/logger.ts';
 
 /** A frame ready for the container. */
@@ -67,7 +67,7 @@ export class TrackRecorder implements PacketSink {
     receiver: Receiver,
     spec: CodecSpec,
     onFrame: (f: RecordedFrame) => void,
-    capture: CaptureClock = new CaptureClock(),
+    capture: CaptureClock,
   ) {
     this.receiver = receiver;
     this.#capture = capture;

@@ -53,7 +53,7 @@ await test("with sender reports, a publisher's audio and video keep the sender's
     arrivalOnly.audio.observe(audioTs(ms), 50_000 + ms + 10);
     arrivalOnly.video.observe(videoTs(ms), 50_000 + ms + 160);
   }
-  assert.ok(audio.reported && video.reported);
+  assert.ok(audio.reportOffsetMs !== undefined && video.reportOffsetMs !== undefined);
   for (const ms of [100, 250, 400]) {
     assert.ok(Math.abs(video.wallMsOf(videoTs(ms)) - audio.wallMsOf(audioTs(ms))) < 0.5);
     assert.ok(Math.abs(audio.wallMsOf(audioTs(ms)) - (50_000 + ms + 10)) < 0.5); // the least delayed track
@@ -68,7 +68,7 @@ await test('a track without a report yet falls back to its own arrival offset', 
   const capture = new CaptureClock();
   const audio = new RtpClock(48000, capture);
   audio.observe(48_000, 10_030);
-  assert.equal(audio.reported, false);
+  assert.equal(audio.reportOffsetMs, undefined);
   assert.equal(audio.wallMsOf(96_000), 11_030);
 });
 
