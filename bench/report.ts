@@ -194,7 +194,8 @@ export function renderTable(r: BenchResult): string {
   const sep = `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`;
   const notes = [
     `machine: ${r.machine.cpus} × ${r.machine.model}, Node ${r.machine.node}, load average at start ${r.machine.loadavgAtStart.join(' ')}` +
-      `; Janus ${r.servers.janus?.version ?? 'not run'}, Switchboard ${r.servers.switchboard?.version ?? 'not run'}`,
+      `; Janus ${r.servers.janus?.version ?? 'not run'}, Switchboard ${r.servers.switchboard?.version ?? 'not run'}` +
+      (r.config.idlePoll === true ? '; idle cores poll (--idle-poll)' : ''),
   ];
   const noise = otherLoad(r);
   if (noise) {
@@ -369,7 +370,7 @@ export function renderSvg(r: BenchResult): string {
   });
   parts.push(
     `<text x="10" y="${H - 14}" font-size="10" fill="#555">${esc(
-      `${r.startedAt}${r.quick ? ' (quick)' : ''} · ${r.machine.cpus} × ${r.machine.model} · server on one core, load on the other · shared machine: expect noise`,
+      `${r.startedAt}${r.quick ? ' (quick)' : ''} · ${r.machine.cpus} × ${r.machine.model} · server on one core, load on the other${r.config.idlePoll === true ? ' · idle cores poll' : ''} · shared machine: expect noise`,
     )}</text>`,
     '</svg>',
   );

@@ -16,6 +16,7 @@ import {
   createNamespace,
   deleteNamespace,
   hasCommand,
+  holdIdlePoll,
   isAlive,
   namespacePids,
   NAMESPACE_PREFIX,
@@ -46,6 +47,10 @@ bench/results/. Must run as root (it creates the namespace with \`ip netns\`).
   --janus-event-loops <n>  Janus static event loops (default 0 = Janus default, a thread per handle)
   --nice <n>         run servers and load at this niceness (e.g. -10: other jobs on a shared
                      machine disturb the measurement less; default 0)
+  --idle-poll        idle cores poll instead of halting during the run (PM QoS; host-wide,
+                     released at exit): takes the inter-processor interrupts that hand the
+                     servers' datagrams to the load core out of the servers' CPU time (a VM
+                     traps each one; see bench/system.ts holdIdlePoll)
   --install          if janus is missing, run \`apt-get install -y janus\` first (root only)
   --keep-logs        keep server/worker logs and configs (printed path)
   --server-log <lvl> Switchboard's log level (default info: joins and ICE failures)
@@ -68,6 +73,7 @@ const { values: opt } = parseArgs({
     'server-cpu': { type: 'string', default: '0' },
     'load-cpu': { type: 'string', default: '1' },
     install: { type: 'boolean', default: false },
+    'idle-poll': { type: 'boolean', default: false },
     'janus-event-loops': { type: 'string', default: '0' },
     nice: { type: 'string', default: '0' },
     'server-log': { type: 'string', default: 'info' },
@@ -141,6 +147,10 @@ function outer(): void {
   const ns = `${NAMESPACE_PREFIX}${process.pid}`;
   const err = createNamespace(ns, LOAD_CPU);
   const restoreBacklog = raiseBacklog(BACKLOG);
+  const idlePoll = opt['idle-poll'] ? holdIdlePoll() : undefined;
+  if (typeof idlePoll === 'string') {
+    fail(`--idle-poll: cannot hold /dev/cpu_dma_latency: ${idlePoll}`);
+  }
   let cleaned = false;
   const cleanup = () => {
     if (cleaned) {
@@ -170,6 +180,7 @@ function outer(): void {
     }
     deleteNamespace(ns);
     restoreBacklog();
+    idlePoll?.();
   };
   process.on('exit', cleanup);
   if (err !== undefined) {
@@ -303,7 +314,7 @@ async function inner(ns: string): Promise<void> {
 
   say(
     `Switchboard bench${quick ? ' (quick)' : ''} in namespace ${ns}: servers on core ${SERVER_CPU}, load on core ${LOAD_CPU};` +
-      `${opt.nice !== '0' ? ` nice ${opt.nice};` : ''} ${kinds.join(' vs ')}; shapes ${[...shapes].join(', ')}; logs in ${logDir}`,
+      `${opt.nice !== '0' ? ` nice ${opt.nice};` : ''}${opt['idle-poll'] ? ' idle cores poll;' : ''} ${kinds.join(' vs ')}; shapes ${[...shapes].join(', ')}; logs in ${logDir}`,
   );
   const result: BenchResult = {
     startedAt: new Date(t0).toISOString(),
@@ -326,6 +337,7 @@ async function inner(ns: string): Promise<void> {
       loadCpu: LOAD_CPU,
       iceLite: true,
       nice: Number(opt.nice),
+      idlePoll: opt['idle-poll'],
       janusEventLoops: Number(opt['janus-event-loops']),
       rx: 'raw (SRTP not decrypted; 1 packet per subscriber every 250 ms decrypted for latency)',
     },
