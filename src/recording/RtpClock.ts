@@ -9,12 +9,6 @@ import type { SenderReport } from '../media/Receiver.ts';
 const MAX_REPORT_SKEW_MS = 750;
 
 /**
- * An SSRC whose newest packet arrived this much before the publisher's newest one has stopped (an
- * encoder restarted under a new SSRC, a layer paused): its offset no longer takes part.
- */
-const STALE_MS = 5000;
-
-/**
  * The capture clock of one publisher, shared by the RtpClocks of its tracks: maps the sender's wall
  * clock (the NTP time of its RTCP sender reports) to this node's, by the smallest offset between a
  * packet's arrival and its capture time seen over all its tracks (the least delayed packet). When the
@@ -28,17 +22,13 @@ export class CaptureClock {
     this.#clocks.add(clock);
   }
 
-  /** Sender ms → this node's ms, or undefined without consistent reports of the live SSRCs. */
+  /** Sender ms → this node's ms, or undefined without consistent reports. */
   offsetMs(): number | undefined {
-    let newest = -Infinity;
-    for (const c of this.#clocks) {
-      newest = Math.max(newest, c.lastArrivalMs);
-    }
     let min = Infinity;
     let max = -Infinity;
     for (const c of this.#clocks) {
       const o = c.reportOffsetMs;
-      if (o !== undefined && c.lastArrivalMs >= newest - STALE_MS) {
+      if (o !== undefined) {
         min = Math.min(min, o);
         max = Math.max(max, o);
       }
@@ -64,7 +54,6 @@ export class RtpClock {
   /** Extended (unwrapped) timestamp of the newest packet; undefined before the first. */
   #highest: number | undefined;
   #arrivalOffsetMs = Infinity;
-  #lastArrivalMs = -Infinity;
   #report: SenderReport | undefined;
   /** Sender ms at extended RTP time 0, from `#report`. */
   #senderOffsetMs = 0;
@@ -92,18 +81,12 @@ export class RtpClock {
     const ext = this.extend(ts);
     const mediaMs = (ext * 1000) / this.clockRate;
     this.#arrivalOffsetMs = Math.min(this.#arrivalOffsetMs, arrivalMs - mediaMs);
-    this.#lastArrivalMs = Math.max(this.#lastArrivalMs, arrivalMs);
     if (report !== undefined && report !== this.#report) {
       this.#report = report;
       // A report may run ahead of the packets: it must not move the newest one.
       this.#senderOffsetMs = report.ntpMs - (this.#near(report.rtpTimestamp) * 1000) / this.clockRate;
     }
     return ext;
-  }
-
-  /** Arrival (this node's ms) of the latest packet observed; -Infinity before the first. */
-  get lastArrivalMs(): number {
-    return this.#lastArrivalMs;
   }
 
   /** Capture time on this node's clock, ms, of an extended timestamp (after at least one `observe`). */
