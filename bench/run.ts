@@ -144,13 +144,14 @@ function outer(): void {
   for (const stale of staleNamespaces()) {
     deleteNamespace(stale); // left by a bench that was killed (its PID is gone)
   }
-  const ns = `${NAMESPACE_PREFIX}${process.pid}`;
-  const err = createNamespace(ns, LOAD_CPU);
-  const restoreBacklog = raiseBacklog(BACKLOG);
+  // Before the namespace and the backlog: failing here leaves nothing behind to clean up.
   const idlePoll = opt['idle-poll'] ? holdIdlePoll() : undefined;
   if (typeof idlePoll === 'string') {
     fail(`--idle-poll: cannot hold /dev/cpu_dma_latency: ${idlePoll}`);
   }
+  const ns = `${NAMESPACE_PREFIX}${process.pid}`;
+  const err = createNamespace(ns, LOAD_CPU);
+  const restoreBacklog = raiseBacklog(BACKLOG);
   let cleaned = false;
   const cleanup = () => {
     if (cleaned) {
