@@ -47,7 +47,7 @@ export class PersistentMemoryStore implements Store {
    */
   static async open(dir: string, prefixes: readonly string[]): Promise<PersistentMemoryStore> {
     const store = new PersistentMemoryStore(dir, prefixes);
-    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await ensureDataDir(dir);
     let text: string | undefined;
     try {
       text = await readFile(store.file, 'utf8');
@@ -235,6 +235,16 @@ export class PersistentMemoryStore implements Store {
     } finally {
       await this.#inner.close();
     }
+  }
+}
+
+/**
+ * Creates the data folder (and its parents) when missing, readable by the owner only. Every process
+ * writes `secrets.json` there, with or without the embedded Store, so none may assume it exists.
+ */
+export async function ensureDataDir(dir: string): Promise<void> {
+  if ((await mkdir(dir, { recursive: true, mode: 0o700 })) !== undefined) {
+    logger.info({ dir }, `created data folder ${dir}`);
   }
 }
 

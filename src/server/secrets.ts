@@ -12,7 +12,7 @@ import type { Store } from '../backbone/index.ts';
 import type { Config } from '../config/index.ts';
 import { getService, listServices, putService } from '../protocol/records.ts';
 import { roomKeys } from '../protocol/room.ts';
-import { writeFileAtomic } from './PersistentMemoryStore.ts';
+import { ensureDataDir, writeFileAtomic } from './PersistentMemoryStore.ts';
 
 export interface Secrets {
   /** HS256 key of the built-in service's tokens. */
@@ -94,6 +94,7 @@ export async function resolveSecrets(config: Config, store: Store): Promise<Reso
 
 /** Writes the generated secrets where the CLI looks for them. */
 export async function writeSecretsFile(datadir: string, generated: Partial<Secrets>): Promise<void> {
+  await ensureDataDir(datadir);
   await writeFileAtomic(join(datadir, SECRETS_FILE), `${JSON.stringify(generated, null, 2)}\n`);
 }
 
