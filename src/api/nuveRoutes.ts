@@ -2,13 +2,17 @@
  * Nuve's REST routes (reference/licode.md §2) under `/api`: rooms, tokens, services, users. Success
  * bodies are Nuve's (room JSON, or plain text such as "Room deleted"); errors are JSON
  * `{statusCode, error, message}`. Differences from Nuve, on purpose: service keys never appear in any
- * answer; unknown rooms get 404 instead of a hang; roles are validated when a token is made.
+ * answer; unknown rooms get 404 instead of a hang; roles are validated when a token is made; room
+ * names are unique within a service (Nuve allows duplicates, but then a join or a call by name could
+ * not tell which room is meant): creating or renaming to a taken name answers 409.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Bus, Store } from '../backbone/index.ts';
 import {
+  createRoom,
   deleteRoom,
   deleteService,
+  findRoomByName,
   getRoom,
   getService,
   hashPassword,
@@ -18,6 +22,7 @@ import {
   publicService,
   putRoom,
   putService,
+  renameRoom,
 } from '../protocol/records.ts';
 import {
   memberRecord,
@@ -129,7 +134,10 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** `:room` is the room id (`_id`); the name works too when it is unique among the service's rooms. */
+/**
+ * `:room` is the room id (`_id`) or its name among the service's rooms; a name two rooms share (made
+ * before names were unique) is a 409 naming their ids.
+ */
 export async function findServiceRoom(
   store: Store,
   dc: string,
@@ -140,9 +148,9 @@ export async function findServiceRoom(
   if (byId && byId.service === service.id) {
     return byId;
   }
-  const byName = (await listRooms(store, dc, service.id)).filter((r) => r.name === idOrName);
-  if (byName.length === 1) {
-    return byName[0]!;
+  const byName = await findRoomByName(store, dc, service.id, idOrName, true);
+  if (byName) {
+    return byName;
   }
   throw new HttpError(404, 'Room does not exist');
 }
@@ -198,7 +206,7 @@ export function registerNuveRoutes(api: FastifyInstance, ctx: RouteContext): voi
       throw new HttpError(400, 'test rooms are not supported');
     }
     if (o.getOrCreate) {
-      const existing = (await listRooms(store, dc, a.service.id)).find((r) => r.name === body.name);
+      const existing = await findRoomByName(store, dc, a.service.id, body.name, true);
       if (existing) {
         return roomJson(existing);
       }
@@ -216,7 +224,16 @@ export function registerNuveRoutes(api: FastifyInstance, ctx: RouteContext): voi
       ...(o.data !== undefined ? { data: o.data } : {}),
       ...settings(o),
     };
-    await putRoom(store, dc, id, rec);
+    try {
+      await createRoom(store, dc, rec);
+    } catch (err) {
+      // getOrCreate racing another create of the name: theirs is the room.
+      const winner = o.getOrCreate ? await findRoomByName(store, dc, a.service.id, body.name, true) : undefined;
+      if (!winner) {
+        throw err;
+      }
+      return roomJson(winner);
+    }
     return roomJson(rec);
   });
 
@@ -235,6 +252,7 @@ export function registerNuveRoutes(api: FastifyInstance, ctx: RouteContext): voi
     const rec = await findRoom(ctx.auth(req).service, room);
     const body = updateRoomBody.parse(req.body ?? {});
     const o = body.options ?? {};
+    await renameRoom(store, dc, rec, body.name);
     // Nuve: p2p can only be turned on; data is replaced.
     await putRoom(store, dc, rec.id, {
       name: body.name,
@@ -252,7 +270,7 @@ export function registerNuveRoutes(api: FastifyInstance, ctx: RouteContext): voi
     const o = body.options ?? {};
     const fields: Partial<RoomRecord> = { ...settings(o) };
     if (body.name !== undefined) {
-      fields.name = body.name;
+      await renameRoom(store, dc, rec, body.name);
     }
     if (o.p2p === true) {
       fields.p2p = true;

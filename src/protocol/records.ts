@@ -7,6 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Store } from '../backbone/index.ts';
 import { roomKeys, roomRecord, serviceRecord, type RoomRecord, type ServiceRecord } from './room.ts';
 import { safeEqual } from './tokens.ts';
+import { SwitchboardError } from '../util/errors.ts';
 import { logger } from '../util/logger.ts';
 
 export async function getRoom(store: Store, dc: string, id: string): Promise<RoomRecord | undefined> {
@@ -49,8 +50,137 @@ export async function putRoom(
   await store.hset(key, set);
 }
 
+/** Deletes a room and frees its name (the name first: a crash in between leaves a findable record). */
 export async function deleteRoom(store: Store, dc: string, id: string): Promise<void> {
+  const rec = await getRoom(store, dc, id);
+  if (rec) {
+    await store.compareAndDelete(roomKeys.roomName(dc, rec.service, rec.name), id);
+  }
   await store.del(roomKeys.room(dc, id));
+}
+
+// ---- room names --------------------------------------------------------------------------------------
+//
+// A room's name is unique among its service's rooms (one namespace per service): a join by name and
+// REST calls by name must reach exactly one room. `roomKeys.roomName` holds the id of the room of that
+// name, claimed with set-if-absent so two concurrent creates cannot both win. The room records stay the
+// truth: an index entry whose room has another name (renamed) is stale, and rooms written before the
+// index existed are found by a scan, which also tells two rooms of one name apart from one.
+
+/** A claim that was never confirmed (its creator died between claim and record) frees itself. */
+const NAME_CLAIM_TTL_MS = 30_000;
+
+/**
+ * Claims `name` among `service`'s rooms for room `id`: undefined when `id` holds it now (then write the
+ * record and `confirmRoomName`), else the id of the room that has it.
+ */
+export async function claimRoomName(
+  store: Store,
+  dc: string,
+  service: string,
+  name: string,
+  id: string,
+): Promise<string | undefined> {
+  const key = roomKeys.roomName(dc, service, name);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    if (await store.setIfAbsent(key, id, NAME_CLAIM_TTL_MS)) {
+      // Rooms from before the index (or renamed past it) are not in it.
+      const other = (await listRooms(store, dc, service)).find((r) => r.name === name && r.id !== id);
+      if (other) {
+        await store.compareAndDelete(key, id);
+        return other.id;
+      }
+      return undefined;
+    }
+    const holder = await store.get(key);
+    if (holder === id) {
+      return undefined;
+    }
+    if (holder === undefined) {
+      continue; // released meanwhile
+    }
+    const rec = await getRoom(store, dc, holder);
+    if (!rec || (rec.name === name && rec.service === service)) {
+      return holder; // taken (or being created: no record yet)
+    }
+    await store.compareAndDelete(key, holder); // stale: that room was renamed
+  }
+  throw new SwitchboardError('conflict', `room name "${name}" is being changed concurrently; try again`);
+}
+
+/** The record of a claimed name is written: the claim becomes permanent. */
+export async function confirmRoomName(
+  store: Store,
+  dc: string,
+  service: string,
+  name: string,
+  id: string,
+): Promise<void> {
+  await store.set(roomKeys.roomName(dc, service, name), id);
+}
+
+/** Writes a new room, its name claimed first; throws `conflict` (409) when the service has a room of that name. */
+export async function createRoom(store: Store, dc: string, rec: RoomRecord): Promise<void> {
+  const holder = await claimRoomName(store, dc, rec.service, rec.name, rec.id);
+  if (holder !== undefined) {
+    throw new SwitchboardError('conflict', `a room named "${rec.name}" already exists (id ${holder})`);
+  }
+  await putRoom(store, dc, rec.id, rec);
+  await confirmRoomName(store, dc, rec.service, rec.name, rec.id);
+}
+
+/**
+ * Renames a room, keeping the name index right (Nuve's updateRoom / PATCH call it before writing the
+ * other fields); throws `conflict` when another room of the service has `name`.
+ */
+export async function renameRoom(store: Store, dc: string, rec: RoomRecord, name: string): Promise<void> {
+  if (name === rec.name) {
+    return;
+  }
+  const holder = await claimRoomName(store, dc, rec.service, name, rec.id);
+  if (holder !== undefined) {
+    throw new SwitchboardError('conflict', `a room named "${name}" already exists (id ${holder})`);
+  }
+  await putRoom(store, dc, rec.id, { name });
+  await confirmRoomName(store, dc, rec.service, name, rec.id);
+  await store.compareAndDelete(roomKeys.roomName(dc, rec.service, rec.name), rec.id);
+}
+
+/**
+ * The room called `name` among `service`'s rooms. The index answers; with `scan`, a miss looks through
+ * the service's rooms (for rooms from before the index) and fixes the index. Two rooms of that name
+ * are an explicit `conflict` (409): guessing one would put people into the wrong room.
+ */
+export async function findRoomByName(
+  store: Store,
+  dc: string,
+  service: string,
+  name: string,
+  scan: boolean,
+): Promise<RoomRecord | undefined> {
+  const key = roomKeys.roomName(dc, service, name);
+  const id = await store.get(key);
+  if (id !== undefined) {
+    const rec = await getRoom(store, dc, id);
+    if (rec && rec.name === name && rec.service === service) {
+      return rec;
+    }
+  }
+  if (!scan) {
+    return undefined;
+  }
+  const found = (await listRooms(store, dc, service)).filter((r) => r.name === name);
+  if (found.length > 1) {
+    throw new SwitchboardError(
+      'conflict',
+      `room name "${name}" is ambiguous: ${found.length} rooms have it (ids ${found.map((r) => r.id).join(', ')}); use the room id`,
+    );
+  }
+  const rec = found[0];
+  if (rec && id === undefined) {
+    await store.setIfAbsent(key, rec.id); // adopt a room from before the index
+  }
+  return rec;
 }
 
 /** Rooms of one service (or all), oldest first. */

@@ -31,6 +31,8 @@ export const ROOM_QUEUE = 'room';
 export const roomKeys = {
   room: (dc: string, id: string) => `sb:${dc}:rooms:${id}`,
   roomPrefix: (dc: string) => `sb:${dc}:rooms:`,
+  /** The id of the room called `name` among `service`'s rooms (names are unique per service). */
+  roomName: (dc: string, service: string, name: string) => `sb:${dc}:roomnames:${service}:${name}`,
   service: (dc: string, id: string) => `sb:${dc}:services:${id}`,
   servicePrefix: (dc: string) => `sb:${dc}:services:`,
   secret: (dc: string, name: string) => `sb:${dc}:secrets:${name}`,
@@ -53,7 +55,7 @@ export const roomKeys = {
 };
 
 export function persistentPrefixes(dc: string): string[] {
-  return ['rooms', 'services', 'secrets', 'mauth', 'jti', 'nuvetoken', 'recordings'].map(
+  return ['rooms', 'roomnames', 'services', 'secrets', 'mauth', 'jti', 'nuvetoken', 'recordings'].map(
     (p) => `sb:${dc}:${p}:`,
   );
 }
@@ -181,7 +183,10 @@ export type AdmitRequest = z.infer<typeof admitRequest>;
 
 export interface AdmitReply {
   role: PeerRole;
+  /** The room admitted to: its `id` is the room's id even when the join named the room by its name. */
   room: RoomInfo;
+  /** What the room role recorded; the signal role keeps it to write it again if the Store loses it. */
+  member: MemberRecord;
 }
 
 export const joinedMessage = z.object({ room: id, uid: id, conn: id });

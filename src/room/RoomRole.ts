@@ -3,7 +3,17 @@ import { BusRequestError } from '../backbone/index.ts';
 import type { Config } from '../config/index.ts';
 import { storeKeys, subjects, type PeerNotification } from '../protocol/cluster.ts';
 import { publishEvent, type EventInit } from '../protocol/events.ts';
-import { checkPassword, deleteRoom, getRoom, hashPassword, listRooms, putRoom } from '../protocol/records.ts';
+import {
+  checkPassword,
+  claimRoomName,
+  confirmRoomName,
+  deleteRoom,
+  findRoomByName,
+  getRoom,
+  hashPassword,
+  listRooms,
+  putRoom,
+} from '../protocol/records.ts';
 import {
   admitRequest,
   controlRequest,
@@ -98,7 +108,8 @@ export class RoomRole {
 
   /** May this peer join? Throws `forbidden` / `unauthorized` with the reason; records the member. */
   async admit(req: AdmitRequest): Promise<AdmitReply> {
-    const rec = await this.#room(req.room, req.service);
+    const rec = await this.#admissionRoom(req.room, req.service);
+    const room = rec.id;
     if (rec.service !== req.service && req.service !== this.#superservice) {
       forbidden('token is not valid for this room');
     }
@@ -114,11 +125,11 @@ export class RoomRole {
         throw new SwitchboardError('unauthorized', 'wrong room password');
       }
     }
-    const members = await this.#members.list(req.room);
+    const members = await this.#members.list(room);
     const previous = members.find((m) => m.uid === req.uid);
     if (previous && previous.conn !== req.conn) {
       // Same identity again (a reload): the old connection goes, as the media node drops its peer.
-      if (await this.#members.remove(req.room, previous)) {
+      if (await this.#members.remove(room, previous)) {
         this.#notify(previous, roomNotifications.kicked, { reason: 'replaced by a new connection' });
       }
     }
@@ -126,7 +137,7 @@ export class RoomRole {
     if (rec.maxPeers > 0 && others.length >= rec.maxPeers) {
       forbidden('room is full');
     }
-    const slot = await this.#members.claimSlot(req.room, req.conn, rec.maxPeers, others.length);
+    const slot = await this.#members.claimSlot(room, req.conn, rec.maxPeers, others.length);
     if (slot === undefined) {
       forbidden('room is full');
     }
@@ -147,9 +158,9 @@ export class RoomRole {
       slot,
       joinedAt: Date.now(),
     };
-    await this.#members.put(req.room, member);
-    logger.debug({ room: req.room, uid: req.uid, role, slot }, 'peer admitted');
-    return { role, room: roomInfo(rec) };
+    await this.#members.put(room, member);
+    logger.debug({ room, uid: req.uid, role, slot }, 'peer admitted');
+    return { role, room: roomInfo(rec), member };
   }
 
   /** The media join succeeded: announce the peer. */
@@ -458,6 +469,40 @@ export class RoomRole {
   }
 
   // ---- helpers ---------------------------------------------------------------------------------------
+
+  /**
+   * The room a join names: the room of that name among the service's rooms (names are unique per
+   * service, so a join by name reaches the REST room of that name), else the room of that id (REST
+   * tokens name the id), else a new ad-hoc room whose id and name are what the join said. A name two
+   * rooms share (made before names were unique) is refused rather than guessed.
+   */
+  async #admissionRoom(sid: string, service: string): Promise<RoomRecord> {
+    const dc = this.#dc;
+    const named = await findRoomByName(this.#store, dc, service, sid, false);
+    if (named) {
+      return named;
+    }
+    const byId = await getRoom(this.#store, dc, sid);
+    if (byId) {
+      return byId;
+    }
+    const scanned = await findRoomByName(this.#store, dc, service, sid, true);
+    if (scanned) {
+      return scanned;
+    }
+    const holder = await claimRoomName(this.#store, dc, service, sid, sid);
+    if (holder !== undefined) {
+      // A REST create of this name won the race: its room it is, once written.
+      const rec = await getRoom(this.#store, dc, holder);
+      if (!rec) {
+        throw new SwitchboardError('unavailable', `room "${sid}" is being created; try again`);
+      }
+      return rec;
+    }
+    const rec = await this.#room(sid, service);
+    await confirmRoomName(this.#store, dc, service, sid, sid);
+    return rec;
+  }
 
   /** The room's record; a room nobody created through the API is created by its first join. */
   async #room(id: string, service = this.#superservice): Promise<RoomRecord> {

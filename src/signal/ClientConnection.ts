@@ -12,6 +12,7 @@ import {
   roomSubjects,
   type AdmitReply,
   type AdmitRequest,
+  type MemberRecord,
   type RoomRpcRequest,
 } from '../protocol/room.ts';
 import type { MediaGrants } from '../protocol/tokens.ts';
@@ -48,12 +49,13 @@ const JOIN_ATTEMPTS = 4;
 const RPC_CODES: Partial<Record<string, number>> = {
   unauthorized: 401,
   forbidden: 403,
+  /** A join naming a room whose name two rooms share. */
+  conflict: 409,
   unavailable: 503,
 };
 const ROOM_RPC_CODES: Partial<Record<string, number>> = {
   ...RPC_CODES,
   'not-found': 404,
-  conflict: 409,
   'invalid-params': RPC.INVALID_PARAMS,
 };
 
@@ -90,6 +92,8 @@ export class ClientConnection {
   #node: string | undefined;
   /** Set once the room role admitted us (undefined without a room service, see #admit). */
   #member: { room: string; uid: string } | undefined;
+  /** The room role's record of us, kept to write it again if the Store loses it (SignalRole.#restore). */
+  #record: MemberRecord | undefined;
   #queue: Promise<void> = Promise.resolve();
   #closed = false;
 
@@ -124,6 +128,18 @@ export class ClientConnection {
           this.#ws.close(closing[0], closing[1]);
         }
       });
+    }
+  }
+
+  /** The room and member record of this connection while it is in a room (admitted by the room role). */
+  get membership(): { room: string; member: MemberRecord } | undefined {
+    return this.#member && this.#record ? { room: this.#member.room, member: this.#record } : undefined;
+  }
+
+  /** The room role changed our record (role, name, info): keep the latest. */
+  updateRecord(m: MemberRecord): void {
+    if (this.#record && m.conn === this.conn) {
+      this.#record = m;
     }
   }
 
@@ -219,7 +235,8 @@ export class ClientConnection {
     const extras = joinExtras.parse(raw);
     const ident = await this.#o.auth.authorize(extras.token ?? this.#o.queryToken, p.sid, p.uid);
     const name = p.name ?? ident.name;
-    await this.#admit(ident, name ?? ident.identity, extras.password);
+    // The room's id: a join may name the room by its name (see RoomRole).
+    const room = await this.#admit(ident, name ?? ident.identity, extras.password);
     const grants: MediaGrants = {
       canPublish: ident.canPublish,
       canSubscribe: ident.canSubscribe,
@@ -230,9 +247,15 @@ export class ClientConnection {
     // Only ion-sfu's params go on, with the verified identity and grants (a client's own `grants` is
     // dropped, and so is `relay`, which only media nodes may send: src/sfu/RelayLink.ts).
     const { token: _t, password: _p, grants: _g, relay: _r, ...rest } = raw;
-    const forwarded = { ...rest, uid: ident.identity, ...(name !== undefined ? { name } : {}), grants };
+    const forwarded = {
+      ...rest,
+      sid: room,
+      uid: ident.identity,
+      ...(name !== undefined ? { name } : {}),
+      grants,
+    };
     try {
-      const answer = await this.#placeAndJoin(p.sid, forwarded);
+      const answer = await this.#placeAndJoin(room, forwarded);
       if (this.#member) {
         this.#o.bus.publish(roomSubjects.joined(this.#o.dc), { ...this.#member, conn: this.conn });
       }
@@ -301,7 +324,8 @@ export class ClientConnection {
   }
 
   /** The room role decides (lock, password, max peers) before any media is set up. */
-  async #admit(ident: JoinIdentity, name: string, password: string | undefined): Promise<void> {
+  /** Resolves with the id of the room admitted to (the join's room when no room role answers). */
+  async #admit(ident: JoinIdentity, name: string, password: string | undefined): Promise<string> {
     const req: AdmitRequest = {
       room: ident.room,
       uid: ident.identity,
@@ -321,8 +345,10 @@ export class ClientConnection {
       anonymous: ident.anonymous,
     };
     try {
-      await this.#o.bus.request<AdmitReply>(roomSubjects.admit(this.#o.dc), req);
-      this.#member = { room: ident.room, uid: ident.identity };
+      const reply = await this.#o.bus.request<AdmitReply>(roomSubjects.admit(this.#o.dc), req);
+      this.#member = { room: reply.room.id, uid: ident.identity };
+      this.#record = reply.member;
+      return reply.room.id;
     } catch (err) {
       if (!(err instanceof BusRequestError && err.code === 'no-responder')) {
         throw err;
@@ -336,6 +362,7 @@ export class ClientConnection {
         warnedNoRoomService = true;
         logger.warn('no room role answers: anonymous joins proceed without room rules');
       }
+      return ident.room;
     }
   }
 
@@ -343,6 +370,7 @@ export class ClientConnection {
     const m = this.#member;
     if (m) {
       this.#member = undefined;
+      this.#record = undefined;
       this.#o.bus.publish(roomSubjects.leave(this.#o.dc), { ...m, conn: this.conn, reason });
     }
   }
