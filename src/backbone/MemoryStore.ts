@@ -87,6 +87,15 @@ export class MemoryStore implements Store {
     return Promise.resolve();
   }
 
+  /** Nothing to re-write: the data lives as long as the process. */
+  onReset(_fn: () => Promise<void>): () => void {
+    return () => undefined;
+  }
+
+  checkReset(): Promise<void> {
+    return Promise.resolve();
+  }
+
   close(): Promise<void> {
     this.#data.clear();
     return Promise.resolve();

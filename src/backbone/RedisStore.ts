@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { Store } from './Store.ts';
 import { logger } from '../util/logger.ts';
@@ -12,6 +13,11 @@ export interface RedisStoreOptions {
   db: number;
   /** Shown in `CLIENT LIST`. Default "switchboard". */
   name?: string;
+  /**
+   * Prefixes of durable records (rooms, services) this process keeps a copy of, to write them back
+   * when Redis lost its data (see `#restoreMirror`). Default none.
+   */
+  mirror?: readonly string[];
 }
 
 /** How long a reconnect attempt may take before the next one. */
@@ -26,6 +32,13 @@ const MAX_RETRIES_PER_REQUEST = 8;
 const COMMAND_TIMEOUT_MS = 5_000;
 const retryStrategy = (times: number): number => Math.min(times * 100, 1_000);
 const SCAN_COUNT = 200;
+/** How often the Store looks whether Redis lost its data (it also looks after every reconnect). */
+const RESET_CHECK_MS = 5_000;
+/** The marker outlives missed checks by far; a process that is gone leaves it behind a minute at most. */
+const MARKER_TTL_MS = 60_000;
+/** How often the mirror is read back from Redis: what another process changed is this stale at a reset. */
+const MIRROR_REFRESH_MS = 10_000;
+const MIRROR_READ_BATCH = 100;
 
 // Atomic lease operations. `pcall` so a key holding another type (a hash) reads as "not the
 // holder" instead of failing, as in MemoryStore.
@@ -37,11 +50,24 @@ const COMPARE_AND_DELETE_LUA = `
 local v = redis.pcall('GET', KEYS[1])
 if v == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
+// Writing back a mirrored hash must not overwrite one another process already wrote back (or changed).
+const HSET_IF_ABSENT_LUA = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+if tonumber(ARGV[1]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return 1`;
 
 /** The commands `defineCommand` adds; ioredis cannot type them itself. */
 interface LeaseCommands {
   sbRefresh(key: string, expected: string, ttlMs: number): Promise<number>;
   sbCompareAndDelete(key: string, expected: string): Promise<number>;
+  sbHsetIfAbsent(key: string, ttlMs: number, ...fieldsAndValues: string[]): Promise<number>;
+}
+
+/** A mirrored key: a string or a hash, and its absolute expiry (0 = none). */
+interface MirrorEntry {
+  v: string | Record<string, string>;
+  e: number;
 }
 type Client = (Redis | Cluster) & LeaseCommands;
 
@@ -51,13 +77,166 @@ const log = logger.child({ component: 'redis' });
  * The Store over Redis (distributed mode): TTLs in ms (`PX`), claims with `SET NX PX`, renew and
  * release as Lua scripts (atomic on the server), `keys()` with `SCAN` (never `KEYS`, which blocks
  * the server), hashes with `HSET`/`HGETALL`/`HDEL`.
+ *
+ * Lost data: many deployments run Redis without persistence, so a restart empties it while every
+ * process carries on. Each process keeps a marker key of its own; when it is gone (looked at after
+ * every reconnect and every few seconds) Redis lost its data, and the Store writes back its mirror
+ * of durable records, then runs the `onReset` callbacks of the roles (secrets, members, ...). Redis
+ * stays the truth while it has the data: the mirror is a copy read back from it every few seconds
+ * (plus this process's own writes), written back only where a key is absent, so the first process to
+ * write back wins and changes made just before the loss by another process may be undone.
  */
 export class RedisStore implements Store {
   readonly #redis: Client;
+  readonly #marker = `sb:store-marker:${randomUUID()}`;
+  readonly #resetFns = new Set<() => Promise<void>>();
+  readonly #mirrorPrefixes: readonly string[];
+  #mirror = new Map<string, MirrorEntry>();
+  /** Keys this process wrote while the mirror was being read back (their own value wins). */
+  #touched: Set<string> | undefined;
+  /** Counts the losses seen; a read-back that straddles one is thrown away. */
+  #epoch = 0;
+  #checking: Promise<void> | undefined;
+  #refreshing = false;
+  #timers: NodeJS.Timeout[] = [];
   #closed = false;
 
-  private constructor(redis: Client) {
+  private constructor(redis: Client, mirror: readonly string[]) {
     this.#redis = redis;
+    this.#mirrorPrefixes = mirror;
+  }
+
+  async #start(): Promise<void> {
+    await this.#redis.set(this.#marker, '1', 'PX', MARKER_TTL_MS);
+    this.#redis.on('ready', () => void this.checkReset().catch(() => undefined));
+    const check = setInterval(() => void this.checkReset().catch(() => undefined), RESET_CHECK_MS);
+    this.#timers.push(check);
+    if (this.#mirrorPrefixes.length > 0) {
+      await this.#refreshMirror();
+      this.#timers.push(setInterval(() => void this.#refreshMirror(), MIRROR_REFRESH_MS));
+    }
+    for (const t of this.#timers) {
+      t.unref();
+    }
+  }
+
+  onReset(fn: () => Promise<void>): () => void {
+    this.#resetFns.add(fn);
+    return () => this.#resetFns.delete(fn);
+  }
+
+  checkReset(): Promise<void> {
+    this.#checking ??= this.#check().finally(() => (this.#checking = undefined));
+    return this.#checking;
+  }
+
+  async #check(): Promise<void> {
+    if (this.#closed || (await this.refresh(this.#marker, '1', MARKER_TTL_MS))) {
+      return;
+    }
+    this.#epoch++;
+    log.warn('redis lost its data (restarted without persistence?): writing back what this process owns');
+    await this.#redis.set(this.#marker, '1', 'PX', MARKER_TTL_MS);
+    await this.#restoreMirror();
+    for (const fn of [...this.#resetFns]) {
+      try {
+        await fn();
+      } catch (err) {
+        log.warn({ err }, 'writing back state after a redis data loss failed');
+      }
+    }
+  }
+
+  /** Writes back every mirrored record Redis does not have (another process may have been first). */
+  async #restoreMirror(): Promise<void> {
+    let written = 0;
+    for (const [key, m] of [...this.#mirror]) {
+      const ttl = m.e === 0 ? 0 : m.e - Date.now();
+      if (m.e !== 0 && ttl <= 0) {
+        this.#mirror.delete(key);
+        continue;
+      }
+      let ok: boolean;
+      if (typeof m.v === 'string') {
+        ok = ttl > 0 ? await this.setIfAbsent(key, m.v, ttl) : await this.setIfAbsent(key, m.v);
+      } else {
+        const flat = Object.entries(m.v).flat();
+        ok = flat.length > 0 && (await this.#redis.sbHsetIfAbsent(key, ttl, ...flat)) === 1;
+      }
+      written += ok ? 1 : 0;
+    }
+    if (this.#mirror.size > 0) {
+      log.info({ written, mirrored: this.#mirror.size }, 'wrote back mirrored records after a redis data loss');
+    }
+  }
+
+  /** Reads the mirrored prefixes back from Redis; kept only if Redis did not lose its data meanwhile. */
+  async #refreshMirror(): Promise<void> {
+    if (this.#refreshing || this.#closed) {
+      return;
+    }
+    this.#refreshing = true;
+    const epoch = this.#epoch;
+    this.#touched = new Set();
+    try {
+      const next = new Map<string, MirrorEntry>();
+      for (const prefix of this.#mirrorPrefixes) {
+        const keys = await this.keys(prefix);
+        for (let i = 0; i < keys.length; i += MIRROR_READ_BATCH) {
+          await Promise.all(keys.slice(i, i + MIRROR_READ_BATCH).map((k) => this.#readEntry(k, next)));
+        }
+      }
+      // Our marker was set before the read: still there afterwards = Redis kept its data throughout.
+      await this.checkReset();
+      if (this.#epoch !== epoch) {
+        return;
+      }
+      for (const key of this.#touched) {
+        const own = this.#mirror.get(key);
+        if (own) {
+          next.set(key, own);
+        } else {
+          next.delete(key);
+        }
+      }
+      this.#mirror = next;
+    } catch (err) {
+      log.debug({ err }, 'reading back the mirrored records failed (redis away?)');
+    } finally {
+      this.#touched = undefined;
+      this.#refreshing = false;
+    }
+  }
+
+  async #readEntry(key: string, into: Map<string, MirrorEntry>): Promise<void> {
+    const [type, pttl] = await Promise.all([this.#redis.type(key), this.#redis.pttl(key)]);
+    let v: string | Record<string, string> | undefined;
+    if (type === 'string') {
+      v = (await this.#redis.get(key)) ?? undefined;
+    } else if (type === 'hash') {
+      const h = await this.#redis.hgetall(key);
+      v = Object.keys(h).length > 0 ? h : undefined;
+    }
+    if (v !== undefined && pttl !== -2) {
+      into.set(key, { v, e: pttl > 0 ? Date.now() + pttl : 0 });
+    }
+  }
+
+  /** Keeps the mirror in step with this process's own writes. */
+  #isMirrored(key: string): boolean {
+    return this.#mirrorPrefixes.some((p) => key.startsWith(p));
+  }
+
+  #wrote(key: string, entry: MirrorEntry | undefined): void {
+    if (!this.#isMirrored(key)) {
+      return;
+    }
+    if (entry) {
+      this.#mirror.set(key, entry);
+    } else {
+      this.#mirror.delete(key);
+    }
+    this.#touched?.add(key);
   }
 
   /** Connects and waits until Redis answers; rejects (and disconnects) on the first connection error. */
@@ -82,7 +261,14 @@ export class RedisStore implements Store {
     }
     watch(client, opts.addrs);
     log.info({ addrs: opts.addrs }, 'redis connected');
-    return new RedisStore(client);
+    const store = new RedisStore(client, opts.mirror ?? []);
+    try {
+      await store.#start();
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+    return store;
   }
 
   async get(key: string): Promise<string | undefined> {
@@ -95,25 +281,38 @@ export class RedisStore implements Store {
     } else {
       await this.#redis.set(key, value);
     }
+    this.#wrote(key, { v: value, e: ttlMs ? Date.now() + ttlMs : 0 });
   }
 
   async setIfAbsent(key: string, value: string, ttlMs?: number): Promise<boolean> {
     const r = ttlMs
       ? await this.#redis.set(key, value, 'PX', ttlMs, 'NX')
       : await this.#redis.set(key, value, 'NX');
+    if (r === 'OK') {
+      this.#wrote(key, { v: value, e: ttlMs ? Date.now() + ttlMs : 0 });
+    }
     return r === 'OK';
   }
 
   async refresh(key: string, expected: string, ttlMs: number): Promise<boolean> {
-    return (await this.#redis.sbRefresh(key, expected, ttlMs)) === 1;
+    const ok = (await this.#redis.sbRefresh(key, expected, ttlMs)) === 1;
+    if (ok && key !== this.#marker) {
+      this.#wrote(key, { v: expected, e: Date.now() + ttlMs });
+    }
+    return ok;
   }
 
   async compareAndDelete(key: string, expected: string): Promise<boolean> {
-    return (await this.#redis.sbCompareAndDelete(key, expected)) === 1;
+    const ok = (await this.#redis.sbCompareAndDelete(key, expected)) === 1;
+    if (ok) {
+      this.#wrote(key, undefined);
+    }
+    return ok;
   }
 
   async del(key: string): Promise<void> {
     await this.#redis.del(key);
+    this.#wrote(key, undefined);
   }
 
   async keys(prefix: string): Promise<string[]> {
@@ -147,6 +346,13 @@ export class RedisStore implements Store {
     if (failed?.[0]) {
       throw failed[0];
     }
+    if (this.#isMirrored(key)) {
+      // A hash the mirror does not hold yet is read whole: a partial copy written back would be wrong.
+      const prev = this.#mirror.get(key);
+      const v =
+        prev && typeof prev.v !== 'string' ? { ...prev.v, ...fields } : await this.#redis.hgetall(key);
+      this.#wrote(key, { v, e: ttlMs ? Date.now() + ttlMs : (prev?.e ?? 0) });
+    }
   }
 
   async hgetall(key: string): Promise<Record<string, string>> {
@@ -155,6 +361,12 @@ export class RedisStore implements Store {
 
   async hdel(key: string, field: string): Promise<void> {
     await this.#redis.hdel(key, field);
+    const prev = this.#mirror.get(key);
+    if (prev && typeof prev.v !== 'string') {
+      const v = { ...prev.v };
+      delete v[field];
+      this.#wrote(key, Object.keys(v).length > 0 ? { v, e: prev.e } : undefined);
+    }
   }
 
   async close(): Promise<void> {
@@ -162,6 +374,13 @@ export class RedisStore implements Store {
       return;
     }
     this.#closed = true;
+    for (const t of this.#timers.splice(0)) {
+      clearInterval(t);
+    }
+    await this.#checking?.catch(() => undefined);
+    if (this.#redis.status === 'ready') {
+      await this.#redis.del(this.#marker).catch(() => undefined);
+    }
     try {
       await this.#redis.quit(); // waits for pending replies
     } catch {
@@ -210,6 +429,7 @@ function createClient(opts: RedisStoreOptions): Client {
   }
   client.defineCommand('sbRefresh', { numberOfKeys: 1, lua: REFRESH_LUA });
   client.defineCommand('sbCompareAndDelete', { numberOfKeys: 1, lua: COMPARE_AND_DELETE_LUA });
+  client.defineCommand('sbHsetIfAbsent', { numberOfKeys: 1, lua: HSET_IF_ABSENT_LUA });
   return client as Client;
 }
 

@@ -17,5 +17,13 @@ export interface Store {
   hset(key: string, fields: Record<string, string>, ttlMs?: number): Promise<void>;
   hgetall(key: string): Promise<Record<string, string>>;
   hdel(key: string, field: string): Promise<void>;
+  /**
+   * Registers `fn` to run after the Store found its server emptied (Redis restarted without
+   * persistence, FLUSHALL, a failover to an empty replica): whoever owns keys writes them again.
+   * Returns the unregister function. In-memory Stores cannot lose data while their process runs.
+   */
+  onReset(fn: () => Promise<void>): () => void;
+  /** Looks now whether the server was emptied (running the `onReset` callbacks if so); resolves after. */
+  checkReset(): Promise<void>;
   close(): Promise<void>;
 }

@@ -95,6 +95,12 @@ export const subjects = {
    * notice a crashed node within a second, long before its heartbeat key expires.
    */
   sfuPing: (dc: string, node: string) => `sb.${dc}.sfu.${node}.ping`,
+  /**
+   * A starting process that finds no secrets in the Store asks the running ones (request, answers
+   * `{}` when done) to look whether Redis lost its data and write back what they own first, so a
+   * Redis restart never makes a new process generate secrets the cluster already has.
+   */
+  storeCheck: (dc: string) => `sb.${dc}.store.check`,
 };
 
 /** Uids of relay peers start with this; client uids may not (the sfu role refuses them). */

@@ -17,6 +17,8 @@ export const roomSubjects = {
   rpc: (dc: string) => `sb.${dc}.room.rpc`,
   /** api → room (request): kick users, end a room (REST DELETE). */
   control: (dc: string) => `sb.${dc}.room.control`,
+  /** signal → room (publish): a member to write back after the Store lost its data (Redis restart). */
+  restore: (dc: string) => `sb.${dc}.room.restore`,
   /** room → sfu (request): act on the media of a room this node hosts. */
   sfuAdmin: (dc: string, node: string) => `sb.${dc}.sfu.${node}.admin`,
 };
@@ -58,6 +60,14 @@ export function persistentPrefixes(dc: string): string[] {
   return ['rooms', 'roomnames', 'services', 'secrets', 'mauth', 'jti', 'nuvetoken', 'recordings'].map(
     (p) => `sb:${dc}:${p}:`,
   );
+}
+
+/**
+ * Durable records a process with the api or room role keeps a copy of, to write them back when Redis
+ * loses its data (RedisStore's mirror). Secrets, members and leases are written back by their owners.
+ */
+export function mirroredPrefixes(dc: string): string[] {
+  return ['rooms', 'roomnames', 'services', 'recordings'].map((p) => `sb:${dc}:${p}:`);
 }
 
 export const SIGNAL_HEARTBEAT_MS = 5000;
@@ -188,6 +198,14 @@ export interface AdmitReply {
   /** What the room role recorded; the signal role keeps it to write it again if the Store loses it. */
   member: MemberRecord;
 }
+
+export const restoreMessage = z.object({ room: id, member: memberRecord });
+
+/**
+ * room → signal, on the connection's notify subject but never forwarded to the client: the room
+ * role's current record of that member (after a role or name change), kept for `restore`.
+ */
+export const MEMBER_RECORD_NOTIFICATION = 'sb.memberRecord';
 
 export const joinedMessage = z.object({ room: id, uid: id, conn: id });
 export const leaveMessage = z.object({ room: id, uid: id, conn: id, reason: z.string().max(64) });

@@ -28,6 +28,8 @@ import {
   roomNotifications,
   roomRpcRequest,
   roomSubjects,
+  restoreMessage,
+  MEMBER_RECORD_NOTIFICATION,
   SIGNAL_TTL_MS,
   type AdmitReply,
   type AdmitRequest,
@@ -87,6 +89,7 @@ export class RoomRole {
       this.#bus.subscribe(roomSubjects.leave(dc), (d) => this.#leave(leaveMessage.parse(d)), q),
       this.#bus.subscribe(roomSubjects.rpc(dc), (d) => this.#rpc(roomRpcRequest.parse(d)), q),
       this.#bus.subscribe(roomSubjects.control(dc), (d) => this.#control(controlRequest.parse(d)), q),
+      this.#bus.subscribe(roomSubjects.restore(dc), (d) => this.#restore(restoreMessage.parse(d)), q),
     );
     await this.#bus.flush();
     await this.#dropIdleAdhocRooms();
@@ -171,6 +174,7 @@ export class RoomRole {
     }
     const confirmed: MemberRecord = { ...m, confirmed: true };
     await this.#members.put(msg.room, confirmed);
+    this.#notify(confirmed, MEMBER_RECORD_NOTIFICATION, confirmed);
     const rec = await this.#room(msg.room);
     if (await this.#store.setIfAbsent(roomKeys.live(this.#dc, msg.room), '1')) {
       this.#event(rec, { event: 'room_started' });
@@ -186,6 +190,30 @@ export class RoomRole {
       self: peerInfo(m),
       peers: all.filter((o) => o.uid !== m.uid && !o.hidden).map(peerInfo),
     });
+  }
+
+  /**
+   * The Store lost its data (Redis restarted) and a signal instance writes back one of its members:
+   * the member, a capacity slot (its own if still free; any other if a newcomer took it: the peer is
+   * in the media already, so it is not refused) and the room's live flag. A member recorded meanwhile
+   * (a rejoin) is left alone.
+   */
+  async #restore(msg: { room: string; member: MemberRecord }): Promise<void> {
+    const { room, member } = msg;
+    if (await this.#members.get(room, member.uid)) {
+      return;
+    }
+    let slot: number | undefined = member.slot;
+    if (!(await this.#store.setIfAbsent(roomKeys.slot(this.#dc, room, slot), member.conn))) {
+      slot = await this.#members.claimSlot(room, member.conn, 0, 0);
+    }
+    if (slot === undefined) {
+      return;
+    }
+    await this.#members.put(room, { ...member, slot });
+    if (member.confirmed) {
+      await this.#store.setIfAbsent(roomKeys.live(this.#dc, room), '1');
+    }
   }
 
   async #leave(msg: { room: string; uid: string; conn: string; reason: string }): Promise<void> {
@@ -366,6 +394,7 @@ export class RoomRole {
 
   async #updateMember(room: string, m: MemberRecord): Promise<unknown> {
     await this.#members.put(room, m);
+    this.#notify(m, MEMBER_RECORD_NOTIFICATION, m);
     const info = peerInfo(m);
     if (!m.hidden) {
       this.#broadcast(await this.#members.list(room), undefined, roomNotifications.peer, {

@@ -225,6 +225,14 @@ export class PersistentMemoryStore implements Store {
     }
   }
 
+  onReset(fn: () => Promise<void>): () => void {
+    return this.#inner.onReset(fn);
+  }
+
+  checkReset(): Promise<void> {
+    return this.#inner.checkReset();
+  }
+
   async close(): Promise<void> {
     if (this.#closed) {
       return;

@@ -8,7 +8,7 @@ import { logLevel, validateSupported, ConfigError, type Config } from '../config
 import { AgentRole, workerPlan } from '../agent/index.ts';
 import { ApiRole } from '../api/index.ts';
 import { Metrics } from '../metrics/Metrics.ts';
-import { persistentPrefixes } from '../protocol/room.ts';
+import { mirroredPrefixes, persistentPrefixes } from '../protocol/room.ts';
 import { RegistryRole } from '../registry/index.ts';
 import { RoomRole } from '../room/index.ts';
 import { SfuRole } from '../sfu/index.ts';
@@ -17,7 +17,7 @@ import { TurnServer } from '../turn/index.ts';
 import { logger, setLogLevel } from '../util/logger.ts';
 import { buildDemoAssets } from './demoAssets.ts';
 import { PersistentMemoryStore } from './PersistentMemoryStore.ts';
-import { resolveSecrets, writeSecretsFile, type Secrets } from './secrets.ts';
+import { keepSecrets, resolveSecrets, writeSecretsFile, type Secrets } from './secrets.ts';
 
 export type RoleName = 'signal' | 'registry' | 'sfu' | 'room' | 'api';
 export const ALL_ROLES: readonly RoleName[] = ['signal', 'registry', 'sfu', 'room', 'api'];
@@ -58,6 +58,7 @@ export class Switchboard {
   readonly secrets: Secrets;
   /** coturn, run for this media node's clients with `[turn] enabled` (sfu role only). */
   readonly turn: TurnServer | undefined;
+  #stopKeepingSecrets: (() => void) | undefined;
   #closed = false;
 
   private constructor(
@@ -128,20 +129,22 @@ export class Switchboard {
       );
     }
     const ownStore = store !== opts.store ? store : undefined;
-    const backbone = await connectBackbone(config, name, { bus: opts.bus, store }).catch(
+    const mirror = roles.includes('api') || roles.includes('room') ? mirroredPrefixes(config.global.dc) : [];
+    const backbone = await connectBackbone(config, name, { bus: opts.bus, store }, mirror).catch(
       async (err: unknown) => {
         await app.close();
         await ownStore?.close();
         throw err;
       },
     );
-    const resolved = await resolveSecrets(config, backbone.store).catch(async (err: unknown) => {
+    const resolved = await resolveSecrets(config, backbone.store, backbone.bus).catch(async (err: unknown) => {
       await app.close();
       await backbone.bus.close();
       await backbone.store.close();
       throw err;
     });
     const sb = new Switchboard(config, app, backbone.bus, backbone.store, roles, resolved.secrets);
+    sb.#stopKeepingSecrets = keepSecrets(config, backbone.bus, backbone.store, resolved);
     try {
       await sb.#routes();
       await sb.registry?.start();
@@ -208,6 +211,7 @@ export class Switchboard {
       return;
     }
     this.#closed = true;
+    this.#stopKeepingSecrets?.();
     await this.signal?.close();
     await this.api?.close();
     await this.room?.close();

@@ -8,10 +8,12 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Store } from '../backbone/index.ts';
+import type { Bus, Store, Subscription } from '../backbone/index.ts';
 import type { Config } from '../config/index.ts';
 import { getService, listServices, putService } from '../protocol/records.ts';
+import { subjects } from '../protocol/cluster.ts';
 import { roomKeys } from '../protocol/room.ts';
+import { logger } from '../util/logger.ts';
 import { ensureDataDir, writeFileAtomic } from './PersistentMemoryStore.ts';
 
 export interface Secrets {
@@ -27,11 +29,20 @@ function random(bytes: number): string {
   return randomBytes(bytes).toString('base64url');
 }
 
+/** How long a starting process waits for the running ones to write their secrets back. */
+const CLUSTER_CHECK_TIMEOUT_MS = 8_000;
+
 async function storedOrNew(
   store: Store,
   key: string,
   make: () => string,
+  askCluster: () => Promise<void>,
 ): Promise<{ value: string; created: boolean }> {
+  const stored = await store.get(key);
+  if (stored !== undefined) {
+    return { value: stored, created: false };
+  }
+  await askCluster();
   const created = await store.setIfAbsent(key, make());
   const value = await store.get(key);
   if (value === undefined) {
@@ -48,29 +59,44 @@ export interface ResolvedSecrets {
   generated: Partial<Secrets>;
 }
 
-export async function resolveSecrets(config: Config, store: Store): Promise<ResolvedSecrets> {
+/**
+ * The secrets in effect. A value missing from the Store is generated only after the running processes
+ * (if any answer on the Bus) had the chance to write theirs back: Redis may have just lost its data.
+ */
+export async function resolveSecrets(config: Config, store: Store, bus?: Bus): Promise<ResolvedSecrets> {
   const dc = config.global.dc;
   const generated: Partial<Secrets> = {};
   const created = { authSecret: false, superservice: false };
+  let asked: Promise<void> | undefined;
+  const askCluster = (): Promise<void> =>
+    (asked ??= (bus?.request(subjects.storeCheck(dc), {}, { timeoutMs: CLUSTER_CHECK_TIMEOUT_MS }) ??
+      Promise.resolve()
+    ).then(
+      () => undefined,
+      () => undefined, // nobody running (no-responder) or nobody in time: generate
+    ));
 
   let authSecret = config.auth.secret;
   if (authSecret === undefined) {
-    const r = await storedOrNew(store, roomKeys.secret(dc, 'auth'), () => random(32));
+    const r = await storedOrNew(store, roomKeys.secret(dc, 'auth'), () => random(32), askCluster);
     authSecret = generated.authSecret = r.value;
     created.authSecret = r.created;
   }
 
   let superserviceId = config.api.superserviceid;
   if (superserviceId === undefined) {
-    const r = await storedOrNew(store, roomKeys.secret(dc, 'superserviceid'), () =>
-      randomBytes(12).toString('hex'),
+    const r = await storedOrNew(
+      store,
+      roomKeys.secret(dc, 'superserviceid'),
+      () => randomBytes(12).toString('hex'),
+      askCluster,
     );
     superserviceId = generated.superserviceId = r.value;
     created.superservice ||= r.created;
   }
   let superserviceKey = config.api.superservicekey;
   if (superserviceKey === undefined) {
-    const r = await storedOrNew(store, roomKeys.secret(dc, 'superservicekey'), () => random(24));
+    const r = await storedOrNew(store, roomKeys.secret(dc, 'superservicekey'), () => random(24), askCluster);
     superserviceKey = generated.superserviceKey = r.value;
     created.superservice ||= r.created;
   }
@@ -90,6 +116,49 @@ export async function resolveSecrets(config: Config, store: Store): Promise<Reso
     }
   }
   return { secrets: { authSecret, superserviceId, superserviceKey }, created, generated };
+}
+
+/**
+ * Keeps the secrets in the Store while this process runs: writes them back when Redis lost its data,
+ * and answers a starting process's `storeCheck` after doing so. Only set-if-absent: a value another
+ * process already wrote back is never overwritten (a mismatch is logged; it cannot happen unless a
+ * process generated new secrets before anyone wrote the old ones back). Returns the stop function.
+ */
+export function keepSecrets(config: Config, bus: Bus, store: Store, resolved: ResolvedSecrets): () => void {
+  const dc = config.global.dc;
+  const s = resolved.secrets;
+  const writeBack = async (): Promise<void> => {
+    const values: [string, string | undefined][] = [
+      ['auth', resolved.generated.authSecret],
+      ['superserviceid', resolved.generated.superserviceId],
+      ['superservicekey', resolved.generated.superserviceKey],
+    ];
+    for (const [name, value] of values) {
+      const key = roomKeys.secret(dc, name);
+      if (value !== undefined && !(await store.setIfAbsent(key, value)) && (await store.get(key)) !== value) {
+        logger.error({ key }, 'the Store holds another value of a secret than this process uses');
+      }
+    }
+    if (!(await getService(store, dc, s.superserviceId))) {
+      await putService(store, dc, {
+        id: s.superserviceId,
+        name: 'superservice',
+        key: s.superserviceKey,
+        createdAt: Date.now(),
+        superservice: true,
+      });
+    }
+  };
+  const unregister = store.onReset(writeBack);
+  const sub: Subscription = bus.subscribe(subjects.storeCheck(dc), async () => {
+    await store.checkReset();
+    await writeBack();
+    return {};
+  });
+  return () => {
+    unregister();
+    sub.unsubscribe();
+  };
 }
 
 /** Writes the generated secrets where the CLI looks for them. */

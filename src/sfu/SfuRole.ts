@@ -72,6 +72,7 @@ export class SfuRole {
   /** Token grants of each peer: grants.ts. */
   readonly #grants: PeerGrants;
   #timer: NodeJS.Timeout | undefined;
+  #unregisterReset: (() => void) | undefined;
   /** The heartbeat in flight: one at a time (a slow Store must not pile them up), awaited by close(). */
   #beat: Promise<void> | undefined;
   #cpu = process.cpuUsage();
@@ -129,10 +130,14 @@ export class SfuRole {
     await this.#bus.flush();
     await this.#tick();
     this.#timer = setInterval(() => void this.#tick(), HEARTBEAT_MS);
+    // Redis lost its data: heartbeat and room leases at once, not at the next beat (a join placed
+    // meanwhile would find the room unowned and could open it on another node).
+    this.#unregisterReset = this.#store.onReset(() => this.#tick());
     this.#timer.unref();
   }
 
   async close(): Promise<void> {
+    this.#unregisterReset?.();
     clearInterval(this.#timer);
     await this.#beat; // or it could write our node key back after we delete it
     this.#sub?.unsubscribe();

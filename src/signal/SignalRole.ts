@@ -3,7 +3,14 @@ import type { FastifyInstance } from 'fastify';
 import type { Bus, Store, Subscription } from '../backbone/index.ts';
 import type { Config } from '../config/index.ts';
 import { peerNotification, subjects } from '../protocol/cluster.ts';
-import { roomKeys, SIGNAL_HEARTBEAT_MS, SIGNAL_TTL_MS } from '../protocol/room.ts';
+import {
+  memberRecord,
+  MEMBER_RECORD_NOTIFICATION,
+  roomKeys,
+  roomSubjects,
+  SIGNAL_HEARTBEAT_MS,
+  SIGNAL_TTL_MS,
+} from '../protocol/room.ts';
 import { Authenticator } from './Authenticator.ts';
 import { ClientConnection } from './ClientConnection.ts';
 import { NodeWatch } from './NodeWatch.ts';
@@ -32,6 +39,7 @@ export class SignalRole {
   readonly #conns = new Map<string, ClientConnection>();
   #sub: Subscription | undefined;
   #timer: NodeJS.Timeout | undefined;
+  #unregisterReset: (() => void) | undefined;
   /** Tells the clients of a crashed media node to reconnect (NodeWatch.ts). */
   readonly #watch: NodeWatch;
 
@@ -136,14 +144,40 @@ export class SignalRole {
         logger.warn({ issues: n.error.issues }, 'malformed notification on the bus');
         return;
       }
-      this.#conns.get(n.data.conn)?.notify(n.data.method, n.data.params);
+      const conn = this.#conns.get(n.data.conn);
+      if (n.data.method === MEMBER_RECORD_NOTIFICATION) {
+        const m = memberRecord.safeParse(n.data.params);
+        if (m.success) {
+          conn?.updateRecord(m.data);
+        }
+        return;
+      }
+      conn?.notify(n.data.method, n.data.params);
     });
+    this.#unregisterReset = this.#store.onReset(() => this.#restore());
     await this.#bus.flush(); // media nodes can reach us before the first client connects
     // The room role reaps members of signal instances that stop beating (a crashed process).
     await this.#heartbeat();
     this.#timer = setInterval(() => void this.#heartbeat(), SIGNAL_HEARTBEAT_MS);
     this.#timer.unref();
     this.#watch.start();
+  }
+
+  /**
+   * The Store lost its data (Redis restarted): our heartbeat first (or the room role would reap what
+   * follows), then every member of our connections, written back by the room role.
+   */
+  async #restore(): Promise<void> {
+    await this.#heartbeat();
+    let n = 0;
+    for (const c of this.#conns.values()) {
+      const m = c.membership;
+      if (m) {
+        this.#bus.publish(roomSubjects.restore(this.#config.global.dc), m);
+        n++;
+      }
+    }
+    logger.info({ members: n }, 'members of this signal instance written back after a redis data loss');
   }
 
   async #heartbeat(): Promise<void> {
@@ -155,6 +189,7 @@ export class SignalRole {
   }
 
   async close(): Promise<void> {
+    this.#unregisterReset?.();
     clearInterval(this.#timer);
     await this.#watch.close();
     this.#sub?.unsubscribe();
