@@ -159,6 +159,17 @@ const webrtcSection = z
     mdns: z.boolean().default(true),
     candidates: candidatesSection.prefault({}),
     timeouts: timeoutsSection.prefault({}),
+    // -- hostile SDP (src/media/sdpCheck.ts)
+    /**
+     * Most media sections a client's offer may have (join, renegotiation); more are refused. Relay
+     * links between nodes are not limited. Default 64.
+     */
+    maxmediasections: z.int().min(1).max(1024).default(64),
+    /**
+     * Most distinct ICE candidates in one client SDP, and most a client may trickle per PC and
+     * negotiation; more are refused. Default 64.
+     */
+    maxcandidates: z.int().min(1).max(1024).default(64),
   })
   .refine((w) => w.singleport === undefined || w.portrange === undefined, {
     message: 'webrtc.singleport and webrtc.portrange are exclusive',

@@ -1,7 +1,7 @@
 import { parse } from 'sdp-transform';
 import type { RTCIceCandidateInit, RTCPeerConnection, RTCRtpTransceiver } from 'werift';
 import { CandidateQueue } from './candidates.ts';
-import { assertValidOffer } from './sdpCheck.ts';
+import { assertValidOffer, sdpLimits } from './sdpCheck.ts';
 import { Receiver } from './Receiver.ts';
 import { Dynacast } from './Dynacast.ts';
 import { Router } from './Router.ts';
@@ -46,7 +46,7 @@ export class Publisher {
     this.#sink = sink;
     this.pc = createPeerConnection('publisher', opts);
     this.router = new Router(opts.maxBandwidthKbps, () => this.pc.dtlsTransports[0]);
-    this.#candidates = new CandidateQueue(this.pc);
+    this.#candidates = new CandidateQueue(this.pc, sdpLimits(opts).maxCandidates);
     this.pc.onIceCandidate.subscribe((c) => {
       if (c) {
         sink('trickle', { candidate: c.toJSON(), target: 0 });
@@ -59,7 +59,17 @@ export class Publisher {
     if (this.pc.signalingState !== 'stable') {
       throw new SwitchboardError('negotiation', 'offered ignored');
     }
-    assertValidOffer(sdp);
+    const known = new Set<string>();
+    for (const t of this.pc.getTransceivers()) {
+      if (t.mid) {
+        known.add(t.mid);
+      }
+    }
+    const sctpMid = this.pc.sctpTransport?.mid;
+    if (sctpMid) {
+      known.add(sctpMid);
+    }
+    assertValidOffer(sdp, sdpLimits(this.#opts), known);
     await this.pc.setRemoteDescription({ type: 'offer', sdp });
     const order = payloadOrder(sdp);
     for (const t of this.pc.getTransceivers()) {

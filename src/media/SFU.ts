@@ -4,6 +4,7 @@ import { Session } from './Session.ts';
 import type { MediaOptions, Participant, SignalSink } from './types.ts';
 import { TransportPool } from './transport/TransportPool.ts';
 import { TypedEmitter } from '../util/TypedEmitter.ts';
+import { InvalidStateError } from '../util/errors.ts';
 
 export type SFUEvents = {
   session: [Session];
@@ -27,7 +28,7 @@ export interface JoinRequest {
  * agents cannot connect).
  */
 export function relayOptions(o: MediaOptions): MediaOptions {
-  return { ...o, maxBandwidthKbps: 0, iceLite: false };
+  return { ...o, maxBandwidthKbps: 0, iceLite: false, maxMediaSections: 0 };
 }
 
 /** The media core of one node: sessions by id. It knows nothing of the Bus, the Store or sockets. */
@@ -75,7 +76,8 @@ export class SFU extends TypedEmitter<SFUEvents> {
     const session = this.#session(req.sid);
     session.findByUid(req.uid)?.close('duplicate-identity');
     const relay = req.relay === true;
-    const opts = relay ? { ...this.options, maxBandwidthKbps: 0 } : this.options;
+    // A relay link's offers carry a whole room (and come from our own nodes): no section limit.
+    const opts = relay ? { ...this.options, maxBandwidthKbps: 0, maxMediaSections: 0 } : this.options;
     const sockets = this.transports.lease();
     // A relay peer's subscriber PC gets a socket of its own (see addRelayPeer).
     const subSockets = relay ? this.transports.lease() : sockets;
@@ -99,7 +101,7 @@ export class SFU extends TypedEmitter<SFUEvents> {
     try {
       const answer = await peer.offer(req.offer);
       if (peer.closed) {
-        throw new Error('peer closed during join');
+        throw new InvalidStateError('peer closed during join');
       }
       session.addPeer(peer);
       this.safeEmit('peer', peer, session);

@@ -8,8 +8,10 @@ import type {
 import { CandidateQueue } from './candidates.ts';
 import { DownTrack, LAYER_NAMES } from './DownTrack.ts';
 import type { Receiver } from './Receiver.ts';
+import { assertValidAnswer, sdpLimits, type SdpLimits } from './sdpCheck.ts';
 import { createPeerConnection } from './werift.ts';
 import type { MediaOptions, SignalSink } from './types.ts';
+import { SwitchboardError } from '../util/errors.ts';
 import { logger } from '../util/logger.ts';
 
 /** ion-sfu debounces server offers by 250 ms so a burst of new tracks becomes one renegotiation. */
@@ -51,6 +53,7 @@ export class Subscriber {
   readonly #srTimer: NodeJS.Timeout;
   readonly #allocTimer: NodeJS.Timeout;
   readonly #bestQualityFirst: boolean;
+  readonly #limits: SdpLimits;
   /** The subscriber's latest REMB, bps; Infinity until one arrives. */
   #estimate = Infinity;
   /** Its last change was a decrease: the subscriber's over-use detector fired. */
@@ -67,7 +70,8 @@ export class Subscriber {
     this.#sink = sink;
     this.#hooks = hooks;
     this.pc = createPeerConnection('subscriber', opts);
-    this.#candidates = new CandidateQueue(this.pc);
+    this.#limits = sdpLimits(opts);
+    this.#candidates = new CandidateQueue(this.pc, this.#limits.maxCandidates);
     this.pc.onIceCandidate.subscribe((c) => {
       if (c) {
         sink('trickle', { candidate: c.toJSON(), target: 1 });
@@ -210,6 +214,11 @@ export class Subscriber {
   }
 
   async setAnswer(sdp: string): Promise<void> {
+    const offer = this.pc.signalingState === 'have-local-offer' ? this.pc.localDescription : undefined;
+    if (!offer) {
+      throw new SwitchboardError('invalid-state', 'no offer awaits an answer');
+    }
+    assertValidAnswer(sdp, offer.sdp.split('\nm=').length - 1, this.#limits);
     await this.pc.setRemoteDescription({ type: 'answer', sdp });
     this.#awaitingAnswer = false;
     await this.#candidates.flush();

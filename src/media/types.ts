@@ -43,6 +43,10 @@ export interface MediaOptions {
   bestQualityFirst: boolean;
   /** `[router.simulcast] enabletemporallayer`: subscribers may cap the VP8 temporal layer (`framerate`). */
   enableTemporalLayer: boolean;
+  /** `[webrtc] maxmediasections`: most media sections of a client offer; 0 = no limit. Default 64. */
+  maxMediaSections?: number | undefined;
+  /** `[webrtc] maxcandidates`: most remote ICE candidates per PC and negotiation. Default 64. */
+  maxCandidates?: number | undefined;
 }
 
 export interface ParticipantStream {

@@ -26,7 +26,10 @@
  *    werift does not check MESSAGE-INTEGRITY on incoming Binding requests; the muxes do, for all.
  * 6. `.local` (mDNS) remote candidates: werift resolves them with a multicast-dns socket per
  *    Connection that has no 'error' listener (a multicast failure would crash the process); we add
- *    one, and drop such candidates when `[webrtc] mdns = false`.
+ *    one, and drop such candidates when `[webrtc] mdns = false`. Remote candidates are also
+ *    deduplicated and capped (`[webrtc] maxcandidates` per Connection): werift keeps every one it is
+ *    given (a bundled SDP repeats them in each m-section, each renegotiation repeats them again) and
+ *    re-sorts the whole check list for each, so thousands stalled the event loop for seconds.
  * 7. `[webrtc.timeouts]`: an ICE-lite werift agent never notices a vanished client and a full one
  *    only after 30 s (RFC 7675 consent); transport/IceMonitor.ts drives the Connection's
  *    disconnected / failed states and keepalives. werift leaves the PC `disconnected` when ICE comes
@@ -96,6 +99,8 @@ export interface PeerConnectionOptions {
   sockets?: PeerSockets | undefined;
   /** `[webrtc] mdns`: resolve clients' `.local` candidates (true) or ignore them. Default true. */
   mdns?: boolean | undefined;
+  /** `[webrtc] maxcandidates`: remote candidates kept per ICE Connection (workaround 6). Default 64. */
+  maxCandidates?: number | undefined;
 }
 
 /** Codecs we accept from publishers and offer to subscribers (ion-sfu's payload types). */
@@ -182,7 +187,7 @@ export function createPeerConnection(
   manager.createTransport = (...args: unknown[]): RTCDtlsTransport => {
     const dtls = createTransport(...args);
     const conn = dtls.iceTransport.connection as unknown as Connection;
-    guardMdns(conn, opts.mdns ?? true);
+    guardRemoteCandidates(conn, opts.mdns ?? true, opts.maxCandidates ?? 64);
     if (sockets) {
       attachments.push(new IceAttachment(conn, sockets));
     }
@@ -210,11 +215,27 @@ export function createPeerConnection(
   return pc;
 }
 
-/** Workaround 6: mDNS candidates are resolved safely, or not at all. */
-function guardMdns(conn: Connection, enabled: boolean): void {
+const candidateKey = (c: Candidate): string => `${c.component} ${c.transport} ${c.host} ${c.port} ${c.type}`;
+
+/**
+ * Workaround 6: mDNS candidates are resolved safely, or not at all; duplicates are dropped, and so
+ * is anything past `max` (werift's list restarts empty on an ICE restart).
+ */
+function guardRemoteCandidates(conn: Connection, enabled: boolean, max: number): void {
   const add = conn.addRemoteCandidate.bind(conn);
   let guarded = false;
   conn.addRemoteCandidate = (candidate) => {
+    if (candidate) {
+      const known = conn.remoteCandidates;
+      const key = candidateKey(candidate);
+      if (known.length >= max || known.some((c) => candidateKey(c) === key)) {
+        logger.debug(
+          { host: candidate.host, known: known.length },
+          'dropped remote candidate (duplicate or over the limit)',
+        );
+        return Promise.resolve();
+      }
+    }
     if (!candidate?.host.includes('.local')) {
       return add(candidate);
     }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Bus, Store, Subscription } from '../backbone/index.ts';
 import type { Config } from '../config/index.ts';
@@ -51,6 +52,8 @@ export function mediaOptions(c: Config): MediaOptions {
     iceTimeouts: c.webrtc.timeouts,
     bestQualityFirst: c.router.simulcast.bestqualityfirst,
     enableTemporalLayer: c.router.simulcast.enabletemporallayer,
+    maxMediaSections: c.webrtc.maxmediasections,
+    maxCandidates: c.webrtc.maxcandidates,
   };
 }
 
@@ -321,11 +324,26 @@ export class SfuRole {
     try {
       return await this.#dispatch(peerRequest.parse(data));
     } catch (err) {
-      // SDP and ICE input errors come from werift as plain Errors: name them as such for the client.
       if (err instanceof SwitchboardError || !(err instanceof Error) || err.name === 'ZodError') {
         throw err;
       }
-      throw new SwitchboardError('negotiation', `negotiation failed: ${err.message}`, { cause: err });
+      // werift refuses what the spec makes it refuse (a renegotiation that splits the BUNDLE
+      // transport, a candidate for an unknown mid) with DOMExceptions that name the problem.
+      if (err instanceof DOMException) {
+        throw new SwitchboardError('negotiation', `negotiation failed: ${err.message}`, { cause: err });
+      }
+      // Anything else is a bug (ours or werift's, reached by input sdpCheck.ts does not catch yet):
+      // the stack stays in this log, the client gets `internal error (log id …)` from its signal role.
+      const logId = randomBytes(4).toString('hex');
+      const method = (data as { method?: unknown } | null)?.method;
+      logger.error({ err, method, logId }, 'peer request failed');
+      throw new SwitchboardError(
+        'internal',
+        `${String(method)} failed (sfu log id ${logId}): ${err.message}`,
+        {
+          cause: err,
+        },
+      );
     }
   }
 

@@ -157,6 +157,8 @@ await test('a full ION sfu.toml parses with the values it sets', () => {
       ],
       candidates: { icelite: true, nat1to1: ['1.2.3.4', '2001:db8::1'] },
       timeouts: { disconnected: 10, failed: 30, keepalive: 3 },
+      maxmediasections: 64,
+      maxcandidates: 64,
     },
     turn: {
       enabled: true,
@@ -213,6 +215,8 @@ await test('an empty document yields the documented defaults', () => {
     mdns: true,
     candidates: { nat1to1: [], icelite: false },
     timeouts: { disconnected: 5, failed: 25, keepalive: 2 },
+    maxmediasections: 64,
+    maxcandidates: 64,
   });
   assert.deepEqual(c.turn, {
     enabled: false,
