@@ -34,6 +34,7 @@ import {
   type ServiceRecord,
 } from '../protocol/room.ts';
 import {
+  applyGrantOverrides,
   encodeLicodeToken,
   LICODE_ROLES,
   LICODE_TOKEN_TTL_MS,
@@ -228,7 +229,9 @@ export function registerNuveRoutes(api: FastifyInstance, ctx: RouteContext): voi
       await createRoom(store, dc, rec);
     } catch (err) {
       // getOrCreate racing another create of the name: theirs is the room.
-      const winner = o.getOrCreate ? await findRoomByName(store, dc, a.service.id, body.name, true) : undefined;
+      const winner = o.getOrCreate
+        ? await findRoomByName(store, dc, a.service.id, body.name, true)
+        : undefined;
       if (!winner) {
         throw err;
       }
@@ -317,7 +320,7 @@ export function registerNuveRoutes(api: FastifyInstance, ctx: RouteContext): voi
         identity: user,
         room: rec.id,
         name: body.name ?? user,
-        grants: { ...roleGrants, ...body.grants },
+        grants: applyGrantOverrides(roleGrants, body.grants),
         ttlSeconds: body.ttl ?? DEFAULT_JWT_TTL_S,
         issuer: a.service.id,
         singleUse: true,

@@ -1,6 +1,6 @@
 /** Request bodies and query strings of `/api` (validated with zod; also the OpenAPI document's schemas). */
 import { z } from 'zod';
-import { grantsSchema } from '../protocol/tokens.ts';
+import { grantOverridesSchema } from '../protocol/tokens.ts';
 
 /** Largest request body `/api` accepts; larger gets 413. */
 export const API_BODY_LIMIT = 64 * 1024;
@@ -47,7 +47,10 @@ export const createTokenBody = z
     identity: z.string().min(1).max(256).optional(),
     name: z.string().max(256).optional(),
     role: z.string().min(1).max(64).optional().describe('presenter | viewer | viewerWithData | host'),
-    grants: grantsSchema.omit({ api: true }).partial().optional().describe('Overrides on top of the role'),
+    grants: grantOverridesSchema
+      .omit({ api: true })
+      .optional()
+      .describe('Overrides on top of the role: only the grants named change'),
     ttl: z
       .number()
       .int()

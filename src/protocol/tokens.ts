@@ -33,6 +33,39 @@ export const grantsSchema = z
 export type GrantFlags = z.infer<typeof grantsSchema>;
 export const GRANT_NAMES = Object.keys(grantsSchema.shape) as (keyof GrantFlags)[];
 
+/**
+ * Overrides of some grants (on top of a role's): only the flags named are set. Not
+ * `grantsSchema.partial()`: zod keeps each `.default()` under `.partial()`, so every flag left out would
+ * come back with its default and overwrite the role's (a viewer's `canPublish: false`, a host's
+ * `roomAdmin: true`).
+ */
+export const grantOverridesSchema = z
+  .object({
+    canPublish: z.boolean().optional(),
+    canSubscribe: z.boolean().optional(),
+    canPublishData: z.boolean().optional(),
+    roomAdmin: z.boolean().optional(),
+    hidden: z.boolean().optional(),
+    api: z.boolean().optional(),
+  })
+  .strict();
+export type GrantOverrides = z.infer<typeof grantOverridesSchema>;
+
+/** `base` with the flags `overrides` names (and only those) replaced. */
+export function applyGrantOverrides(
+  base: Partial<GrantFlags>,
+  overrides: GrantOverrides | undefined,
+): Partial<GrantFlags> {
+  const out: Partial<GrantFlags> = { ...base };
+  for (const name of GRANT_NAMES) {
+    const v = overrides?.[name];
+    if (v !== undefined) {
+      out[name] = v;
+    }
+  }
+  return out;
+}
+
 const idClaim = z.string().min(1).max(256);
 
 export const claimsSchema = z

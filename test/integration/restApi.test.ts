@@ -225,6 +225,49 @@ void describe('REST API (Nuve routes)', { timeout: 120_000 }, () => {
     assert.ok(claims.exp - claims.iat === 120 && typeof claims.jti === 'string');
   });
 
+  void it('token grant overrides change only the grants they name (viewer stays a viewer, host stays admin)', async () => {
+    const { json: r } = await call('POST', '/rooms', { body: { name: 'overrides' } });
+    const claimsOf = async (body: Record<string, unknown>) => {
+      const a = await call('POST', `/rooms/${r._id}/tokens?format=jwt`, { body });
+      assert.equal(a.status, 200, a.text);
+      return {
+        token: a.text,
+        grants: JSON.parse(Buffer.from(a.text.split('.')[1]!, 'base64url').toString()).grants,
+      };
+    };
+    const viewer = await claimsOf({ identity: 'v', role: 'viewer', grants: { hidden: true } });
+    assert.deepEqual(
+      [viewer.grants.canPublish, viewer.grants.canPublishData, viewer.grants.hidden],
+      [false, false, true],
+    );
+    const host = await claimsOf({ identity: 'h', role: 'host', grants: { hidden: true } });
+    assert.deepEqual([host.grants.roomAdmin, host.grants.hidden, host.grants.canPublish], [true, true, true]);
+    const widened = await claimsOf({ identity: 'w', role: 'viewer', grants: { canPublish: true } });
+    assert.deepEqual([widened.grants.canPublish, widened.grants.canPublishData], [true, false]);
+
+    // The hidden viewer's token really cannot publish; and the join its publishing offer got refused
+    // did not spend the single-use token: the corrected join (no tracks) gets in, a third does not.
+    const url = `${wsUrlOf(sb!.url)}?access_token=${encodeURIComponent(viewer.token)}`;
+    const sender = await WrtcPeer.connect(url, 'hidden-viewer');
+    peers.push(sender);
+    sender.publisher.addTransceiver('audio', { direction: 'sendonly' });
+    await assert.rejects(sender.join(r._id as string, 'v'), (err: RpcError) => {
+      assert.equal(err.code, 403);
+      assert.match(err.message, /canPublish=false/);
+      return true;
+    });
+    const retry = await WrtcPeer.connect(url, 'hidden-viewer-retry');
+    peers.push(retry);
+    await retry.join(r._id as string, 'v');
+    const third = await WrtcPeer.connect(url, 'hidden-viewer-third');
+    peers.push(third);
+    await assert.rejects(third.join(r._id as string, 'v'), (err: RpcError) => {
+      assert.equal(err.code, 401);
+      assert.match(err.message, /token already used/);
+      return true;
+    });
+  });
+
   void it('a Licode token from /tokens joins its room once; /users lists the user; DELETE kicks it', async () => {
     const { json: r } = await call('POST', '/rooms', { body: { name: 'meeting' } });
     const token = (
