@@ -6,6 +6,7 @@ import {
   decodeLicodeToken,
   isJwt,
   LICODE_ROLES,
+  LICODE_TOKEN_TTL_MS,
   licodeTokenDoc,
   licodeTokenSignature,
   peekIssuer,
@@ -20,6 +21,12 @@ import { SwitchboardError } from '../util/errors.ts';
 export interface JoinIdentity extends Grants {
   room: string;
   anonymous: boolean;
+  /**
+   * Gives a single-use token back (its `jti` claim, or the Licode token document): the join it was
+   * claimed for was refused, so the client's corrected retry must still get in. Undefined when the
+   * token is not single-use.
+   */
+  release?: (() => Promise<void>) | undefined;
 }
 
 export interface AuthenticatorOptions {
@@ -32,6 +39,11 @@ export interface AuthenticatorOptions {
   superserviceId: string;
   superserviceKey: string;
 }
+
+/** Gives a claimed single-use token back. */
+type Release = () => Promise<void>;
+/** Claims a single-use token for one join (throws when it is spent); undefined: not single-use. */
+type Claim = () => Promise<Release | undefined>;
 
 function unauthorized(message: string): never {
   throw new SwitchboardError('unauthorized', message);
@@ -63,7 +75,8 @@ export class Authenticator {
         anonymous: true,
       };
     }
-    const grants = isJwt(token) ? await this.#jwt(token) : await this.#licode(token);
+    // Every check comes before the single-use claim: a token refused here is not spent.
+    const { grants, claim } = isJwt(token) ? await this.#jwt(token) : await this.#licode(token);
     if (grants.api && grants.room === undefined) {
       throw new SwitchboardError('forbidden', 'a management token cannot join a room');
     }
@@ -73,7 +86,8 @@ export class Authenticator {
     if (grants.room !== sid) {
       throw new SwitchboardError('forbidden', `token is for room "${grants.room}", not "${sid}"`);
     }
-    return { ...grants, room: grants.room, anonymous: false };
+    const release = await claim();
+    return { ...grants, room: grants.room, anonymous: false, release };
   }
 
   /**
@@ -104,17 +118,25 @@ export class Authenticator {
     return doc.data.userName;
   }
 
-  async #jwt(token: string): Promise<Grants> {
+  async #jwt(token: string): Promise<{ grants: Grants; claim: Claim }> {
     const o = this.#o;
     const grants = await this.#verifyJwt(token);
-    if (grants.jti !== undefined) {
-      // Single use: the first join claims the id until the token would have expired anyway.
+    const jti = grants.jti;
+    if (jti === undefined) {
+      return { grants, claim: () => Promise.resolve(undefined) };
+    }
+    // Single use: a join claims the id until the token would have expired anyway. Atomic, so of two
+    // concurrent joins with one token exactly one gets in; a refused join releases its own claim only.
+    const claim = async (): Promise<Release> => {
+      const key = roomKeys.jti(o.dc, jti);
+      const mine = randomUUID();
       const ttl = Math.max(1000, grants.exp * 1000 - Date.now() + 60_000);
-      if (!(await o.store.setIfAbsent(roomKeys.jti(o.dc, grants.jti), '1', ttl))) {
+      if (!(await o.store.setIfAbsent(key, mine, ttl))) {
         unauthorized('token already used');
       }
-    }
-    return grants;
+      return async () => void (await o.store.compareAndDelete(key, mine));
+    };
+    return { grants, claim };
   }
 
   /** Signature (of the issuing service), expiry and claims; does not claim a `jti`. */
@@ -135,7 +157,7 @@ export class Authenticator {
   }
 
   /** Nuve's token: signature by the superservice key, then the stored document, consumed once. */
-  async #licode(token: string): Promise<Grants> {
+  async #licode(token: string): Promise<{ grants: Grants; claim: Claim }> {
     const o = this.#o;
     const t = decodeLicodeToken(token);
     if (!t) {
@@ -146,7 +168,7 @@ export class Authenticator {
     }
     const key = roomKeys.licodeToken(o.dc, t.tokenId);
     const raw = await o.store.get(key);
-    if (raw === undefined || !(await o.store.compareAndDelete(key, raw))) {
+    if (raw === undefined) {
       unauthorized('token does not exist (expired or already used)');
     }
     const doc = licodeTokenDoc.safeParse(JSON.parse(raw));
@@ -156,14 +178,28 @@ export class Authenticator {
     if (doc.data.host !== t.host) {
       unauthorized('invalid host');
     }
-    return {
+    const { creationDate } = doc.data;
+    // Consumed on use (Nuve deletes the document); put back when the join is refused.
+    const claim = async (): Promise<Release> => {
+      if (!(await o.store.compareAndDelete(key, raw))) {
+        unauthorized('token does not exist (expired or already used)');
+      }
+      return async () => {
+        const left = creationDate + LICODE_TOKEN_TTL_MS - Date.now();
+        if (left > 0) {
+          await o.store.setIfAbsent(key, raw, left);
+        }
+      };
+    };
+    const grants: Grants = {
       ...grantsSchema.parse(LICODE_ROLES[doc.data.role] ?? { canPublish: false, canSubscribe: false }),
       identity: doc.data.userName,
       name: doc.data.userName,
       room: doc.data.room,
-      exp: Math.floor((doc.data.creationDate + 3 * 60_000) / 1000),
+      exp: Math.floor((creationDate + LICODE_TOKEN_TTL_MS) / 1000),
       service: doc.data.service,
       role: doc.data.role,
     };
+    return { grants, claim };
   }
 }

@@ -234,9 +234,24 @@ export class ClientConnection {
     const p = methods.join.parse(raw);
     const extras = joinExtras.parse(raw);
     const ident = await this.#o.auth.authorize(extras.token ?? this.#o.queryToken, p.sid, p.uid);
+    try {
+      return await this.#admitAndJoin(raw, p, extras.password, ident);
+    } catch (err) {
+      // A refused join does not spend a single-use token: the client's corrected retry gets in.
+      await ident.release?.().catch((e: unknown) => logger.warn({ err: e }, 'releasing a token failed'));
+      throw err;
+    }
+  }
+
+  async #admitAndJoin(
+    raw: Record<string, unknown>,
+    p: z.infer<typeof methods.join>,
+    password: string | undefined,
+    ident: JoinIdentity,
+  ): Promise<unknown> {
     const name = p.name ?? ident.name;
     // The room's id: a join may name the room by its name (see RoomRole).
-    const room = await this.#admit(ident, name ?? ident.identity, extras.password);
+    const room = await this.#admit(ident, name ?? ident.identity, password);
     const grants: MediaGrants = {
       canPublish: ident.canPublish,
       canSubscribe: ident.canSubscribe,

@@ -181,6 +181,30 @@ void describe('join token checks (signal role)', () => {
     await rejectsWith(auth.authorize(t, 'A', undefined), 'unauthorized', /already used/);
   });
 
+  void it('a single-use token refused for another room is not spent; of two concurrent joins one wins', async () => {
+    const auth = make(false);
+    const t = await signToken({ secret: SECRET, identity: 'a', room: 'A', ttlSeconds: 60, singleUse: true });
+    await rejectsWith(auth.authorize(t, 'B', undefined), 'forbidden', /not "B"/);
+    const both = await Promise.allSettled([
+      auth.authorize(t, 'A', undefined),
+      auth.authorize(t, 'A', undefined),
+    ]);
+    assert.deepEqual(both.map((r) => r.status).sort(), ['fulfilled', 'rejected']);
+  });
+
+  void it('a single-use token released by a refused join joins on the retry, then never again', async () => {
+    const auth = make(false);
+    const t = await signToken({ secret: SECRET, identity: 'a', room: 'A', ttlSeconds: 60, singleUse: true });
+    const first = await auth.authorize(t, 'A', undefined);
+    assert.equal(typeof first.release, 'function');
+    await rejectsWith(auth.authorize(t, 'A', undefined), 'unauthorized', /already used/);
+    await first.release!();
+    const retry = await auth.authorize(t, 'A', undefined);
+    assert.equal(retry.identity, 'a');
+    await first.release!(); // a stale release must not free the retry's claim
+    await rejectsWith(auth.authorize(t, 'A', undefined), 'unauthorized', /already used/);
+  });
+
   void it('a management token (api grant, no room) cannot join', async () => {
     const t = await signToken({ secret: SECRET, identity: 'ops', grants: { api: true }, ttlSeconds: 60 });
     await rejectsWith(make(false).authorize(t, 'A', undefined), 'forbidden', /management token/);
@@ -238,6 +262,10 @@ void describe('join token checks (signal role)', () => {
     const g = await auth.authorize(s, 'A', undefined);
     assert.deepEqual([g.identity, g.canPublish, g.canSubscribe, g.role], ['viewer1', false, true, 'viewer']);
     await rejectsWith(auth.authorize(s, 'A', undefined), 'unauthorized', /does not exist/);
+    // A refused join puts the document back; the retry is the token's one use.
+    await g.release!();
+    assert.equal((await auth.authorize(s, 'A', undefined)).identity, 'viewer1');
+    await rejectsWith(auth.authorize(s, 'A', undefined), 'unauthorized', /does not exist/);
   });
 
   void it('a Licode token with a forged signature or host is refused', async () => {
@@ -261,5 +289,8 @@ void describe('join token checks (signal role)', () => {
       'unauthorized',
       /invalid host/,
     );
+    // Refused tokens were not consumed: the genuine one still joins.
+    const genuine = encodeLicodeToken({ tokenId: 'tk', host: 'h:1', secure: false }, SUPER_KEY);
+    assert.equal((await make(false, store).authorize(genuine, 'A', undefined)).identity, 'u');
   });
 });
