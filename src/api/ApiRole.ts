@@ -9,6 +9,7 @@ import { SwitchboardError } from '../util/errors.ts';
 import { logger } from '../util/logger.ts';
 import { apiErrorHandler, HttpError, sendError } from './httpErrors.ts';
 import { MAuthVerifier } from './mauth.ts';
+import { useJsonBodyParser } from './jsonBody.ts';
 import { registerNuveRoutes, type AuthContext, type RouteContext } from './nuveRoutes.ts';
 import { registerRecordingRoutes } from './recordingRoutes.ts';
 import { openApiDocument } from './openapi.ts';
@@ -84,6 +85,7 @@ export class ApiRole {
     await app.register(
       (api) => {
         api.setErrorHandler(apiErrorHandler);
+        useJsonBodyParser(api);
         api.setNotFoundHandler((_req, reply) => sendError(reply, 404, 'Resource not found'));
         // Nuve answers CORS for any origin; browsers' preflights need no credentials.
         api.addHook('onRequest', async (req, reply) => {
@@ -125,8 +127,20 @@ export class ApiRole {
     if (header === undefined || header === '') {
       throw new HttpError(401, 'MAuth header or bearer token required');
     }
-    if (/^bearer /i.test(header)) {
-      return this.#bearer(header.slice(7).trim());
+    const scheme = /^\S*/.exec(header)![0];
+    if (/^bearer$/i.test(scheme)) {
+      const token = header.slice(scheme.length).trim();
+      if (token === '') {
+        throw new HttpError(401, 'Bearer: the token is missing (Authorization: Bearer <JWT>)');
+      }
+      return this.#bearer(token);
+    }
+    if (!/^mauth$/i.test(scheme)) {
+      const shown = scheme.length > 24 ? `${scheme.slice(0, 24)}…` : scheme;
+      throw new HttpError(
+        401,
+        `unsupported authorization scheme "${shown}": use MAuth (Licode's signed header) or Bearer <JWT>`,
+      );
     }
     const r = await this.#mauth.verify(header);
     return { service: r.service, username: r.username, role: r.role, via: 'mauth' };

@@ -111,6 +111,12 @@ export class MAuthVerifier {
   /** Verifies one Authorization header; throws `unauthorized` with the reason. */
   async verify(header: string): Promise<MAuthResult> {
     const p = parseMAuthHeader(header);
+    if (p.signature_method === undefined) {
+      refuse(
+        'MAuth: malformed header (expected MAuth realm=…,mauth_signature_method=HMAC_SHA1,' +
+          'mauth_serviceid=…,mauth_cnonce=…,mauth_timestamp=…,mauth_signature=…)',
+      );
+    }
     if (p.signature_method !== 'HMAC_SHA1') {
       refuse('MAuth: signature method must be HMAC_SHA1');
     }

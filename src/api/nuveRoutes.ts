@@ -43,6 +43,7 @@ import {
 } from '../protocol/tokens.ts';
 import { BusRequestError } from '../backbone/index.ts';
 import { HttpError } from './httpErrors.ts';
+import { logger } from '../util/logger.ts';
 import {
   API_BODY_LIMIT,
   createRoomBody,
@@ -55,6 +56,7 @@ import {
   updateRoomBody,
   userParams,
   type roomOptions,
+  unknownKeys,
 } from './schemas.ts';
 import type { z } from 'zod';
 
@@ -131,6 +133,17 @@ function settings(o: z.infer<typeof roomOptions>): Partial<RoomRecord> {
   return out;
 }
 
+/** A Nuve route's body: keys Licode's Nuve would ignore are ignored too, and logged. */
+function nuveBody<T extends z.ZodType>(schema: T, req: FastifyRequest): z.infer<T> {
+  const body: unknown = req.body ?? {};
+  const parsed = schema.parse(body);
+  const ignored = unknownKeys(schema, body);
+  if (ignored.length > 0) {
+    logger.info({ ignored: ignored.slice(0, 20), route: req.url }, 'ignoring unknown keys in a Nuve request');
+  }
+  return parsed;
+}
+
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -201,7 +214,7 @@ export function registerNuveRoutes(api: FastifyInstance, ctx: RouteContext): voi
 
   api.post('/rooms', opts, async (req) => {
     const a = ctx.auth(req);
-    const body = createRoomBody.parse(req.body ?? {});
+    const body = nuveBody(createRoomBody, req);
     const o = body.options ?? {};
     if (o.test) {
       throw new HttpError(400, 'test rooms are not supported');
@@ -253,14 +266,15 @@ export function registerNuveRoutes(api: FastifyInstance, ctx: RouteContext): voi
   api.put('/rooms/:room', opts, async (req, reply) => {
     const { room } = roomParams.parse(req.params);
     const rec = await findRoom(ctx.auth(req).service, room);
-    const body = updateRoomBody.parse(req.body ?? {});
+    const body = nuveBody(updateRoomBody, req);
     const o = body.options ?? {};
     await renameRoom(store, dc, rec, body.name);
-    // Nuve: p2p can only be turned on; data is replaced.
+    // Nuve: p2p can only be turned on; data is replaced when given and kept otherwise (Licode's basic
+    // example finds its room by data, and renames it).
     await putRoom(store, dc, rec.id, {
       name: body.name,
       p2p: o.p2p === true || rec.p2p === true ? true : undefined,
-      data: o.data,
+      ...(o.data !== undefined ? { data: o.data } : {}),
       ...settings(o),
     });
     return text(reply, 'Room Updated');
@@ -269,7 +283,7 @@ export function registerNuveRoutes(api: FastifyInstance, ctx: RouteContext): voi
   api.patch('/rooms/:room', opts, async (req, reply) => {
     const { room } = roomParams.parse(req.params);
     const rec = await findRoom(ctx.auth(req).service, room);
-    const body = patchRoomBody.parse(req.body ?? {});
+    const body = nuveBody(patchRoomBody, req);
     const o = body.options ?? {};
     const fields: Partial<RoomRecord> = { ...settings(o) };
     if (body.name !== undefined) {
@@ -377,7 +391,7 @@ export function registerNuveRoutes(api: FastifyInstance, ctx: RouteContext): voi
 
   api.post('/services', opts, async (req, reply) => {
     requireSuper(ctx.auth(req));
-    const body = createServiceBody.parse(req.body ?? {});
+    const body = nuveBody(createServiceBody, req);
     const id = newId();
     await putService(store, dc, { id, name: body.name, key: body.key, createdAt: Date.now() });
     return text(reply, id);

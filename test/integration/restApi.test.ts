@@ -84,14 +84,43 @@ void describe('REST API (Nuve routes)', { timeout: 120_000 }, () => {
     assert.equal(patch.text, 'Room Updated');
     shown = (await call('GET', `/rooms/${r._id}`)).json;
     assert.deepEqual([shown.name, shown.data, shown.locked], ['edited', { c: 3, d: 4 }, true]);
+    // Nuve's updateRoom(id, name) sends no options: the room keeps its data (Licode's basic example
+    // finds its room by data after a rename).
+    assert.equal((await call('PUT', `/rooms/${r._id}`, { body: { name: 'renamed' } })).status, 200);
+    shown = (await call('GET', `/rooms/${r._id}`)).json;
+    assert.deepEqual([shown.name, shown.data], ['renamed', { c: 3, d: 4 }]);
   });
 
-  void it('bad input gets 400 JSON errors: wrong types, unknown options, broken JSON, missing name', async () => {
+  void it('bad input gets 400 JSON errors: wrong types, broken JSON, missing name; unknown Nuve keys are ignored', async () => {
     assertJsonError(await call('POST', '/rooms', { body: { name: 42 } }), 400, /name/);
+    // Licode ignores options it does not know; so does Switchboard on Nuve's routes.
+    const lenient = await call('POST', '/rooms', {
+      body: { name: 'lenient', extra: 1, options: { maxpeers: 3, data: { k: 1 } } },
+    });
+    assert.equal(lenient.status, 200, lenient.text);
+    assert.deepEqual(
+      [lenient.json.maxPeers, lenient.json.data, lenient.json.extra],
+      [0, { k: 1 }, undefined],
+    );
+    // Our own bodies stay strict: a misspelt grant must not pass unnoticed.
     assertJsonError(
-      await call('POST', '/rooms', { body: { name: 'x', options: { maxpeers: 3 } } }),
+      await call('POST', `/rooms/${lenient.json._id}/tokens?format=jwt`, {
+        body: { identity: 'x', grants: { canPublsh: false } },
+      }),
       400,
-      /maxpeers/,
+      /canPublsh/,
+    );
+    assertJsonError(
+      await call('POST', '/rooms', { rawBody: '{"name": "p", "__proto__": {"admin": true}}' }),
+      400,
+      /forbidden key "__proto__"/,
+    );
+    assertJsonError(
+      await call('POST', '/rooms', {
+        rawBody: `{"name": "deep", "options": {"data": ${'['.repeat(5000)}${']'.repeat(5000)}}}`,
+      }),
+      400,
+      /nests deeper than 32/,
     );
     assertJsonError(
       await call('POST', '/rooms', { body: { name: 'x', options: { maxPeers: -1 } } }),
@@ -106,6 +135,20 @@ void describe('REST API (Nuve routes)', { timeout: 120_000 }, () => {
       /test rooms/,
     );
     assertJsonError(await call('POST', '/services', { body: { name: 's', key: 'short' } }), 400, /key/);
+  });
+
+  void it('authorization errors say what is wrong with the header', async () => {
+    const withHeader = (authorization: string) => call('GET', '/rooms', { headers: { authorization } });
+    assertJsonError(await withHeader('Basic dXNlcjpwYXNz'), 401, /unsupported authorization scheme "Basic"/);
+    assertJsonError(await withHeader('Bearer'), 401, /Bearer: the token is missing/);
+    assertJsonError(await withHeader('Bearer    '), 401, /Bearer: the token is missing/);
+    assertJsonError(await withHeader('MAuth garbage'), 401, /MAuth: malformed header/);
+    assertJsonError(await withHeader('x'.repeat(300)), 401, /unsupported authorization scheme "x{24}…"/);
+    assertJsonError(
+      await withHeader(`MAuth realm=r,mauth_signature_method=PLAINTEXT`),
+      401,
+      /signature method must be HMAC_SHA1/,
+    );
   });
 
   void it('an unknown room gets 404 JSON on every room route', async () => {
