@@ -192,7 +192,9 @@ export class Authenticator {
       };
     };
     const grants: Grants = {
-      ...grantsSchema.parse(LICODE_ROLES[doc.data.role] ?? { canPublish: false, canSubscribe: false }),
+      ...grantsSchema.parse(
+        LICODE_ROLES[doc.data.role] ?? { canPublish: false, canSubscribe: false, canPublishData: false },
+      ),
       identity: doc.data.userName,
       name: doc.data.userName,
       room: doc.data.room,
