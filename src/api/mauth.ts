@@ -14,6 +14,7 @@
 import type { Store } from '../backbone/index.ts';
 import { roomKeys, type ServiceRecord } from '../protocol/room.ts';
 import { licodeHmac, safeEqual } from '../protocol/tokens.ts';
+import { dict } from '../util/dict.ts';
 import { SwitchboardError } from '../util/errors.ts';
 
 export const MAUTH_REALM = 'http://marte3.dit.upm.es';
@@ -24,7 +25,7 @@ export const MAUTH_CHALLENGE = `MAuth realm="${MAUTH_REALM}"`;
  * ("mauth_", and "MAuth " of the realm segment); empty parts (base64 padding) become "=".
  */
 export function parseMAuthHeader(header: string): Record<string, string> {
-  const params: Record<string, string> = {};
+  const params = dict<string>(); // names are the client's
   for (const segment of header.split(',')) {
     const parts = segment.split('=');
     let val = '';

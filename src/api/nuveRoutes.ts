@@ -144,6 +144,15 @@ function nuveBody<T extends z.ZodType>(schema: T, req: FastifyRequest): z.infer<
   return parsed;
 }
 
+/** A Store value that is not JSON reads as undefined (the record is then skipped), never as a 500. */
+function parseJson(v: string): unknown {
+  try {
+    return JSON.parse(v);
+  } catch {
+    return undefined;
+  }
+}
+
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -180,7 +189,7 @@ export function registerNuveRoutes(api: FastifyInstance, ctx: RouteContext): voi
     const raw = await store.hgetall(roomKeys.members(dc, room));
     const out: MemberRecord[] = [];
     for (const v of Object.values(raw)) {
-      const r = memberRecord.safeParse(JSON.parse(v));
+      const r = memberRecord.safeParse(parseJson(v));
       if (r.success) {
         out.push(r.data);
       }

@@ -1,4 +1,5 @@
 import type { Store } from './Store.ts';
+import { dict } from '../util/dict.ts';
 
 type Entry = { value: string | Map<string, string>; expires: number };
 
@@ -76,7 +77,7 @@ export class MemoryStore implements Store {
 
   hgetall(key: string): Promise<Record<string, string>> {
     const e = this.#live(key);
-    return Promise.resolve(e && e.value instanceof Map ? Object.fromEntries(e.value) : {});
+    return Promise.resolve(dict(e && e.value instanceof Map ? e.value : []));
   }
 
   hdel(key: string, field: string): Promise<void> {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { Store } from './Store.ts';
+import { dict } from '../util/dict.ts';
 import { logger } from '../util/logger.ts';
 
 /** What RedisStore needs from `[redis]` in the configuration. */
@@ -356,7 +357,8 @@ export class RedisStore implements Store {
   }
 
   async hgetall(key: string): Promise<Record<string, string>> {
-    return this.#redis.hgetall(key);
+    // ioredis defines `__proto__` and `constructor` as own fields, but on an ordinary object.
+    return dict(Object.entries(await this.#redis.hgetall(key)));
   }
 
   async hdel(key: string, field: string): Promise<void> {

@@ -15,6 +15,10 @@ export interface Store {
   /** Keys starting with `prefix` (scan; for tables of modest size such as nodes and rooms). */
   keys(prefix: string): Promise<string[]>;
   hset(key: string, fields: Record<string, string>, ttlMs?: number): Promise<void>;
+  /**
+   * Every field of a hash, as an object without a prototype (src/util/dict.ts): fields are often
+   * client-chosen (uids, room ids), and `constructor` or `__proto__` must read as plain fields.
+   */
   hgetall(key: string): Promise<Record<string, string>>;
   hdel(key: string, field: string): Promise<void>;
   /**

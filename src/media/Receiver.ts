@@ -11,6 +11,7 @@ import { udpBatch } from './UdpBatch.ts';
 import type { DownTrack } from './DownTrack.ts';
 import type { Kind } from './types.ts';
 import { isH264Keyframe, isVp9Keyframe, parseVp8, type Vp8Info } from './vp8.ts';
+import { dict } from '../util/dict.ts';
 import { TypedEmitter } from '../util/TypedEmitter.ts';
 import { logger } from '../util/logger.ts';
 
@@ -73,7 +74,8 @@ export interface ReceiverOptions {
 }
 
 /** Spatial rank of well-known rid names (ion-sdk-js f/h/q, LiveKit q/h/f, and the obvious others). */
-const RID_RANK: Record<string, number> = {
+const RID_RANK = dict<number>(
+  Object.entries({
   q: 0,
   l: 0,
   low: 0,
@@ -86,7 +88,8 @@ const RID_RANK: Record<string, number> = {
   f: 2,
   high: 2,
   '2': 2,
-};
+  }),
+); // rids come from the client's SDP
 
 /**
  * One incoming track of a publisher, with its simulcast layers: fans each packet out to its

@@ -11,6 +11,7 @@
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { decodeJwt, errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { z } from 'zod';
+import { dict } from '../util/dict.ts';
 import { SwitchboardError } from '../util/errors.ts';
 
 /** What a token lets its bearer do. Defaults: publish, subscribe and data allowed; not admin, not hidden. */
@@ -281,12 +282,14 @@ export function safeEqual(a: string, b: string): boolean {
 }
 
 /** Licode's roles (`erizoController.roles`) as grants; `host` is ours (roomAdmin). */
-export const LICODE_ROLES: Record<string, Partial<GrantFlags>> = {
-  presenter: {},
-  viewer: { canPublish: false, canPublishData: false },
-  viewerWithData: { canPublish: false },
-  host: { roomAdmin: true },
-};
+export const LICODE_ROLES: Record<string, Partial<GrantFlags>> = dict(
+  Object.entries({
+    presenter: {},
+    viewer: { canPublish: false, canPublishData: false },
+    viewerWithData: { canPublish: false },
+    host: { roomAdmin: true },
+  }),
+); // looked up by a client's role name
 
 /** Unconsumed Licode tokens are valid this long (Nuve purges them after 3 minutes). */
 export const LICODE_TOKEN_TTL_MS = 3 * 60 * 1000;

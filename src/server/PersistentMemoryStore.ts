@@ -7,6 +7,7 @@
 import { mkdir, readFile, rename, writeFile, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MemoryStore, type Store } from '../backbone/index.ts';
+import { dict } from '../util/dict.ts';
 import { logger } from '../util/logger.ts';
 
 type Value = string | Record<string, string>;
@@ -86,7 +87,7 @@ export class PersistentMemoryStore implements Store {
       } else {
         await this.#inner.hset(key, entry.v, ttl);
       }
-      this.#shadow.set(key, { v: typeof entry.v === 'string' ? entry.v : { ...entry.v }, e: entry.e });
+      this.#shadow.set(key, { v: typeof entry.v === 'string' ? entry.v : dict(Object.entries(entry.v)), e: entry.e });
       loaded++;
     }
     logger.debug({ file: this.file, keys: loaded }, 'store snapshot loaded');
@@ -206,7 +207,7 @@ export class PersistentMemoryStore implements Store {
     await this.#inner.hset(key, fields, ttlMs);
     if (this.#persisted(key)) {
       const prev = this.#live(key);
-      const map = prev && typeof prev.v !== 'string' ? { ...prev.v, ...fields } : { ...fields };
+      const map = dict([...(prev && typeof prev.v !== 'string' ? Object.entries(prev.v) : []), ...Object.entries(fields)]);
       this.#changed(key, { v: map, e: ttlMs ? Date.now() + ttlMs : (prev?.e ?? 0) });
     }
   }
@@ -219,8 +220,7 @@ export class PersistentMemoryStore implements Store {
     await this.#inner.hdel(key, field);
     const prev = this.#persisted(key) ? this.#live(key) : undefined;
     if (prev && typeof prev.v !== 'string') {
-      const map = { ...prev.v };
-      delete map[field];
+      const map = dict(Object.entries(prev.v).filter(([f]) => f !== field));
       this.#changed(key, { v: map, e: prev.e });
     }
   }

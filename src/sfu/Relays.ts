@@ -32,6 +32,7 @@ import {
   type NodeLoad,
   type ReconnectReason,
 } from '../protocol/cluster.ts';
+import { dict } from '../util/dict.ts';
 import { logger } from '../util/logger.ts';
 import { RelayLink } from './RelayLink.ts';
 
@@ -214,7 +215,7 @@ export class Relays {
    * or linked (the node releases its rooms and its clients go elsewhere).
    */
   async reconcile(draining: boolean): Promise<Record<string, string>> {
-    const held: Record<string, string> = {};
+    const held = dict<string>(); // room ids are client-chosen
     for (const s of [...this.#o.sfu.sessions]) {
       if (await this.#reconcileRoom(s, draining)) {
         held[s.id] = String(Date.now() + ROOM_LEASE_MS);

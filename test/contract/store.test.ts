@@ -1,9 +1,13 @@
 // The Store seam's contract, run against the in-memory MemoryStore and RedisStore on a real
 // redis-server. Leases (claim, renew, release) are what placement relies on: they must be atomic.
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { MemoryStore, RedisStore, parseRedisAddr, type Store } from '../../src/backbone/index.ts';
+import { PersistentMemoryStore } from '../../src/server/PersistentMemoryStore.ts';
 import { setLogLevel } from '../../src/util/logger.ts';
 import { freePort, startRedis, type RedisServer } from '../helpers/services.ts';
 import { waitFor } from '../helpers/waitFor.ts';
@@ -19,6 +23,9 @@ interface StoreFixture {
 let seq = 0;
 /** A key prefix no other test uses (the fixture is shared within a suite). */
 const fresh = (): string => `t${++seq}:`;
+
+/** A hash as an ordinary object: hgetall's has no prototype, which deepEqual (strict) would count as a difference. */
+const plain = (h: Record<string, string>): Record<string, string> => ({ ...h });
 
 /** Waits until `key` has expired, polling (no fixed sleep). */
 const expired = (s: Store, key: string): Promise<boolean> =>
@@ -113,7 +120,7 @@ function storeContract(name: string, makeFixture: () => Promise<StoreFixture>): 
       await s.hset(k, { f: 'n1' });
       assert.equal(await s.refresh(k, 'n1', 1_000), false);
       assert.equal(await s.compareAndDelete(k, 'n1'), false);
-      assert.deepEqual(await s.hgetall(k), { f: 'n1' });
+      assert.deepEqual(plain(await s.hgetall(k)), { f: 'n1' });
     });
 
     void it('keys lists live keys under a literal prefix, however many', async () => {
@@ -136,15 +143,37 @@ function storeContract(name: string, makeFixture: () => Promise<StoreFixture>): 
 
     void it('hashes: hset merges fields, hgetall reads them, hdel removes one', async () => {
       const k = `${fresh()}h`;
-      assert.deepEqual(await s.hgetall(k), {});
+      assert.deepEqual(plain(await s.hgetall(k)), {});
       await s.hset(k, { a: '1', b: '2' });
       await other.hset(k, { b: '3', c: '4' });
-      assert.deepEqual(await s.hgetall(k), { a: '1', b: '3', c: '4' });
+      assert.deepEqual(plain(await s.hgetall(k)), { a: '1', b: '3', c: '4' });
       await s.hdel(k, 'a');
       await s.hdel(k, 'missing');
-      assert.deepEqual(await other.hgetall(k), { b: '3', c: '4' });
+      assert.deepEqual(plain(await other.hgetall(k)), { b: '3', c: '4' });
       await s.del(k);
-      assert.deepEqual(await s.hgetall(k), {});
+      assert.deepEqual(plain(await s.hgetall(k)), {});
+    });
+
+    void it('hash fields named like Object.prototype members (uids "constructor", "__proto__") are plain fields', async () => {
+      const k = `${fresh()}members`;
+      const empty = await s.hgetall(k);
+      assert.equal(empty['constructor'], undefined);
+      assert.equal(empty['__proto__'], undefined);
+      // A computed key: an own field named "__proto__", as `{ [uid]: … }` makes it.
+      await s.hset(k, { ['__proto__']: 'p', constructor: 'c', toString: 't' });
+      const h = await other.hgetall(k);
+      assert.deepEqual(Object.entries(h).sort(), [
+        ['__proto__', 'p'],
+        ['constructor', 'c'],
+        ['toString', 't'],
+      ]);
+      assert.equal(h['__proto__'], 'p');
+      assert.equal(h['constructor'], 'c');
+      await s.hdel(k, 'constructor');
+      const after = await s.hgetall(k);
+      assert.equal(after['constructor'], undefined);
+      assert.deepEqual(Object.keys(after).sort(), ['__proto__', 'toString']);
+      await s.del(k);
     });
 
     void it('a hash set with a TTL expires; hset without a TTL keeps the TTL it has', async () => {
@@ -152,7 +181,7 @@ function storeContract(name: string, makeFixture: () => Promise<StoreFixture>): 
       await s.hset(`${p}h`, { a: '1' }, 200);
       await s.hset(`${p}h`, { b: '2' }); // keeps the 200 ms
       await s.hset(`${p}kept`, { a: '1' });
-      assert.deepEqual(await s.hgetall(`${p}h`), { a: '1', b: '2' });
+      assert.deepEqual(plain(await s.hgetall(`${p}h`)), { a: '1', b: '2' });
       await waitFor(async () => Object.keys(await s.hgetall(`${p}h`)).length === 0, {
         timeout: 5_000,
         interval: 20,
@@ -160,7 +189,7 @@ function storeContract(name: string, makeFixture: () => Promise<StoreFixture>): 
       });
       assert.deepEqual(await s.keys(p), [`${p}kept`]);
       await s.hset(`${p}kept`, { b: '2' }, 60_000);
-      assert.deepEqual(await s.hgetall(`${p}kept`), { a: '1', b: '2' });
+      assert.deepEqual(plain(await s.hgetall(`${p}kept`)), { a: '1', b: '2' });
     });
   });
 }
@@ -168,6 +197,19 @@ function storeContract(name: string, makeFixture: () => Promise<StoreFixture>): 
 storeContract('MemoryStore', () => {
   const store = new MemoryStore();
   return Promise.resolve({ connect: () => Promise.resolve(store), close: () => store.close() });
+});
+
+// The embedded server's Store, persisting every key (its snapshot must keep what the hashes hold).
+storeContract('PersistentMemoryStore', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'switchboard-contract-'));
+  const store = await PersistentMemoryStore.open(dir, ['']);
+  return {
+    connect: () => Promise.resolve(store),
+    close: async () => {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 });
 
 storeContract('RedisStore', async () => {

@@ -110,7 +110,7 @@ await test('expired leases do not count and are dropped', async () => {
       ['b', 0],
     ]),
   );
-  assert.deepEqual(await r.store.hgetall(storeKeys.nodeRooms(DC, 'a')), {});
+  assert.deepEqual(Object.keys(await r.store.hgetall(storeKeys.nodeRooms(DC, 'a'))), []);
   assert.equal((await r.place('new')).node, 'a');
   await r.close();
 });
