@@ -23,6 +23,7 @@ const STATUS_OF: Partial<Record<ErrorCode, number>> = {
   'not-found': 404,
   'invalid-params': 400,
   conflict: 409,
+  limited: 429,
   unavailable: 503,
   timeout: 503,
   'no-responder': 503,

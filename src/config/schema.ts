@@ -61,6 +61,36 @@ const redisSection = z.strictObject({
   db: z.int().min(0).default(0),
 });
 
+/**
+ * `[signal.limits]`: what one client (one remote address) may hold of a public server. Per signal
+ * instance; 0 turns a limit off. The defaults fit a NATed office of a few dozen people behind one address.
+ */
+const signalLimitsSection = z.strictObject({
+  /** Seconds between WebSocket pings; a socket that did not answer the previous ping is closed. 0 = no pings. Default 20. */
+  pinginterval: z.number().min(0).default(20),
+  /**
+   * Seconds a socket may stay open without a successful `join` before it is closed (4004): long enough
+   * for an app that opens the socket before asking for the camera. 0 = no limit. Default 60.
+   */
+  jointimeout: z.number().min(0).default(60),
+  /** Failed joins one connection may make; the next one is refused and the socket closed (4005). 0 = no limit. Default 5. */
+  joinretries: z.int().min(0).default(5),
+  /** Open sockets per remote address; more are closed at once (1008). 0 = no limit. Default 50. */
+  socketsperip: z.int().min(0).default(50),
+  /** Joined (or joining) peers per remote address. 0 = no limit. Default 50. */
+  peersperip: z.int().min(0).default(50),
+  /** Joins per second per remote address (token bucket refill). 0 = no limit. Default 2. */
+  joinrate: z.number().min(0).default(2),
+  /** Joins per remote address in a burst (token bucket size). Default 30. */
+  joinburst: z.int().min(1).default(30),
+  /**
+   * The server is behind a reverse proxy that appends the client's address to X-Forwarded-For: the
+   * limits then count the last address of that header. Leave false when clients connect directly
+   * (else they could pick their own address). Default false.
+   */
+  trustproxy: z.boolean().default(false),
+});
+
 const signalSection = z.strictObject({
   /** Address the HTTP/WebSocket signalling server binds to. Default "0.0.0.0". */
   host: z.string().min(1).default('0.0.0.0'),
@@ -70,6 +100,7 @@ const signalSection = z.strictObject({
   maxmessagesize: z.int().min(1024).default(1048576),
   /** Allowed Origin header values; empty allows any origin, as ion-sfu does. Default []. */
   allowedorigins: z.array(z.string().min(1)).default([]),
+  limits: signalLimitsSection.prefault({}),
 });
 
 const sfuSection = z.strictObject({

@@ -111,7 +111,8 @@ export const RELAY_UID_PREFIX = 'relay~';
  * registry places you on a live node. Params `{reason}`. The signal role closes the socket after it.
  */
 export const RECONNECT_NOTIFICATION = 'reconnect';
-export type ReconnectReason = 'node-drain' | 'node-lost' | 'owner-changed' | 'room-closed';
+/** Why a client is asked to join again; `ice-failed`: its peer's ICE failed and the peer was closed. */
+export type ReconnectReason = 'node-drain' | 'node-lost' | 'owner-changed' | 'room-closed' | 'ice-failed';
 
 export const storeKeys = {
   node: (dc: string, node: string) => `sb:${dc}:node:${node}`,

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { grantsSchema, mediaGrantsSchema } from './tokens.ts';
+import { deeperThan } from '../util/jsonDepth.ts';
 
 export const roomSubjects = {
   /** signal → room (request): may this peer join? Answers AdmitReply or an error. */
@@ -253,6 +254,23 @@ export const forwardedJoinExtras = z.object({ grants: mediaGrantsSchema.optional
 
 const uidParam = z.string().min(1).max(256);
 
+/** Largest `data` of one `room.message`, serialised. */
+export const MAX_MESSAGE_BYTES = 64 * 1024;
+/** Largest `info` of `room.updatePeer`, serialised: it rides in every roster and `room.peer` event. */
+export const MAX_INFO_BYTES = 8 * 1024;
+/** Deepest nesting of a client's free-form `info` and `data`. */
+export const MAX_JSON_DEPTH = 16;
+
+/** A client's free-form JSON, bounded in depth and size (it is stored, relayed and serialised again). */
+const freeJson = (maxBytes: number) =>
+  z.unknown().superRefine((v, ctx) => {
+    if (deeperThan(v, MAX_JSON_DEPTH)) {
+      ctx.addIssue({ code: 'custom', message: `nested deeper than ${MAX_JSON_DEPTH} levels` });
+    } else if (Buffer.byteLength(JSON.stringify(v) ?? '') > maxBytes) {
+      ctx.addIssue({ code: 'custom', message: `larger than ${maxBytes} bytes` });
+    }
+  });
+
 export const roomMethods = {
   'room.info': z.object({}).strict().optional(),
   'room.peers': z.object({}).strict().optional(),
@@ -264,7 +282,7 @@ export const roomMethods = {
   'room.setMaxPeers': z.object({ maxPeers: z.number().int().min(0).max(100_000) }).strict(),
   /** Chat or data to one peer (uid) or to everyone else ('all'). */
   'room.message': z
-    .object({ to: uidParam, data: z.unknown(), type: z.string().max(64).optional() })
+    .object({ to: uidParam, data: freeJson(MAX_MESSAGE_BYTES), type: z.string().max(64).optional() })
     .strict()
     .refine((p) => p.data !== undefined, { message: 'data is required', path: ['data'] }),
   'room.kick': z.object({ uid: uidParam, reason: z.string().max(256).optional() }).strict(),
@@ -279,7 +297,7 @@ export const roomMethods = {
     .strict(),
   'room.setRole': z.object({ uid: uidParam, role: peerRole }).strict(),
   'room.updatePeer': z
-    .object({ name: z.string().max(256).optional(), info: z.unknown().optional() })
+    .object({ name: z.string().max(256).optional(), info: freeJson(MAX_INFO_BYTES).optional() })
     .strict(),
   'room.end': z
     .object({ reason: z.string().max(256).optional(), delete: z.boolean().optional() })
@@ -302,6 +320,3 @@ export const roomNotifications = {
   kicked: 'room.kicked',
   ended: 'room.ended',
 } as const;
-
-/** Largest `data` of one `room.message`, serialised. */
-export const MAX_MESSAGE_BYTES = 64 * 1024;

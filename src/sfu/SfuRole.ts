@@ -453,6 +453,11 @@ export class SfuRole {
       if (this.#peers.get(req.conn) === peer) {
         this.#peers.delete(req.conn);
       }
+      if (reason === 'ice-failed' && !relay) {
+        // Nobody else tells the client or its room: asked to join again, it closes its socket, which
+        // ends its room membership (no ghost member keeping a maxPeers slot), and our SDK rejoins.
+        this.#notify(req.conn, RECONNECT_NOTIFICATION, { reason: 'ice-failed' });
+      }
       logger.info({ sid: p.sid, uid, reason }, 'peer closed');
     });
     logger.info({ sid: p.sid, uid, node: this.nodeId, ...(relay ? { relay } : {}) }, 'peer joined');

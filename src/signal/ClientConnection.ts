@@ -45,12 +45,16 @@ const CLOSING: Record<string, [number, string]> = {
 /** Nodes a join is tried on before the client gets the last refusal (full, draining, gone). */
 const JOIN_ATTEMPTS = 4;
 
+/** JSON-RPC error code of a refused request (rate, limits): the server's "try later". */
+const RPC_LIMITED = 429;
+
 /** JSON-RPC error codes of our failures (ion-sfu's own failures keep 500). */
 const RPC_CODES: Partial<Record<string, number>> = {
   unauthorized: 401,
   forbidden: 403,
   /** A join naming a room whose name two rooms share. */
   conflict: 409,
+  limited: RPC_LIMITED,
   unavailable: 503,
 };
 const ROOM_RPC_CODES: Partial<Record<string, number>> = {
@@ -71,7 +75,17 @@ export interface ConnectionOptions {
   queryToken?: string | undefined;
   /** Our `iceServers` method: the ICE servers (STUN/TURN with credentials) for the caller. */
   iceServers?: ((token: string | undefined, uid: string | undefined) => Promise<unknown>) | undefined;
+  /** Per-address peer count and join rate (ClientLimits): a refusal text, or undefined and `endPeer` later. */
+  beginPeer?: (() => string | undefined) | undefined;
+  endPeer?: (() => void) | undefined;
+  /** `[signal.limits] jointimeout` in ms: a socket that has not joined by then is closed. 0 = never. */
+  joinTimeoutMs?: number | undefined;
+  /** `[signal.limits] joinretries`: failed joins before the socket is closed. 0 = no limit. */
+  joinRetries?: number | undefined;
 }
+
+/** Frames of one connection waiting to be handled; more are refused (a client must await its replies). */
+const MAX_PENDING_FRAMES = 64;
 
 /** Our `iceServers` call (any time, also before `join`): `{token?, uid?}` → `{iceServers}`. */
 const iceServersParams = z
@@ -95,19 +109,63 @@ export class ClientConnection {
   /** The room role's record of us, kept to write it again if the Store loses it (SignalRole.#restore). */
   #record: MemberRecord | undefined;
   #queue: Promise<void> = Promise.resolve();
+  #pending = 0;
   #closed = false;
+  /** A ping was sent and neither its pong nor any frame came back yet. */
+  #awaitingPong = false;
+  /** This connection holds a slot of its address's peers (ClientLimits) while joining or joined. */
+  #holdsPeer = false;
+  #failedJoins = 0;
+  #joinTimer: NodeJS.Timeout | undefined;
 
   constructor(ws: WebSocket, o: ConnectionOptions) {
     this.#ws = ws;
     this.#o = o;
     this.conn = o.conn;
+    ws.on('pong', () => (this.#awaitingPong = false));
+    if (o.joinTimeoutMs) {
+      this.#joinTimer = setTimeout(() => {
+        if (!this.#node) {
+          logger.debug({ conn: this.conn }, 'no join in time: socket closed');
+          this.#ws.close(4004, `no join within ${Math.round(o.joinTimeoutMs! / 1000)} s`);
+        }
+      }, o.joinTimeoutMs);
+      this.#joinTimer.unref();
+    }
   }
 
   /** Queues a frame; frames are handled strictly in arrival order. */
   receive(text: string): void {
+    this.#awaitingPong = false;
+    if (this.#pending >= MAX_PENDING_FRAMES) {
+      const id = parseJsonRpc(text);
+      const replyId = id.ok ? (id.request.id ?? null) : id.id;
+      this.send(rpcError(replyId, RPC_LIMITED, `too many requests in flight (limit ${MAX_PENDING_FRAMES})`));
+      return;
+    }
+    this.#pending++;
     this.#queue = this.#queue
       .then(() => this.#handle(text))
-      .catch((err: unknown) => logger.error({ err }, 'frame handling failed'));
+      .catch((err: unknown) => logger.error({ err }, 'frame handling failed'))
+      .finally(() => this.#pending--);
+  }
+
+  /**
+   * Called every `[signal.limits] pinginterval`: a socket that answered neither the last ping nor sent
+   * anything since is dead (its client vanished without a FIN) and is closed, which ends its peer and
+   * its room membership like any other close.
+   */
+  ping(): void {
+    if (this.#closed) {
+      return;
+    }
+    if (this.#awaitingPong) {
+      logger.info({ conn: this.conn }, 'client did not answer a ping: socket closed');
+      this.#ws.terminate();
+      return;
+    }
+    this.#awaitingPong = true;
+    this.#ws.ping();
   }
 
   send(text: string): void {
@@ -165,10 +223,19 @@ export class ClientConnection {
       return;
     }
     this.#closed = true;
+    clearTimeout(this.#joinTimer);
     if (this.#node) {
       this.#forward('leave', null).catch(() => undefined);
     }
     this.#leaveRoom('client-leave');
+    this.#endPeer();
+  }
+
+  #endPeer(): void {
+    if (this.#holdsPeer) {
+      this.#holdsPeer = false;
+      this.#o.endPeer?.();
+    }
   }
 
   async #handle(text: string): Promise<void> {
@@ -208,14 +275,16 @@ export class ClientConnection {
         this.#reply(id, await this.#join(params as Record<string, unknown>));
       } else {
         if (!this.#node) {
-          throw new Error(NOT_JOINED);
+          throw new SwitchboardError('invalid-state', NOT_JOINED);
         }
         this.#reply(id, await this.#forward(method, checked.data));
       }
     } catch (err) {
-      const code = err instanceof SwitchboardError ? err.code : undefined;
-      const rpcCode =
-        (code !== undefined ? (room ? ROOM_RPC_CODES : RPC_CODES)[code] : undefined) ?? RPC.METHOD_FAILED;
+      // Only our deliberate errors (SwitchboardError, also from another role over the Bus) reach the
+      // client with their text; anything else is a bug whose text (a TypeError, a stack overflow) is
+      // no business of the client's.
+      const code = err instanceof SwitchboardError ? err.code : 'internal';
+      const rpcCode = (room ? ROOM_RPC_CODES : RPC_CODES)[code] ?? RPC.METHOD_FAILED;
       let message = errorText(err);
       if (code === 'internal') {
         // Never leak internals: the client gets a log id to quote, the log gets the details.
@@ -229,16 +298,32 @@ export class ClientConnection {
 
   async #join(raw: Record<string, unknown>): Promise<unknown> {
     if (this.#node) {
-      throw new Error('rtc transport already exists for this connection');
+      throw new SwitchboardError('invalid-state', 'rtc transport already exists for this connection');
     }
     const p = methods.join.parse(raw);
     const extras = joinExtras.parse(raw);
-    const ident = await this.#o.auth.authorize(extras.token ?? this.#o.queryToken, p.sid, p.uid);
+    const limited = this.#o.beginPeer?.();
+    if (limited !== undefined) {
+      throw new SwitchboardError('limited', limited);
+    }
+    this.#holdsPeer = this.#o.beginPeer !== undefined;
     try {
-      return await this.#admitAndJoin(raw, p, extras.password, ident);
+      const ident = await this.#o.auth.authorize(extras.token ?? this.#o.queryToken, p.sid, p.uid);
+      try {
+        return await this.#admitAndJoin(raw, p, extras.password, ident);
+      } catch (err) {
+        // A refused join does not spend a single-use token: the client's corrected retry gets in.
+        await ident.release?.().catch((e: unknown) => logger.warn({ err: e }, 'releasing a token failed'));
+        throw err;
+      }
     } catch (err) {
-      // A refused join does not spend a single-use token: the client's corrected retry gets in.
-      await ident.release?.().catch((e: unknown) => logger.warn({ err: e }, 'releasing a token failed'));
+      this.#endPeer();
+      this.#failedJoins++;
+      const retries = this.#o.joinRetries ?? 0;
+      if (retries > 0 && this.#failedJoins >= retries) {
+        // After the refusal's reply (queued before the close frame).
+        this.#queue = this.#queue.then(() => this.#ws.close(4005, `${retries} failed joins`));
+      }
       throw err;
     }
   }

@@ -13,6 +13,7 @@ import {
 } from '../protocol/room.ts';
 import { Authenticator } from './Authenticator.ts';
 import { ClientConnection } from './ClientConnection.ts';
+import { ClientLimits } from './ClientLimits.ts';
 import { NodeWatch } from './NodeWatch.ts';
 import { logger } from '../util/logger.ts';
 import { SwitchboardError } from '../util/errors.ts';
@@ -36,6 +37,8 @@ export class SignalRole {
   readonly #store: Store;
   readonly #config: Config;
   readonly #auth: Authenticator;
+  readonly #limits: ClientLimits;
+  #pinger: NodeJS.Timeout | undefined;
   readonly #conns = new Map<string, ClientConnection>();
   #sub: Subscription | undefined;
   #timer: NodeJS.Timeout | undefined;
@@ -49,6 +52,7 @@ export class SignalRole {
     this.#store = store;
     this.nodeId = nodeId;
     this.#watch = new NodeWatch(bus, config.global.dc, () => this.#conns.values());
+    this.#limits = new ClientLimits(config.signal.limits);
     this.#auth = new Authenticator({
       dc: config.global.dc,
       store,
@@ -87,6 +91,13 @@ export class SignalRole {
         socket.close(1008, 'origin not allowed');
         return;
       }
+      const ip = this.#limits.addressOf(req.raw);
+      const refused = this.#limits.openSocket(ip);
+      if (refused !== undefined) {
+        socket.close(1008, refused);
+        return;
+      }
+      const limits = this.#config.signal.limits;
       // ion-sdk-js passes the URL through unchanged, so a token rides in the query string.
       const query = req.query as Record<string, unknown> | undefined;
       const token = query?.access_token;
@@ -98,6 +109,10 @@ export class SignalRole {
         auth: this.#auth,
         queryToken: typeof token === 'string' && token !== '' ? token : undefined,
         iceServers: (t, uid) => this.iceServers(t, uid, req.headers.host),
+        beginPeer: () => this.#limits.beginPeer(ip),
+        endPeer: () => this.#limits.endPeer(ip),
+        joinTimeoutMs: limits.jointimeout * 1000,
+        joinRetries: limits.joinretries,
       });
       this.#conns.set(conn.conn, conn);
       socket.on('message', (data, isBinary) => {
@@ -117,6 +132,7 @@ export class SignalRole {
       });
       socket.on('close', () => {
         this.#conns.delete(conn.conn);
+        this.#limits.closeSocket(ip);
         conn.close();
       });
       socket.on('error', (err) => logger.debug({ err }, 'client socket error'));
@@ -161,6 +177,16 @@ export class SignalRole {
     this.#timer = setInterval(() => void this.#heartbeat(), SIGNAL_HEARTBEAT_MS);
     this.#timer.unref();
     this.#watch.start();
+    const ping = this.#config.signal.limits.pinginterval;
+    if (ping > 0) {
+      // Without pings a client that vanishes without a FIN keeps its member and maxPeers slot for ever.
+      this.#pinger = setInterval(() => {
+        for (const c of this.#conns.values()) {
+          c.ping();
+        }
+      }, ping * 1000);
+      this.#pinger.unref();
+    }
   }
 
   /**
@@ -191,6 +217,7 @@ export class SignalRole {
   async close(): Promise<void> {
     this.#unregisterReset?.();
     clearInterval(this.#timer);
+    clearInterval(this.#pinger);
     await this.#watch.close();
     this.#sub?.unsubscribe();
     for (const c of this.#conns.values()) {

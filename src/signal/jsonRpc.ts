@@ -1,4 +1,5 @@
 /** JSON-RPC 2.0 as ion-sfu speaks it: `jsonrpc` optional on input, always "2.0" on output, any id. */
+import { deeperThan } from '../util/jsonDepth.ts';
 
 export type JsonRpcId = string | number | null;
 
@@ -10,6 +11,12 @@ export const RPC = {
   /** ion-sfu answers every method failure with code 500 and the error's text. */
   METHOD_FAILED: 500,
 } as const;
+
+/**
+ * Deepest nesting of `params` we take. JSON.parse copes with any depth, but JSON.stringify and other
+ * recursive code further on (the Bus, the Store) overflow the stack on a few thousand levels.
+ */
+export const MAX_PARAMS_DEPTH = 32;
 
 export interface JsonRpcRequest {
   id: JsonRpcId | undefined; // undefined = notification
@@ -52,6 +59,14 @@ export function parseJsonRpc(text: string): ParseResult {
       id: replyId,
       code: RPC.INVALID_REQUEST,
       message: 'Invalid Request: method must be a string',
+    };
+  }
+  if (deeperThan(m.params, MAX_PARAMS_DEPTH)) {
+    return {
+      ok: false,
+      id: replyId,
+      code: RPC.INVALID_PARAMS,
+      message: `Invalid params: nested deeper than ${MAX_PARAMS_DEPTH} levels`,
     };
   }
   return { ok: true, request: { id: id, method: m.method, params: m.params } };

@@ -13,7 +13,9 @@ export type ErrorCode =
   /** The request conflicts with current state (e.g. a name already taken). */
   | 'conflict'
   /** A role this needs is not running (e.g. no room service in the cluster). */
-  | 'unavailable';
+  | 'unavailable'
+  /** A per-client limit was hit (join rate, peers per address): try again later. */
+  | 'limited';
 
 /** Our few error classes carry a stable `code`; edges map codes to wire errors in one table each. */
 export class SwitchboardError extends Error {

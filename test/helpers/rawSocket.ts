@@ -39,8 +39,9 @@ export class RawSocket {
     });
   }
 
-  static async connect(url: string): Promise<RawSocket> {
-    const ws = new WebSocket(url);
+  /** `autoPong: false` leaves the server's pings unanswered, like a client that vanished without a FIN. */
+  static async connect(url: string, o: { autoPong?: boolean } = {}): Promise<RawSocket> {
+    const ws = new WebSocket(url, { autoPong: o.autoPong ?? true });
     await new Promise<void>((resolve, reject) => {
       ws.once('open', resolve);
       ws.once('error', reject);

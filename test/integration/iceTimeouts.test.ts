@@ -73,5 +73,18 @@ void describe('[webrtc.timeouts]', { timeout: 120_000 }, () => {
     alice.subscriber.close();
     await waitFor(() => uids().join() === 'bob', { what: 'a roster without alice', timeout: 20_000 });
     assert.ok(server!.output.some((l) => l.includes('"uid":"alice"') && l.includes('"reason":"ice-failed"')));
+    // Her room membership follows the peer: she is told to join again (her socket is then closed) and
+    // the room no longer lists her, so she holds no maxPeers slot as a ghost.
+    await waitFor(
+      () =>
+        alice.notifications.some(
+          (n) => n.method === 'reconnect' && (n.params as { reason?: string }).reason === 'ice-failed',
+        ),
+      { what: 'alice to be asked to reconnect' },
+    );
+    await waitFor(
+      async () => (await bob.call<{ uid: string }[]>('room.peers', {})).map((p) => p.uid).join() === 'bob',
+      { what: 'room.peers without alice' },
+    );
   });
 });

@@ -131,6 +131,16 @@ await test('a full ION sfu.toml parses with the values it sets', () => {
       port: 7001,
       maxmessagesize: 65536,
       allowedorigins: ['https://example.com'],
+      limits: {
+        pinginterval: 20,
+        jointimeout: 60,
+        joinretries: 5,
+        socketsperip: 50,
+        peersperip: 50,
+        joinrate: 2,
+        joinburst: 30,
+        trustproxy: false,
+      },
     },
     sfu: { ballast: 1024, withstats: true, workers: 0, maxpeers: 0, maxpacketrate: 0 },
     router: {
@@ -199,6 +209,16 @@ await test('an empty document yields the documented defaults', () => {
     port: 7000,
     maxmessagesize: 1048576,
     allowedorigins: [],
+    limits: {
+      pinginterval: 20,
+      jointimeout: 60,
+      joinretries: 5,
+      socketsperip: 50,
+      peersperip: 50,
+      joinrate: 2,
+      joinburst: 30,
+      trustproxy: false,
+    },
   });
   assert.deepEqual(c.sfu, { ballast: 0, withstats: false, workers: 0, maxpeers: 0, maxpacketrate: 0 });
   assert.deepEqual(c.router, {
