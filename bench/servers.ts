@@ -131,6 +131,12 @@ export async function startSwitchboard(dir: string, cpu: number, logLevel = 'war
       'host = "127.0.0.1"',
       `port = ${SWITCHBOARD_PORT}`,
       '',
+      '# the load generator is one address with hundreds of peers; Janus has no such limits either',
+      '[signal.limits]',
+      'socketsperip = 0',
+      'peersperip = 0',
+      'joinrate = 0',
+      '',
       ...(process.env.BENCH_SB_SINGLEPORT
         ? ['[webrtc]', `singleport = ${process.env.BENCH_SB_SINGLEPORT}`, '']
         : []),
