@@ -57,8 +57,9 @@ export function useJsonBodyParser(api: FastifyInstance): void {
     let value: unknown;
     try {
       value = JSON.parse(text);
-    } catch (err) {
-      done(new HttpError(400, `Invalid request: body is not valid JSON (${(err as Error).message})`));
+    } catch {
+      // Not V8's parser message: it quotes the body back and reads like an internal error.
+      done(new HttpError(400, 'Invalid request: body is not valid JSON'));
       return;
     }
     const problem = bodyProblem(value);
