@@ -179,6 +179,9 @@ export class ClientConnection {
     this.send(rpcNotification(method, params));
     const closing = CLOSING[method];
     if (closing) {
+      // Out of the room at once: a vanished client never completes the close handshake, and its
+      // member must not hold a maxPeers slot until ws gives up waiting.
+      this.#leaveRoom(method === RECONNECT_NOTIFICATION ? 'reconnect' : method);
       // After the frame being handled (a host's own `room.end` gets its result first); ws sends the
       // close frame after everything queued before it.
       this.#queue = this.#queue.then(() => {
@@ -286,11 +289,14 @@ export class ClientConnection {
       const code = err instanceof SwitchboardError ? err.code : 'internal';
       const rpcCode = (room ? ROOM_RPC_CODES : RPC_CODES)[code] ?? RPC.METHOD_FAILED;
       let message = errorText(err);
-      if (code === 'internal') {
-        // Never leak internals: the client gets a log id to quote, the log gets the details.
+      if (code === 'internal' || code === 'timeout' || code === 'no-responder') {
+        // Never leak internals (nor the Bus's subjects): the client gets a log id to quote, the log
+        // gets the details.
         const logId = randomBytes(4).toString('hex');
         logger.error({ err, method, logId }, 'method failed');
-        message = `internal error (log id ${logId})`;
+        const what =
+          code === 'internal' ? 'internal error' : code === 'timeout' ? 'timed out' : 'unavailable';
+        message = `${what} (log id ${logId})`;
       }
       this.send(rpcError(replyId, rpcCode, message));
     }

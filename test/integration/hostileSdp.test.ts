@@ -85,7 +85,9 @@ class ServerProcess {
     const file = join(dir, 'sb.toml');
     await writeFile(
       file,
-      `[api]\ndatadir = ${JSON.stringify(dir)}\n[log]\nlevel = "error"\n[sfu]\nworkers = 1\n`,
+      // One client refused again and again on purpose: the per-address limits would close it first.
+      `[api]\ndatadir = ${JSON.stringify(dir)}\n[log]\nlevel = "error"\n[sfu]\nworkers = 1\n` +
+        '[signal.limits]\njoinretries = 0\njoinrate = 0\n',
     );
     const port = await freePort();
     const child = spawn(process.execPath, [BIN, 'start', '--config', file, '--port', String(port)], {
