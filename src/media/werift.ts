@@ -30,6 +30,8 @@
  *    deduplicated and capped (`[webrtc] maxcandidates` per Connection): werift keeps every one it is
  *    given (a bundled SDP repeats them in each m-section, each renegotiation repeats them again) and
  *    re-sorts the whole check list for each, so thousands stalled the event loop for seconds.
+ *    At most 8 `.local` names are resolved at once per Connection: each lookup is a listener on
+ *    werift's one multicast-dns emitter (limit 50, MaxListenersExceededWarning past it) for 10 s.
  * 7. `[webrtc.timeouts]`: an ICE-lite werift agent never notices a vanished client and a full one
  *    only after 30 s (RFC 7675 consent); transport/IceMonitor.ts drives the Connection's
  *    disconnected / failed states and keepalives. werift leaves the PC `disconnected` when ICE comes
@@ -224,11 +226,17 @@ const candidateKey = (c: Candidate): string => `${c.component} ${c.transport} ${
 function guardRemoteCandidates(conn: Connection, enabled: boolean, max: number): void {
   const add = conn.addRemoteCandidate.bind(conn);
   let guarded = false;
+  /** `.local` candidates being resolved: not in `remoteCandidates` until their lookup answers. */
+  const resolving = new Set<string>();
   conn.addRemoteCandidate = (candidate) => {
     if (candidate) {
       const known = conn.remoteCandidates;
       const key = candidateKey(candidate);
-      if (known.length >= max || known.some((c) => candidateKey(c) === key)) {
+      if (
+        known.length + resolving.size >= max ||
+        resolving.has(key) ||
+        known.some((c) => candidateKey(c) === key)
+      ) {
         logger.debug(
           { host: candidate.host, known: known.length },
           'dropped remote candidate (duplicate or over the limit)',
@@ -243,15 +251,26 @@ function guardRemoteCandidates(conn: Connection, enabled: boolean, max: number):
       logger.debug({ host: candidate.host }, 'ignored mDNS candidate ([webrtc] mdns = false)');
       return Promise.resolve();
     }
+    // Each lookup is a listener on the Connection's one multicast-dns emitter (werift allows 50) held
+    // for up to 10 s; a browser sends one `.local` name per interface, so a burst is refused.
+    if (resolving.size >= MAX_MDNS_LOOKUPS) {
+      logger.debug({ host: candidate.host }, 'dropped mDNS candidate (too many lookups in flight)');
+      return Promise.resolve();
+    }
+    const key = candidateKey(candidate);
+    resolving.add(key);
     const pending = add(candidate); // creates conn.lookup synchronously, before its socket can fail
     const mdns = (conn as any).lookup?.mdnsInstance;
     if (mdns && !guarded) {
       guarded = true;
       mdns.on('error', (err: Error) => logger.debug({ err }, 'mDNS resolver error'));
     }
-    return pending;
+    return pending.finally(() => resolving.delete(key));
   };
 }
+
+/** `.local` candidates resolved at once per ICE Connection (workaround 6). */
+const MAX_MDNS_LOOKUPS = 8;
 
 const addrKey = (a: Address): string => `${a[0]}:${a[1]}`;
 
