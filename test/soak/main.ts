@@ -148,6 +148,11 @@ async function startServer(): Promise<Server> {
       '[signal]',
       'host = "127.0.0.1"',
       `port = ${port}`,
+      // Every soak peer comes from one address, at any --rate: the per-address limits are not under test.
+      '[signal.limits]',
+      'socketsperip = 0',
+      'peersperip = 0',
+      'joinrate = 0',
       '[sfu]',
       'workers = 1',
       '[api]',
