@@ -147,7 +147,10 @@ export class ClientConnection {
     this.#queue = this.#queue
       .then(() => this.#handle(text))
       .catch((err: unknown) => logger.error({ err }, 'frame handling failed'))
-      .finally(() => this.#pending--);
+      .finally(() => this.#pending--)
+      // Other sockets, /healthz and media get the loop between two frames of one client: promise
+      // continuations alone would run a client's whole backlog (up to 64 frames of 1 MiB) in one go.
+      .then(() => new Promise<void>((resolve) => setImmediate(resolve)));
   }
 
   /**
