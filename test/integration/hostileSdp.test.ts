@@ -15,10 +15,9 @@ import { startSwitchboard } from '../helpers/server.ts';
 import { freePort } from '../helpers/services.ts';
 import { waitFor } from '../helpers/waitFor.ts';
 import { wsUrlOf } from '../helpers/wrtcPeer.ts';
+import { audioOffer } from '../helpers/sdpFixtures.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/switchboard.js', import.meta.url));
-const FP =
-  'a=fingerprint:sha-256 9E:5D:6D:0A:0C:F4:3B:9F:0A:6F:F4:7C:9D:3C:6D:7E:BB:2E:DD:8F:2B:30:25:AB:6F:0C:1E:79:DD:7F:5E:31';
 
 interface RpcMessage {
   id?: unknown;
@@ -26,26 +25,6 @@ interface RpcMessage {
   params?: any;
   result?: any;
   error?: { code: number; message: string };
-}
-
-/** `n` audio sections, about 110 bytes each (the 1,500-section offer is the issue's 170 KB). */
-function offerOf(n: number, o: { bundle?: boolean; extra?: (i: number) => string[] } = {}): string {
-  const lines = ['v=0', 'o=- 1 2 IN IP4 127.0.0.1', 's=-', 't=0 0'];
-  lines.push('a=ice-ufrag:ufrg', 'a=ice-pwd:abcdefghijklmnopqrstuvwx', FP, 'a=setup:actpass');
-  if (o.bundle ?? true) {
-    lines.push(`a=group:BUNDLE ${Array.from({ length: n }, (_, i) => i).join(' ')}`);
-  }
-  for (let i = 0; i < n; i++) {
-    lines.push(
-      'm=audio 9 UDP/TLS/RTP/SAVPF 111',
-      'c=IN IP4 0.0.0.0',
-      `a=mid:${i}`,
-      'a=sendonly',
-      'a=rtcp-mux',
-    );
-    lines.push('a=rtpmap:111 opus/48000/2', 'a=fmtp:111 minptime=10', ...(o.extra?.(i) ?? []));
-  }
-  return lines.join('\r\n') + '\r\n';
 }
 
 const joinFrame = (id: number, sid: string, sdp: string): string =>
@@ -176,7 +155,7 @@ void describe('hostile SDP', { timeout: 180_000 }, () => {
 
   void it('a join with 1,500 unbundled m-sections is refused at once; /healthz and other clients keep answering within 1 s', async () => {
     const ws = await socket();
-    const sdp = offerOf(1500, { bundle: false });
+    const sdp = audioOffer(1500, { bundle: false });
     assert.ok(sdp.length > 150_000 && sdp.length < 256 * 1024, `offer of ${sdp.length} bytes`);
     const { reply, slowest } = await whileResponsive(server!.url, ws, 1, joinFrame(1, 'hostile-1', sdp));
     assert.equal(reply.error?.message, 'invalid SDP offer: too many media sections (1500 > 64)');
@@ -190,7 +169,7 @@ void describe('hostile SDP', { timeout: 180_000 }, () => {
         server!.url,
         ws,
         2,
-        joinFrame(2, 'hostile-2', offerOf(400, { bundle })),
+        joinFrame(2, 'hostile-2', audioOffer(400, { bundle })),
       );
       assert.equal(reply.error?.message, 'invalid SDP offer: too many media sections (400 > 64)');
       assert.ok(slowest < 1000, `slowest probe ${slowest.toFixed(0)} ms`);
@@ -199,7 +178,7 @@ void describe('hostile SDP', { timeout: 180_000 }, () => {
 
   void it('unbundled sections are refused; a bundled offer at the limit (64) is answered', async () => {
     const ws = await socket();
-    ws.send(joinFrame(3, 'hostile-3', offerOf(3, { bundle: false })));
+    ws.send(joinFrame(3, 'hostile-3', audioOffer(3, { bundle: false })));
     const { reply } = await replyTo(ws, 3);
     assert.match(
       reply.error?.message ?? '',
@@ -209,7 +188,7 @@ void describe('hostile SDP', { timeout: 180_000 }, () => {
       server!.url,
       ws,
       4,
-      joinFrame(4, 'hostile-3', offerOf(64)),
+      joinFrame(4, 'hostile-3', audioOffer(64)),
     );
     assert.equal(ok.error, undefined, JSON.stringify(ok.error));
     assert.equal((ok.result.sdp as string).split('\nm=').length - 1, 64);
@@ -222,36 +201,36 @@ void describe('hostile SDP', { timeout: 180_000 }, () => {
     const cases: [string, string, RegExp][] = [
       [
         'rtpmap:999999999',
-        offerOf(2).replace('a=rtpmap:111 opus/48000/2', 'a=rtpmap:999999999 opus/48000/2'),
+        audioOffer(2).replace('a=rtpmap:111 opus/48000/2', 'a=rtpmap:999999999 opus/48000/2'),
         /payload type "999999999" not on the m= line/,
       ],
-      ['negative payload type', offerOf(2).replace('a=rtpmap:111', 'a=rtpmap:-5'), /bad a=rtpmap/],
-      ['payload type 128', offerOf(2).replace(/111/g, '128'), /bad payload type "128"/],
-      ['clock rate 0', offerOf(2).replace(/opus\/48000\/2/g, 'opus/0/2'), /clock rate 0/],
+      ['negative payload type', audioOffer(2).replace('a=rtpmap:111', 'a=rtpmap:-5'), /bad a=rtpmap/],
+      ['payload type 128', audioOffer(2).replace(/111/g, '128'), /bad payload type "128"/],
+      ['clock rate 0', audioOffer(2).replace(/opus\/48000\/2/g, 'opus/0/2'), /clock rate 0/],
       [
         '3,000 a=ssrc',
-        offerOf(2, { extra: many(3000, (j) => `a=ssrc:${j + 1} cname:x`) }),
+        audioOffer(2, { extra: many(3000, (j) => `a=ssrc:${j + 1} cname:x`) }),
         /more than 64 a=ssrc lines/,
       ],
       [
         '3,000 a=candidate',
-        offerOf(2, {
+        audioOffer(2, {
           extra: many(3000, (j) => `a=candidate:${j} 1 udp 1 10.9.${j >> 8}.${j & 255} 9 typ host`),
         }),
         /too many ICE candidates \(3000 > 64\)/,
       ],
       [
         '3,000 a=extmap',
-        offerOf(2, { extra: many(3000, (j) => `a=extmap:${(j % 254) + 1} urn:x:${j}`) }),
+        audioOffer(2, { extra: many(3000, (j) => `a=extmap:${(j % 254) + 1} urn:x:${j}`) }),
         /more than 64 a=extmap lines/,
       ],
       [
         'broken fingerprint',
-        offerOf(2).replace(/a=fingerprint:.*/, 'a=fingerprint:sha-256 AB:CD'),
+        audioOffer(2).replace(/a=fingerprint:.*/, 'a=fingerprint:sha-256 AB:CD'),
         /bad a=fingerprint/,
       ],
-      ['no ice-ufrag', offerOf(2).replace(/a=ice-ufrag:.*\r\n/, ''), /has no ICE credentials/],
-      ['no ice-pwd', offerOf(2).replace(/a=ice-pwd:.*\r\n/, ''), /has no ICE credentials/],
+      ['no ice-ufrag', audioOffer(2).replace(/a=ice-ufrag:.*\r\n/, ''), /has no ICE credentials/],
+      ['no ice-pwd', audioOffer(2).replace(/a=ice-pwd:.*\r\n/, ''), /has no ICE credentials/],
     ];
     const ws = await socket();
     let id = 10;
@@ -268,7 +247,7 @@ void describe('hostile SDP', { timeout: 180_000 }, () => {
 
   void it('renegotiation offers, answers and trickled candidates are bounded too', async () => {
     const ws = await socket();
-    ws.send(joinFrame(30, 'hostile-5', offerOf(2)));
+    ws.send(joinFrame(30, 'hostile-5', audioOffer(2)));
     const { reply, seen } = await replyTo(ws, 30);
     assert.equal(reply.error, undefined, JSON.stringify(reply.error));
     // The server offers its subscriber PC (the ion-sfu data channel) right after the join.
@@ -280,13 +259,16 @@ void describe('hostile SDP', { timeout: 180_000 }, () => {
     const sections = (offer.params.sdp as string).split('\nm=').length - 1;
 
     ws.send(
-      JSON.stringify({ id: 31, method: 'offer', params: { desc: { type: 'offer', sdp: offerOf(1500) } } }),
+      JSON.stringify({ id: 31, method: 'offer', params: { desc: { type: 'offer', sdp: audioOffer(1500) } } }),
     );
     assert.equal(
       (await replyTo(ws, 31)).reply.error?.message,
       'invalid SDP offer: too many media sections (1500 > 64)',
     );
-    const renegotiation = offerOf(2).replace('a=rtpmap:111 opus/48000/2', 'a=rtpmap:999999999 opus/48000/2');
+    const renegotiation = audioOffer(2).replace(
+      'a=rtpmap:111 opus/48000/2',
+      'a=rtpmap:999999999 opus/48000/2',
+    );
     ws.send(
       JSON.stringify({ id: 32, method: 'offer', params: { desc: { type: 'offer', sdp: renegotiation } } }),
     );
@@ -312,7 +294,7 @@ void describe('hostile SDP', { timeout: 180_000 }, () => {
     }
     assert.match(refusal?.error?.message ?? 'no refusal', /too many ICE candidates/);
 
-    const answer = offerOf(sections + 2).replace(/a=setup:actpass/g, 'a=setup:active');
+    const answer = audioOffer(sections + 2).replace(/a=setup:actpass/g, 'a=setup:active');
     ws.send(JSON.stringify({ id: 33, method: 'answer', params: { desc: { type: 'answer', sdp: answer } } }));
     assert.equal(
       (await replyTo(ws, 33)).reply.error?.message,
@@ -333,7 +315,7 @@ void describe('unexpected failures', { timeout: 60_000 }, () => {
       Promise.reject(new TypeError("Cannot set properties of undefined (setting 'parameters')"));
     try {
       const ws = await RawSocket.connect(wsUrlOf(sb.url));
-      ws.send(joinFrame(1, 'internal', offerOf(2)));
+      ws.send(joinFrame(1, 'internal', audioOffer(2)));
       const { reply } = await replyTo(ws, 1);
       assert.match(reply.error?.message ?? '', /^internal error \(log id [0-9a-f]{8}\)$/);
       await ws.close();

@@ -3,9 +3,7 @@ import assert from 'node:assert/strict';
 import { assertValidAnswer, assertValidOffer, SDP_LIMITS } from '../../../src/media/sdpCheck.ts';
 import { createPeerConnection } from '../../../src/media/werift.ts';
 import { SwitchboardError } from '../../../src/util/errors.ts';
-
-const FP =
-  'a=fingerprint:sha-256 9E:5D:6D:0A:0C:F4:3B:9F:0A:6F:F4:7C:9D:3C:6D:7E:BB:2E:DD:8F:2B:30:25:AB:6F:0C:1E:79:DD:7F:5E:31';
+import { audioOffer, FP } from '../../helpers/sdpFixtures.ts';
 
 const good = [
   'v=0',
@@ -121,33 +119,6 @@ function chromeOffer(): string {
   ].join('\r\n');
 }
 
-/** `n` bundled (or not) audio sections, each with `extra(i)` lines. */
-function offerOf(n: number, o: { bundle?: boolean; extra?: (i: number) => string[] } = {}): string {
-  const lines = [
-    'v=0',
-    'o=- 1 2 IN IP4 127.0.0.1',
-    's=-',
-    't=0 0',
-    'a=ice-ufrag:ufrg',
-    'a=ice-pwd:abcdefghijklmnopqrstuvwx',
-    FP,
-  ];
-  if (o.bundle ?? true) {
-    lines.push(`a=group:BUNDLE ${Array.from({ length: n }, (_, i) => i).join(' ')}`);
-  }
-  for (let i = 0; i < n; i++) {
-    lines.push(
-      'm=audio 9 UDP/TLS/RTP/SAVPF 111',
-      'c=IN IP4 0.0.0.0',
-      `a=mid:${i}`,
-      'a=sendonly',
-      'a=setup:actpass',
-    );
-    lines.push('a=rtpmap:111 opus/48000/2', 'a=fmtp:111 minptime=10', ...(o.extra?.(i) ?? []));
-  }
-  return lines.join('\r\n') + '\r\n';
-}
-
 /** The offer's refusal: a SwitchboardError `negotiation` whose message matches `re`. */
 function refused(
   sdp: string,
@@ -194,36 +165,36 @@ await test("werift's own offers and answers pass (relay links between nodes send
 });
 
 await test('more media sections than [webrtc] maxmediasections are refused; 0 is no limit (relay links)', () => {
-  refused(offerOf(1500), /^invalid SDP offer: too many media sections \(1500 > 64\)$/);
-  refused(offerOf(65), /too many media sections \(65 > 64\)/);
-  assert.doesNotThrow(() => assertValidOffer(offerOf(64)));
-  refused(offerOf(9), /too many media sections \(9 > 8\)/, { maxMediaSections: 8, maxCandidates: 64 });
-  assert.doesNotThrow(() => assertValidOffer(offerOf(200), { maxMediaSections: 0, maxCandidates: 64 }));
+  refused(audioOffer(1500), /^invalid SDP offer: too many media sections \(1500 > 64\)$/);
+  refused(audioOffer(65), /too many media sections \(65 > 64\)/);
+  assert.doesNotThrow(() => assertValidOffer(audioOffer(64)));
+  refused(audioOffer(9), /too many media sections \(9 > 8\)/, { maxMediaSections: 8, maxCandidates: 64 });
+  assert.doesNotThrow(() => assertValidOffer(audioOffer(200), { maxMediaSections: 0, maxCandidates: 64 }));
 });
 
 await test('a renegotiation counts the mids negotiated before (werift keeps a transceiver for each)', () => {
   const before = new Set(Array.from({ length: 60 }, (_, i) => `old${i}`));
   refused(
-    offerOf(8),
+    audioOffer(8),
     /^invalid SDP offer: too many media sections \(68 > 64, counting the 60 negotiated before\)$/,
     undefined,
     before,
   );
   const same = new Set(Array.from({ length: 60 }, (_, i) => String(i)));
-  assert.doesNotThrow(() => assertValidOffer(offerOf(64), undefined, same));
+  assert.doesNotThrow(() => assertValidOffer(audioOffer(64), undefined, same));
 });
 
 await test('media sections outside one BUNDLE group are refused; a single section needs none', () => {
-  refused(offerOf(3, { bundle: false }), /must share one BUNDLE group.*3 of 3 are outside it/);
+  refused(audioOffer(3, { bundle: false }), /must share one BUNDLE group.*3 of 3 are outside it/);
   refused(
-    offerOf(3).replace('a=group:BUNDLE 0 1 2', 'a=group:BUNDLE 0 1'),
+    audioOffer(3).replace('a=group:BUNDLE 0 1 2', 'a=group:BUNDLE 0 1'),
     /must share one BUNDLE group.*1 of 3 are outside it \(mid "2"\)/,
   );
-  assert.doesNotThrow(() => assertValidOffer(offerOf(1, { bundle: false })));
+  assert.doesNotThrow(() => assertValidOffer(audioOffer(1, { bundle: false })));
   // A rejected section (port 0) needs no transport, so it may stay outside (RFC 8843).
   assert.doesNotThrow(() =>
     assertValidOffer(
-      offerOf(3)
+      audioOffer(3)
         .replace('a=group:BUNDLE 0 1 2', 'a=group:BUNDLE 0 1')
         .replace(/m=audio 9(?![\s\S]*m=audio)/, 'm=audio 0'),
     ),
@@ -234,11 +205,11 @@ await test('thousands of a=ssrc, a=candidate, a=extmap, a=rid lines or lines in 
   const many = (n: number, line: (j: number) => string) => (i: number) =>
     i === 0 ? Array.from({ length: n }, (_, j) => line(j)) : [];
   refused(
-    offerOf(2, { extra: many(3000, (j) => `a=ssrc:${5000 + j} cname:x`) }),
+    audioOffer(2, { extra: many(3000, (j) => `a=ssrc:${5000 + j} cname:x`) }),
     /more than 64 a=ssrc lines in m-section 0/,
   );
   refused(
-    offerOf(2, {
+    audioOffer(2, {
       extra: many(
         3000,
         (j) => `a=candidate:${j} 1 udp ${2122260223 - j} 10.0.${j >> 8}.${j & 255} ${10000 + j} typ host`,
@@ -247,21 +218,21 @@ await test('thousands of a=ssrc, a=candidate, a=extmap, a=rid lines or lines in 
     /^invalid SDP offer: too many ICE candidates \(3000 > 64\)$/,
   );
   refused(
-    offerOf(2, { extra: many(3000, (j) => `a=extmap:${(j % 254) + 1} urn:x:${j}`) }),
+    audioOffer(2, { extra: many(3000, (j) => `a=extmap:${(j % 254) + 1} urn:x:${j}`) }),
     /more than 64 a=extmap lines/,
   );
-  refused(offerOf(2, { extra: many(3000, (j) => `a=rid:r${j} send`) }), /more than 16 a=rid lines/);
+  refused(audioOffer(2, { extra: many(3000, (j) => `a=rid:r${j} send`) }), /more than 16 a=rid lines/);
   refused(
-    offerOf(2, { extra: many(3000, (j) => `a=rtcp-fb:111 nack x${j}`) }),
+    audioOffer(2, { extra: many(3000, (j) => `a=rtcp-fb:111 nack x${j}`) }),
     /more than 512 lines in m-section 0/,
   );
   refused(
-    offerOf(2, { extra: many(1, () => `a=x:${'y'.repeat(5000)}`) }),
+    audioOffer(2, { extra: many(1, () => `a=x:${'y'.repeat(5000)}`) }),
     /line longer than 4096 characters/,
   );
   // The same candidates repeated in each bundled section count once.
   const same = () => Array.from({ length: 40 }, (_, j) => `a=candidate:${j} 1 udp 1 10.0.0.${j} 9 typ host`);
-  assert.doesNotThrow(() => assertValidOffer(offerOf(10, { extra: same })));
+  assert.doesNotThrow(() => assertValidOffer(audioOffer(10, { extra: same })));
   assert.equal(SDP_LIMITS.candidates, 64);
 });
 
@@ -297,7 +268,7 @@ await test('broken fingerprints, ICE credentials, setup, mids and ports are refu
   refused(good.replace('a=ice-ufrag:abcd', 'a=ice-ufrag:ab cd'), /bad a=ice-ufrag/);
   refused(good.replace('a=setup:actpass', 'a=setup:holdconn'), /bad a=setup:holdconn/);
   refused(good.replace('a=mid:0', `a=mid:${'m'.repeat(40)}`), /bad a=mid/);
-  refused(offerOf(2).replace('a=mid:1', 'a=mid:0'), /a=mid:0 used twice/);
+  refused(audioOffer(2).replace('a=mid:1', 'a=mid:0'), /a=mid:0 used twice/);
   refused(good.replace('m=audio 9 ', 'm=audio 99999999 '), /bad port in m-section 0/);
   refused(good.replace('UDP/TLS/RTP/SAVPF', 'RTP/AVP'), /unsupported transport "RTP\/AVP"/);
   refused(good.replace('a=sendonly', 'a=extmap:0 urn:ietf:params:rtp-hdrext:sdes:mid'), /bad a=extmap/);
@@ -307,7 +278,7 @@ await test("an answer must have the offer's sections and the same well-formed at
   const answer = good.replace('a=setup:actpass', 'a=setup:active');
   assert.doesNotThrow(() => assertValidAnswer(answer, 1));
   assert.throws(
-    () => assertValidAnswer(offerOf(3).replace(/actpass/g, 'active'), 1),
+    () => assertValidAnswer(audioOffer(3).replace(/actpass/g, 'active'), 1),
     /invalid SDP answer: 3 media sections for an offer of 1/,
   );
   assert.throws(
