@@ -2,10 +2,11 @@
 // WebRTC stacks skip loopback when gathering candidates, so integration and e2e tests run inside a
 // network namespace of our own (veth pair sb0/sb1, 10.203.0.0/24) and no test traffic leaves the host.
 /* global process, console */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ip, setUpNamespace } from './namespace.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const collect = (dir) =>
@@ -32,28 +33,6 @@ function run(cmd, argv) {
   });
 }
 
-const ip = (...a) => spawnSync('ip', a, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
-/** Creates namespace `ns` with lo and the sb0/sb1 veth pair up; returns an error text on failure. */
-function setUpNamespace(ns) {
-  const steps = [
-    ['netns', 'add', ns],
-    ['-n', ns, 'link', 'set', 'lo', 'up'],
-    // Names must not start with "veth": werift ignores such interfaces when gathering.
-    ['-n', ns, 'link', 'add', 'sb0', 'type', 'veth', 'peer', 'name', 'sb1'],
-    ['-n', ns, 'addr', 'add', '10.203.0.1/24', 'dev', 'sb0'],
-    ['-n', ns, 'addr', 'add', '10.203.0.2/24', 'dev', 'sb1'],
-    ['-n', ns, 'link', 'set', 'sb0', 'up'],
-    ['-n', ns, 'link', 'set', 'sb1', 'up'],
-  ];
-  for (const s of steps) {
-    const r = ip(...s);
-    if (r.status !== 0) {
-      return `ip ${s.join(' ')}: ${(r.stderr || r.error?.message || '').trim()}`;
-    }
-  }
-  return undefined;
-}
-
 let code = 0;
 if (all.length === 0) {
   console.error('test/run.js: no test files found');
@@ -63,7 +42,13 @@ if (all.length === 0) {
   const ns = `sbtest-${process.pid}`;
   const isRoot = process.getuid?.() === 0;
   const noIp = () => (ip('-V').status !== 0 ? '`ip` (iproute2) not found' : undefined);
-  const failure = isRoot ? (noIp() ?? setUpNamespace(ns)) : 'not running as root';
+  const failure = isRoot
+    ? (noIp() ??
+      setUpNamespace(ns, [
+        ['sb0', '10.203.0.1'],
+        ['sb1', '10.203.0.2'],
+      ]))
+    : 'not running as root';
   if (isRoot) {
     process.on('exit', () => ip('netns', 'delete', ns)); // also removes a half-made namespace
   }

@@ -7,14 +7,15 @@
 // server's alone, not the wrtc clients'; `--url` soaks a running server instead. WebRTC stacks do not
 // gather on loopback, so as root (and without --url) the soak re-runs itself inside a network
 // namespace of its own, as test/run.js does, and no media leaves it.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { metricValue } from '../fuzz/afterFuzz.ts';
+import { freePort } from '../helpers/services.ts';
+import { ip, setUpNamespace } from '../namespace.js';
 
 const HELP = `npm run soak -- [options]
 
@@ -68,29 +69,18 @@ const o = {
 };
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const ip = (...args: string[]) =>
-  spawnSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
 
 /** As root: re-run this script inside namespace sbsoak-<pid> (veth pair sk0/sk1); returns its exit code. */
 async function runInNamespace(): Promise<number> {
   const ns = `sbsoak-${process.pid}`;
   process.on('exit', () => ip('netns', 'delete', ns));
-  const steps = [
-    ['netns', 'add', ns],
-    ['-n', ns, 'link', 'set', 'lo', 'up'],
-    // Not "veth*": werift skips such interfaces when gathering.
-    ['-n', ns, 'link', 'add', 'sk0', 'type', 'veth', 'peer', 'name', 'sk1'],
-    ['-n', ns, 'addr', 'add', '10.204.0.1/24', 'dev', 'sk0'],
-    ['-n', ns, 'addr', 'add', '10.204.0.2/24', 'dev', 'sk1'],
-    ['-n', ns, 'link', 'set', 'sk0', 'up'],
-    ['-n', ns, 'link', 'set', 'sk1', 'up'],
-  ];
-  for (const s of steps) {
-    const r = ip(...s);
-    if (r.status !== 0) {
-      console.error(`soak: ip ${s.join(' ')}: ${r.stderr.trim()}`);
-      return 1;
-    }
+  const failure = setUpNamespace(ns, [
+    ['sk0', '10.204.0.1'],
+    ['sk1', '10.204.0.2'],
+  ]);
+  if (failure !== undefined) {
+    console.error(`soak: ${failure}`);
+    return 1;
   }
   const child = spawn(
     'ip',
@@ -110,17 +100,6 @@ async function runInNamespace(): Promise<number> {
   const forward = (sig: NodeJS.Signals): void => void child.kill(sig);
   process.on('SIGINT', forward).on('SIGTERM', forward);
   return new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1))));
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 interface Server {
