@@ -1,3 +1,2 @@
 export { AgentRole, type AgentMessage, type WorkerMessage } from './AgentRole.ts';
 export { workerPlan, portSlice, type WorkerPlan } from './workerCount.ts';
-export { runWorker } from './worker.ts';

@@ -2,10 +2,10 @@ import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, loadConfig } from '../config/index.ts';
 import { ALL_ROLES, Switchboard, type RoleName } from '../server/Switchboard.ts';
 import { CliError, makeToken, roomCommand, type RoomOptions, type TokenOptions } from './admin.ts';
-import { runWorker } from '../agent/index.ts';
 import { DRAIN_TIMEOUT_MS } from '../sfu/index.ts';
 import { runCluster, type ClusterOptions } from './cluster.ts';
 import { recordingCommand, type RecordingOptions } from './recording.ts';
+import { runWorker } from './worker.ts';
 
 function parseRoles(value: string): RoleName[] {
   const roles = value.split(',').map((r) => r.trim());

@@ -1,13 +1,14 @@
 /**
- * A media worker process (`switchboard worker`, forked by AgentRole): runs the sfu role alone with the
- * configuration its agent sends, and reports its node id. It drains on `drain` (or SIGTERM), closes
- * on `close`, and closes when its agent goes away (the IPC channel closes), so no worker outlives it.
- * SIGINT is left to the agent: Ctrl-C in a terminal reaches the whole process group, and the agent
- * closes its workers in order.
+ * A media worker process (`switchboard worker`, forked by AgentRole in src/agent): runs the sfu role
+ * alone with the configuration its agent sends, and reports its node id. It drains on `drain` (or
+ * SIGTERM), closes on `close`, and closes when its agent goes away (the IPC channel closes), so no
+ * worker outlives it. SIGINT is left to the agent: Ctrl-C in a terminal reaches the whole process
+ * group, and the agent closes its workers in order. It lives with the other entry points, not in
+ * src/agent, because it starts a whole Switchboard (src/server), which itself starts the agent role.
  */
 import { Switchboard } from '../server/Switchboard.ts';
 import { logger } from '../util/logger.ts';
-import type { AgentMessage, WorkerMessage } from './AgentRole.ts';
+import type { AgentMessage, WorkerMessage } from '../agent/index.ts';
 
 export function runWorker(): void {
   if (!process.send) {
