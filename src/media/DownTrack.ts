@@ -14,7 +14,7 @@ import { Egress, packetBuffer } from './Egress.ts';
 import { udpBatch } from './UdpBatch.ts';
 import { PROTECT_HEADROOM } from './srtp/index.ts';
 import { dtlsReady, extensionId, EXT_ABS_SEND_TIME, EXT_AUDIO_LEVEL, EXT_MID } from './werift.ts';
-import type { Layer, Receiver } from './Receiver.ts';
+import type { Layer, Receiver, TrackSender } from './Receiver.ts';
 import { LayerSelector } from './LayerSelector.ts';
 import type { Kind } from './types.ts';
 import { TypedEmitter } from '../util/TypedEmitter.ts';
@@ -50,7 +50,7 @@ interface Binding {
  * in the subscriber's own ids, keyframe requests and NACKs answered from the Receiver's cache,
  * sender reports. Packets bypass werift's RTCRtpSender (see werift.ts, workaround 2).
  */
-export class DownTrack extends TypedEmitter<DownTrackEvents> {
+export class DownTrack extends TypedEmitter<DownTrackEvents> implements TrackSender {
   readonly receiver: Receiver;
   readonly transceiver: RTCRtpTransceiver;
   readonly kind: Kind;

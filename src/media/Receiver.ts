@@ -8,7 +8,6 @@ import {
 import { PacketCache } from './PacketCache.ts';
 import { observeResidence } from './residence.ts';
 import { udpBatch } from './UdpBatch.ts';
-import type { DownTrack } from './DownTrack.ts';
 import type { Kind } from './types.ts';
 import { isH264Keyframe, isVp9Keyframe, parseVp8, type Vp8Info } from './vp8.ts';
 import { dict } from '../util/dict.ts';
@@ -22,6 +21,31 @@ const BITRATE_WINDOW_MS = 1000;
 const LAYER_STALE_MS = 1500;
 
 export type ReceiverEvents = { close: []; mute: [muted: boolean]; layers: [] };
+
+/**
+ * What a Receiver needs of a subscriber's copy of its track (LiveKit's `TrackSender`); DownTrack
+ * implements it. Declared here, not imported from DownTrack.ts, so the two modules do not import each
+ * other: DownTrack depends on Receiver, never the reverse.
+ */
+export interface TrackSender {
+  /** The highest layer index this subscriber wants (dynacast); -1 while it wants none. */
+  readonly ceiling: number;
+  /**
+   * Called for every packet of every layer. `tid` is the VP8 temporal layer (-1 unknown), `audioLevel`
+   * the RFC 6464 level (-1 when absent). Must not keep or modify `packet` beyond the call.
+   */
+  writeRtp(
+    packet: RtpPacket,
+    layer: Layer,
+    keyframe: boolean,
+    tid: number,
+    audioLevel: number,
+    now: number,
+  ): void;
+  /** Idempotent; emits `close`, after which the Receiver drops it. */
+  close(): void;
+  once(event: 'close', fn: () => void): unknown;
+}
 
 /**
  * Something besides DownTracks that gets every packet this Receiver forwards (all layers, none while
@@ -76,18 +100,18 @@ export interface ReceiverOptions {
 /** Spatial rank of well-known rid names (ion-sdk-js f/h/q, LiveKit q/h/f, and the obvious others). */
 const RID_RANK = dict<number>(
   Object.entries({
-  q: 0,
-  l: 0,
-  low: 0,
-  '0': 0,
-  h: 1,
-  m: 1,
-  mid: 1,
-  medium: 1,
-  '1': 1,
-  f: 2,
-  high: 2,
-  '2': 2,
+    q: 0,
+    l: 0,
+    low: 0,
+    '0': 0,
+    h: 1,
+    m: 1,
+    mid: 1,
+    medium: 1,
+    '1': 1,
+    f: 2,
+    high: 2,
+    '2': 2,
   }),
 ); // rids come from the client's SDP
 
@@ -112,7 +136,7 @@ export class Receiver extends TypedEmitter<ReceiverEvents> {
   #closed = false;
   #muted = false;
   #ordered: Layer[] = [];
-  readonly #downTracks = new Set<DownTrack>();
+  readonly #downTracks = new Set<TrackSender>();
   readonly #sinks = new Set<PacketSink>();
   readonly #audioLevelExtId: number;
   readonly #onAudioLevel: ((streamId: string, level: number) => void) | undefined;
@@ -204,7 +228,7 @@ export class Receiver extends TypedEmitter<ReceiverEvents> {
     }
   }
 
-  addDownTrack(dt: DownTrack): void {
+  addDownTrack(dt: TrackSender): void {
     this.#downTracks.add(dt);
     dt.once('close', () => {
       this.#downTracks.delete(dt);
@@ -213,7 +237,7 @@ export class Receiver extends TypedEmitter<ReceiverEvents> {
     this.safeEmit('layers');
   }
 
-  get downTracks(): ReadonlySet<DownTrack> {
+  get downTracks(): ReadonlySet<TrackSender> {
     return this.#downTracks;
   }
 
