@@ -76,10 +76,15 @@ function numberType(s: JsonSchema): string {
   return [s.type, parts.join(' and ')].filter((p) => p !== '').join(' ');
 }
 
-/** A readable type: `boolean`, `integer 1–65535`, `array of strings`, enum values as TOML literals. */
+/**
+ * A readable type: `boolean`, `integer 1–65535`, `array of strings`, enum values as TOML literals, or
+ * the schema's `title` when it has one.
+ */
 function typeOf(s: JsonSchema, where: string): string {
   if (s.title !== undefined) {
-    return s.title;
+    // A named type (`.meta({ title })` in the schema); a tuple's items, when alike, are shown too.
+    const items = new Set(s.prefixItems?.map((p) => typeOf(p, where)));
+    return items.size === 1 ? `${s.title} (each ${[...items][0]})` : s.title;
   }
   if (s.enum !== undefined) {
     return `one of ${s.enum.map((v) => code(toml(v))).join(', ')}`;

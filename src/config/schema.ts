@@ -12,17 +12,19 @@
  * from which `npm run docs` writes docs/configuration.md. A description belongs to the schema instance
  * it is called on, not to wrappers made later, so it is always the last call: after `.default()`,
  * `.optional()` and `.refine()`. Say what the key does, its unit and where it differs from ION; the
- * type and default are rendered from the schema itself, so descriptions do not repeat them.
+ * type and default are rendered from the schema itself, so descriptions do not repeat them. A
+ * `.meta({ title })` names a type the reference cannot put in words (`portRange`).
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const port = z.int().min(1).max(65535);
 
-/** `[min, max]` UDP port range; min must be below max. */
+/** `[min, max]` UDP port range; min must be below max. The title names its type in the reference. */
 const portRange = z
   .tuple([port, port])
-  .refine(([min, max]) => min < max, { message: 'expected [min, max] with min < max' });
+  .refine(([min, max]) => min < max, { message: 'expected [min, max] with min < max' })
+  .meta({ title: '[min, max] port range' });
 
 /** ION's TURN credential list: "user=pass,user2=pass2". */
 const credentialList = z.string().refine(
@@ -330,7 +332,7 @@ const webrtcSection = z
     portrange: portRange
       .optional()
       .describe(
-        "`[min, max]`: each peer's one UDP socket (shared by its two PCs) is bound inside it; when all " +
+        "UDP ports of the peers: each peer's one UDP socket (shared by its two PCs) is bound inside it; when all " +
           'are taken, `join` fails with `503 no free UDP port for media`. With several workers, at least ' +
           'two ports per worker. Unset: ephemeral ports.',
       ),
@@ -422,7 +424,7 @@ const turnSection = z
       ),
     cert: z.string().min(1).optional().describe('TLS certificate file for TURNS (`turns:` URLs).'),
     key: z.string().min(1).optional().describe('TLS private key file for TURNS.'),
-    portrange: portRange.optional().describe("`[min, max]` UDP relay port range. Unset: coturn's default."),
+    portrange: portRange.optional().describe("UDP ports coturn relays from. Unset: coturn's default."),
     auth: turnAuthSection.prefault({}),
   })
   .describe(
