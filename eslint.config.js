@@ -23,5 +23,5 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-return': 'off',
     },
   },
-  { files: ['test/**', 'bench/**', 'bin/**', 'src/cli/**', '.ci/**', 'native/**'], rules: { 'no-console': 'off' } },
+  { files: ['test/**', 'bench/**', 'bin/**', 'scripts/**', 'src/cli/**', '.ci/**', 'native/**'], rules: { 'no-console': 'off' } },
 );

@@ -7,16 +7,24 @@
  * `.default()` value is returned as-is without being parsed, so the inner
  * key defaults would not be filled in; `.prefault()` feeds `{}` through the
  * schema, which yields a complete section.
+ *
+ * Every key and table carries its meaning as a description (`.describe()`, zod's global registry),
+ * from which `npm run docs` writes docs/configuration.md. A description belongs to the schema instance
+ * it is called on, not to wrappers made later, so it is always the last call: after `.default()`,
+ * `.optional()` and `.refine()`. Say what the key does, its unit and where it differs from ION; the
+ * type and default are rendered from the schema itself, so descriptions do not repeat them. A
+ * `.meta({ title })` names a type the reference cannot put in words (`portRange`).
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const port = z.int().min(1).max(65535);
 
-/** `[min, max]` UDP port range; min must be below max. */
+/** `[min, max]` UDP port range; min must be below max. The title names its type in the reference. */
 const portRange = z
   .tuple([port, port])
-  .refine(([min, max]) => min < max, { message: 'expected [min, max] with min < max' });
+  .refine(([min, max]) => min < max, { message: 'expected [min, max] with min < max' })
+  .meta({ title: '[min, max] port range' });
 
 /** ION's TURN credential list: "user=pass,user2=pass2". */
 const credentialList = z.string().refine(
@@ -29,265 +37,514 @@ const credentialList = z.string().refine(
   { message: 'expected "user=pass,user2=pass2" (each entry user=pass, both non-empty)' },
 );
 
-const iceServer = z.strictObject({
-  /** STUN/TURN URLs; a single string is accepted and normalised to a one-element array. */
-  urls: z
-    .union([z.string().min(1), z.array(z.string().min(1)).min(1)], {
-      error: 'expected a URL string or a non-empty array of URL strings',
-    })
-    .transform((u) => (typeof u === 'string' ? [u] : u)),
-  /** TURN username, if the server needs one. */
-  username: z.string().optional(),
-  /** TURN credential (password), if the server needs one. */
-  credential: z.string().optional(),
-});
+const iceServer = z
+  .strictObject({
+    urls: z
+      .union([z.string().min(1), z.array(z.string().min(1)).min(1)], {
+        error: 'expected a URL string or a non-empty array of URL strings',
+      })
+      .transform((u) => (typeof u === 'string' ? [u] : u))
+      .describe('STUN/TURN URLs (`stun:`, `turn:`, `turns:`); a single string means a one-element array.'),
+    username: z.string().optional().describe('TURN username, if the server needs one.'),
+    credential: z.string().optional().describe('TURN credential (password), if the server needs one.'),
+  })
+  .describe(
+    'A STUN or TURN server, one table per server. Each is handed to clients (the `iceServers` call, ' +
+      "`GET /ice`); TURN entries are also used by the server's own ICE agent.",
+  );
 
-const globalSection = z.strictObject({
-  /** Data-centre id used to label this node in distributed mode. Default "dc1". */
-  dc: z.string().min(1).default('dc1'),
-});
+const globalSection = z
+  .strictObject({
+    dc: z
+      .string()
+      .min(1)
+      .default('dc1')
+      .describe(
+        'Data-centre name: namespaces Bus subjects and Store keys, so several clusters can share one NATS ' +
+          'and one Redis.',
+      ),
+  })
+  .describe('Settings of the whole deployment.');
 
-const natsSection = z.strictObject({
-  /** NATS server URL for distributed mode. Default: unset (standalone). */
-  url: z.string().min(1).optional(),
-});
+const natsSection = z
+  .strictObject({
+    url: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'NATS server URL (comma-separated for several): the Bus runs on NATS. Unset: the in-process Bus ' +
+          '(one process). A server that cannot be reached at start stops the start.',
+      ),
+  })
+  .describe('The Bus of distributed mode (request/reply and publish/subscribe between roles).');
 
-const redisSection = z.strictObject({
-  /** Redis addresses ("host:port"). Default [] (no Redis). */
-  addrs: z.array(z.string().min(1)).default([]),
-  /** Redis password. Default "". */
-  password: z.string().default(''),
-  /** Redis database number. Default 0. */
-  db: z.int().min(0).default(0),
-});
+const redisSection = z
+  .strictObject({
+    addrs: z
+      .array(z.string().min(1))
+      .default([])
+      .describe(
+        '`"host:port"` addresses: the Store is Redis; several = a Redis Cluster (then `db` must be 0). ' +
+          'Empty: the in-memory Store, snapshotted to `[api] datadir`.',
+      ),
+    password: z.string().default('').describe('Redis password; empty for none.'),
+    db: z.int().min(0).default(0).describe('Redis database number.'),
+  })
+  .describe('The Store of distributed mode (rooms, services, leases, heartbeats).');
 
-/**
- * `[signal.limits]`: what one client (one remote address) may hold of a public server. Per signal
- * instance; 0 turns a limit off. The defaults fit a NATed office of a few dozen people behind one address.
- */
-const signalLimitsSection = z.strictObject({
-  /** Seconds between WebSocket pings; a socket that did not answer the previous ping is closed. 0 = no pings. Default 20. */
-  pinginterval: z.number().min(0).default(20),
-  /**
-   * Seconds a socket may stay open without a successful `join` before it is closed (4004): long enough
-   * for an app that opens the socket before asking for the camera. 0 = no limit. Default 60.
-   */
-  jointimeout: z.number().min(0).default(60),
-  /** Failed joins one connection may make; the next one is refused and the socket closed (4005). 0 = no limit. Default 5. */
-  joinretries: z.int().min(0).default(5),
-  /** Open sockets per remote address; more are closed at once (1008). 0 = no limit. Default 50. */
-  socketsperip: z.int().min(0).default(50),
-  /** Joined (or joining) peers per remote address. 0 = no limit. Default 50. */
-  peersperip: z.int().min(0).default(50),
-  /** Joins per second per remote address (token bucket refill). 0 = no limit. Default 2. */
-  joinrate: z.number().min(0).default(2),
-  /** Joins per remote address in a burst (token bucket size). Default 30. */
-  joinburst: z.int().min(1).default(30),
-  /**
-   * The server is behind a reverse proxy that appends the client's address to X-Forwarded-For: the
-   * limits then count the last address of that header. Leave false when clients connect directly
-   * (else they could pick their own address). Default false.
-   */
-  trustproxy: z.boolean().default(false),
-});
+const signalLimitsSection = z
+  .strictObject({
+    pinginterval: z
+      .number()
+      .min(0)
+      .default(20)
+      .describe(
+        'Seconds between WebSocket pings: a socket that neither answered the last ping nor sent anything ' +
+          'is closed (no FIN needed), and its peer and room membership end with it. 0 = no pings.',
+      ),
+    jointimeout: z
+      .number()
+      .min(0)
+      .default(60)
+      .describe(
+        'Seconds a socket may stay open without a successful `join` before it is closed (4004 `no join ' +
+          'within 60 s`): long enough for an app that opens the socket before asking for the camera. ' +
+          '0 = no limit.',
+      ),
+    joinretries: z
+      .int()
+      .min(0)
+      .default(5)
+      .describe(
+        'Failed joins one socket may make: the socket is closed after that many refusals (4005 ' +
+          '`5 failed joins`). 0 = no limit.',
+      ),
+    socketsperip: z
+      .int()
+      .min(0)
+      .default(50)
+      .describe(
+        'Open sockets per remote address; a further one is closed at once (1008 `too many connections ' +
+          'from your address`). 0 = no limit.',
+      ),
+    peersperip: z
+      .int()
+      .min(0)
+      .default(50)
+      .describe(
+        'Joined (or joining) peers per remote address; a further `join` fails with 429 `too many peers ' +
+          'from your address`. 0 = no limit.',
+      ),
+    joinrate: z
+      .number()
+      .min(0)
+      .default(2)
+      .describe(
+        'Joins per second per remote address (token bucket refill); past it `join` fails with 429 ' +
+          '`too many joins from your address (2/s); try again in N s`. 0 = no limit.',
+      ),
+    joinburst: z
+      .int()
+      .min(1)
+      .default(30)
+      .describe('Joins per remote address in a burst (token bucket size), with `joinrate`.'),
+    trustproxy: z
+      .boolean()
+      .default(false)
+      .describe(
+        "The server is behind a reverse proxy that appends the client's address to `X-Forwarded-For`: " +
+          'the limits then count the last address of that header. Leave false when clients connect ' +
+          'directly (else they could pick their own address).',
+      ),
+  })
+  .describe(
+    'What one client (one remote address) may hold of a public server: sockets, peers, join rate, ' +
+      'keepalive pings, join timeout and retries. Counts are per signal instance and 0 turns a limit off; ' +
+      'the defaults fit a public demo server and a NATed office of a few dozen people behind one address.',
+  );
 
-const signalSection = z.strictObject({
-  /** Address the HTTP/WebSocket signalling server binds to. Default "0.0.0.0". */
-  host: z.string().min(1).default('0.0.0.0'),
-  /** Signalling port; 0 picks any free port (useful in tests). Default 7000. */
-  port: z.int().min(0).max(65535).default(7000),
-  /** Largest accepted WebSocket message in bytes. Default 1048576 (1 MiB). */
-  maxmessagesize: z.int().min(1024).default(1048576),
-  /** Allowed Origin header values; empty allows any origin, as ion-sfu does. Default []. */
-  allowedorigins: z.array(z.string().min(1)).default([]),
-  limits: signalLimitsSection.prefault({}),
-});
+const signalSection = z
+  .strictObject({
+    host: z.string().min(1).default('0.0.0.0').describe('Address the HTTP and WebSocket listener binds to.'),
+    port: z
+      .int()
+      .min(0)
+      .max(65535)
+      .default(7000)
+      .describe(
+        'Port of the HTTP and WebSocket listener (`/`, `/ws`, `/api`, `/metrics`, ...); 0 picks any free ' +
+          'port. `switchboard start --port` overrides it.',
+      ),
+    maxmessagesize: z
+      .int()
+      .min(1024)
+      .default(1048576)
+      .describe(
+        'Largest WebSocket frame, in bytes (1048576 = 1 MiB); a larger one closes the socket (1009).',
+      ),
+    allowedorigins: z
+      .array(z.string().min(1))
+      .default([])
+      .describe('Allowed `Origin` header values for `/ws`; empty allows any origin, as ion-sfu does.'),
+    limits: signalLimitsSection.prefault({}),
+  })
+  .describe('The signal role: the HTTP and WebSocket listener clients connect to.');
 
-const sfuSection = z.strictObject({
-  /** GC ballast in MiB. Accepted for ION compatibility; has no effect in Node. Default 0. */
-  ballast: z.int().min(0).default(0),
-  /** Export per-stream rtp_* Prometheus metrics. Default false. */
-  withstats: z.boolean().default(false),
-  /**
-   * Media worker processes `switchboard start` runs for the sfu role, each a node of its own in the
-   * registry (src/agent). 0 = one per CPU core; 1 = media in the main process. More than one needs
-   * `[nats] url` and `[redis] addrs` (the workers talk over them); without those 0 means 1. Default 0.
-   */
-  workers: z.int().min(0).max(256).default(0),
-  /**
-   * Most client peers this node (each worker) hosts; when full, new rooms go elsewhere and new peers of
-   * its rooms cascade to another node. Relay links between nodes do not count. 0 = no limit. Default 0.
-   */
-  maxpeers: z.int().min(0).default(0),
-  /**
-   * Most RTP packets per second this node (each worker) forwards before it counts as full, as
-   * `maxpeers`. 0 = no limit. Default 0.
-   */
-  maxpacketrate: z.int().min(0).default(0),
-});
+const sfuSection = z
+  .strictObject({
+    ballast: z
+      .int()
+      .min(0)
+      .default(0)
+      .describe('GC ballast in MiB. Accepted for ION compatibility; no effect (V8 has no GC ballast).'),
+    withstats: z
+      .boolean()
+      .default(false)
+      .describe("ION's per-stream `rtp_*` Prometheus histograms. Accepted; not implemented yet."),
+    workers: z
+      .int()
+      .min(0)
+      .max(256)
+      .default(0)
+      .describe(
+        'Media worker processes `switchboard start` runs for the sfu role, each a node of its own in the ' +
+          'registry with an equal slice of `[webrtc] portrange`. 0 = one per CPU core (counted at start); ' +
+          '1 = media in the main process. More than one needs `[nats] url` and `[redis] addrs` and no ' +
+          '`[webrtc] singleport`: without them 0 means 1, and a larger number is an error at start.',
+      ),
+    maxpeers: z
+      .int()
+      .min(0)
+      .default(0)
+      .describe(
+        'Most client peers this media node (each worker) hosts: a full node takes no new rooms, and new ' +
+          'peers of its rooms cascade to another node. Relay links between nodes do not count. 0 = no limit.',
+      ),
+    maxpacketrate: z
+      .int()
+      .min(0)
+      .default(0)
+      .describe(
+        'Most RTP packets per second this media node (each worker) forwards before it counts as full, ' +
+          'as with `maxpeers`. 0 = no limit.',
+      ),
+  })
+  .describe('The sfu (media) role: worker processes and how much one media node takes.');
 
-const simulcastSection = z.strictObject({
-  /** Start subscribers on the highest simulcast layer rather than the lowest. Default true. */
-  bestqualityfirst: z.boolean().default(true),
-  /** Also switch temporal layers (not only spatial). Default false. */
-  enabletemporallayer: z.boolean().default(false),
-});
+const simulcastSection = z
+  .strictObject({
+    bestqualityfirst: z
+      .boolean()
+      .default(true)
+      .describe(
+        'A new subscriber starts on the best simulcast layer it may receive; false: on the lowest, then ' +
+          'it climbs.',
+      ),
+    enabletemporallayer: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Honour subscribers' `framerate` (VP8 temporal layers 2/1/0); false: every frame is forwarded.",
+      ),
+  })
+  .describe('How subscribers are switched between the layers of a simulcast publisher.');
 
-const routerSection = z.strictObject({
-  /**
-   * REMB bitrate cap sent to publishers, in kbps; 0 = unlimited. Default 1500.
-   * ION documents kbps but applies the value as bps; we apply it as kbps.
-   */
-  maxbandwidth: z.int().min(0).default(1500),
-  /** Packets kept per video receiver to answer NACKs. Default 500. */
-  maxpackettrack: z.int().min(1).default(500),
-  /** Audio level (dBov, 0..127, lower is louder) a packet must reach to count as speech. Default 40. */
-  audiolevelthreshold: z.int().min(0).max(127).default(40),
-  /** Interval between active-speaker observations, in ms. Default 1000. */
-  audiolevelinterval: z.int().min(10).default(1000),
-  /** Percentage of packets in an interval that must be above the threshold. Default 20. */
-  audiolevelfilter: z.int().min(0).max(100).default(20),
-  simulcast: simulcastSection.prefault({}),
-});
+const routerSection = z
+  .strictObject({
+    maxbandwidth: z
+      .int()
+      .min(0)
+      .default(1500)
+      .describe(
+        'REMB bitrate cap sent to publishers, in kbps; 0 = no cap. (ION documents kbps but applies the ' +
+          'value as bps; Switchboard applies kbps.)',
+      ),
+    maxpackettrack: z.int().min(1).default(500).describe('Packets kept per video track to answer NACKs.'),
+    audiolevelthreshold: z
+      .int()
+      .min(0)
+      .max(127)
+      .default(40)
+      .describe('RFC 6464 audio level (-dBov, lower is louder) at or under which a packet counts as speech.'),
+    audiolevelinterval: z
+      .int()
+      .min(10)
+      .default(1000)
+      .describe('Milliseconds between active-speaker evaluations.'),
+    audiolevelfilter: z
+      .int()
+      .min(0)
+      .max(100)
+      .default(20)
+      .describe("Percentage of an interval's packets that must be speech for a stream to be active."),
+    simulcast: simulcastSection.prefault({}),
+  })
+  .describe('Forwarding inside a media node: bandwidth cap, NACK cache, active speakers.');
 
-const candidatesSection = z.strictObject({
-  /** Public addresses advertised in host candidates instead of the host's own (1:1 NAT; IPv4 only for now). Default []. */
-  nat1to1: z.array(z.string().refine((s) => isIP(s) !== 0, { message: 'not an IP address' })).default([]),
-  /** Run ICE-lite (server behind a public IP). Default false. */
-  icelite: z.boolean().default(false),
-});
+const candidatesSection = z
+  .strictObject({
+    nat1to1: z
+      .array(z.string().refine((s) => isIP(s) !== 0, { message: 'not an IP address' }))
+      .default([])
+      .describe(
+        "Public addresses put in the server's host candidates instead of its own (1:1 NAT, e.g. a cloud " +
+          'VM); the first is also the host of the TURN URLs clients get when `[turn] address` is a ' +
+          'wildcard. IPv4 only for now: an IPv6 address is an error at start.',
+      ),
+    icelite: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Run the server's ICE agent in ICE-lite mode (it answers checks, never sends its own): suits a " +
+          'server with a public address.',
+      ),
+  })
+  .describe('Which candidates the server offers.');
 
 const positiveSeconds = z.number().positive();
 
-const timeoutsSection = z.strictObject({
-  /** Seconds without traffic from a client before its ICE agent is "disconnected". Default 5. */
-  disconnected: positiveSeconds.default(5),
-  /** Further seconds without traffic, after "disconnected", before it "failed" (the peer is closed). Default 25. */
-  failed: positiveSeconds.default(25),
-  /** Seconds without anything sent before a keepalive (STUN Binding indication). Default 2. */
-  keepalive: positiveSeconds.default(2),
-});
+const timeoutsSection = z
+  .strictObject({
+    disconnected: positiveSeconds
+      .default(5)
+      .describe('Seconds without traffic from a client before its ICE connection is "disconnected".'),
+    failed: positiveSeconds
+      .default(25)
+      .describe(
+        'Further seconds without traffic, after "disconnected", before it "failed": the peer is closed ' +
+          'and leaves its room.',
+      ),
+    keepalive: positiveSeconds
+      .default(2)
+      .describe('Seconds without anything sent before a keepalive (STUN Binding indication).'),
+  })
+  .describe('ICE consent and keepalive timing of client connections.');
 
 const webrtcSection = z
   .strictObject({
-    /**
-     * One UDP port for every peer's ICE and media, demultiplexed by ICE ufrag and remote address.
-     * Default: unset (one UDP socket per peer).
-     */
-    singleport: port.optional(),
-    /** `[min, max]`: each peer's UDP socket is bound inside it (one port per peer). Default: unset (ephemeral ports). */
-    portrange: portRange.optional(),
-    /** Passive ICE-TCP candidates of every peer on this TCP port (clients whose UDP is blocked). Default: unset (no ICE-TCP). */
-    tcpport: port.optional(),
-    /** STUN/TURN servers: used by the server's own ICE agent (TURN) and handed to clients. Default []. */
+    singleport: port
+      .optional()
+      .describe(
+        "One UDP port for every peer's ICE and media, demultiplexed by ICE ufrag and remote address. " +
+          'Exclusive with `portrange`. Unset: one UDP socket per peer.',
+      ),
+    portrange: portRange
+      .optional()
+      .describe(
+        "UDP ports of the peers: each peer's one UDP socket (shared by its two PCs) is bound inside it; when all " +
+          'are taken, `join` fails with `503 no free UDP port for media`. With several workers, at least ' +
+          'two ports per worker. Unset: ephemeral ports.',
+      ),
+    tcpport: port
+      .optional()
+      .describe(
+        'Passive ICE-TCP candidates (RFC 6544) of every peer on this TCP port, for clients whose UDP is ' +
+          'blocked. Unset: no ICE-TCP.',
+      ),
     iceserver: z.array(iceServer).default([]),
-    /**
-     * SDP semantics. All of ION's values parse so old configs load; only
-     * "unified-plan" is supported at run time (see validateSupported). Default "unified-plan".
-     */
-    sdpsemantics: z.enum(['unified-plan', 'plan-b', 'unified-plan-with-fallback']).default('unified-plan'),
-    /** Resolve clients' mDNS (`.local`) candidates; false ignores them. Default true. */
-    mdns: z.boolean().default(true),
+    sdpsemantics: z
+      .enum(['unified-plan', 'plan-b', 'unified-plan-with-fallback'])
+      .default('unified-plan')
+      .describe(
+        "All of ION's values parse so old files load; only `unified-plan` works, others fail at start.",
+      ),
+    mdns: z
+      .boolean()
+      .default(true)
+      .describe("Resolve clients' mDNS (`.local`) candidates; false ignores them."),
     candidates: candidatesSection.prefault({}),
     timeouts: timeoutsSection.prefault({}),
     // -- hostile SDP (src/media/sdpCheck.ts)
-    /**
-     * Most media sections a client's offer may have (join, renegotiation); more are refused. Relay
-     * links between nodes are not limited. Default 64.
-     */
-    maxmediasections: z.int().min(1).max(1024).default(64),
-    /**
-     * Most distinct ICE candidates in one client SDP, and most a client may trickle per PC and
-     * negotiation; more are refused. Default 64.
-     */
-    maxcandidates: z.int().min(1).max(1024).default(64),
+    maxmediasections: z
+      .int()
+      .min(1)
+      .max(1024)
+      .default(64)
+      .describe(
+        "Most media sections in a client's SDP (join, renegotiation; counting mids negotiated before); " +
+          'more are refused (`invalid SDP offer: too many media sections`). Relay links between nodes are ' +
+          'not limited.',
+      ),
+    maxcandidates: z
+      .int()
+      .min(1)
+      .max(1024)
+      .default(64)
+      .describe(
+        'Most distinct ICE candidates in one client SDP, and most a client may trickle per PC and ' +
+          'negotiation; more are refused (`invalid SDP offer: too many ICE candidates`).',
+      ),
   })
   .refine((w) => w.singleport === undefined || w.portrange === undefined, {
     message: 'webrtc.singleport and webrtc.portrange are exclusive',
     path: ['singleport'],
-  });
+  })
+  .describe(
+    "The media transport: UDP and TCP ports, NAT, ICE servers and timers, and the limits on a client's " +
+      'SDP. With no port setting each peer gets one UDP socket on an ephemeral port.',
+  );
 
-const turnAuthSection = z.strictObject({
-  /** Shared secret for time-limited (REST API) TURN credentials. Default: unset. */
-  secret: z.string().min(1).optional(),
-  /** Static credentials, "user=pass,user2=pass2". Default "". */
-  credentials: credentialList.default(''),
-});
+const turnAuthSection = z
+  .strictObject({
+    secret: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'Shared secret for time-limited TURN REST credentials: each client gets its own, valid 24 hours ' +
+          '(`username = <expiry>:<identity>`, `credential = base64(HMAC-SHA1(secret, username))`). Wins ' +
+          'over `credentials`.',
+      ),
+    credentials: credentialList
+      .default('')
+      .describe('Static credentials, `"user=pass,user2=pass2"`; clients get the first pair.'),
+  })
+  .describe(
+    'Credentials of the TURN server: `[turn] enabled` needs `secret` or `credentials` (no open relay).',
+  );
 
-const turnSection = z.strictObject({
-  /** Run a TURN server (coturn, supervised) for this node's clients. Default false. */
-  enabled: z.boolean().default(false),
-  /** TURN realm. Default "ion". */
-  realm: z.string().min(1).default('ion'),
-  /** "host:port" the TURN server listens on. Default "0.0.0.0:3478". */
-  address: z
-    .string()
-    .regex(/^.+:\d{1,5}$/, { message: 'expected "host:port"' })
-    .default('0.0.0.0:3478'),
-  /** TLS certificate file for TURNS. Default: unset. */
-  cert: z.string().min(1).optional(),
-  /** TLS key file for TURNS. Default: unset. */
-  key: z.string().min(1).optional(),
-  /** `[min, max]` relay port range. Default: unset. */
-  portrange: portRange.optional(),
-  auth: turnAuthSection.prefault({}),
-});
+const turnSection = z
+  .strictObject({
+    enabled: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Run a TURN server for this node's clients: coturn (`turnserver` on the PATH, Debian package " +
+          '`coturn`) as a supervised child process, relaying only to this media node.',
+      ),
+    realm: z.string().min(1).default('ion').describe('TURN realm.'),
+    address: z
+      .string()
+      .regex(/^.+:\d{1,5}$/, { message: 'expected "host:port"' })
+      .default('0.0.0.0:3478')
+      .describe(
+        '`"host:port"` the TURN server listens on, UDP and TCP (TLS/DTLS on the same port with `cert` and ' +
+          '`key`). A host that is not a wildcard is also the host clients are told.',
+      ),
+    cert: z.string().min(1).optional().describe('TLS certificate file for TURNS (`turns:` URLs).'),
+    key: z.string().min(1).optional().describe('TLS private key file for TURNS.'),
+    portrange: portRange.optional().describe("UDP ports coturn relays from. Unset: coturn's default."),
+    auth: turnAuthSection.prefault({}),
+  })
+  .describe(
+    'A TURN server for clients that can reach nothing but a TURN port. With workers, the main process ' +
+      "runs the host's one coturn.",
+  );
 
-const authSection = z.strictObject({
-  /**
-   * Let clients join `/ws` without a token (full grants; the first joiner of an empty room is its host).
-   * Default true, the demo default: the server logs a warning at start. Set false in production.
-   */
-  anonymous: z.boolean().default(true),
-  /**
-   * HS256 key of the built-in service's JWTs (`switchboard token`, `/api/dev/token`, tokens of the
-   * superservice's rooms). Default: unset, generated on first start and kept in the Store (and in
-   * `<datadir>/secrets.json` for the CLI).
-   */
-  secret: z.string().min(16, { message: 'must be at least 16 characters' }).optional(),
-});
+const authSection = z
+  .strictObject({
+    anonymous: z
+      .boolean()
+      .default(true)
+      .describe(
+        'Let clients join `/ws` without a token, with every grant but `roomAdmin` (the first joiner of an ' +
+          'empty room is its host); tokens given are still checked. The demo default: the server logs a ' +
+          'warning at start. Set false in production.',
+      ),
+    secret: z
+      .string()
+      .min(16, { message: 'must be at least 16 characters' })
+      .optional()
+      .describe(
+        "HS256 key of the built-in service's JWTs (`switchboard token`, `/api/dev/token`, tokens of the " +
+          "superservice's rooms). Unset: generated on first start and kept in " +
+          'the Store (and in `<datadir>/secrets.json` for the CLI).',
+      ),
+  })
+  .describe('Who may join: anonymous mode and the key of access tokens.');
 
-const apiSection = z.strictObject({
-  /** Serve the REST management API under `/api`. Default true. */
-  enabled: z.boolean().default(true),
-  /** Folder for what must survive a restart of the embedded server (rooms, services, secrets). Default "./data". */
-  datadir: z.string().min(1).default('./data'),
-  /** Id of the superservice (manages `/services`). Default: unset, generated on first start and printed once. */
-  superserviceid: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{1,64}$/, { message: 'expected 1-64 letters, digits, "_" or "-"' })
-    .optional(),
-  /** Key of the superservice (MAuth). Default: unset, generated on first start and printed once. */
-  superservicekey: z.string().min(16, { message: 'must be at least 16 characters' }).optional(),
-  /** Accepted clock skew of MAuth timestamps, in seconds; replayed (timestamp, cnonce) pairs are refused within it. Default 300. */
-  mauthwindow: z.int().min(1).max(86400).default(300),
-});
+const apiSection = z
+  .strictObject({
+    enabled: z.boolean().default(true).describe('Serve the REST management API under `/api`.'),
+    datadir: z
+      .string()
+      .min(1)
+      .default('./data')
+      .describe(
+        'Data folder: the Store snapshot without Redis (rooms, services, secrets, replay entries) and ' +
+          '`secrets.json` (generated credentials, for the CLI); with Redis only `secrets.json`. Created ' +
+          '(mode 0700) when missing.',
+      ),
+    superserviceid: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,64}$/, { message: 'expected 1-64 letters, digits, "_" or "-"' })
+      .optional()
+      .describe(
+        'Id of the superservice (manages `/services`): 1 to 64 letters, digits, `_` or `-`. Unset: ' +
+          'generated on first start and printed once.',
+      ),
+    superservicekey: z
+      .string()
+      .min(16, { message: 'must be at least 16 characters' })
+      .optional()
+      .describe('Key of the superservice (MAuth). Unset: generated on first start and printed once.'),
+    mauthwindow: z
+      .int()
+      .min(1)
+      .max(86400)
+      .default(300)
+      .describe(
+        'Seconds of clock skew accepted in MAuth timestamps; a replayed (timestamp, cnonce) pair is ' +
+          'refused within it.',
+      ),
+  })
+  .describe('The api role: the REST management API and the superservice.');
 
-const webhooksSection = z.strictObject({
-  /** URLs that receive every room/participant/track event as a signed JSON POST. Default []. */
-  urls: z.array(z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' })).default([]),
-  /** Delivery attempts after the first before an event is dropped (exponential backoff from 0.5 s). Default 5. */
-  retries: z.int().min(0).max(20).default(5),
-  /** Seconds to wait for a receiver's answer. Default 5. */
-  timeout: z.number().positive().max(120).default(5),
-  /** Deliveries (all URLs) waiting at most; past it the oldest are dropped with a warning. Default 1000. */
-  queuesize: z.int().min(1).max(1_000_000).default(1000),
-});
+const webhooksSection = z
+  .strictObject({
+    urls: z
+      .array(z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }))
+      .default([])
+      .describe(
+        'http(s) URLs that receive every room, participant, track and recording event as a signed JSON POST.',
+      ),
+    retries: z
+      .int()
+      .min(0)
+      .max(20)
+      .default(5)
+      .describe(
+        'Delivery attempts after the first before an event is dropped (exponential backoff from 0.5 s, ' +
+          'at most 30 s).',
+      ),
+    timeout: z.number().positive().max(120).default(5).describe("Seconds to wait for a receiver's answer."),
+    queuesize: z
+      .int()
+      .min(1)
+      .max(1_000_000)
+      .default(1000)
+      .describe('Deliveries (all URLs) waiting at most; past it the oldest are dropped with a warning.'),
+  })
+  .describe('Event notifications to your application.');
 
-const recordingSection = z.strictObject({
-  /**
-   * Folder recordings are written to (on the media node), as `<room>/<participant>/<time>.webm|.mkv`;
-   * relative to the working directory. Default "./recordings".
-   */
-  path: z.string().min(1).default('./recordings'),
-});
+const recordingSection = z
+  .strictObject({
+    path: z
+      .string()
+      .min(1)
+      .default('./recordings')
+      .describe(
+        'Folder the media node writes recordings to, as `<room>/<participant>/<time>.webm|.mkv`; relative ' +
+          'to the working directory. The api role reads downloads from it (shared storage in a cluster).',
+      ),
+  })
+  .describe('Where recordings are written.');
 
-const logSection = z.strictObject({
-  /** Log level. Default "info". */
-  level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  /** ION verbosity: 0 info, 1 debug, 2 trace; overrides `level` when set. Default: unset. */
-  v: z.int().min(0).max(2).optional(),
-});
+const logSection = z
+  .strictObject({
+    level: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+      .default('info')
+      .describe('Log level (pino).'),
+    v: z
+      .int()
+      .min(0)
+      .max(2)
+      .optional()
+      .describe("ION's verbosity: 0 info, 1 debug, 2 trace; overrides `level` when set."),
+  })
+  .describe('Logging (JSON lines on standard output).');
 
 export const configSchema = z.strictObject({
   global: globalSection.prefault({}),
