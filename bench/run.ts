@@ -1,5 +1,5 @@
 // `npm run bench`: Switchboard and Janus VideoRoom under the same synthetic load, one after the
-// other, in a network namespace of the bench's own. See README.md "Benchmark" and `--help`.
+// other, in a network namespace of the bench's own. See docs/performance.md and `--help`.
 //
 // Outer process (as root): creates namespace sbbench-<pid> with the veth pair sbb0/sbb1, re-runs
 // itself inside it pinned to the load core (`--inside`), and afterwards stops whatever is left in

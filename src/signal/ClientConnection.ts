@@ -412,7 +412,7 @@ export class ClientConnection {
     }
   }
 
-  /** ICE servers before the PCs gather (ion-sdk-js takes them in its constructor: see README). */
+  /** ICE servers before the PCs gather (ion-sdk-js takes them in its constructor: see docs/deployment.md). */
   async #iceServers(id: JsonRpcId | undefined, replyId: JsonRpcId, params: unknown): Promise<void> {
     const p = iceServersParams.safeParse(params);
     if (!p.success) {
