@@ -34,7 +34,7 @@ export interface DocServer {
 export interface DocCheckOptions {
   /** Starts the server a file's ```sh blocks run against; called once per file that has a line to run. */
   server?: () => Promise<DocServer>;
-  /** Longest one ```sh block may run. Default 20 s. */
+  /** Longest one ```sh block may run. Default 20 s per line it runs (a `switchboard` call alone takes 3 s). */
   blockTimeoutMs?: number;
 }
 
@@ -507,13 +507,15 @@ interface ShPlan {
   problems: DocProblem[];
   /** The block's lines with statically checked ones blanked; undefined when nothing is left to run. */
   script: string[] | undefined;
+  /** How many (logical) lines of `script` run. */
+  runLines: number;
 }
 
 /** Classifies a ```sh block's lines: static checks now, the rest becomes one bash script. */
 function planSh(file: string, f: Fence, scripts: Scripts): ShPlan {
   const problems: DocProblem[] = [];
   const script = [...f.body];
-  let runs = false;
+  let runLines = 0;
   for (let i = 0; i < f.body.length; i++) {
     const start = i;
     let text = f.body[i]!;
@@ -546,7 +548,7 @@ function planSh(file: string, f: Fence, scripts: Scripts): ShPlan {
     }
     const cmds = commands(tokenize(text));
     if (!cmds.some(isStatic)) {
-      runs = true;
+      runLines++;
       continue;
     }
     script.fill('', start, i + 1); // checked here, not run
@@ -568,7 +570,7 @@ function planSh(file: string, f: Fence, scripts: Scripts): ShPlan {
       }
     }
   }
-  return { problems, script: runs ? script : undefined };
+  return { problems, script: runLines > 0 ? script : undefined, runLines };
 }
 
 const SCRIPT_HEADER = ['set -Eeuo pipefail', `trap 'echo "$LINENO" >&3' ERR`];
@@ -677,7 +679,7 @@ export async function checkDocs(
     for (const file of files) {
       const s = scan(readFileSync(join(root, file), 'utf8'));
       problems.push(...checkLinks(root, file, s, anchorsOf));
-      const runs: { fence: Fence; script: string[] }[] = [];
+      const runs: { fence: Fence; script: string[]; runLines: number }[] = [];
       for (const f of s.fences) {
         if (f.lang === 'toml') {
           problems.push(...checkToml(file, f));
@@ -687,7 +689,7 @@ export async function checkDocs(
           const plan = planSh(file, f, scripts);
           problems.push(...plan.problems);
           if (plan.script) {
-            runs.push({ fence: f, script: plan.script });
+            runs.push({ fence: f, script: plan.script, runLines: plan.runLines });
           }
         } else if (['bash', 'shell', 'zsh'].includes(f.lang)) {
           problems.push({
@@ -716,10 +718,10 @@ export async function checkDocs(
           PATH: `${dirname(shim)}:${process.env.PATH ?? ''}`,
         };
         delete env.NODE_TEST_CONTEXT; // node --test's marker: a `node` a block runs is not a test
-        for (const { fence, script } of runs) {
+        for (const { fence, script, runLines } of runs) {
           const cwd = join(work, `block-${++blockNo}`);
           await mkdir(cwd);
-          const p = await runSh(file, fence, script, env, cwd, opts.blockTimeoutMs ?? 20_000);
+          const p = await runSh(file, fence, script, env, cwd, opts.blockTimeoutMs ?? 20_000 * runLines);
           if (p) {
             problems.push(p);
           }

@@ -24,7 +24,8 @@
 //     buildProgram(), actions replaced), so unknown options and bad values (port, roles) fail. Any other
 //     command on such a line is an error (put it on its own line).
 //   - or run: all other lines of the block, in order, as one `bash -Eeuo pipefail` script (-E only
-//     passes the ERR trap that finds the failing line), in an empty temporary folder, at most 20 s,
+//     passes the ERR trap that finds the failing line), in an empty temporary folder, at most 20 s
+//     per line to run (one `switchboard` call alone takes about 3 s on a 2-core machine),
 //     with `switchboard` on PATH (node bin/switchboard.js) and $SB (http://127.0.0.1:<port>), $TOKEN (a
 //     management JWT: what `switchboard token --identity docs --grant api --config "$CONFIG"` prints) and
 //     $CONFIG (its config file: [signal] host 127.0.0.1 and port, [api] datadir and [recording] path in
