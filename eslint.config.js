@@ -14,7 +14,7 @@ export default tseslint.config(
       curly: ['error', 'all'],
       'no-console': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
-      // werift's private members are reached on purpose in src/sfu/werift.ts (see its header comment).
+      // werift's private members are reached on purpose in src/media/werift.ts (see its header comment).
       '@typescript-eslint/no-explicit-any': 'off',
       '@typescript-eslint/no-unsafe-member-access': 'off',
       '@typescript-eslint/no-unsafe-assignment': 'off',
