@@ -8,7 +8,10 @@ export default tseslint.config(
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['*.js', 'bin/*.js', 'test/*.js', '.ci/*.js', 'native/*.js'] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: {
+        projectService: { allowDefaultProject: ['*.js', 'bin/*.js', 'test/*.js', '.ci/*.js', 'native/*.js'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
     },
     rules: {
       curly: ['error', 'all'],
@@ -23,5 +26,8 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-return': 'off',
     },
   },
-  { files: ['test/**', 'bench/**', 'bin/**', 'scripts/**', 'src/cli/**', '.ci/**', 'native/**'], rules: { 'no-console': 'off' } },
+  {
+    files: ['test/**', 'bench/**', 'bin/**', 'scripts/**', 'src/cli/**', '.ci/**', 'native/**'],
+    rules: { 'no-console': 'off' },
+  },
 );
