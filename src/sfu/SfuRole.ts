@@ -20,13 +20,13 @@ import {
   type ReconnectReason,
 } from '../protocol/cluster.ts';
 import { roomSubjects, sfuAdminRequest, type SfuAdminReply, type SfuAdminRequest } from '../protocol/room.ts';
-import { publishEvent } from '../protocol/events.ts';
 import { SwitchboardError } from '../util/errors.ts';
 import { logger } from '../util/logger.ts';
 import { handleAdmin } from './adminHandlers.ts';
 import { PeerGrants } from './grants.ts';
 import { clientPeers, Relays } from './Relays.ts';
 import { RecordingService } from './recordingService.ts';
+import { RoomEvents } from './roomEvents.ts';
 import { watchTrackEvents } from './trackEvents.ts';
 
 /** A draining node waits this long for its clients to move before it closes anyway. */
@@ -67,6 +67,8 @@ export class SfuRole {
   readonly nodeId: string;
   readonly #bus: Bus;
   readonly #store: Store;
+  /** Publishes track and recording events with their room's service (its key signs the webhook). */
+  readonly #events: RoomEvents;
   readonly #dc: string;
   readonly #peers = new Map<string, Peer>();
   #sub: Subscription | undefined;
@@ -111,8 +113,17 @@ export class SfuRole {
       connOf: (peer) => this.#connOf(peer),
       visible: (session, list) => this.#grants.visible(session, list),
     });
-    watchTrackEvents(this.sfu, (e) => publishEvent(bus, this.#dc, e));
-    this.recordings = new RecordingService({ config, bus, store, dc: this.#dc, node: nodeId, sfu: this.sfu });
+    this.#events = new RoomEvents(this.sfu, store, bus, this.#dc);
+    watchTrackEvents(this.sfu, (e) => this.#events.publish(e));
+    this.recordings = new RecordingService({
+      config,
+      bus,
+      store,
+      dc: this.#dc,
+      node: nodeId,
+      sfu: this.sfu,
+      publishEvent: (e) => this.#events.publish(e),
+    });
     // Rosters cross relay links: Relays.broadcastRoster merges what the other nodes report.
     this.sfu.on('participants', (session) => this.#relays.broadcastRoster(session));
     this.sfu.on('session', (session) => {
@@ -154,6 +165,7 @@ export class SfuRole {
       await this.#store.compareAndDelete(storeKeys.roomOwner(this.#dc, s.id), this.nodeId);
     }
     this.sfu.close();
+    this.#events.close();
     this.#peers.clear();
     await this.#store.del(storeKeys.node(this.#dc, this.nodeId));
     await this.#store.del(storeKeys.nodeRooms(this.#dc, this.nodeId));

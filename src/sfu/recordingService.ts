@@ -9,7 +9,7 @@ import type { Bus, Store, Subscription } from '../backbone/index.ts';
 import { BusRequestError } from '../backbone/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Peer, SFU, Session } from '../media/index.ts';
-import { publishEvent, type EventInit } from '../protocol/events.ts';
+import type { EventInit } from '../protocol/events.ts';
 import { methods } from '../protocol/ionSfu.ts';
 import { storeKeys } from '../protocol/cluster.ts';
 import {
@@ -32,6 +32,8 @@ export interface RecordingServiceOptions {
   dc: string;
   node: string;
   sfu: SFU;
+  /** Publishes recording events (SfuRole fills in the room's service). */
+  publishEvent: (e: EventInit) => void;
   /** For tests: how recording files are opened. */
   opener?: FileOpener | undefined;
 }
@@ -195,6 +197,6 @@ export class RecordingService {
           : {}),
       },
     };
-    publishEvent(this.#o.bus, this.#o.dc, e);
+    this.#o.publishEvent(e);
   }
 }

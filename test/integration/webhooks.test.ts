@@ -5,6 +5,7 @@ import { createHmac } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { SignJWT } from 'jose';
 import { apiCall } from '../helpers/nuve.ts';
 import { startSwitchboard, type RunningSwitchboard } from '../helpers/server.ts';
 import { waitFor } from '../helpers/waitFor.ts';
@@ -139,5 +140,39 @@ void describe('webhooks', { timeout: 120_000 }, () => {
       r.headers['x-switchboard-signature'],
       `sha256=${createHmac('sha256', key).update(r.body).digest('hex')}`,
     );
+  });
+  void it("a service's room made by a join: every event, the last ones after the room is gone too, is signed with the service's key", async () => {
+    const key = 'adhoc-service-key-00001';
+    const svc = (await apiCall(sb!.url, 'POST', '/services', { creds: SUPER, body: { name: 'adhoc', key } }))
+      .text;
+    const token = await new SignJWT({ room: 'adhoc-call' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('carol')
+      .setIssuer(svc)
+      .setExpirationTime('10m')
+      .sign(new TextEncoder().encode(key));
+    const carol = await WrtcPeer.connect(`${wsUrlOf(sb!.url)}?access_token=${token}`, 'carol');
+    peers.push(carol);
+    await carol.join('adhoc-call', 'carol');
+    await carol.publish();
+    await waitFor(() => delivered('track_published', 'adhoc-call').length === 2, {
+      what: 'two track_published',
+    });
+    await carol.close();
+    // The room made by the join is deleted with its last member; its last events come after that.
+    await waitFor(() => delivered('room_finished', 'adhoc-call').length === 1, { what: 'room_finished' });
+    await waitFor(() => delivered('track_unpublished', 'adhoc-call').length === 2, {
+      what: 'two track_unpublished',
+    });
+    const mine = received.filter((r) => r.status === 200 && r.event.room.sid === 'adhoc-call');
+    assert.ok(mine.length >= 6, `at least six events, got ${mine.map((r) => r.event.event).join(', ')}`);
+    for (const r of mine) {
+      assert.equal(r.headers['x-switchboard-service'], svc, `service of ${r.event.event}`);
+      assert.equal(
+        r.headers['x-switchboard-signature'],
+        `sha256=${createHmac('sha256', key).update(r.body).digest('hex')}`,
+        `signature of ${r.event.event}`,
+      );
+    }
   });
 });

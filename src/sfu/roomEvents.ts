@@ -1,0 +1,78 @@
+/**
+ * The room record's name and owning service per media session, looked up once when the session
+ * opens. Events the media node publishes after the record is gone (the last `track_unpublished` and
+ * a late `recording_finished` of a room made by a join, which is deleted with its last member) must
+ * still name the service: its key signs the webhook, and the api role can no longer look it up.
+ */
+import type { Bus, Store } from '../backbone/index.ts';
+import type { SFU } from '../media/index.ts';
+import { publishEvent, type EventInit } from '../protocol/events.ts';
+import { getRoom } from '../protocol/records.ts';
+import { logger } from '../util/logger.ts';
+
+interface RoomIdentity {
+  name: string;
+  service: string;
+}
+
+/** How long a closed session's identity stays known: a recording is finished after its room closed. */
+const KEEP_AFTER_CLOSE_MS = 60_000;
+
+export class RoomEvents {
+  readonly #rooms = new Map<string, Promise<RoomIdentity | undefined>>();
+  readonly #timers = new Set<NodeJS.Timeout>();
+
+  constructor(
+    sfu: SFU,
+    private readonly store: Store,
+    private readonly bus: Bus,
+    private readonly dc: string,
+  ) {
+    sfu.on('session', (session) => {
+      this.#rooms.set(session.id, this.#lookup(session.id));
+      session.once('close', () => {
+        const t = setTimeout(() => {
+          this.#timers.delete(t);
+          this.#rooms.delete(session.id);
+        }, KEEP_AFTER_CLOSE_MS).unref();
+        this.#timers.add(t);
+      });
+    });
+  }
+
+  /**
+   * Publishes an event with the room's name and service filled in. Events of one room wait for the
+   * same lookup, so they keep their order.
+   */
+  publish(e: EventInit): void {
+    const known = this.#rooms.get(e.room.sid) ?? Promise.resolve(undefined);
+    known
+      .then((id) =>
+        publishEvent(
+          this.bus,
+          this.dc,
+          id && e.service === undefined
+            ? { ...e, room: { sid: e.room.sid, name: id.name }, service: id.service }
+            : e,
+        ),
+      )
+      .catch((err: unknown) => logger.debug({ err, event: e.event }, 'event not published (Bus closed?)'));
+  }
+
+  close(): void {
+    for (const t of this.#timers) {
+      clearTimeout(t);
+    }
+    this.#timers.clear();
+    this.#rooms.clear();
+  }
+
+  async #lookup(sid: string): Promise<RoomIdentity | undefined> {
+    try {
+      const rec = await getRoom(this.store, this.dc, sid);
+      return rec ? { name: rec.name, service: rec.service } : undefined;
+    } catch {
+      return undefined; // the api role then looks the room up itself, as before
+    }
+  }
+}
