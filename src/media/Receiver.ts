@@ -14,8 +14,16 @@ import { dict } from '../util/dict.ts';
 import { TypedEmitter } from '../util/TypedEmitter.ts';
 import { logger } from '../util/logger.ts';
 
-/** Keyframe requests to a publisher are throttled per layer (ion-sfu: one PLI per 500 ms). */
-export const PLI_THROTTLE_MS = 500;
+/**
+ * A keyframe request (PLI) to a publisher is outstanding until a keyframe of its layer arrives; while
+ * it is, more requests wait for that keyframe, and it is sent again when none came this long after.
+ */
+export const PLI_OUTSTANDING_MS = 500;
+/**
+ * Two answered keyframe requests of one layer are at least this far apart (a new subscriber right
+ * after a keyframe waits this long at most; a subscriber asking again and again gets 5 keyframes a second at most).
+ */
+export const PLI_MIN_GAP_MS = 200;
 const BITRATE_WINDOW_MS = 1000;
 /** A layer silent this long counts as stopped (paused by the publisher or its encoder). */
 const LAYER_STALE_MS = 1500;
@@ -68,7 +76,9 @@ export interface Layer {
   height: number;
   lastPacketMs: number;
   lastPliMs: number;
-  /** A keyframe request fell inside the throttle window: it is sent when the window ends, unless a keyframe comes first. */
+  /** No keyframe has arrived since the last PLI (its keyframe is awaited). */
+  pliOutstanding: boolean;
+  /** A held keyframe request: sent when its wait ends, unless a keyframe comes first. */
   pliDeferred: ReturnType<typeof setTimeout> | undefined;
   readonly cache: PacketCache | undefined;
   /** The publisher's last RTCP sender report for this layer: its capture clock (NTP) against RTP time. */
@@ -178,6 +188,7 @@ export class Receiver extends TypedEmitter<ReceiverEvents> {
         height: 0,
         lastPacketMs: 0,
         lastPliMs: 0,
+        pliOutstanding: false,
         pliDeferred: undefined,
         windowBytes: 0,
         cache: this.kind === 'video' ? new PacketCache(o.cacheSize) : undefined,
@@ -246,10 +257,13 @@ export class Receiver extends TypedEmitter<ReceiverEvents> {
   }
 
   /**
-   * Asks the publisher for a keyframe of `layer` (default: every layer), at most once per 500 ms
-   * each. A request inside that window is not dropped (ion-sfu drops it, so a subscriber joining just
-   * after another waits for the encoder's periodic keyframe, seconds): it is sent when the window
-   * ends, unless a keyframe of the layer arrives first.
+   * Asks the publisher for a keyframe of `layer` (default: every layer). Sent at once unless one is
+   * outstanding (then the keyframe on its way serves this request too, and the PLI is repeated if
+   * none came within 500 ms) or the last one was answered less than 200 ms ago (then it is sent when
+   * those run out). A held request is never dropped (ion-sfu drops requests inside its 500 ms window,
+   * so a subscriber joining just after another waited for the encoder's periodic keyframe, seconds),
+   * and a keyframe arriving meanwhile serves it. A new subscriber so waits for its first frame about
+   * one round trip to the publisher plus its encoder's answer, not for a throttle window.
    */
   requestKeyframe(layer?: Layer): void {
     if (this.kind !== 'video' || this.#closed) {
@@ -260,10 +274,13 @@ export class Receiver extends TypedEmitter<ReceiverEvents> {
       if (l.ssrc === 0) {
         continue;
       }
-      const wait = l.lastPliMs + PLI_THROTTLE_MS - now;
+      if (l.pliDeferred !== undefined) {
+        continue; // held already
+      }
+      const wait = l.lastPliMs + (l.pliOutstanding ? PLI_OUTSTANDING_MS : PLI_MIN_GAP_MS) - now;
       if (wait <= 0) {
         this.#sendPli(l, now);
-      } else if (l.pliDeferred === undefined) {
+      } else {
         l.pliDeferred = setTimeout(() => {
           l.pliDeferred = undefined;
           if (!this.#closed) {
@@ -278,6 +295,7 @@ export class Receiver extends TypedEmitter<ReceiverEvents> {
     clearTimeout(l.pliDeferred);
     l.pliDeferred = undefined;
     l.lastPliMs = now;
+    l.pliOutstanding = true;
     this.transceiver.receiver
       .sendRtcpPLI(l.ssrc)
       .catch((err: unknown) => logger.debug({ err }, 'PLI failed'));
@@ -361,9 +379,12 @@ export class Receiver extends TypedEmitter<ReceiverEvents> {
       return;
     }
     const keyframe = this.#keyframe(packet.payload);
-    if (keyframe && layer.pliDeferred !== undefined) {
-      clearTimeout(layer.pliDeferred); // whoever waited starts at this one
-      layer.pliDeferred = undefined;
+    if (keyframe) {
+      layer.pliOutstanding = false;
+      if (layer.pliDeferred !== undefined) {
+        clearTimeout(layer.pliDeferred); // whoever waited starts at this one
+        layer.pliDeferred = undefined;
+      }
     }
     // VP8 temporal layer of this packet (parsed with the keyframe check above), -1 = unknown.
     const tid = this.#vp8Codec ? this.#vp8.tid : -1;

@@ -12,7 +12,7 @@ import {
   RTCRtpCodecParameters,
   SrtpSession,
 } from 'werift';
-import { Receiver, PLI_THROTTLE_MS } from '../../../src/media/Receiver.ts';
+import { Receiver, PLI_MIN_GAP_MS, PLI_OUTSTANDING_MS } from '../../../src/media/Receiver.ts';
 import { DownTrack } from '../../../src/media/DownTrack.ts';
 import { EXT_ABS_SEND_TIME, EXT_AUDIO_LEVEL, EXT_MID } from '../../../src/media/werift.ts';
 
@@ -191,44 +191,61 @@ await test('a NACK is answered from the receiver cache with the sequence number 
   ]);
 });
 
-await test('keyframe requests from subscribers reach the publisher at most once per 500 ms', (t) => {
-  t.mock.timers.enable({ apis: ['Date'], now: 10_000 });
+await test('a keyframe request goes out at once; more while it is outstanding wait for its keyframe; repeated after 500 ms without one', (t) => {
+  t.mock.timers.enable({ apis: ['Date', 'setTimeout'], now: 10_000 });
   const { receiver, push, plis } = makeReceiver('video');
   const { transceiver, sender } = fakeSubscriberTransceiver('video');
   receiver.addDownTrack(new DownTrack(receiver, transceiver));
   push(1, 0); // learns the SSRC; the first forwarded packet asks for a keyframe for the new subscriber
-  assert.equal(plis.length, 1);
+  assert.equal(plis.length, 1, 'sent at once, no throttle window');
   for (let i = 0; i < 5; i++) {
     sender.onPictureLossIndication.execute();
   }
+  sender.onRtcp.execute({ type: 206, feedback: { count: 4 } }); // FIR counts like PLI
+  assert.equal(plis.length, 1, 'the outstanding request serves them');
+  t.mock.timers.tick(PLI_OUTSTANDING_MS - 1);
   assert.equal(plis.length, 1);
-  t.mock.timers.tick(PLI_THROTTLE_MS);
-  sender.onPictureLossIndication.execute();
-  sender.onRtcp.execute({ type: 206, feedback: { count: 4 } }); // FIR, throttled with PLI
-  assert.deepEqual(plis, [0x11111111, 0x11111111]);
+  t.mock.timers.tick(1);
+  assert.deepEqual(plis, [0x11111111, 0x11111111], 'no keyframe came: asked again after 500 ms');
+  t.mock.timers.tick(PLI_OUTSTANDING_MS * 4);
+  assert.equal(plis.length, 2, 'nobody asked again: nothing more is sent');
+  receiver.close();
 });
 
-await test('a keyframe request inside the throttle window is sent when it ends, unless a keyframe came', (t) => {
+await test('after an answered request the next one waits at most 200 ms, and a keyframe meanwhile serves it', (t) => {
   t.mock.timers.enable({ apis: ['Date', 'setTimeout'], now: 10_000 });
   const { receiver, push, plis } = makeReceiver('video');
   const { transceiver, sender } = fakeSubscriberTransceiver('video');
   receiver.addDownTrack(new DownTrack(receiver, transceiver));
   push(1, 0);
   assert.equal(plis.length, 1);
-  // A second subscriber's request 100 ms later is held, not dropped; five of them make one PLI.
-  t.mock.timers.tick(100);
+  t.mock.timers.tick(30);
+  push(2, 3000, [], KEYFRAME); // the answer
+  // A subscriber joining 20 ms later needs a keyframe of its own: held for the rest of 200 ms, not 500.
+  t.mock.timers.tick(20);
   for (let i = 0; i < 5; i++) {
     sender.onPictureLossIndication.execute();
   }
   assert.equal(plis.length, 1);
-  t.mock.timers.tick(PLI_THROTTLE_MS - 100);
-  assert.equal(plis.length, 2);
-  // Held again, but a keyframe arrives first: it serves the waiting subscriber, no PLI follows.
-  t.mock.timers.tick(50);
+  t.mock.timers.tick(PLI_MIN_GAP_MS - 50 - 1);
+  assert.equal(plis.length, 1);
+  t.mock.timers.tick(1);
+  assert.equal(plis.length, 2, 'five requests, one PLI, 200 ms after the previous one');
+  // Answered again; a later request goes out at once.
+  t.mock.timers.tick(10);
+  push(3, 6000, [], KEYFRAME);
+  t.mock.timers.tick(PLI_MIN_GAP_MS);
   sender.onPictureLossIndication.execute();
-  push(2, 3000, [], KEYFRAME);
-  t.mock.timers.tick(PLI_THROTTLE_MS);
-  assert.equal(plis.length, 2);
+  assert.equal(plis.length, 3);
+  // Held (answered 10 ms ago), but a keyframe arrives first: it serves the request, no PLI follows.
+  t.mock.timers.tick(10);
+  push(4, 9000, [], KEYFRAME);
+  t.mock.timers.tick(10);
+  sender.onPictureLossIndication.execute();
+  t.mock.timers.tick(50);
+  push(5, 12000, [], KEYFRAME);
+  t.mock.timers.tick(PLI_OUTSTANDING_MS);
+  assert.equal(plis.length, 3);
   receiver.close();
 });
 
