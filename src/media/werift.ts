@@ -42,6 +42,14 @@
  *    our answers cannot reach (a client's second interface): DTLS then never completes. Like
  *    mediasoup (`MayForceSelectedTuple`), until data flows the latest nominating check selects the
  *    pair; after that, the pair the client sends DTLS/RTP on does (it sends on its selected pair only).
+ * 9. DTLS waits: werift builds its DTLS endpoint only when its ICE agent calls itself connected, up
+ *    to a 20 ms check tick after the pair is nominated, and drops DTLS records that arrive earlier. A
+ *    browser sends its ClientHello as soon as its own ICE is connected, so the first one or two were
+ *    lost and the handshake waited for its retransmission (50, then 100 ms; about 150 ms per join
+ *    measured on the wire). `keepEarlyDtls` keeps those records and hands them to the endpoint once
+ *    it exists. And as DTLS client werift sleeps 100 ms before its ClientHello, so a server answering
+ *    an offer (`setup:actpass`) takes the DTLS server role (`setup:passive`, RFC 5763 lets the
+ *    answerer choose): the client's hello then starts the handshake at once.
  */
 import type { Socket as UdpSocket } from 'node:dgram';
 import { udpBatch, type Remote } from './UdpBatch.ts';
@@ -190,6 +198,8 @@ export function createPeerConnection(
     const dtls = createTransport(...args);
     const conn = dtls.iceTransport.connection as unknown as Connection;
     guardRemoteCandidates(conn, opts.mdns ?? true, opts.maxCandidates ?? 64);
+    keepEarlyDtls(conn, dtls);
+    connectOnNomination(conn);
     if (sockets) {
       attachments.push(new IceAttachment(conn, sockets));
     }
@@ -208,6 +218,19 @@ export function createPeerConnection(
       return setLocal(description);
     };
   }
+  // Workaround 9: answer an offer as the DTLS server unless the offer insists on being it.
+  const setRemote = pc.setRemoteDescription.bind(pc) as (d: RTCSessionDescriptionInit) => Promise<unknown>;
+  (pc as any).setRemoteDescription = async (description: RTCSessionDescriptionInit) => {
+    const result = await setRemote(description);
+    if (description.type === 'offer' && !/^a=setup:passive\b/m.test(description.sdp ?? '')) {
+      for (const dtls of manager.dtlsTransports as RTCDtlsTransport[]) {
+        if (dtls.role === 'auto' && dtls.state === 'new') {
+          dtls.role = 'server';
+        }
+      }
+    }
+    return result;
+  };
   // Workaround 7: werift never leaves `disconnected` on its own once ICE recovers.
   pc.iceConnectionStateChange.subscribe((state) => {
     if ((state === 'connected' || state === 'completed') && pc.connectionState === 'disconnected') {
@@ -215,6 +238,60 @@ export function createPeerConnection(
     }
   });
   return pc;
+}
+
+/**
+ * Workaround 9: werift's `connect()` schedules a check every 20 ms until no pair is left waiting and
+ * only then reports ICE connected, which starts DTLS. Once a pair is nominated the other pairs of
+ * the component are dropped, but every candidate trickled in afterwards adds a new waiting pair, so
+ * the report came 50–100 ms after nomination in a browser join. RFC 8445 ends ICE processing for a
+ * component at its nominated pair: from then on there is nothing to schedule.
+ */
+export function connectOnNomination(conn: Connection): void {
+  const c = conn as any;
+  const scheduling = c.schedulingChecks.bind(c) as () => boolean;
+  c.schedulingChecks = (): boolean =>
+    c.nominated !== undefined && c.checkListDone === true ? false : scheduling();
+}
+
+/** DTLS records kept per transport until werift's DTLS endpoint exists (workaround 9). */
+const MAX_EARLY_DTLS = 8;
+
+/**
+ * Workaround 9: DTLS records that reach the ICE Connection before werift starts the DTLS transport
+ * are kept and delivered again right after it starts (its endpoint subscribes to the Connection's
+ * data synchronously inside `start()`, after the state change to `connecting` that we hear).
+ */
+export function keepEarlyDtls(conn: Connection, dtls: RTCDtlsTransport): void {
+  let early: Buffer[] | undefined = [];
+  const sub = conn.onData.subscribe((data: Buffer) => {
+    const b = data[0];
+    if (
+      early &&
+      dtls.state === 'new' &&
+      b !== undefined &&
+      b >= 20 &&
+      b <= 63 &&
+      early.length < MAX_EARLY_DTLS
+    ) {
+      early.push(Buffer.from(data));
+    }
+  });
+  dtls.onStateChange.subscribe((state) => {
+    if (state === 'new' || !early) {
+      return;
+    }
+    const kept = early;
+    early = undefined;
+    sub.unSubscribe();
+    if (state === 'connecting' && kept.length > 0) {
+      queueMicrotask(() => {
+        for (const record of kept) {
+          conn.onData.execute(record);
+        }
+      });
+    }
+  });
 }
 
 const candidateKey = (c: Candidate): string => `${c.component} ${c.transport} ${c.host} ${c.port} ${c.type}`;
