@@ -260,6 +260,15 @@ const routerSection = z
         'REMB bitrate cap sent to publishers, in kbps; 0 = no cap. (ION documents kbps but applies the ' +
           'value as bps; Switchboard applies kbps.)',
       ),
+    startbitrate: z
+      .int()
+      .min(0)
+      .default(1000)
+      .describe(
+        "Bitrate a publisher's video starts at, in kbps, at most `maxbandwidth` (sent to Chrome as " +
+          '`x-google-start-bitrate` in our answer; without it Chrome starts at 300 and, with REMB only, ' +
+          "needs ~20 s to send the top layer of a 960×540 simulcast); 0 = the browser's own.",
+      ),
     maxpackettrack: z.int().min(1).default(500).describe('Packets kept per video track to answer NACKs.'),
     audiolevelthreshold: z
       .int()

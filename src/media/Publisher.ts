@@ -6,6 +6,7 @@ import { Receiver } from './Receiver.ts';
 import { Dynacast } from './Dynacast.ts';
 import { Router } from './Router.ts';
 import { createPeerConnection, extensionId, EXT_AUDIO_LEVEL } from './werift.ts';
+import { withStartBitrate } from './startBitrate.ts';
 import type { MediaOptions, SignalSink } from './types.ts';
 import { SwitchboardError } from '../util/errors.ts';
 
@@ -86,7 +87,9 @@ export class Publisher {
     await this.pc.setLocalDescription(answer);
     await this.#candidates.flush();
     this.#syncReceivers();
-    return this.pc.localDescription!.sdp;
+    const start = this.#opts.startBitrateKbps ?? 0;
+    const cap = this.#opts.maxBandwidthKbps;
+    return withStartBitrate(this.pc.localDescription!.sdp, cap > 0 ? Math.min(start, cap) : start);
   }
 
   addIceCandidate(c: RTCIceCandidateInit): Promise<void> {

@@ -19,6 +19,8 @@ export type SignalSink = (method: string, params: unknown) => void;
 /** Media settings of the core, taken from `[router]` and `[webrtc]` of the config by the sfu role. */
 export interface MediaOptions {
   maxBandwidthKbps: number;
+  /** `[router] startbitrate`: kbit/s a publisher's video starts at (capped by maxBandwidthKbps); 0 = the browser's own. */
+  startBitrateKbps?: number | undefined;
   maxPacketTrack: number;
   audioLevelThreshold: number;
   audioLevelIntervalMs: number;

@@ -38,6 +38,7 @@ const relayJoin = z.object({ relay: z.object({ node: z.string().min(1).max(256) 
 export function mediaOptions(c: Config): MediaOptions {
   return {
     maxBandwidthKbps: c.router.maxbandwidth,
+    startBitrateKbps: c.router.startbitrate,
     maxPacketTrack: c.router.maxpackettrack,
     audioLevelThreshold: c.router.audiolevelthreshold,
     audioLevelIntervalMs: c.router.audiolevelinterval,

@@ -145,6 +145,7 @@ await test('a full ION sfu.toml parses with the values it sets', () => {
     sfu: { ballast: 1024, withstats: true, workers: 0, maxpeers: 0, maxpacketrate: 0 },
     router: {
       maxbandwidth: 2500,
+      startbitrate: 1000,
       maxpackettrack: 600,
       audiolevelthreshold: 50,
       audiolevelinterval: 500,
@@ -223,6 +224,7 @@ await test('an empty document yields the documented defaults', () => {
   assert.deepEqual(c.sfu, { ballast: 0, withstats: false, workers: 0, maxpeers: 0, maxpacketrate: 0 });
   assert.deepEqual(c.router, {
     maxbandwidth: 1500,
+    startbitrate: 1000,
     maxpackettrack: 500,
     audiolevelthreshold: 40,
     audiolevelinterval: 1000,
