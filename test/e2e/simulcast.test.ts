@@ -96,7 +96,9 @@ void describe('simulcast', { timeout: 420_000 }, () => {
     const tileAt = Date.now();
     await widthIs(viewer, WIDTH.high, 'the viewer to decode the full-resolution layer', 90_000);
     // A figure for the notes (issue #15's top-layer target), not an assertion: speed is the bench's job.
-    console.log(`simulcast: the viewer decoded the top layer ${Date.now() - tileAt} ms after its remote tile appeared`);
+    console.log(
+      `simulcast: the viewer decoded the top layer ${Date.now() - tileAt} ms after its remote tile appeared`,
+    );
     const out = await videoOut(pub);
     assert.deepEqual(Object.keys(out).sort(), ['f', 'h', 'q']);
   });
