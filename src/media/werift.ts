@@ -42,12 +42,12 @@
  *    our answers cannot reach (a client's second interface): DTLS then never completes. Like
  *    mediasoup (`MayForceSelectedTuple`), until data flows the latest nominating check selects the
  *    pair; after that, the pair the client sends DTLS/RTP on does (it sends on its selected pair only).
- * 9. DTLS waits: werift builds its DTLS endpoint only when its ICE agent calls itself connected, up
- *    to a 20 ms check tick after the pair is nominated, and drops DTLS records that arrive earlier. A
- *    browser sends its ClientHello as soon as its own ICE is connected, so the first one or two were
- *    lost and the handshake waited for its retransmission (50, then 100 ms; about 150 ms per join
- *    measured on the wire). `keepEarlyDtls` keeps those records and hands them to the endpoint once
- *    it exists. And as DTLS client werift sleeps 100 ms before its ClientHello, so a server answering
+ * 9. DTLS waits: werift builds its DTLS endpoint only when its ICE agent calls itself connected,
+ *    which came 50–100 ms after nomination in a browser join (`connectOnNomination`), and drops
+ *    DTLS records that arrive earlier. A browser sends its ClientHello as soon as its own ICE is
+ *    connected, so the first two to four were lost and the handshake waited for retransmissions
+ *    (50, then 100 ms). `keepEarlyDtls` keeps those records and hands them to the endpoint once it
+ *    exists. And as DTLS client werift sleeps 100 ms before its ClientHello, so a server answering
  *    an offer (`setup:actpass`) takes the DTLS server role (`setup:passive`, RFC 5763 lets the
  *    answerer choose): the client's hello then starts the handshake at once.
  */
