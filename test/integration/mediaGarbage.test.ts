@@ -1,0 +1,169 @@
+// Garbage on a media port (issue #15's bad-input test, kept green across the ingress rework): once a
+// publisher's transport is up, datagrams from its own ICE 5-tuple — truncated RTP, bare headers,
+// packets that fail SRTP authentication, fake RTCP, DTLS and STUN, a 64 KB datagram — never throw out
+// of the socket handler and never stop the room's media. The publisher is a werift client, so the test
+// can send on its socket; the viewer is libwebrtc (@roamhq/wrtc).
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:dgram';
+import { after, before, describe, it } from 'node:test';
+import {
+  MediaStreamTrack,
+  RTCPeerConnection,
+  RTCRtpCodecParameters,
+  RtpHeader,
+  RtpPacket,
+  type RTCIceCandidate,
+} from 'werift';
+import { RawSocket } from '../helpers/rawSocket.ts';
+import { startSwitchboard, type RunningSwitchboard } from '../helpers/server.ts';
+import { waitFor } from '../helpers/waitFor.ts';
+import { WrtcPeer, wsUrlOf } from '../helpers/wrtcPeer.ts';
+
+const ROOM = 'garbage';
+
+interface Rpc {
+  id?: number;
+  method?: string;
+  params?: { candidate?: RTCIceCandidate; target?: number };
+  result?: { type: 'answer'; sdp: string };
+  error?: { message: string };
+}
+
+/** The datagrams sent from the publisher's 5-tuple, by kind. */
+function garbage(): [string, Buffer][] {
+  const out: [string, Buffer][] = [];
+  const withFirst = (first: number, size: number, second?: number): Buffer => {
+    const b = randomBytes(size);
+    b[0] = first;
+    if (second !== undefined && size > 1) {
+      b[1] = second;
+    }
+    return b;
+  };
+  for (let i = 0; i < 50; i++) {
+    out.push(['one byte', Buffer.from([0x80])]);
+    out.push(['truncated RTP header', withFirst(0x80, 1 + (i % 11), 111)]);
+    out.push(['bare RTP header', withFirst(0x80, 12, 111)]);
+    out.push(['RTP with CSRC count past the end', withFirst(0x8f, 16, 111)]);
+    out.push(['RTP with an extension past the end', withFirst(0x90, 20, 111)]);
+    out.push(['SRTP that fails authentication', withFirst(0x80, 200 + i * 20, 111)]);
+    out.push(['RTCP garbage', withFirst(0x80, 8 + i, 200 + (i % 8))]);
+    out.push(['DTLS garbage', withFirst(20 + (i % 4), 13 + i)]);
+    out.push(['STUN garbage', withFirst(0, 20 + i, 1)]);
+    out.push(['random', randomBytes(1 + i * 25)]);
+  }
+  out.push(['64 KB datagram', withFirst(0x80, 65_000, 111)]);
+  out.push(['64 KB DTLS', withFirst(23, 65_000)]);
+  return out;
+}
+
+void describe('garbage datagrams on a media port', { timeout: 120_000 }, () => {
+  let sb: RunningSwitchboard | undefined;
+  let viewer: WrtcPeer | undefined;
+  let ws: RawSocket | undefined;
+  let pc: RTCPeerConnection | undefined;
+  let sending: NodeJS.Timeout | undefined;
+  let pumping = true;
+  const uncaught: unknown[] = [];
+  const onUncaught = (err: unknown): void => void uncaught.push(err);
+
+  before(async () => {
+    process.on('uncaughtException', onUncaught);
+    sb = await startSwitchboard();
+    viewer = await WrtcPeer.connect(wsUrlOf(sb.url), 'viewer');
+    await viewer.join(ROOM, 'viewer');
+
+    // The publisher: a werift PC sending Opus-like RTP, signalled over a bare socket.
+    pc = new RTCPeerConnection({
+      codecs: {
+        audio: [new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48000, channels: 2 })],
+      },
+      iceUseIpv6: false,
+    });
+    const track = new MediaStreamTrack({ kind: 'audio' });
+    pc.addTransceiver(track, { direction: 'sendonly' });
+    await pc.setLocalDescription(await pc.createOffer());
+    await waitFor(() => pc!.iceGatheringState === 'complete', { what: 'werift gathering' });
+    ws = await RawSocket.connect(wsUrlOf(sb.url));
+    ws.send(
+      JSON.stringify({
+        id: 1,
+        method: 'join',
+        params: { sid: ROOM, uid: 'pub', offer: { type: 'offer', sdp: pc.localDescription!.sdp } },
+      }),
+    );
+    let answer: Rpc['result'];
+    const trickles: RTCIceCandidate[] = [];
+    void (async () => {
+      while (pumping) {
+        const m = await ws.next<Rpc>(500).catch(() => undefined);
+        if (m?.id === 1) {
+          assert.ok(m.result, `join failed: ${m.error?.message}`);
+          answer = m.result;
+          await pc.setRemoteDescription(answer);
+          for (const c of trickles.splice(0)) {
+            await pc.addIceCandidate(c);
+          }
+        } else if (m?.method === 'trickle' && m.params?.target === 0 && m.params.candidate) {
+          if (answer) {
+            await pc.addIceCandidate(m.params.candidate);
+          } else {
+            trickles.push(m.params.candidate);
+          }
+        }
+      }
+    })();
+    await waitFor(() => pc!.connectionState === 'connected', {
+      timeout: 20_000,
+      what: 'the publisher to connect',
+    });
+    let seq = 0;
+    sending = setInterval(() => {
+      const header = new RtpHeader({
+        payloadType: 111,
+        sequenceNumber: seq++ & 0xffff,
+        timestamp: seq * 960,
+        marker: true,
+      });
+      track.writeRtp(new RtpPacket(header, randomBytes(80)));
+    }, 20);
+    await waitFor(async () => (await viewer!.inboundStats()).audio > 25, {
+      timeout: 20_000,
+      what: "the viewer to receive the publisher's audio",
+    });
+  });
+
+  after(async () => {
+    pumping = false;
+    clearInterval(sending);
+    await pc?.close();
+    await ws?.close();
+    await viewer?.close();
+    await sb?.close();
+    process.off('uncaughtException', onUncaught);
+  });
+
+  void it('every kind of garbage from the publisher 5-tuple is absorbed; media keeps flowing to the viewer', async () => {
+    const pair = (pc!.dtlsTransports[0]!.iceTransport.connection as any).nominated;
+    assert.ok(pair, 'the publisher has a nominated pair');
+    const socket = pair.protocol.transport.socket as Socket;
+    const [host, port] = pair.remoteAddr as [string, number];
+    const before = (await viewer!.inboundStats()).audio;
+    for (const [, datagram] of garbage()) {
+      await new Promise<void>((resolve) => socket.send(datagram, port, host, () => resolve()));
+    }
+    const after = await waitFor(
+      async () => {
+        const n = (await viewer!.inboundStats()).audio;
+        return n > before + 50 ? n : undefined;
+      },
+      { timeout: 15_000, what: 'the viewer to keep receiving audio after the garbage' },
+    );
+    assert.ok(after > before + 50);
+    assert.equal(pc!.connectionState, 'connected', "the publisher's transport is still up");
+    assert.deepEqual(uncaught, [], 'nothing escaped a socket handler');
+    const health = await fetch(`${sb!.url}/healthz`);
+    assert.equal(health.status, 200);
+  });
+});
