@@ -50,12 +50,17 @@
  *    exists. And as DTLS client werift sleeps 100 ms before its ClientHello, so a server answering
  *    an offer (`setup:actpass`) takes the DTLS server role (`setup:passive`, RFC 5763 lets the
  *    answerer choose): the client's hello then starts the handshake at once.
+ * 10. Every Binding request a candidate pair receives adds its transaction id to a Set that is never
+ *    pruned (`CandidatePair.requestTransactionIds`, for spotting retransmissions): a client's
+ *    consent checks grow it for the life of the call, ~100 KB per PC an hour. Only recent ids can
+ *    be retransmitted, so the last `MAX_TRANSACTION_IDS` are kept.
  */
 import type { Socket as UdpSocket } from 'node:dgram';
 import { udpBatch, type Remote } from './UdpBatch.ts';
 import type { Socket as TcpSocket } from 'node:net';
 import {
   Candidate,
+  CandidatePair,
   Connection,
   StunProtocol,
   TcpPassiveProtocol,
@@ -640,6 +645,18 @@ class IceAttachment implements MuxEndpoint, TcpEndpoint, MonitoredAgent {
     return transport;
   }
 }
+
+/** Workaround 10: transaction ids a candidate pair remembers to spot retransmitted requests. */
+export const MAX_TRANSACTION_IDS = 64;
+const noteIncomingRequest = (CandidatePair.prototype as any).noteIncomingRequest as (id: string) => boolean;
+(CandidatePair.prototype as any).noteIncomingRequest = function (this: any, id: string): boolean {
+  const retransmission = noteIncomingRequest.call(this, id);
+  const ids = this.requestTransactionIds as Set<string>;
+  if (ids.size > MAX_TRANSACTION_IDS) {
+    ids.delete(ids.values().next().value!); // a Set iterates in insertion order: the oldest goes
+  }
+  return retransmission;
+};
 
 // Workaround 3: skip werift's built-in fallback STUN server when the operator configured none.
 const gather = (Connection.prototype as any).gatherCandidates as (...a: unknown[]) => Promise<unknown>;

@@ -1,9 +1,10 @@
-// werift workaround 9 (src/media/werift.ts): DTLS records that arrive before werift's DTLS endpoint
-// exists are delivered to it once it does, and ICE reports connected as soon as a pair is nominated.
+// werift workarounds 9 and 10 (src/media/werift.ts): DTLS records that arrive before werift's DTLS
+// endpoint exists are delivered to it once it does, ICE reports connected as soon as a pair is
+// nominated, and a candidate pair's transaction-id memory is bounded.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Event, type Connection, type RTCDtlsTransport } from 'werift';
-import { connectOnNomination, keepEarlyDtls } from '../../../src/media/werift.ts';
+import { CandidatePair, Event, type Connection, type RTCDtlsTransport } from 'werift';
+import { connectOnNomination, keepEarlyDtls, MAX_TRANSACTION_IDS } from '../../../src/media/werift.ts';
 
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -66,4 +67,21 @@ await test('ICE stops scheduling checks once a pair is nominated (trickled pairs
   conn.checkListDone = true;
   assert.equal(conn.schedulingChecks(), false);
   assert.equal(calls, 1, "werift's own scheduling is not asked once ICE is done");
+});
+
+await test('a candidate pair remembers only its recent request transaction ids (werift kept every one)', () => {
+  const pair = new CandidatePair(
+    { localCandidate: { component: 1, foundation: 'f' } } as never,
+    { component: 1 } as never,
+    true,
+  );
+  for (let i = 0; i < 10_000; i++) {
+    assert.equal(pair.noteIncomingRequest(`id-${i}`), false);
+  }
+  assert.equal(
+    (pair as unknown as { requestTransactionIds: Set<string> }).requestTransactionIds.size,
+    MAX_TRANSACTION_IDS,
+  );
+  assert.equal(pair.noteIncomingRequest('id-9999'), true, 'a recent retransmission is still recognised');
+  assert.equal(pair.noteIncomingRequest('id-0'), false, 'an old id is forgotten');
 });
