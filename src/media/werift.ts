@@ -52,8 +52,8 @@
  *    answerer choose): the client's hello then starts the handshake at once.
  * 10. Every Binding request a candidate pair receives adds its transaction id to a Set that is never
  *    pruned (`CandidatePair.requestTransactionIds`, for spotting retransmissions): a client's
- *    consent checks and keepalives grow it for the life of the call (tens of KB per PC an hour). Only recent ids can
- *    be retransmitted, so the last `MAX_TRANSACTION_IDS` are kept.
+ *    consent checks and keepalives grow it for the life of the call (tens of KB per PC an hour).
+ *    Only recent ids can be retransmitted, so the last `MAX_TRANSACTION_IDS` are kept.
  */
 import type { Socket as UdpSocket } from 'node:dgram';
 import { udpBatch, type Remote } from './UdpBatch.ts';
