@@ -7,42 +7,29 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { HttpError } from './httpErrors.ts';
+import { walkJson } from '../util/jsonDepth.ts';
 
 /** Deepest nesting a body may have (room `data` is free-form; Licode apps keep it shallow). */
 export const API_BODY_MAX_DEPTH = 32;
 
-/** Why `value` may not be used as a request body, or undefined. Iterative: no stack to overflow. */
+/** Why `value` may not be used as a request body, or undefined. */
 export function bodyProblem(value: unknown): string | undefined {
-  const stack: [unknown, number][] = [[value, 0]];
-  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
-    const [v, depth] = item;
-    if (typeof v !== 'object' || v === null) {
-      continue;
-    }
+  return walkJson(value, (v, depth) => {
     if (depth >= API_BODY_MAX_DEPTH) {
       return `body nests deeper than ${API_BODY_MAX_DEPTH} levels`;
     }
-    if (!Array.isArray(v)) {
-      if (Object.hasOwn(v, '__proto__')) {
-        return 'body contains the forbidden key "__proto__"';
-      }
-      const ctor = (v as Record<string, unknown>).constructor;
-      if (
-        Object.hasOwn(v, 'constructor') &&
-        typeof ctor === 'object' &&
-        ctor !== null &&
-        'prototype' in ctor
-      ) {
-        return 'body contains the forbidden key "constructor.prototype"';
-      }
+    if (Array.isArray(v)) {
+      return undefined;
     }
-    for (const child of Array.isArray(v) ? v : Object.values(v)) {
-      if (typeof child === 'object' && child !== null) {
-        stack.push([child, depth + 1]);
-      }
+    if (Object.hasOwn(v, '__proto__')) {
+      return 'body contains the forbidden key "__proto__"';
     }
-  }
-  return undefined;
+    const ctor = (v as Record<string, unknown>).constructor;
+    if (Object.hasOwn(v, 'constructor') && typeof ctor === 'object' && ctor !== null && 'prototype' in ctor) {
+      return 'body contains the forbidden key "constructor.prototype"';
+    }
+    return undefined;
+  });
 }
 
 /** Replaces the JSON parser of the `/api` scope (route body limits still apply). */
