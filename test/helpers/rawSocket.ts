@@ -1,6 +1,19 @@
 // A bare `ws` client for protocol-fault tests: send any frame, read replies in order, see the close code.
 import WebSocket from 'ws';
 
+/** A JSON-RPC message as a test reads it. */
+export interface RpcMessage {
+  id?: unknown;
+  method?: string;
+  params?: any;
+  result?: any;
+  error?: { code: number; message: string };
+}
+
+/** An ion-sfu `join` frame with an offer. */
+export const joinFrame = (id: number, sid: string, sdp: string): string =>
+  JSON.stringify({ id, method: 'join', params: { sid, offer: { type: 'offer', sdp } } });
+
 export interface CloseInfo {
   code: number;
   reason: string;
@@ -73,6 +86,19 @@ export class RawSocket {
       }, timeout);
       this.#waiters.push(onMessage);
     });
+  }
+
+  /** Reads until the reply to `id`; the notifications before it are returned too. */
+  async replyTo(id: number, timeout = 20_000): Promise<{ reply: RpcMessage; seen: RpcMessage[] }> {
+    const seen: RpcMessage[] = [];
+    const deadline = Date.now() + timeout;
+    for (;;) {
+      const msg = await this.next<RpcMessage>(Math.max(1, deadline - Date.now()));
+      if (msg.id === id) {
+        return { reply: msg, seen };
+      }
+      seen.push(msg);
+    }
   }
 
   /** Sends `data` and returns the next message. */

@@ -4,16 +4,10 @@
 // DTLS server on both PCs is covered by every integration and e2e test that publishes.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { RawSocket } from '../helpers/rawSocket.ts';
+import { joinFrame, RawSocket } from '../helpers/rawSocket.ts';
 import { audioOffer } from '../helpers/sdpFixtures.ts';
 import { startSwitchboard, type RunningSwitchboard } from '../helpers/server.ts';
 import { wsUrlOf } from '../helpers/wrtcPeer.ts';
-
-interface Reply {
-  id?: number;
-  result?: { type: string; sdp: string };
-  error?: { message: string };
-}
 
 void describe('DTLS role in the answer to a client offer', { timeout: 60_000 }, () => {
   let sb: RunningSwitchboard | undefined;
@@ -27,17 +21,10 @@ void describe('DTLS role in the answer to a client offer', { timeout: 60_000 }, 
   async function answerTo(setup: string, room: string): Promise<string> {
     const ws = await RawSocket.connect(wsUrlOf(sb!.url));
     try {
-      const sdp = audioOffer(1).replace('a=setup:actpass', `a=setup:${setup}`);
-      ws.send(
-        JSON.stringify({ id: 1, method: 'join', params: { sid: room, offer: { type: 'offer', sdp } } }),
-      );
-      for (;;) {
-        const msg = await ws.next<Reply>(20_000);
-        if (msg.id === 1) {
-          assert.ok(msg.result, `join failed: ${msg.error?.message}`);
-          return msg.result.sdp;
-        }
-      }
+      ws.send(joinFrame(1, room, audioOffer(1).replace('a=setup:actpass', `a=setup:${setup}`)));
+      const { reply } = await ws.replyTo(1);
+      assert.ok(reply.result, `join failed: ${reply.error?.message}`);
+      return (reply.result as { sdp: string }).sdp;
     } finally {
       await ws.close();
     }

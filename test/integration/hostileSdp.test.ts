@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { Publisher } from '../../src/media/Publisher.ts';
-import { RawSocket } from '../helpers/rawSocket.ts';
+import { joinFrame, RawSocket, type RpcMessage } from '../helpers/rawSocket.ts';
 import { startSwitchboard } from '../helpers/server.ts';
 import { freePort } from '../helpers/services.ts';
 import { waitFor } from '../helpers/waitFor.ts';
@@ -18,34 +18,6 @@ import { wsUrlOf } from '../helpers/wrtcPeer.ts';
 import { audioOffer } from '../helpers/sdpFixtures.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/switchboard.js', import.meta.url));
-
-interface RpcMessage {
-  id?: unknown;
-  method?: string;
-  params?: any;
-  result?: any;
-  error?: { code: number; message: string };
-}
-
-const joinFrame = (id: number, sid: string, sdp: string): string =>
-  JSON.stringify({ id, method: 'join', params: { sid, offer: { type: 'offer', sdp } } });
-
-/** Reads until the reply to `id` (notifications before it are returned too). */
-async function replyTo(
-  ws: RawSocket,
-  id: number,
-  timeout = 20_000,
-): Promise<{ reply: RpcMessage; seen: RpcMessage[] }> {
-  const seen: RpcMessage[] = [];
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    const msg = await ws.next<RpcMessage>(Math.max(1, deadline - Date.now()));
-    if (msg.id === id) {
-      return { reply: msg, seen };
-    }
-    seen.push(msg);
-  }
-}
 
 /** A standalone server process (all roles, anonymous joins), stopped by its PID. */
 class ServerProcess {
@@ -117,7 +89,7 @@ async function whileResponsive(
   })();
   try {
     ws.send(frame);
-    const { reply } = await Promise.race([replyTo(ws, id, 60_000), probes.then(() => never())]);
+    const { reply } = await Promise.race([ws.replyTo(id, 60_000), probes.then(() => never())]);
     done = true;
     await probes;
     return { reply, slowest };
@@ -179,7 +151,7 @@ void describe('hostile SDP', { timeout: 180_000 }, () => {
   void it('unbundled sections are refused; a bundled offer at the limit (64) is answered', async () => {
     const ws = await socket();
     ws.send(joinFrame(3, 'hostile-3', audioOffer(3, { bundle: false })));
-    const { reply } = await replyTo(ws, 3);
+    const { reply } = await ws.replyTo(3);
     assert.match(
       reply.error?.message ?? '',
       /^invalid SDP offer: media sections must share one BUNDLE group/,
@@ -236,7 +208,7 @@ void describe('hostile SDP', { timeout: 180_000 }, () => {
     let id = 10;
     for (const [what, sdp, re] of cases) {
       ws.send(joinFrame(++id, 'hostile-4', sdp));
-      const { reply } = await replyTo(ws, id);
+      const { reply } = await ws.replyTo(id);
       const message = reply.error?.message ?? '';
       assert.match(message, /^invalid SDP offer: /, `${what}: ${message}`);
       assert.match(message, re, what);
@@ -248,7 +220,7 @@ void describe('hostile SDP', { timeout: 180_000 }, () => {
   void it('renegotiation offers, answers and trickled candidates are bounded too', async () => {
     const ws = await socket();
     ws.send(joinFrame(30, 'hostile-5', audioOffer(2)));
-    const { reply, seen } = await replyTo(ws, 30);
+    const { reply, seen } = await ws.replyTo(30);
     assert.equal(reply.error, undefined, JSON.stringify(reply.error));
     // The server offers its subscriber PC (the ion-sfu data channel) right after the join.
     let offer = seen.find((m) => m.method === 'offer');
@@ -262,7 +234,7 @@ void describe('hostile SDP', { timeout: 180_000 }, () => {
       JSON.stringify({ id: 31, method: 'offer', params: { desc: { type: 'offer', sdp: audioOffer(1500) } } }),
     );
     assert.equal(
-      (await replyTo(ws, 31)).reply.error?.message,
+      (await ws.replyTo(31)).reply.error?.message,
       'invalid SDP offer: too many media sections (1500 > 64)',
     );
     const renegotiation = audioOffer(2).replace(
@@ -273,7 +245,7 @@ void describe('hostile SDP', { timeout: 180_000 }, () => {
       JSON.stringify({ id: 32, method: 'offer', params: { desc: { type: 'offer', sdp: renegotiation } } }),
     );
     assert.match(
-      (await replyTo(ws, 32)).reply.error?.message ?? '',
+      (await ws.replyTo(32)).reply.error?.message ?? '',
       /^invalid SDP offer: a=rtpmap for payload type "999999999"/,
     );
 
@@ -286,7 +258,7 @@ void describe('hostile SDP', { timeout: 180_000 }, () => {
         sdpMLineIndex: 0,
       };
       ws.send(JSON.stringify({ id: 100 + n, method: 'trickle', params: { target: 1, candidate } }));
-      const r = (await replyTo(ws, 100 + n)).reply;
+      const r = (await ws.replyTo(100 + n)).reply;
       refusal = r.error ? r : undefined;
       if (refusal) {
         assert.equal(n, 64, `refused candidate ${n}`);
@@ -297,7 +269,7 @@ void describe('hostile SDP', { timeout: 180_000 }, () => {
     const answer = audioOffer(sections + 2).replace(/a=setup:actpass/g, 'a=setup:active');
     ws.send(JSON.stringify({ id: 33, method: 'answer', params: { desc: { type: 'answer', sdp: answer } } }));
     assert.equal(
-      (await replyTo(ws, 33)).reply.error?.message,
+      (await ws.replyTo(33)).reply.error?.message,
       `invalid SDP answer: ${sections + 2} media sections for an offer of ${sections}`,
     );
   });
@@ -316,7 +288,7 @@ void describe('unexpected failures', { timeout: 60_000 }, () => {
     try {
       const ws = await RawSocket.connect(wsUrlOf(sb.url));
       ws.send(joinFrame(1, 'internal', audioOffer(2)));
-      const { reply } = await replyTo(ws, 1);
+      const { reply } = await ws.replyTo(1);
       assert.match(reply.error?.message ?? '', /^internal error \(log id [0-9a-f]{8}\)$/);
       await ws.close();
     } finally {
