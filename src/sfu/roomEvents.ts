@@ -22,18 +22,23 @@ export class RoomEvents {
   readonly #rooms = new Map<string, Promise<RoomIdentity | undefined>>();
   readonly #timers = new Set<NodeJS.Timeout>();
 
-  constructor(
-    sfu: SFU,
-    private readonly store: Store,
-    private readonly bus: Bus,
-    private readonly dc: string,
-  ) {
+  readonly #store: Store;
+  readonly #bus: Bus;
+  readonly #dc: string;
+
+  constructor(sfu: SFU, store: Store, bus: Bus, dc: string) {
+    this.#store = store;
+    this.#bus = bus;
+    this.#dc = dc;
     sfu.on('session', (session) => {
-      this.#rooms.set(session.id, this.#lookup(session.id));
+      const known = this.#lookup(session.id);
+      this.#rooms.set(session.id, known);
       session.once('close', () => {
         const t = setTimeout(() => {
           this.#timers.delete(t);
-          this.#rooms.delete(session.id);
+          if (this.#rooms.get(session.id) === known) {
+            this.#rooms.delete(session.id); // not a later session of the same room
+          }
         }, KEEP_AFTER_CLOSE_MS).unref();
         this.#timers.add(t);
       });
@@ -49,8 +54,8 @@ export class RoomEvents {
     known
       .then((id) =>
         publishEvent(
-          this.bus,
-          this.dc,
+          this.#bus,
+          this.#dc,
           id && e.service === undefined
             ? { ...e, room: { sid: e.room.sid, name: id.name }, service: id.service }
             : e,
@@ -69,7 +74,7 @@ export class RoomEvents {
 
   async #lookup(sid: string): Promise<RoomIdentity | undefined> {
     try {
-      const rec = await getRoom(this.store, this.dc, sid);
+      const rec = await getRoom(this.#store, this.#dc, sid);
       return rec ? { name: rec.name, service: rec.service } : undefined;
     } catch {
       return undefined; // the api role then looks the room up itself, as before
