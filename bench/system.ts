@@ -1,7 +1,16 @@
 // What the bench needs from the operating system: the network namespace it runs in, /proc readings
 // (CPU time, RSS, whole-machine load) and small command helpers. Linux only.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, openSync, readdirSync, readFileSync, readlinkSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { setUpNamespace } from '../test/namespace.js';
 
 /** Addresses of the veth pair inside the bench namespace: servers gather on sbb0, load clients use sbb1. */
 export const SERVER_IP = '10.77.0.1';
@@ -19,20 +28,12 @@ export function hasCommand(cmd: string): boolean {
 
 /** Creates namespace `ns` with lo and the sbb0/sbb1 veth pair up; returns an error text on failure. */
 export function createNamespace(ns: string, loadCpu: number): string | undefined {
-  const steps = [
-    ['netns', 'add', ns],
-    ['-n', ns, 'link', 'set', 'lo', 'up'],
-    ['-n', ns, 'link', 'add', SERVER_IF, 'type', 'veth', 'peer', 'name', CLIENT_IF],
-    ['-n', ns, 'addr', 'add', `${SERVER_IP}/24`, 'dev', SERVER_IF],
-    ['-n', ns, 'addr', 'add', `${CLIENT_IP}/24`, 'dev', CLIENT_IF],
-    ['-n', ns, 'link', 'set', SERVER_IF, 'up'],
-    ['-n', ns, 'link', 'set', CLIENT_IF, 'up'],
-  ];
-  for (const s of steps) {
-    const r = ip(...s);
-    if (r.status !== 0) {
-      return `ip ${s.join(' ')}: ${(r.stderr || r.error?.message || '').trim()}`;
-    }
+  const failed = setUpNamespace(ns, [
+    [SERVER_IF, SERVER_IP],
+    [CLIENT_IF, CLIENT_IP],
+  ]);
+  if (failed !== undefined) {
+    return failed;
   }
   // libnice (Janus) sends out of the candidate's interface: its packets to 10.77.0.2 leave sbb0 and
   // arrive on sbb1 with a local source address, which the kernel drops as martian unless
