@@ -4,6 +4,9 @@
  * before its top layer was sent at all. libwebrtc reads `x-google-start-bitrate` (kbit/s) from the
  * remote codec's fmtp, so our answer to a publisher names the bitrate to start at; its loss-based
  * control still backs off within a second or two on a link that cannot carry it.
+ *
+ * The answer is edited line by line, not with sdp-transform's parse/write: writing werift's SDP back
+ * reorders its lines and drops the `ufrag` of every candidate line.
  */
 const VIDEO_CODECS = /^(vp8|vp9|h264|av1|h265)$/i;
 
