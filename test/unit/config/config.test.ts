@@ -120,6 +120,18 @@ function parseError(toml: string, source = 'config.toml'): ConfigError {
   assert.fail('expected parseConfig to throw');
 }
 
+/** `[signal.limits]` when the file does not set it (documented in docs/configuration.md). */
+const DEFAULT_LIMITS = {
+  pinginterval: 20,
+  jointimeout: 60,
+  joinretries: 5,
+  socketsperip: 50,
+  peersperip: 50,
+  joinrate: 2,
+  joinburst: 30,
+  trustproxy: false,
+};
+
 await test('a full ION sfu.toml parses with the values it sets', () => {
   const c = parseConfig(FULL_TOML, 'sfu.toml');
   assert.deepEqual(c, {
@@ -131,16 +143,7 @@ await test('a full ION sfu.toml parses with the values it sets', () => {
       port: 7001,
       maxmessagesize: 65536,
       allowedorigins: ['https://example.com'],
-      limits: {
-        pinginterval: 20,
-        jointimeout: 60,
-        joinretries: 5,
-        socketsperip: 50,
-        peersperip: 50,
-        joinrate: 2,
-        joinburst: 30,
-        trustproxy: false,
-      },
+      limits: DEFAULT_LIMITS, // an ION file has no [signal.limits]
     },
     sfu: { ballast: 1024, withstats: true, workers: 0, maxpeers: 0, maxpacketrate: 0 },
     router: {
@@ -210,16 +213,7 @@ await test('an empty document yields the documented defaults', () => {
     port: 7000,
     maxmessagesize: 1048576,
     allowedorigins: [],
-    limits: {
-      pinginterval: 20,
-      jointimeout: 60,
-      joinretries: 5,
-      socketsperip: 50,
-      peersperip: 50,
-      joinrate: 2,
-      joinburst: 30,
-      trustproxy: false,
-    },
+    limits: DEFAULT_LIMITS,
   });
   assert.deepEqual(c.sfu, { ballast: 0, withstats: false, workers: 0, maxpeers: 0, maxpacketrate: 0 });
   assert.deepEqual(c.router, {
