@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { Event, RtpHeader, RtpPacket, RTCRtpCodecParameters, SrtpSession } from 'werift';
 import { Receiver } from '../src/media/Receiver.ts';
 import { DownTrack } from '../src/media/DownTrack.ts';
+import { RtpView } from '../src/media/RtpView.ts';
 
 const arg = (name: string, def: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -63,10 +64,9 @@ function transceiver(i: number) {
   } as never;
 }
 
-const track = { kind: 'video', onReceiveRtp: new Event<[RtpPacket]>() };
 const receiver = new Receiver({
   peerId: 'pub',
-  tracks: new Map([['', track as never]]),
+  rids: [''],
   transceiver: {
     kind: 'video',
     receiver: { sendRtcpPLI: () => Promise.resolve(), onRtcp: new Event<[unknown]>() },
@@ -86,13 +86,16 @@ const key = Buffer.concat([
 ]);
 const delta = Buffer.concat([Buffer.from([0x90, 0x80, 0x80, 0x01]), randomBytes(1096)]);
 let seq = 1;
-const push = (payload: Buffer) =>
-  track.onReceiveRtp.execute(
-    new RtpPacket(
-      new RtpHeader({ sequenceNumber: seq++ & 0xffff, timestamp: seq * 3000, ssrc: 42, payloadType: 96 }),
-      payload,
-    ),
-  );
+const view = new RtpView();
+const push = (payload: Buffer) => {
+  const buf = new RtpPacket(
+    new RtpHeader({ sequenceNumber: seq++ & 0xffff, timestamp: seq * 3000, ssrc: 42, payloadType: 96 }),
+    payload,
+  ).serialize();
+  view.parseHeader(buf, buf.length);
+  view.setLength(buf.length);
+  receiver.receive(receiver.layers[0]!, view, Date.now());
+};
 push(key);
 // Warm up, then measure; yield to the event loop every 100 packets so sends drain.
 const run = async (n: number) => {

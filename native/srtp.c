@@ -1,9 +1,9 @@
 /*
- * Switchboard's SRTP accelerator: protects RTP packets in place with OpenSSL contexts kept across
- * packets (AES-CTR / AES-GCM re-initialised with the IV only, HMAC-SHA1 from precomputed inner and
+ * Switchboard's SRTP accelerator: protects outgoing and unprotects incoming RTP packets in place
+ * with OpenSSL contexts kept across packets (AES-CTR / AES-GCM re-initialised with the IV only, HMAC-SHA1 from precomputed inner and
  * outer states). OpenSSL comes from the node binary itself (its headers ship with Node, its symbols
  * are exported), so nothing is linked. Loaded by src/media/srtp/native.ts; the TypeScript
- * protectors are the fallback when this is not built.
+ * protectors and unprotectors are the fallback when this is not built.
  *
  * Also sends a fan-out's datagrams with sendmmsg(2) (Linux), one system call per run of datagrams
  * on the same socket, instead of one dgram send (address lookup, request object, syscall) each.
@@ -11,6 +11,7 @@
 #define _GNU_SOURCE 1
 #define OPENSSL_SUPPRESS_DEPRECATED 1
 #include <node_api.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 #include <stdint.h>
@@ -27,6 +28,7 @@
 
 typedef struct {
   int profile;
+  int decrypt; /* an unprotect context (the remote direction) */
   EVP_CIPHER_CTX *cipher;
   uint8_t salt[14];
   SHA_CTX inner; /* state after the ipad block */
@@ -57,10 +59,10 @@ static int get_buffer(napi_env env, napi_value v, uint8_t **data, size_t *len) {
   return napi_get_buffer_info(env, v, (void **)data, len) == napi_ok;
 }
 
-/* createContext(profile, key[16], salt[>=12], authKey[20] | null) -> external */
+/* createContext(profile, key[16], salt[>=12], authKey[20] | null, decrypt?) -> external */
 static napi_value create_context(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
+  size_t argc = 5;
+  napi_value argv[5];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   int32_t profile;
   CHECK(napi_get_value_int32(env, argv[0], &profile));
@@ -72,11 +74,18 @@ static napi_value create_context(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "srtp: createContext(profile, key16, salt, authKey20)");
     return NULL;
   }
+  bool decrypt = false;
+  if (argc >= 5) {
+    napi_get_value_bool(env, argv[4], &decrypt);
+  }
   Context *c = (Context *)calloc(1, sizeof(Context));
   c->profile = profile;
+  c->decrypt = decrypt;
   memcpy(c->salt, salt, saltlen > 14 ? 14 : saltlen);
   c->cipher = EVP_CIPHER_CTX_new();
+  /* AES-CTR decrypts by encrypting; GCM needs a decrypting context to check the tag. */
   int ok = profile == PROFILE_CM ? EVP_EncryptInit_ex(c->cipher, EVP_aes_128_ctr(), NULL, key, NULL)
+           : decrypt             ? EVP_DecryptInit_ex(c->cipher, EVP_aes_128_gcm(), NULL, key, NULL)
                                  : EVP_EncryptInit_ex(c->cipher, EVP_aes_128_gcm(), NULL, key, NULL);
   if (ok && profile == PROFILE_GCM) {
     ok = EVP_CIPHER_CTX_ctrl(c->cipher, EVP_CTRL_GCM_SET_IVLEN, 12, NULL);
@@ -133,6 +142,10 @@ static napi_value protect(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, NULL, "srtp: packet does not fit the buffer");
     return NULL;
   }
+  if (c->decrypt) {
+    napi_throw_error(env, NULL, "srtp: protect with an unprotect context");
+    return NULL;
+  }
   uint8_t *pkt = buf + off;
   uint8_t *payload = pkt + hdr;
   int outl = 0;
@@ -175,6 +188,98 @@ static napi_value protect(napi_env env, napi_callback_info info) {
   }
   napi_value out;
   CHECK(napi_create_uint32(env, hdr + len + tag, &out));
+  return out;
+}
+
+
+/*
+ * unprotect(ctx, buf, off, len, hdrLen, roc) -> payload length (in place, the tag stripped), or -1
+ * when the packet does not authenticate. The caller parsed the header (hdrLen) and chose the
+ * rollover counter (RFC 3711 §3.3.1); SSRC and sequence number are read from the header.
+ */
+static napi_value unprotect(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  Context *c;
+  CHECK(napi_get_value_external(env, argv[0], (void **)&c));
+  uint8_t *buf;
+  size_t buflen;
+  if (!get_buffer(env, argv[1], &buf, &buflen)) {
+    napi_throw_type_error(env, NULL, "srtp: buf must be a Buffer");
+    return NULL;
+  }
+  uint32_t off, len, hdr, roc;
+  CHECK(napi_get_value_uint32(env, argv[2], &off));
+  CHECK(napi_get_value_uint32(env, argv[3], &len));
+  CHECK(napi_get_value_uint32(env, argv[4], &hdr));
+  CHECK(napi_get_value_uint32(env, argv[5], &roc));
+  if (!c->decrypt) {
+    napi_throw_error(env, NULL, "srtp: unprotect with a protect context");
+    return NULL;
+  }
+  uint32_t tag = c->profile == PROFILE_CM ? 10 : 16;
+  napi_value out;
+  if ((size_t)off + len > buflen || hdr < 12 || (size_t)hdr + tag > len) {
+    CHECK(napi_create_int32(env, -1, &out));
+    return out;
+  }
+  uint8_t *pkt = buf + off;
+  uint8_t *payload = pkt + hdr;
+  uint32_t plen = len - hdr - tag;
+  uint32_t ssrc = (uint32_t)pkt[8] << 24 | (uint32_t)pkt[9] << 16 | (uint32_t)pkt[10] << 8 | pkt[11];
+  uint32_t seq = (uint32_t)pkt[2] << 8 | pkt[3];
+  int outl = 0;
+  int ok = 1;
+  if (c->profile == PROFILE_CM) {
+    SHA_CTX s = c->inner;
+    uint8_t r[4], inner[20], mac[20];
+    put32(r, roc);
+    SHA1_Update(&s, pkt, hdr + plen);
+    SHA1_Update(&s, r, 4);
+    SHA1_Final(inner, &s);
+    s = c->outer;
+    SHA1_Update(&s, inner, 20);
+    SHA1_Final(mac, &s);
+    ok = CRYPTO_memcmp(mac, payload + plen, 10) == 0;
+    if (ok) {
+      uint8_t iv[16];
+      memcpy(iv, c->salt, 14);
+      iv[14] = iv[15] = 0;
+      uint8_t x[16] = {0};
+      put32(x + 4, ssrc);
+      put32(x + 8, roc);
+      x[12] = seq >> 8;
+      x[13] = seq;
+      for (int i = 0; i < 16; i++) iv[i] ^= x[i];
+      EVP_EncryptInit_ex(c->cipher, NULL, NULL, NULL, iv);
+      EVP_EncryptUpdate(c->cipher, payload, &outl, payload, (int)plen);
+    }
+  } else {
+    uint8_t iv[12];
+    memcpy(iv, c->salt, 12);
+    uint8_t x[12] = {0};
+    put32(x + 2, ssrc);
+    put32(x + 6, roc);
+    x[10] = seq >> 8;
+    x[11] = seq;
+    for (int i = 0; i < 12; i++) iv[i] ^= x[i];
+    /* Decrypted into a copy: a packet that fails the tag keeps its ciphertext. */
+    uint8_t stack[2048];
+    uint8_t *plain = plen <= sizeof(stack) ? stack : (uint8_t *)malloc(plen);
+    ok = plain != NULL && EVP_DecryptInit_ex(c->cipher, NULL, NULL, NULL, iv) &&
+         EVP_DecryptUpdate(c->cipher, NULL, &outl, pkt, (int)hdr) &&
+         EVP_DecryptUpdate(c->cipher, plain, &outl, payload, (int)plen) &&
+         EVP_CIPHER_CTX_ctrl(c->cipher, EVP_CTRL_GCM_SET_TAG, 16, payload + plen) &&
+         EVP_DecryptFinal_ex(c->cipher, plain + outl, &outl) > 0;
+    if (ok) {
+      memcpy(payload, plain, plen);
+    }
+    if (plain != stack) {
+      free(plain);
+    }
+  }
+  CHECK(napi_create_int32(env, ok ? (int32_t)plen : -1, &out));
   return out;
 }
 
@@ -271,6 +376,7 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"createContext", NULL, create_context, NULL, NULL, NULL, napi_default, NULL},
       {"protect", NULL, protect, NULL, NULL, NULL, napi_default, NULL},
+      {"unprotect", NULL, unprotect, NULL, NULL, NULL, napi_default, NULL},
 #ifdef __linux__
       {"sendBatch", NULL, send_batch, NULL, NULL, NULL, napi_default, NULL},
 #endif

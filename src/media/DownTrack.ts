@@ -4,9 +4,9 @@ import {
   type RTCDtlsTransport,
   type RTCRtpTransceiver,
   type RtcpPacket,
-  type RtpPacket,
 } from 'werift';
 import { RtpMunger } from './RtpMunger.ts';
+import type { RtpView } from './RtpView.ts';
 import { Vp8Munger } from './Vp8Munger.ts';
 import { Sequencer } from './Sequencer.ts';
 import { absSendTime, rtpHeaderSize, writeRtpHeader, type HeaderExtension } from './rtpHeader.ts';
@@ -195,7 +195,7 @@ export class DownTrack extends TypedEmitter<DownTrackEvents> implements TrackSen
    * ceiling are dropped without leaving holes in sequence numbers or picture IDs.
    */
   writeRtp(
-    packet: RtpPacket,
+    packet: RtpView,
     layer: Layer,
     keyframe: boolean,
     tid: number,
@@ -224,26 +224,20 @@ export class DownTrack extends TypedEmitter<DownTrackEvents> implements TrackSen
       this.#current = layer;
       this.safeEmit('layer', this.receiver.orderedLayers.indexOf(layer));
     }
-    const h = packet.header;
-    if (packet.payload.length === 0) {
-      this.#munger.skip(h.sequenceNumber); // padding-only probe: nothing for the subscriber
+    if (packet.payloadLength === 0) {
+      this.#munger.skip(packet.seq); // padding-only probe: nothing for the subscriber
       return;
     }
     if (tid > this.#maxTemporal) {
-      this.#munger.skip(h.sequenceNumber);
+      this.#munger.skip(packet.seq);
       this.#vp8?.drop(packet.payload);
       return;
     }
-    if (!this.#munger.update(h.sequenceNumber, h.timestamp, now, this.#clockRate)) {
+    if (!this.#munger.update(packet.seq, packet.timestamp, now, this.#clockRate)) {
       return;
     }
     this.#send(b, packet, this.#munger.seq, this.#munger.ts, audioLevel, now);
-    this.#sequencer.push(
-      this.#munger.seq,
-      h.sequenceNumber,
-      this.#munger.ts,
-      this.receiver.layers.indexOf(layer),
-    );
+    this.#sequencer.push(this.#munger.seq, packet.seq, this.#munger.ts, this.receiver.layers.indexOf(layer));
   }
 
   /** A sender report for this track, or undefined before the first packet (called about once a second). */
@@ -328,7 +322,7 @@ export class DownTrack extends TypedEmitter<DownTrackEvents> implements TrackSen
 
   #send(
     b: Binding,
-    packet: RtpPacket,
+    packet: RtpView,
     seq: number,
     ts: number,
     audioLevel: number,
@@ -349,14 +343,14 @@ export class DownTrack extends TypedEmitter<DownTrackEvents> implements TrackSen
       absSendTime(now, b.absSendTime.value);
       exts[n++] = b.absSendTime;
     }
-    const payload = packet.payload;
+    const size = packet.payloadLength;
     const hdrSize = rtpHeaderSize(exts, n);
     // Built once per subscriber into a reused buffer, encrypted in place, sent on the ICE socket.
-    const buf = packetBuffer(hdrSize + payload.length + 16);
+    const buf = packetBuffer(hdrSize + size + 16);
     const hdrLen = writeRtpHeader(
       buf,
       PROTECT_HEADROOM,
-      packet.header.marker,
+      packet.marker,
       b.payloadType,
       seq,
       ts,
@@ -364,11 +358,11 @@ export class DownTrack extends TypedEmitter<DownTrackEvents> implements TrackSen
       exts,
       n,
     );
-    payload.copy(buf, PROTECT_HEADROOM + hdrLen);
-    this.#vp8?.patch(buf, PROTECT_HEADROOM + hdrLen, payload.length, retransmission);
-    b.egress.send(buf, hdrLen, payload.length, b.ssrc, seq, this.#rolloverFor(seq));
+    packet.buf.copy(buf, PROTECT_HEADROOM + hdrLen, packet.headerLength, packet.payloadEnd);
+    this.#vp8?.patch(buf, PROTECT_HEADROOM + hdrLen, size, retransmission);
+    b.egress.send(buf, hdrLen, size, b.ssrc, seq, this.#rolloverFor(seq));
     this.packetsSent++;
-    this.bytesSent += packet.payload.length;
+    this.bytesSent += size;
   }
 
   /** SRTP rollover counter for an outgoing sequence number (retransmissions may be older). */

@@ -1,11 +1,20 @@
 import { parse } from 'sdp-transform';
-import type { RTCIceCandidateInit, RTCPeerConnection, RTCRtpTransceiver } from 'werift';
+import type { RTCDtlsTransport, RTCIceCandidateInit, RTCPeerConnection, RTCRtpTransceiver } from 'werift';
 import { CandidateQueue } from './candidates.ts';
 import { assertValidOffer, sdpLimits } from './sdpCheck.ts';
 import { Receiver } from './Receiver.ts';
 import { Dynacast } from './Dynacast.ts';
 import { Router } from './Router.ts';
-import { createPeerConnection, extensionId, EXT_AUDIO_LEVEL } from './werift.ts';
+import {
+  createPeerConnection,
+  extensionId,
+  EXT_AUDIO_LEVEL,
+  EXT_MID,
+  EXT_REPAIRED_RID,
+  EXT_RID,
+} from './werift.ts';
+import { Ingress, type IngressRoute, type IngressSink } from './Ingress.ts';
+import type { RtpView } from './RtpView.ts';
 import { withStartBitrate } from './startBitrate.ts';
 import type { MediaOptions, SignalSink } from './types.ts';
 import { SwitchboardError } from '../util/errors.ts';
@@ -24,8 +33,9 @@ function payloadOrder(sdp: string): Map<string, number[]> {
 /**
  * The publisher PC of a peer (ion-sfu target 0): the client offers, we answer. Each new incoming
  * track becomes a Receiver in the Router; a track the client stops sending closes its Receiver.
+ * Its media arrives through our Ingress, which asks `route` where a new SSRC belongs.
  */
-export class Publisher {
+export class Publisher implements IngressSink {
   readonly pc: RTCPeerConnection;
   readonly router: Router;
   readonly #peerId: string;
@@ -34,6 +44,7 @@ export class Publisher {
   readonly #known = new Map<RTCRtpTransceiver, Receiver>();
   readonly #onAudioLevel: (streamId: string, level: number) => void;
   readonly #sink: SignalSink;
+  readonly #ingresses = new Map<RTCDtlsTransport, Ingress>();
 
   constructor(
     peerId: string,
@@ -87,6 +98,11 @@ export class Publisher {
     await this.pc.setLocalDescription(answer);
     await this.#candidates.flush();
     this.#syncReceivers();
+    for (const dtls of this.pc.dtlsTransports) {
+      if (!this.#ingresses.has(dtls)) {
+        this.#ingresses.set(dtls, new Ingress(dtls, this));
+      }
+    }
     const start = this.#opts.startBitrateKbps ?? 0;
     const cap = this.#opts.maxBandwidthKbps;
     return withStartBitrate(this.pc.localDescription!.sdp, cap > 0 ? Math.min(start, cap) : start);
@@ -96,7 +112,54 @@ export class Publisher {
     return this.#candidates.add(c);
   }
 
+  /** Ingress statistics summed over this PC's transports. */
+  get ingress(): { packets: number; dropped: number; unrouted: number; nacksSent: number } {
+    const sum = { packets: 0, dropped: 0, unrouted: 0, nacksSent: 0 };
+    for (const i of this.#ingresses.values()) {
+      sum.packets += i.stats.packets;
+      sum.dropped += i.stats.dropped;
+      sum.unrouted += i.stats.unrouted;
+      sum.nacksSent += i.stats.nacksSent;
+    }
+    return sum;
+  }
+
+  /**
+   * IngressSink: the Receiver layer of a new SSRC, from its mid and rid header extensions (RFC 8843,
+   * RFC 8852), or without a mid from the payload type (each m-line has its own codec). Retransmissions
+   * on a repaired-rid stream (RTX) are not ours: we never negotiate RTX with publishers.
+   */
+  route(p: RtpView): IngressRoute | undefined {
+    const first = this.#known.keys().next().value;
+    if (!first) {
+      return undefined;
+    }
+    const midId = extensionId(first, EXT_MID);
+    const mid = midId > 0 ? p.extensionString(midId) : undefined;
+    let receiver: Receiver | undefined;
+    for (const [t, r] of this.#known) {
+      if (mid !== undefined ? t.mid === mid : r.codec.payloadType === p.payloadType) {
+        receiver = r;
+        break;
+      }
+    }
+    if (!receiver || receiver.codec.payloadType !== p.payloadType) {
+      return undefined;
+    }
+    const t = receiver.transceiver;
+    if (p.extension(extensionId(t, EXT_REPAIRED_RID)) >= 0) {
+      return undefined;
+    }
+    const ridId = extensionId(t, EXT_RID);
+    const layer = receiver.layerFor(ridId > 0 ? p.extensionString(ridId) : undefined);
+    return layer ? { receiver, layer } : undefined;
+  }
+
   close(): void {
+    for (const i of this.#ingresses.values()) {
+      i.close();
+    }
+    this.#ingresses.clear();
     this.router.close();
     this.#known.clear();
     void this.pc.close().catch(() => undefined);
@@ -115,15 +178,14 @@ export class Publisher {
         this.#known.delete(t);
       } else if (!existing && receiving) {
         const codec = t.codecs[0];
-        const rids = Object.entries(t.receiver.trackByRID);
-        const tracks = new Map(rids.length > 0 ? rids : [['', t.receiver.track]]);
+        const rids = Object.keys(t.receiver.trackByRID);
         const track = t.receiver.track;
         if (!codec || !track) {
           continue;
         }
         const r = new Receiver({
           peerId: this.#peerId,
-          tracks,
+          rids: rids.length > 0 ? rids : [''],
           transceiver: t,
           codec,
           streamId: t.receiver.remoteStreamId ?? this.#peerId,

@@ -1,11 +1,6 @@
-import {
-  RtcpSrPacket,
-  type MediaStreamTrack,
-  type RTCRtpCodecParameters,
-  type RTCRtpTransceiver,
-  type RtpPacket,
-} from 'werift';
+import type { RtcpSrPacket, RTCRtpCodecParameters, RTCRtpTransceiver } from 'werift';
 import { PacketCache } from './PacketCache.ts';
+import type { RtpView } from './RtpView.ts';
 import { observeResidence } from './residence.ts';
 import { udpBatch } from './UdpBatch.ts';
 import type { Kind } from './types.ts';
@@ -40,10 +35,10 @@ export interface TrackSender {
   readonly ceiling: number;
   /**
    * Called for every packet of every layer. `tid` is the VP8 temporal layer (-1 unknown), `audioLevel`
-   * the RFC 6464 level (-1 when absent). Must not keep or modify `packet` beyond the call.
+   * the RFC 6464 level (-1 when absent). Must not keep or modify `packet` (a reused view) beyond the call.
    */
   writeRtp(
-    packet: RtpPacket,
+    packet: RtpView,
     layer: Layer,
     keyframe: boolean,
     tid: number,
@@ -60,7 +55,7 @@ export interface TrackSender {
  * publisher-muted), e.g. a Recorder. It must not keep or modify `packet` beyond the call without cloning.
  */
 export interface PacketSink {
-  writeRtp(packet: RtpPacket, layer: Layer, keyframe: boolean, now: number): void;
+  writeRtp(packet: RtpView, layer: Layer, keyframe: boolean, now: number): void;
 }
 
 /** One simulcast encoding (or the only one) of an incoming track. */
@@ -96,8 +91,8 @@ export interface SenderReport {
 
 export interface ReceiverOptions {
   peerId: string;
-  /** rid → track for simulcast; a single entry with rid '' otherwise. */
-  tracks: ReadonlyMap<string, MediaStreamTrack>;
+  /** The simulcast rids; a single '' without simulcast. */
+  rids: readonly string[];
   transceiver: RTCRtpTransceiver;
   codec: RTCRtpCodecParameters;
   streamId: string;
@@ -126,8 +121,8 @@ const RID_RANK = dict<number>(
 ); // rids come from the client's SDP
 
 /**
- * One incoming track of a publisher, with its simulcast layers: fans each packet out to its
- * DownTracks, keeps the last packets of each layer for NACK, measures layer bitrates, reports RFC 6464
+ * One incoming track of a publisher, with its simulcast layers: gets its packets from the Ingress,
+ * fans each one out to its DownTracks, keeps the last packets of each layer for NACK, measures layer bitrates, reports RFC 6464
  * audio levels and forwards keyframe requests (throttled per layer).
  */
 export class Receiver extends TypedEmitter<ReceiverEvents> {
@@ -150,7 +145,6 @@ export class Receiver extends TypedEmitter<ReceiverEvents> {
   readonly #sinks = new Set<PacketSink>();
   readonly #audioLevelExtId: number;
   readonly #onAudioLevel: ((streamId: string, level: number) => void) | undefined;
-  readonly #unsubscribes: (() => void)[] = [];
   readonly #timer: NodeJS.Timeout;
   readonly #keyframe: (payload: Buffer) => boolean;
   readonly #vp8: Vp8Info = { keyframe: false, tid: -1, width: 0, height: 0 };
@@ -164,7 +158,7 @@ export class Receiver extends TypedEmitter<ReceiverEvents> {
     this.trackId = o.trackId;
     this.codec = o.codec;
     this.transceiver = o.transceiver;
-    this.simulcast = o.tracks.size > 1 || [...o.tracks.keys()].some((rid) => rid !== '');
+    this.simulcast = o.rids.length > 1 || o.rids.some((rid) => rid !== '');
     this.#audioLevelExtId = o.audioLevelExtId;
     this.#onAudioLevel = o.onAudioLevel;
     const mime = o.codec.mimeType.toLowerCase();
@@ -177,7 +171,7 @@ export class Receiver extends TypedEmitter<ReceiverEvents> {
           : mime === 'video/h264'
             ? isH264Keyframe
             : () => this.kind === 'audio';
-    for (const [rid, track] of o.tracks) {
+    for (const rid of o.rids) {
       const layer: Layer = {
         rid,
         ssrc: 0,
@@ -195,15 +189,7 @@ export class Receiver extends TypedEmitter<ReceiverEvents> {
         senderReport: undefined,
       };
       this.layers.push(layer);
-      this.#unsubscribes.push(track.onReceiveRtp.subscribe((p) => this.#onRtp(layer, p)).unSubscribe);
     }
-    this.#unsubscribes.push(
-      o.transceiver.receiver.onRtcp.subscribe((p) => {
-        if (p instanceof RtcpSrPacket) {
-          this.#onSenderReport(p);
-        }
-      }).unSubscribe,
-    );
     this.#order();
     this.#timer = setInterval(() => this.#measure(), BITRATE_WINDOW_MS);
     this.#timer.unref();
@@ -252,8 +238,17 @@ export class Receiver extends TypedEmitter<ReceiverEvents> {
     return this.#downTracks;
   }
 
-  getPacket(layer: Layer, seq: number): RtpPacket | undefined {
+  /** Packet `seq` of `layer` from the NACK cache, in a view reused by the next call; undefined when gone. */
+  getPacket(layer: Layer, seq: number): RtpView | undefined {
     return layer.cache?.get(seq);
+  }
+
+  /** The layer of simulcast rid `rid` (without simulcast, the only layer whatever the rid). */
+  layerFor(rid: string | undefined): Layer | undefined {
+    if (!this.simulcast) {
+      return this.layers[0];
+    }
+    return rid === undefined ? undefined : this.layers.find((l) => l.rid === rid);
   }
 
   /**
@@ -324,9 +319,6 @@ export class Receiver extends TypedEmitter<ReceiverEvents> {
     for (const l of this.layers) {
       clearTimeout(l.pliDeferred);
     }
-    for (const u of this.#unsubscribes) {
-      u();
-    }
     for (const dt of [...this.#downTracks]) {
       dt.close();
     }
@@ -336,9 +328,9 @@ export class Receiver extends TypedEmitter<ReceiverEvents> {
     this.removeAllListeners();
   }
 
-  #onSenderReport(p: RtcpSrPacket): void {
-    const layer = this.layers.find((l) => l.ssrc === p.ssrc && l.ssrc !== 0);
-    if (layer) {
+  /** A sender report of `layer`'s SSRC arrived (from the Ingress). */
+  senderReport(layer: Layer, p: RtcpSrPacket): void {
+    if (layer.ssrc === p.ssrc) {
       const ntp = p.senderInfo.ntpTimestamp; // 32.32 fixed point seconds
       layer.senderReport = {
         ssrc: p.ssrc,
@@ -352,33 +344,31 @@ export class Receiver extends TypedEmitter<ReceiverEvents> {
     return parseVp8(payload, this.#vp8);
   }
 
-  #onRtp(layer: Layer, packet: RtpPacket): void {
+  /** One packet of `layer`, authenticated and parsed by the Ingress (a view: not kept past the call). */
+  receive(layer: Layer, packet: RtpView, now: number): void {
     if (this.#closed) {
       return;
     }
-    const h = packet.header;
-    const now = Date.now();
-    layer.ssrc = h.ssrc;
+    const size = packet.payloadLength;
+    layer.ssrc = packet.ssrc;
     layer.packets++;
-    layer.bytes += packet.payload.length;
+    layer.bytes += size;
     layer.lastPacketMs = now;
     this.packets++;
-    this.bytes += packet.payload.length;
+    this.bytes += size;
     layer.cache?.put(packet);
     let level = -1;
     if (this.#audioLevelExtId !== 0) {
-      for (const e of h.extensions) {
-        if (e.id === this.#audioLevelExtId && e.payload.length > 0) {
-          level = e.payload[0]! & 0x7f;
-          this.#onAudioLevel?.(this.streamId, level);
-          break;
-        }
+      const at = packet.extension(this.#audioLevelExtId);
+      if (at >= 0) {
+        level = packet.buf[at]! & 0x7f;
+        this.#onAudioLevel?.(this.streamId, level);
       }
     }
     if (this.#muted) {
       return;
     }
-    const keyframe = this.#keyframe(packet.payload);
+    const keyframe = this.kind === 'audio' ? true : size > 0 && this.#keyframe(packet.payload);
     if (keyframe) {
       layer.pliOutstanding = false;
       if (layer.pliDeferred !== undefined) {

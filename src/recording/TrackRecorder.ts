@@ -10,12 +10,16 @@
  *   (RtpClock, from the publisher's sender reports through a CaptureClock its tracks share), which keeps
  *   audio and video of one publisher in sync and layers continuous.
  */
-import type { RtpPacket } from 'werift';
+import { RtpPacket } from 'werift';
 import { JitterBufferBase, dePacketizeRtpPackets, type JitterBufferOutput } from 'werift/nonstandard';
 import type { Layer, PacketSink, Receiver } from '../media/Receiver.ts';
+import type { RtpView } from '../media/RtpView.ts';
 import { containerFrame, opusDurationMs, videoConfig, type CodecSpec, type VideoConfig } from './codecs.ts';
 import { RtpClock, type CaptureClock } from './RtpClock.ts';
 import { logger } from '../util/logger.ts';
+
+/** A werift packet (a copy) of an ingress view, for werift's jitter buffer and depacketizers. */
+const toPacket = (v: RtpView): RtpPacket => RtpPacket.deSerialize(Buffer.from(v.buf.subarray(0, v.length)));
 
 /** A frame ready for the container. */
 export interface RecordedFrame {
@@ -93,10 +97,11 @@ export class TrackRecorder implements PacketSink {
     return this.#current;
   }
 
-  writeRtp(packet: RtpPacket, layer: Layer, keyframe: boolean, now: number): void {
+  writeRtp(view: RtpView, layer: Layer, keyframe: boolean, now: number): void {
     if (this.#stopped) {
       return;
     }
+    const packet = toPacket(view);
     const h = packet.header;
     // Every layer: one we switch to is already in sync.
     const report = layer.senderReport?.ssrc === h.ssrc ? layer.senderReport : undefined;
@@ -125,7 +130,7 @@ export class TrackRecorder implements PacketSink {
     }
     this.#lastArrival = now;
     this.#lastSeq = h.sequenceNumber;
-    this.#push(packet.clone());
+    this.#push(packet);
   }
 
   /** Capture time (this node's ms) this recorder gives RTP time `rtpTimestamp` of `ssrc`, once it has seen the SSRC. */
@@ -211,18 +216,18 @@ export class TrackRecorder implements PacketSink {
     const ts = packet.header.timestamp;
     const earlier: RtpPacket[] = [];
     for (let i = 1; i <= MAX_PREFILL; i++) {
-      const p = this.receiver.getPacket(layer, (packet.header.sequenceNumber - i) & 0xffff);
-      if (!p || p.header.timestamp !== ts) {
+      const v = this.receiver.getPacket(layer, (packet.header.sequenceNumber - i) & 0xffff);
+      if (!v || v.timestamp !== ts) {
         break;
       }
-      earlier.unshift(p);
+      earlier.unshift(toPacket(v)); // the cache's view is reused by the next lookup
     }
     this.#aligned = true;
     if (earlier.length > 0) {
       this.#lastSeq = (earlier[0]!.header.sequenceNumber - 1) & 0xffff;
       for (const p of earlier) {
         this.#lastSeq = p.header.sequenceNumber;
-        this.#push(p.clone());
+        this.#push(p);
       }
     }
   }

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import type { Protector, SrtpSessionKeys } from './Protector.ts';
+import type { Unprotector } from './Unprotector.ts';
 import { SRTP_AES128_CM_HMAC_SHA1_80 } from './Protector.ts';
 import { logger } from '../../util/logger.ts';
 
@@ -20,7 +21,14 @@ export type SendBatch = (
 interface Addon {
   /** Linux only: sends datagrams with sendmmsg (src/media/UdpBatch.ts). */
   sendBatch?: SendBatch;
-  createContext(profile: number, key: Buffer, salt: Buffer, authKey: Buffer | null): object;
+  createContext(
+    profile: number,
+    key: Buffer,
+    salt: Buffer,
+    authKey: Buffer | null,
+    decrypt?: boolean,
+  ): object;
+  unprotect(ctx: object, buf: Buffer, off: number, len: number, hdr: number, roc: number): number;
   protect(
     ctx: object,
     buf: Buffer,
@@ -76,5 +84,24 @@ export class NativeProtector implements Protector {
     roc: number,
   ): number {
     return this.#addon.protect(this.#ctx, buf, off, hdrLen, payloadLen, ssrc, seq, roc);
+  }
+}
+
+/** Unprotect with OpenSSL contexts kept across packets (native/srtp.c `unprotect`). */
+export class NativeUnprotector implements Unprotector {
+  readonly kind = 'native';
+  readonly tagLength: number;
+  readonly #ctx: object;
+  readonly #addon: Addon;
+
+  constructor(a: Addon, keys: SrtpSessionKeys) {
+    this.#addon = a;
+    const cm = keys.profile === SRTP_AES128_CM_HMAC_SHA1_80;
+    this.tagLength = cm ? 10 : 16;
+    this.#ctx = a.createContext(keys.profile, keys.key, keys.salt, cm ? keys.authKey : null, true);
+  }
+
+  unprotect(buf: Buffer, off: number, len: number, hdrLen: number, roc: number): number {
+    return this.#addon.unprotect(this.#ctx, buf, off, len, hdrLen, roc);
   }
 }

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Sequencer } from '../../../src/media/Sequencer.ts';
+import { viewOf } from '../../helpers/rtpView.ts';
 import { PacketCache } from '../../../src/media/PacketCache.ts';
 import { RtpHeader, RtpPacket } from 'werift';
 
@@ -22,10 +23,13 @@ await test('entries older than the ring are forgotten, not confused with new one
 
 await test('the packet cache returns a packet only for its exact sequence number', () => {
   const c = new PacketCache(500); // rounds up to 512
-  const pkt = (seq: number) => new RtpPacket(new RtpHeader({ sequenceNumber: seq }), Buffer.alloc(1));
+  const pkt = (seq: number) =>
+    viewOf(new RtpPacket(new RtpHeader({ sequenceNumber: seq }), Buffer.from([seq & 0xff])));
   c.put(pkt(10));
-  assert.equal(c.get(10)?.header.sequenceNumber, 10);
+  assert.equal(c.get(10)?.seq, 10);
+  assert.deepEqual(c.get(10)?.payload, Buffer.from([10]));
   c.put(pkt(10 + 512));
   assert.equal(c.get(10), undefined);
-  assert.equal(c.get(522)?.header.sequenceNumber, 522);
+  assert.equal(c.get(522)?.seq, 522);
+  assert.deepEqual(c.get(522)?.payload, Buffer.from([522 & 0xff]));
 });

@@ -15,6 +15,7 @@ import {
 import { Receiver, PLI_MIN_GAP_MS, PLI_OUTSTANDING_MS } from '../../../src/media/Receiver.ts';
 import { DownTrack } from '../../../src/media/DownTrack.ts';
 import { EXT_ABS_SEND_TIME, EXT_AUDIO_LEVEL, EXT_MID } from '../../../src/media/werift.ts';
+import { viewOf } from '../../helpers/rtpView.ts';
 
 function fakeSubscriberTransceiver(kind: 'audio' | 'video') {
   // Real SRTP keys (werift derives them); what DownTrack sends is decrypted with werift's own session.
@@ -76,15 +77,13 @@ function fakeSubscriberTransceiver(kind: 'audio' | 'video') {
 const KEYFRAME = Buffer.from([0x10, 0x00, 0x00, 0x00]);
 
 function makeReceiver(kind: 'audio' | 'video') {
-  const track = { kind, onReceiveRtp: new Event<[RtpPacket]>() };
   const plis: number[] = [];
-  const onRtcp = new Event<[unknown]>();
   const receiver = new Receiver({
     peerId: 'pub',
-    tracks: new Map([['', track as never]]),
+    rids: [''],
     transceiver: {
       kind,
-      receiver: { sendRtcpPLI: (ssrc: number) => (plis.push(ssrc), Promise.resolve()), onRtcp },
+      receiver: { sendRtcpPLI: (ssrc: number) => (plis.push(ssrc), Promise.resolve()) },
     } as never,
     codec: new RTCRtpCodecParameters({
       mimeType: kind === 'audio' ? 'audio/opus' : 'video/VP8',
@@ -101,19 +100,23 @@ function makeReceiver(kind: 'audio' | 'video') {
     exts: { id: number; payload: Buffer }[] = [],
     payload = Buffer.from([1, 2, 3]),
   ) =>
-    track.onReceiveRtp.execute(
-      new RtpPacket(
-        new RtpHeader({
-          sequenceNumber: seq,
-          timestamp: ts,
-          ssrc: 0x11111111,
-          payloadType: 96,
-          extensions: exts,
-        }),
-        payload,
+    receiver.receive(
+      receiver.layers[0]!,
+      viewOf(
+        new RtpPacket(
+          new RtpHeader({
+            sequenceNumber: seq,
+            timestamp: ts,
+            ssrc: 0x11111111,
+            payloadType: 96,
+            extensions: exts,
+          }),
+          payload,
+        ),
       ),
+      Date.now(),
     );
-  return { receiver, push, plis, onRtcp };
+  return { receiver, push, plis };
 }
 
 await test("forwarded packets carry the subscriber's SSRC, payload type and extension ids, never the publisher's", () => {
@@ -265,7 +268,8 @@ await test('a sender report maps the last forwarded timestamp to wall-clock time
 });
 
 await test("the publisher's last sender report is kept on the layer of its SSRC", () => {
-  const { receiver, push, onRtcp } = makeReceiver('audio');
+  const { receiver, push } = makeReceiver('audio');
+  const layer = receiver.layers[0]!;
   const report = (ssrc: number, seconds: number, rtpTimestamp: number) =>
     new RtcpSrPacket({
       ssrc,
@@ -276,12 +280,12 @@ await test("the publisher's last sender report is kept on the layer of its SSRC"
         octetCount: 3,
       }),
     });
-  onRtcp.execute(report(0x11111111, 100, 5)); // before any packet: the layer's SSRC is unknown
+  receiver.senderReport(layer, report(0x11111111, 100, 5)); // before any packet: the layer's SSRC is unknown
   assert.equal(receiver.layers[0]!.senderReport, undefined);
   push(1, 4800);
-  onRtcp.execute(report(0x22222222, 100, 5)); // another SSRC
+  receiver.senderReport(layer, report(0x22222222, 100, 5)); // another SSRC
   assert.equal(receiver.layers[0]!.senderReport, undefined);
-  onRtcp.execute(report(0x11111111, 3_900_000_000, 9600));
+  receiver.senderReport(layer, report(0x11111111, 3_900_000_000, 9600));
   assert.deepEqual(receiver.layers[0]!.senderReport, {
     ssrc: 0x11111111,
     ntpMs: 3_900_000_000_500,
