@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Peer } from './Peer.ts';
 import { Session } from './Session.ts';
+import type { IngressStats } from './Ingress.ts';
 import type { MediaOptions, Participant, SignalSink } from './types.ts';
 import { TransportPool } from './transport/TransportPool.ts';
 import { TypedEmitter } from '../util/TypedEmitter.ts';
@@ -37,6 +38,8 @@ export class SFU extends TypedEmitter<SFUEvents> {
   readonly #sessions = new Map<string, Session>();
   /** Packets and bytes of receivers and downtracks that have closed, so counters stay monotonic. */
   readonly totals = { packetsIn: 0, bytesIn: 0, packetsOut: 0, bytesOut: 0 };
+  /** Ingress counters of closed peers (live ones: `ingressTotals`). */
+  readonly #ingressClosed = { packets: 0, dropped: 0, unrouted: 0, nacksSent: 0 };
 
   /** Every media socket of this node (`[webrtc]` ports, ICE-TCP, timeouts). */
   readonly transports: TransportPool;
@@ -190,5 +193,24 @@ export class SFU extends TypedEmitter<SFUEvents> {
       this.totals.packetsOut += dt.packetsSent;
       this.totals.bytesOut += dt.bytesSent;
     });
+    peer.once('close', () => addIngress(this.#ingressClosed, peer.publisher.ingress));
   }
+
+  /** SRTP packets our ingress took, dropped (authentication, replay, malformed) and could not route; NACKs sent. */
+  ingressTotals(): IngressStats {
+    const sum = { ...this.#ingressClosed };
+    for (const s of this.#sessions.values()) {
+      for (const p of s.peers) {
+        addIngress(sum, p.publisher.ingress);
+      }
+    }
+    return sum;
+  }
+}
+
+function addIngress(to: IngressStats, from: IngressStats): void {
+  to.packets += from.packets;
+  to.dropped += from.dropped;
+  to.unrouted += from.unrouted;
+  to.nacksSent += from.nacksSent;
 }

@@ -130,6 +130,28 @@ export class Metrics {
         };
       },
     } as unknown as Metric);
+    new Counter({
+      name: 'sfu_ingress_packets',
+      help: 'SRTP packets from publishers by outcome: forwarded (authenticated and routed to a track), dropped (failed authentication, replayed, malformed) or unrouted (authenticated, no track)',
+      labelNames: ['result'],
+      registers: reg,
+      collect() {
+        const t = sfu.ingressTotals();
+        this.reset();
+        this.inc({ result: 'forwarded' }, t.packets - t.unrouted);
+        this.inc({ result: 'dropped' }, t.dropped);
+        this.inc({ result: 'unrouted' }, t.unrouted);
+      },
+    });
+    new Counter({
+      name: 'sfu_nack_requests',
+      help: 'Packets the SFU asked publishers to retransmit (generic NACK entries), lost on the way in',
+      registers: reg,
+      collect() {
+        this.reset();
+        this.inc(sfu.ingressTotals().nacksSent);
+      },
+    });
     new Gauge({
       name: 'sfu_srtp_native',
       help: '1 when forwarded packets are encrypted by the native accelerator, 0 for the TypeScript path',

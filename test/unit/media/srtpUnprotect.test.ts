@@ -136,10 +136,10 @@ for (const [name, profile] of [
       assert.equal(receive(u, replay, Buffer.from(pkts[2]!)), undefined, `${kind}: replay refused`);
       // Corrupt a payload byte, then a tag byte: refused, and the genuine packet still gets in.
       const flipped = Buffer.from(pkts[1]!);
-      flipped[40] ^= 0x01;
+      flipped[40] = flipped[40]! ^ 0x01;
       assert.equal(receive(u, replay, flipped), undefined, `${kind}: corrupted payload`);
       const tag = Buffer.from(pkts[1]!);
-      tag[tag.length - 1] ^= 0x80;
+      tag[tag.length - 1] = tag[tag.length - 1]! ^ 0x80;
       assert.equal(receive(u, replay, tag), undefined, `${kind}: corrupted tag`);
       // A forged packet far ahead (seq + 30000) must not move the highest index.
       const forged = Buffer.from(pkts[3]!);
