@@ -146,7 +146,7 @@ export class Receiver extends TypedEmitter<ReceiverEvents> {
   readonly #audioLevelExtId: number;
   readonly #onAudioLevel: ((streamId: string, level: number) => void) | undefined;
   readonly #timer: NodeJS.Timeout;
-  readonly #keyframe: (payload: Buffer) => boolean;
+  readonly #keyframe: (buf: Buffer, start: number, end: number) => boolean;
   readonly #vp8: Vp8Info = { keyframe: false, tid: -1, width: 0, height: 0 };
   readonly #vp8Codec: boolean;
 
@@ -165,7 +165,7 @@ export class Receiver extends TypedEmitter<ReceiverEvents> {
     this.#vp8Codec = mime === 'video/vp8';
     this.#keyframe =
       mime === 'video/vp8'
-        ? (p) => this.#parseVp8(p).keyframe
+        ? (b, start, end) => parseVp8(b, start, end, this.#vp8).keyframe
         : mime === 'video/vp9'
           ? isVp9Keyframe
           : mime === 'video/h264'
@@ -340,10 +340,6 @@ export class Receiver extends TypedEmitter<ReceiverEvents> {
     }
   }
 
-  #parseVp8(payload: Buffer): Vp8Info {
-    return parseVp8(payload, this.#vp8);
-  }
-
   /** One packet of `layer`, authenticated and parsed by the Ingress (a view: not kept past the call). */
   receive(layer: Layer, packet: RtpView, now: number): void {
     if (this.#closed) {
@@ -368,7 +364,10 @@ export class Receiver extends TypedEmitter<ReceiverEvents> {
     if (this.#muted) {
       return;
     }
-    const keyframe = this.kind === 'audio' ? true : size > 0 && this.#keyframe(packet.payload);
+    const keyframe =
+      this.kind === 'audio'
+        ? true
+        : size > 0 && this.#keyframe(packet.buf, packet.headerLength, packet.payloadEnd);
     if (keyframe) {
       layer.pliOutstanding = false;
       if (layer.pliDeferred !== undefined) {

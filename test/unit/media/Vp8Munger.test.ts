@@ -50,7 +50,7 @@ await test('only the descriptor inside the given range changes (the egress copy,
   m.patch(buf, 2, pkt.length);
   assert.deepEqual([buf[0], buf[1], buf.at(-1)], [0xaa, 0xbb, 0xcc]);
   assert.equal(pidOf(buf.subarray(2)), 101);
-  assert.equal(parseVp8(buf.subarray(2), { keyframe: false, tid: -1, width: 0, height: 0 }).keyframe, true);
+  assert.equal(parseVp8(buf, 2, buf.length, { keyframe: false, tid: -1, width: 0, height: 0 }).keyframe, true);
 });
 
 await test('a retransmission does not consume a pending re-base', () => {
