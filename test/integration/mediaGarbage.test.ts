@@ -1,7 +1,8 @@
 // Garbage on a media port (issue #15's bad-input test, kept green across the ingress rework): once a
 // publisher's transport is up, datagrams from its own ICE 5-tuple — truncated RTP, bare headers,
 // packets that fail SRTP authentication, fake RTCP, DTLS and STUN, a 64 KB datagram — never throw out
-// of the socket handler and never stop the room's media. The publisher is a werift client, so the test
+// of the socket handler and never stop the room's media; genuine SRTP packets sent again (a replay)
+// are dropped by the ingress, not forwarded twice. The publisher is a werift client, so the test
 // can send on its socket; the viewer is libwebrtc (@roamhq/wrtc).
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -165,5 +166,50 @@ void describe('garbage datagrams on a media port', { timeout: 120_000 }, () => {
     assert.deepEqual(uncaught, [], 'nothing escaped a socket handler');
     const health = await fetch(`${sb!.url}/healthz`);
     assert.equal(health.status, 200);
+    const dropped = await ingressCount('dropped');
+    assert.ok(dropped >= 200, `the SRTP-looking garbage was counted as dropped: ${dropped}`);
   });
+
+  void it('replayed genuine SRTP packets are refused (RFC 3711 replay list), not forwarded again', async () => {
+    const pair = (pc!.dtlsTransports[0]!.iceTransport.connection as any).nominated;
+    const socket = pair.protocol.transport.socket as Socket;
+    const [host, port] = pair.remoteAddr as [string, number];
+    // Copy what the publisher really sends for a second (authentic SRTP, each accepted once).
+    const captured: Buffer[] = [];
+    const send = socket.send.bind(socket) as (...a: unknown[]) => void;
+    socket.send = ((msg: unknown, ...rest: unknown[]) => {
+      if (
+        Buffer.isBuffer(msg) &&
+        msg.length > 12 &&
+        msg[0]! >= 128 &&
+        msg[0]! < 192 &&
+        ((msg[1]! & 0x7f) < 64 || (msg[1]! & 0x7f) > 95)
+      ) {
+        captured.push(Buffer.from(msg));
+      }
+      send(msg, ...rest);
+    }) as typeof socket.send;
+    await waitFor(() => captured.length >= 40, { what: 'the publisher to send 40 packets' });
+    delete (socket as { send?: unknown }).send; // the prototype's again
+    const dropped = await ingressCount('dropped');
+    const forwarded = await ingressCount('forwarded');
+    const t0 = Date.now();
+    for (let round = 0; round < 3; round++) {
+      for (const datagram of captured) {
+        await new Promise<void>((resolve) => socket.send(datagram, port, host, () => resolve()));
+      }
+    }
+    await waitFor(async () => (await ingressCount('dropped')) >= dropped + 3 * captured.length, {
+      what: `all ${3 * captured.length} replayed packets to be dropped`,
+    });
+    const live = ((Date.now() - t0) / 20) * 1.5 + 10; // the live stream's 50 pps, with margin
+    const more = (await ingressCount('forwarded')) - forwarded;
+    assert.ok(more <= live, `forwarded ${more} packets meanwhile, live alone is about ${live / 1.5}`);
+  });
+
+  async function ingressCount(result: string): Promise<number> {
+    const text = await (await fetch(`${sb!.url}/metrics`)).text();
+    const m = new RegExp(`^sfu_ingress_packets\\{result="${result}"\\} (\\S+)$`, 'm').exec(text);
+    return Number(m?.[1] ?? NaN);
+  }
 });
