@@ -1,0 +1,204 @@
+// Loss on the way in (issue #15): packets a publisher sends that never reach the SFU are asked for
+// again with generic NACKs by our ingress, the publisher retransmits them, and the viewer gets a
+// stream without holes. The publisher is a werift client (its sender answers NACKs from its own
+// history), so the test can drop its datagrams before they leave: every 12th video packet, once.
+// The viewer is libwebrtc (@roamhq/wrtc), whose inbound-rtp stats count what it lost.
+import assert from 'node:assert/strict';
+import type { Socket } from 'node:dgram';
+import { after, before, describe, it } from 'node:test';
+import {
+  MediaStreamTrack,
+  RTCPeerConnection,
+  RTCRtpCodecParameters,
+  RtpHeader,
+  RtpPacket,
+  useNACK,
+  usePLI,
+  type RTCIceCandidate,
+} from 'werift';
+import { RawSocket } from '../helpers/rawSocket.ts';
+import { startSwitchboard, type RunningSwitchboard } from '../helpers/server.ts';
+import { waitFor } from '../helpers/waitFor.ts';
+import { WrtcPeer, wsUrlOf } from '../helpers/wrtcPeer.ts';
+
+const ROOM = 'ingress-nack';
+const DROP_EVERY = 12;
+
+interface Rpc {
+  id?: number;
+  method?: string;
+  params?: { candidate?: RTCIceCandidate; target?: number };
+  result?: { type: 'answer'; sdp: string };
+  error?: { message: string };
+}
+
+/** VP8 payloads: a frame of 3 packets every 40 ms, a keyframe every second (what the SFU parses). */
+function vp8Payload(frame: number, part: number): Buffer {
+  const body = Buffer.alloc(300, frame & 0xff);
+  if (part > 0) {
+    return Buffer.concat([Buffer.from([0x00]), body]); // descriptor: not a frame start
+  }
+  const key = frame % 25 === 0;
+  // descriptor S=1 PID=0, then the VP8 payload header: P=0 + start code + 320×240 on keyframes
+  const header = key
+    ? [0x10, 0x00, 0x00, 0x00, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00]
+    : [0x10, 0x01, 0x00, 0x00];
+  return Buffer.concat([Buffer.from(header), body]);
+}
+
+void describe('NACKs toward a publisher for packets lost on the way in', { timeout: 120_000 }, () => {
+  let sb: RunningSwitchboard | undefined;
+  let viewer: WrtcPeer | undefined;
+  let ws: RawSocket | undefined;
+  let pc: RTCPeerConnection | undefined;
+  let sending: NodeJS.Timeout | undefined;
+  let pumping = true;
+  let dropped = 0;
+  const nacked = new Set<number>();
+
+  before(async () => {
+    sb = await startSwitchboard();
+    viewer = await WrtcPeer.connect(wsUrlOf(sb.url), 'viewer');
+    await viewer.join(ROOM, 'viewer');
+
+    pc = new RTCPeerConnection({
+      codecs: {
+        video: [
+          new RTCRtpCodecParameters({
+            mimeType: 'video/VP8',
+            clockRate: 90000,
+            payloadType: 96,
+            rtcpFeedback: [useNACK(), usePLI()],
+          }),
+        ],
+      },
+      iceUseIpv6: false,
+    });
+    const track = new MediaStreamTrack({ kind: 'video' });
+    const transceiver = pc.addTransceiver(track, { direction: 'sendonly' });
+    transceiver.sender.onGenericNack.subscribe((nack) => {
+      for (const seq of nack.lost) {
+        nacked.add(seq);
+      }
+    });
+    await pc.setLocalDescription(await pc.createOffer());
+    await waitFor(() => pc!.iceGatheringState === 'complete', { what: 'werift gathering' });
+    ws = await RawSocket.connect(wsUrlOf(sb.url));
+    ws.send(
+      JSON.stringify({
+        id: 1,
+        method: 'join',
+        params: { sid: ROOM, uid: 'pub', offer: { type: 'offer', sdp: pc.localDescription!.sdp } },
+      }),
+    );
+    let answer: Rpc['result'];
+    const trickles: RTCIceCandidate[] = [];
+    void (async () => {
+      while (pumping) {
+        const m = await ws.next<Rpc>(500).catch(() => undefined);
+        if (m?.id === 1) {
+          assert.ok(m.result, `join failed: ${m.error?.message}`);
+          answer = m.result;
+          await pc.setRemoteDescription(answer);
+          for (const c of trickles.splice(0)) {
+            await pc.addIceCandidate(c);
+          }
+        } else if (m?.method === 'trickle' && m.params?.target === 0 && m.params.candidate) {
+          if (answer) {
+            await pc.addIceCandidate(m.params.candidate);
+          } else {
+            trickles.push(m.params.candidate);
+          }
+        }
+      }
+    })();
+    await waitFor(() => pc!.connectionState === 'connected', {
+      timeout: 20_000,
+      what: 'the publisher to connect',
+    });
+    let seq = 0;
+    let frame = 0;
+    sending = setInterval(() => {
+      for (let part = 0; part < 3; part++) {
+        const header = new RtpHeader({
+          payloadType: 96,
+          sequenceNumber: seq++ & 0xffff,
+          timestamp: frame * 3600,
+          marker: part === 2,
+        });
+        track.writeRtp(new RtpPacket(header, vp8Payload(frame, part)));
+      }
+      frame++;
+    }, 40);
+  });
+
+  after(async () => {
+    pumping = false;
+    clearInterval(sending);
+    await pc?.close();
+    await ws?.close();
+    await viewer?.close();
+    await sb?.close();
+  });
+
+  void it('the lost packets are NACKed, retransmitted, and the viewer misses none of them', async () => {
+    await waitFor(async () => (await viewer!.inboundStats()).video > 30, {
+      timeout: 20_000,
+      what: "the viewer to receive the publisher's video",
+    });
+    // From now on every 12th SRTP packet the publisher sends is lost (retransmissions get through).
+    const pair = (pc!.dtlsTransports[0]!.iceTransport.connection as any).nominated;
+    const socket = pair.protocol.transport.socket as Socket;
+    const send = socket.send.bind(socket) as (...a: unknown[]) => void;
+    const seen = new Set<number>();
+    let n = 0;
+    socket.send = ((msg: unknown, ...rest: unknown[]) => {
+      if (
+        Buffer.isBuffer(msg) &&
+        msg.length > 12 &&
+        msg[0]! >= 128 &&
+        msg[0]! < 192 &&
+        (msg[1]! & 0x7f) === 96
+      ) {
+        const seq = msg.readUInt16BE(2);
+        if (!seen.has(seq)) {
+          seen.add(seq);
+          if (++n % DROP_EVERY === 0) {
+            dropped++;
+            return; // lost once; its retransmission will carry the same sequence number
+          }
+        }
+      }
+      send(msg, ...rest);
+    }) as typeof socket.send;
+    const lostBefore = await videoLost(viewer!);
+    const received = (await viewer!.inboundStats()).video;
+    await waitFor(async () => (await viewer!.inboundStats()).video > received + 300, {
+      timeout: 30_000,
+      what: 'the viewer to receive 300 more video packets',
+    });
+    delete (socket as { send?: unknown }).send; // the prototype's again
+    assert.ok(dropped >= 300 / DROP_EVERY - 2, `dropped ${dropped}`);
+    assert.ok(
+      nacked.size >= dropped - 2,
+      `the publisher was asked for ${nacked.size} of ${dropped} lost packets`,
+    );
+    await new Promise((r) => setTimeout(r, 500)); // the last retransmissions
+    const lost = (await videoLost(viewer!)) - lostBefore;
+    assert.ok(lost <= 2, `the viewer lost ${lost} packets of ${dropped} lost on the way in`);
+    const metrics = await (await fetch(`${sb!.url}/metrics`)).text();
+    const requests = Number(/^sfu_nack_requests (\S+)$/m.exec(metrics)?.[1]);
+    assert.ok(requests >= dropped - 2, `sfu_nack_requests ${requests}`);
+  });
+});
+
+/** The viewer's inbound-rtp `packetsLost` for video. */
+async function videoLost(viewer: WrtcPeer): Promise<number> {
+  let lost = 0;
+  (await viewer.subscriber.getStats()).forEach((s: Record<string, unknown>) => {
+    if (s.type === 'inbound-rtp' && s.kind === 'video' && typeof s.packetsLost === 'number') {
+      lost += s.packetsLost;
+    }
+  });
+  return lost;
+}
