@@ -2,7 +2,8 @@
 // again with generic NACKs by our ingress, the publisher retransmits them, and the viewer gets a
 // stream without holes. The publisher is a werift client (its sender answers NACKs from its own
 // history), so the test can drop its datagrams before they leave: every 12th video packet, once.
-// The viewer is libwebrtc (@roamhq/wrtc), whose inbound-rtp stats count what it lost.
+// The viewer is libwebrtc (@roamhq/wrtc), whose inbound-rtp stats count what it lost. The publisher
+// also gets our receiver reports.
 import assert from 'node:assert/strict';
 import type { Socket } from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
@@ -55,6 +56,7 @@ void describe('NACKs toward a publisher for packets lost on the way in', { timeo
   let pumping = true;
   let dropped = 0;
   const nacked = new Set<number>();
+  const reports: { ssrc: number; highestSequence: number; packetsLost: number }[] = [];
 
   before(async () => {
     sb = await startSwitchboard();
@@ -76,6 +78,11 @@ void describe('NACKs toward a publisher for packets lost on the way in', { timeo
     });
     const track = new MediaStreamTrack({ kind: 'video' });
     const transceiver = pc.addTransceiver(track, { direction: 'sendonly' });
+    transceiver.sender.onRtcp.subscribe((p) => {
+      if (p.type === 201) {
+        reports.push(...(p as unknown as { reports: (typeof reports)[number][] }).reports);
+      }
+    });
     transceiver.sender.onGenericNack.subscribe((nack) => {
       for (const seq of nack.lost) {
         nacked.add(seq);
@@ -189,6 +196,15 @@ void describe('NACKs toward a publisher for packets lost on the way in', { timeo
     const metrics = await (await fetch(`${sb!.url}/metrics`)).text();
     const requests = Number(/^sfu_nack_requests (\S+)$/m.exec(metrics)?.[1]);
     assert.ok(requests >= dropped - 2, `sfu_nack_requests ${requests}`);
+  });
+
+  void it('the publisher gets receiver reports for its stream: highest sequence number, nothing lost for good', () => {
+    const ssrc = pc!.getTransceivers()[0]!.sender.ssrc;
+    const mine = reports.filter((r) => r.ssrc === ssrc);
+    assert.ok(mine.length >= 3, `${mine.length} report blocks for the publisher's SSRC`);
+    const last = mine.at(-1)!;
+    assert.ok(last.highestSequence > 300, `highest sequence ${last.highestSequence}`);
+    assert.ok(last.packetsLost <= 2, `cumulative loss ${last.packetsLost}: retransmissions made up for it`);
   });
 });
 
