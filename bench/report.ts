@@ -108,6 +108,17 @@ export function summarize(r: BenchResult): SummaryRow[] {
     ratio: pairRatio(join(sb?.broadcast), join(ja?.broadcast)),
     better: 'lower',
   });
+  const keyframe = (s: SweepResult | undefined): [number | undefined, number | undefined] => [
+    s?.joinKeyframeP50Ms,
+    s?.joinKeyframeP95Ms,
+  ];
+  rows.push({
+    metric: 'Join → first keyframe packet p50 / p95, ms (joins of passing steps)',
+    switchboard: pair(...keyframe(sb?.broadcast)),
+    janus: pair(...keyframe(ja?.broadcast)),
+    ratio: pairRatio(keyframe(sb?.broadcast), keyframe(ja?.broadcast)),
+    better: 'lower',
+  });
   rows.push({
     metric: 'Server memory per subscriber, MB (RSS growth / N at the largest passing step)',
     switchboard: f1(sb?.broadcast?.memPerSubMB, 2),

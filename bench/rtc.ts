@@ -4,6 +4,7 @@
 // decrypting them: ~25 µs less client CPU per packet (reference/janus-baseline.md, rx=raw). One
 // packet per subscriber every SAMPLE_MS is decrypted anyway, to read the send time the publisher wrote
 // into the payload's last 8 bytes: that gives the one-way latency publisher → SFU → subscriber.
+// A subscriber whose join is measured also decrypts every packet until the first VP8 keyframe starts.
 import {
   Connection,
   MediaStreamTrack,
@@ -19,6 +20,8 @@ import {
   useSdesMid,
   type RTCRtpTransceiver,
 } from 'werift';
+import { RtpView } from '../src/media/RtpView.ts';
+import { parseVp8, type Vp8Info } from '../src/media/vp8.ts';
 import { CLIENT_IP } from './system.ts';
 
 /** Microseconds on CLOCK_MONOTONIC: the same clock in every process of the machine. */
@@ -116,11 +119,23 @@ class StreamCount {
   }
 }
 
+// Reused by every keyframe check (nothing keeps them past the call).
+const rtp = new RtpView();
+const vp8: Vp8Info = { keyframe: false, tid: -1, width: 0, height: 0 };
+
 /** Counters of one subscribing client (all SSRCs it receives on one or more transports). */
 export class RxCounter {
   readonly streams = new Map<number, StreamCount>();
   /** Monotonic µs of the first RTP datagram, 0 until then. */
   firstPacketUs = 0;
+  /** Monotonic µs of the first packet of a VP8 keyframe, 0 until then (looked for with `onKeyframe`). */
+  firstKeyframeUs = 0;
+  /**
+   * Called once with `firstKeyframeUs`. Janus forwards to a new subscriber at once, Switchboard from a
+   * keyframe: this, not the first packet, is when a viewer can decode. Until it comes every datagram is
+   * decrypted, so only counters that measure a join set it (never an audio-only participant's).
+   */
+  onKeyframe: ((us: number) => void) | undefined;
   #lastSample = 0;
   readonly latencies: number[];
 
@@ -143,9 +158,7 @@ export class RxCounter {
     if (this.firstPacketUs === 0) {
       this.firstPacketUs = monoUs();
       this.#lastSample = now;
-      return;
-    }
-    if (now - this.#lastSample >= SAMPLE_MS && (buf[0]! & 0x20) === 0) {
+    } else if (now - this.#lastSample >= SAMPLE_MS && (buf[0]! & 0x20) === 0) {
       this.#lastSample = now;
       try {
         const plain = dtls.srtp.decrypt(buf);
@@ -157,6 +170,29 @@ export class RxCounter {
       } catch {
         // not one of ours (or the context is not ready yet)
       }
+    }
+    if (this.onKeyframe && this.firstKeyframeUs === 0) {
+      this.#findKeyframe(buf, dtls);
+    }
+  }
+
+  #findKeyframe(buf: Buffer, dtls: RTCDtlsTransport): void {
+    const at = monoUs(); // when it arrived, not when decrypted
+    let plain: Buffer;
+    try {
+      plain = dtls.srtp.decrypt(buf);
+    } catch {
+      return; // not one of ours (or the context is not ready yet)
+    }
+    // The synthetic Opus payloads (0xfc bytes) never parse as the start of a VP8 keyframe.
+    if (
+      rtp.parseHeader(plain, plain.length) &&
+      rtp.setLength(plain.length) &&
+      parseVp8(plain, rtp.headerLength, rtp.payloadEnd, vp8).keyframe &&
+      vp8.width > 0
+    ) {
+      this.firstKeyframeUs = at;
+      this.onKeyframe?.(at);
     }
   }
 

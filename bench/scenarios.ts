@@ -178,6 +178,7 @@ async function snapshot(server: Server, handles: JanusHandleRef[]): Promise<Snap
 /** Everything the workers reported, accumulated across calls (arrays drain on each call). */
 interface Drained {
   joinMs: number[];
+  joinKeyframeMs: number[];
   latencyUs: number[];
   errors: string[];
 }
@@ -185,6 +186,7 @@ interface Drained {
 function drain(into: Drained, stats: WorkerStats[]): void {
   for (const s of stats) {
     into.joinMs.push(...s.joinMs);
+    into.joinKeyframeMs.push(...s.joinKeyframeMs);
     into.latencyUs.push(...s.latencyUs);
     into.errors.push(...s.errors);
   }
@@ -200,13 +202,17 @@ async function janusHandles(server: Server, workers: LoadWorker[]): Promise<Janu
   return lists.flatMap((l) => l.handles);
 }
 
+/** The window's figures about the joins made for its step: filled in by `measure`'s caller. */
+type JoinFields =
+  'joins' | 'joinFailures' | 'joinP50Ms' | 'joinP95Ms' | 'joinKeyframeP50Ms' | 'joinKeyframeP95Ms';
+
 /** One window: server CPU and forwarded packets, client-side loss and latency, machine load. */
 async function measure(
   server: Server,
   workers: LoadWorker[],
   plan: Plan,
   drained: Drained,
-): Promise<Omit<Window, 'joins' | 'joinFailures' | 'joinP50Ms' | 'joinP95Ms'>> {
+): Promise<Omit<Window, JoinFields>> {
   const handles = await janusHandles(server, workers);
   const before = await Promise.all(workers.map((w) => w.call<WorkerStats>({ cmd: 'mark' })));
   drain(drained, before);
@@ -325,6 +331,8 @@ export async function sweep(kind: ServerKind, plan: Plan): Promise<SweepResult> 
     limitedBy: 'last-step',
     joinP50Ms: undefined,
     joinP95Ms: undefined,
+    joinKeyframeP50Ms: undefined,
+    joinKeyframeP95Ms: undefined,
     joins: 0,
     joinFailures: 0,
     rssIdleMB: 0,
@@ -335,6 +343,7 @@ export async function sweep(kind: ServerKind, plan: Plan): Promise<SweepResult> 
   let server: Server | undefined;
   const workers: LoadWorker[] = [];
   const joinsOfPassing: number[] = [];
+  const keyframesOfPassing: number[] = [];
   try {
     server = await startServer(kind, 'broadcast');
     const room = roomOf(server, 'broadcast');
@@ -354,7 +363,7 @@ export async function sweep(kind: ServerKind, plan: Plan): Promise<SweepResult> 
     );
     const subs: LoadWorker[] = [];
     let failedBefore = 0;
-    const drained: Drained = { joinMs: [], latencyUs: [], errors: [] };
+    const drained: Drained = { joinMs: [], joinKeyframeMs: [], latencyUs: [], errors: [] };
     for (const target of plan.steps) {
       const t = Date.now();
       let need = target - subs.reduce((x, w) => x + w.subscribers, 0);
@@ -374,6 +383,7 @@ export async function sweep(kind: ServerKind, plan: Plan): Promise<SweepResult> 
         need -= k;
       }
       drained.joinMs.length = 0;
+      drained.joinKeyframeMs.length = 0;
       drained.errors.length = 0;
       // Joins made for this step (drained by the first call below).
       const pre = await Promise.all(subs.map((w) => w.call<WorkerStats>({ cmd: 'stats' })));
@@ -390,6 +400,9 @@ export async function sweep(kind: ServerKind, plan: Plan): Promise<SweepResult> 
       );
       await sleep(plan.warmS * 1000);
       const m = await measure(server, [pub, ...subs], plan, drained);
+      // A keyframe may follow a join's first packet (Janus forwards at once): by the window's end
+      // this step's joins have had theirs.
+      const stepKeyframes = [...drained.joinKeyframeMs];
       const w: Window & { pass: boolean; target: number } = {
         ...m,
         n: connected,
@@ -398,6 +411,8 @@ export async function sweep(kind: ServerKind, plan: Plan): Promise<SweepResult> 
         joinFailures: stepFailures,
         joinP50Ms: percentile(stepJoins, 50),
         joinP95Ms: percentile(stepJoins, 95),
+        joinKeyframeP50Ms: percentile(stepKeyframes, 50),
+        joinKeyframeP95Ms: percentile(stepKeyframes, 95),
         pass: false,
       };
       const attempted = stepJoins.length + stepFailures;
@@ -419,6 +434,7 @@ export async function sweep(kind: ServerKind, plan: Plan): Promise<SweepResult> 
       if (w.pass) {
         result.maxSubs = w.n;
         joinsOfPassing.push(...stepJoins);
+        keyframesOfPassing.push(...stepKeyframes);
         result.joins += stepJoins.length;
         result.joinFailures += stepFailures;
         // Our own processes' CPU, not the cores' busy share: the machine is shared, and other
@@ -449,6 +465,8 @@ export async function sweep(kind: ServerKind, plan: Plan): Promise<SweepResult> 
   }
   result.joinP50Ms = percentile(joinsOfPassing, 50);
   result.joinP95Ms = percentile(joinsOfPassing, 95);
+  result.joinKeyframeP50Ms = percentile(keyframesOfPassing, 50);
+  result.joinKeyframeP95Ms = percentile(keyframesOfPassing, 95);
   return result;
 }
 
@@ -502,8 +520,22 @@ export async function meeting(
       }
     }
     await sleep(plan.warmS * 1000);
-    const m = await measure(server, workers, plan, { joinMs: [], latencyUs: [], errors: [] });
-    result.window = { ...m, n, joins: 0, joinFailures: 0, joinP50Ms: undefined, joinP95Ms: undefined };
+    const m = await measure(server, workers, plan, {
+      joinMs: [],
+      joinKeyframeMs: [],
+      latencyUs: [],
+      errors: [],
+    });
+    result.window = {
+      ...m,
+      n,
+      joins: 0,
+      joinFailures: 0,
+      joinP50Ms: undefined,
+      joinP95Ms: undefined,
+      joinKeyframeP50Ms: undefined,
+      joinKeyframeP95Ms: undefined,
+    };
     say(windowLine(`${kind} ${shape} ${n}×${n}`, result.window));
   } catch (err) {
     result.error = err instanceof Error ? err.message : String(err);

@@ -52,6 +52,9 @@ export interface Window {
   joinFailures: number;
   joinP50Ms: number | undefined;
   joinP95Ms: number | undefined;
+  /** Join → first packet of a VP8 keyframe (ms): when a viewer can decode; from this step's joins. */
+  joinKeyframeP50Ms: number | undefined;
+  joinKeyframeP95Ms: number | undefined;
 }
 
 export type Limit =
@@ -72,6 +75,8 @@ export interface SweepResult {
   limitedBy: Limit;
   joinP50Ms: number | undefined;
   joinP95Ms: number | undefined;
+  joinKeyframeP50Ms: number | undefined;
+  joinKeyframeP95Ms: number | undefined;
   joins: number;
   joinFailures: number;
   rssIdleMB: number;

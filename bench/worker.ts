@@ -60,8 +60,12 @@ export interface WorkerStats {
   bytes: number;
   streamsExpected: number;
   streamsActive: number;
-  /** Drained since the previous `stats`: join → first RTP packet, ms; one-way latency samples, µs. */
+  /**
+   * Drained since the previous `stats`: join → first RTP packet and → first keyframe packet (may come
+   * later, none if it never does), ms; one-way latency samples, µs.
+   */
   joinMs: number[];
+  joinKeyframeMs: number[];
   latencyUs: number[];
   errors: string[];
   /** This process's event-loop delay since the previous `mark`/`stats`, ms. */
@@ -86,6 +90,7 @@ let init: WorkerInit | undefined;
 const clients: Client[] = [];
 let failed = 0;
 const joinMs: number[] = [];
+const joinKeyframeMs: number[] = [];
 const latencyUs: number[] = [];
 const errors: string[] = [];
 let janus: Promise<JanusSession> | undefined;
@@ -228,6 +233,9 @@ async function ionClient(spec: ClientSpec, publish: boolean): Promise<Client> {
   const mark = (what: string) => {
     trace[what] ??= Math.round((monoUs() - t0) / 100) / 10;
   };
+  if (counter && !publish) {
+    counter.onKeyframe = (us) => joinKeyframeMs.push((us - t0) / 1000);
+  }
   peer.onSubscriberOffer = () => {
     mark('offer');
     if (counter) {
@@ -340,6 +348,9 @@ async function janusSubscribe(
   const close = () => void pc.close().catch(() => undefined);
   try {
     await pc.setRemoteDescription(ev.jsep);
+    if (measureJoin) {
+      counter.onKeyframe = (us) => joinKeyframeMs.push((us - t0) / 1000);
+    }
     markRaw(pc, counter);
     await pc.setLocalDescription(await pc.createAnswer());
     await s.message(handle, { request: 'start' }, sdpOf(pc.localDescription!));
@@ -414,6 +425,7 @@ function stats(): WorkerStats {
     streamsExpected: 0,
     streamsActive: 0,
     joinMs: joinMs.splice(0),
+    joinKeyframeMs: joinKeyframeMs.splice(0),
     latencyUs: latencyUs.splice(0),
     errors: errors.splice(0),
     loopP99Ms: loop.percentile(99) / 1e6,
