@@ -15,10 +15,13 @@ import { logger } from '../util/logger.ts';
  */
 export const PLI_OUTSTANDING_MS = 500;
 /**
- * Two answered keyframe requests of one layer are at least this far apart (a new subscriber right
- * after a keyframe waits this long at most; a subscriber asking again and again gets 5 keyframes a second at most).
+ * Two answered keyframe requests of one layer are at least this far apart: libwebrtc's encoder ignores
+ * a request that comes within 300 ms of the last one it honoured (kMinKeyframeSendIntervalMs in
+ * encoder_rtcp_feedback.cc), so one sent sooner would be lost and wait PLI_OUTSTANDING_MS to be
+ * repeated. 20 ms of margin for jitter on the way. A subscriber right after a keyframe waits this
+ * long at most.
  */
-export const PLI_MIN_GAP_MS = 200;
+export const PLI_MIN_GAP_MS = 320;
 const BITRATE_WINDOW_MS = 1000;
 /** A layer silent this long counts as stopped (paused by the publisher or its encoder). */
 const LAYER_STALE_MS = 1500;
@@ -254,8 +257,8 @@ export class Receiver extends TypedEmitter<ReceiverEvents> {
   /**
    * Asks the publisher for a keyframe of `layer` (default: every layer). Sent at once unless one is
    * outstanding (then the keyframe on its way serves this request too, and the PLI is repeated if
-   * none came within 500 ms) or the last one was answered less than 200 ms ago (then it is sent when
-   * those run out). A held request is never dropped (ion-sfu drops requests inside its 500 ms window,
+   * none came within 500 ms) or the last one was answered less than PLI_MIN_GAP_MS ago (then it is
+   * sent when that runs out, when the publisher's encoder takes requests again). A held request is never dropped (ion-sfu drops requests inside its 500 ms window,
    * so a subscriber joining just after another waited for the encoder's periodic keyframe, seconds),
    * and a keyframe arriving meanwhile serves it. A new subscriber so waits for its first frame about
    * one round trip to the publisher plus its encoder's answer, not for a throttle window.
