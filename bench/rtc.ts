@@ -121,7 +121,7 @@ class StreamCount {
 
 // Reused by every keyframe check (nothing keeps them past the call).
 const rtp = new RtpView();
-const vp8: Vp8Info = { keyframe: false, tid: -1, width: 0, height: 0 };
+const vp8: Vp8Info = { start: false, keyframe: false, opaque: false, tid: -1, width: 0, height: 0 };
 
 /** Counters of one subscribing client (all SSRCs it receives on one or more transports). */
 export class RxCounter {

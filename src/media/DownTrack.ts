@@ -222,6 +222,10 @@ export class DownTrack extends TypedEmitter<DownTrackEvents> implements TrackSen
       this.#munger.pause();
       this.#vp8?.rebase();
       this.#current = layer;
+      if (layer.opaque) {
+        // Started at a frame start of an encrypted layer: the subscriber's decoder needs a keyframe.
+        this.receiver.requestKeyframe(layer);
+      }
       this.safeEmit('layer', this.receiver.orderedLayers.indexOf(layer));
     }
     if (packet.payloadLength === 0) {

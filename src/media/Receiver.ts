@@ -37,8 +37,10 @@ export interface TrackSender {
   /** The highest layer index this subscriber wants (dynacast); -1 while it wants none. */
   readonly ceiling: number;
   /**
-   * Called for every packet of every layer. `tid` is the VP8 temporal layer (-1 unknown), `audioLevel`
-   * the RFC 6464 level (-1 when absent). Must not keep or modify `packet` (a reused view) beyond the call.
+   * Called for every packet of every layer. `keyframe`: the subscriber may start or switch here (a
+   * keyframe, or a frame start of an `opaque` layer); `tid` is the VP8 temporal layer (-1 unknown),
+   * `audioLevel` the RFC 6464 level (-1 when absent). Must not keep or modify `packet` (a reused view)
+   * beyond the call.
    */
   writeRtp(
     packet: RtpView,
@@ -76,6 +78,12 @@ export interface Layer {
   lastPliMs: number;
   /** No keyframe has arrived since the last PLI (its keyframe is awaited). */
   pliOutstanding: boolean;
+  /**
+   * Its frames are end-to-end encrypted (VP8 payload headers that are not VP8, see vp8.ts): keyframes
+   * cannot be told apart, so every frame start is a point where a subscriber may start or switch to
+   * it, with a keyframe request on the way for the subscriber's decoder.
+   */
+  opaque: boolean;
   /** A held keyframe request: sent when its wait ends, unless a keyframe comes first. */
   pliDeferred: ReturnType<typeof setTimeout> | undefined;
   readonly cache: PacketCache | undefined;
@@ -150,7 +158,7 @@ export class Receiver extends TypedEmitter<ReceiverEvents> {
   readonly #onAudioLevel: ((streamId: string, level: number) => void) | undefined;
   readonly #timer: NodeJS.Timeout;
   readonly #keyframe: (buf: Buffer, start: number, end: number) => boolean;
-  readonly #vp8: Vp8Info = { keyframe: false, tid: -1, width: 0, height: 0 };
+  readonly #vp8: Vp8Info = { start: false, keyframe: false, opaque: false, tid: -1, width: 0, height: 0 };
   readonly #vp8Codec: boolean;
 
   constructor(o: ReceiverOptions) {
@@ -167,13 +175,7 @@ export class Receiver extends TypedEmitter<ReceiverEvents> {
     const mime = o.codec.mimeType.toLowerCase();
     this.#vp8Codec = mime === 'video/vp8';
     this.#keyframe =
-      mime === 'video/vp8'
-        ? (b, start, end) => parseVp8(b, start, end, this.#vp8).keyframe
-        : mime === 'video/vp9'
-          ? isVp9Keyframe
-          : mime === 'video/h264'
-            ? isH264Keyframe
-            : () => this.kind === 'audio';
+      mime === 'video/vp9' ? isVp9Keyframe : mime === 'video/h264' ? isH264Keyframe : () => false;
     for (const rid of o.rids) {
       const layer: Layer = {
         rid,
@@ -187,6 +189,7 @@ export class Receiver extends TypedEmitter<ReceiverEvents> {
         lastPliMs: 0,
         pliOutstanding: false,
         pliDeferred: undefined,
+        opaque: false,
         windowBytes: 0,
         cache: this.kind === 'video' ? new PacketCache(o.cacheSize) : undefined,
         senderReport: undefined,
@@ -367,10 +370,27 @@ export class Receiver extends TypedEmitter<ReceiverEvents> {
     if (this.#muted) {
       return;
     }
-    const keyframe =
-      this.kind === 'audio'
-        ? true
-        : size > 0 && this.#keyframe(packet.buf, packet.headerLength, packet.payloadEnd);
+    let keyframe: boolean;
+    // Where a subscriber may start or switch: a keyframe, or any frame start of an encrypted layer.
+    let startPoint: boolean;
+    if (this.kind === 'audio') {
+      keyframe = startPoint = true;
+    } else if (this.#vp8Codec) {
+      const vp8 = parseVp8(packet.buf, packet.headerLength, packet.payloadEnd, this.#vp8);
+      if (vp8.keyframe) {
+        layer.opaque = false;
+      } else if (vp8.opaque && !layer.opaque) {
+        layer.opaque = true;
+        logger.debug(
+          { trackId: this.trackId, rid: layer.rid },
+          'encrypted VP8 payloads: starting subscribers at frame starts',
+        );
+      }
+      keyframe = vp8.keyframe;
+      startPoint = keyframe || (layer.opaque && vp8.start);
+    } else {
+      keyframe = startPoint = size > 0 && this.#keyframe(packet.buf, packet.headerLength, packet.payloadEnd);
+    }
     if (keyframe) {
       layer.pliOutstanding = false;
       if (layer.pliDeferred !== undefined) {
@@ -388,7 +408,7 @@ export class Receiver extends TypedEmitter<ReceiverEvents> {
     if (this.#downTracks.size > 0) {
       const t0 = performance.now();
       for (const dt of this.#downTracks) {
-        dt.writeRtp(packet, layer, keyframe, tid, level, now);
+        dt.writeRtp(packet, layer, startPoint, tid, level, now);
       }
       udpBatch?.flush();
       observeResidence(performance.now() - t0);

@@ -1,11 +1,21 @@
 /**
  * The parts of a VP8 RTP payload (RFC 7741) the forwarding path needs: is this packet the start of a
- * keyframe, its temporal layer, and (for keyframes) the frame size. Parses the payload where it lies
- * (`buf[start, end)`) into a reused object.
+ * frame, of a keyframe, its temporal layer, and (for keyframes) the frame size. Parses the payload
+ * where it lies (`buf[start, end)`) into a reused object.
+ *
+ * The payload descriptor is written by the sender's packetizer and always readable; the VP8 payload
+ * header after it is the start of the encoded frame, which end-to-end encryption (insertable
+ * streams, SFrame) may have turned into garbage. A keyframe is therefore only believed when its
+ * header carries the keyframe start code (9d 01 2a, RFC 6386 §9.1); a frame start whose header
+ * claims a keyframe without it is `opaque`: the frame is encrypted.
  */
 export interface Vp8Info {
-  /** First packet of a keyframe (S=1, PID=0, P=0 in the VP8 payload header). */
+  /** First packet of a frame (S=1, PID=0 in the payload descriptor). */
+  start: boolean;
+  /** First packet of a keyframe: P=0 in the VP8 payload header and the keyframe start code. */
   keyframe: boolean;
+  /** First packet of a frame whose payload header is not plain VP8 (P=0 without the start code). */
+  opaque: boolean;
   /** Temporal layer id, or -1 when the descriptor carries none. */
   tid: number;
   width: number;
@@ -13,7 +23,9 @@ export interface Vp8Info {
 }
 
 export function parseVp8(buf: Buffer, start: number, end: number, out: Vp8Info): Vp8Info {
+  out.start = false;
   out.keyframe = false;
+  out.opaque = false;
   out.tid = -1;
   out.width = 0;
   out.height = 0;
@@ -47,14 +59,17 @@ export function parseVp8(buf: Buffer, start: number, end: number, out: Vp8Info):
   if (!first || len <= o) {
     return out;
   }
+  out.start = true;
   const h = start + o;
-  // VP8 payload header: bit 0 of the first byte is P (0 = keyframe).
+  // VP8 payload header: bit 0 of the first byte is P (0 = keyframe); a keyframe's 3-byte frame tag is
+  // followed by the start code 9d 01 2a, then 14-bit width and height.
   if ((buf[h]! & 0x01) === 0) {
-    out.keyframe = true;
-    // Keyframe header: 3-byte frame tag, start code 9d 01 2a, then 14-bit width and height.
     if (len >= o + 10 && buf[h + 3] === 0x9d && buf[h + 4] === 0x01 && buf[h + 5] === 0x2a) {
+      out.keyframe = true;
       out.width = buf.readUInt16LE(h + 6) & 0x3fff;
       out.height = buf.readUInt16LE(h + 8) & 0x3fff;
+    } else {
+      out.opaque = true;
     }
   }
   return out;

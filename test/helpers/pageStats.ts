@@ -11,6 +11,8 @@ export interface InboundVideo {
   track: string;
   framesDecoded: number;
   packetsReceived: number;
+  /** Width of the last decoded frame, 0 before the first. */
+  frameWidth: number;
 }
 
 export interface PageRtpStats {
@@ -31,7 +33,7 @@ export function inboundStats(page: Page, pcExpression = DEMO_SUBSCRIBER): Promis
     report.forEach((s) => {
       if (s.type !== 'inbound-rtp') return;
       if (s.kind === 'video') {
-        const v = { track: String(s.trackIdentifier || s.id), framesDecoded: s.framesDecoded || 0, packetsReceived: s.packetsReceived || 0 };
+        const v = { track: String(s.trackIdentifier || s.id), framesDecoded: s.framesDecoded || 0, packetsReceived: s.packetsReceived || 0, frameWidth: s.frameWidth || 0 };
         out.video.push(v);
         out.framesDecoded += v.framesDecoded;
       } else if (s.kind === 'audio') {

@@ -5,7 +5,8 @@ import { parseVp8 } from '../../../src/media/vp8.ts';
 
 /** A VP8 descriptor with a 15-bit picture ID and TL0PICIDX, then a byte of payload. */
 function packet(pid: number, tl0: number, keyframe = false): Buffer {
-  return Buffer.from([0x90, 0xc0, 0x80 | (pid >> 8), pid & 0xff, tl0, keyframe ? 0x00 : 0x01]);
+  const header = keyframe ? [0x00, 0x00, 0x00, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0x68, 0x01] : [0x01];
+  return Buffer.from([0x90, 0xc0, 0x80 | (pid >> 8), pid & 0xff, tl0, ...header]);
 }
 const pidOf = (b: Buffer) => ((b[2]! & 0x7f) << 8) | b[3]!;
 
@@ -50,7 +51,17 @@ await test('only the descriptor inside the given range changes (the egress copy,
   m.patch(buf, 2, pkt.length);
   assert.deepEqual([buf[0], buf[1], buf.at(-1)], [0xaa, 0xbb, 0xcc]);
   assert.equal(pidOf(buf.subarray(2)), 101);
-  assert.equal(parseVp8(buf, 2, buf.length, { keyframe: false, tid: -1, width: 0, height: 0 }).keyframe, true);
+  assert.equal(
+    parseVp8(buf, 2, buf.length, {
+      start: false,
+      keyframe: false,
+      opaque: false,
+      tid: -1,
+      width: 0,
+      height: 0,
+    }).keyframe,
+    true,
+  );
 });
 
 await test('a retransmission does not consume a pending re-base', () => {

@@ -73,8 +73,8 @@ function fakeSubscriberTransceiver(kind: 'audio' | 'video') {
   return { transceiver: { sender, mid: '5', headerExtensions } as never, sent, sender, dtls, peer };
 }
 
-/** A VP8 payload that starts a keyframe: descriptor S=1 PID=0, then P=0 in the payload header. */
-const KEYFRAME = Buffer.from([0x10, 0x00, 0x00, 0x00]);
+/** A VP8 payload that starts a keyframe: descriptor S=1 PID=0, then P=0, the start code and 640×360. */
+const KEYFRAME = Buffer.from([0x10, 0x00, 0x00, 0x00, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0x68, 0x01]);
 
 function makeReceiver(kind: 'audio' | 'video') {
   const plis: number[] = [];
@@ -192,6 +192,34 @@ await test('a NACK is answered from the receiver cache with the sequence number 
     [65535, 4000],
     [sent[before - 1]!.sequenceNumber, sent[before - 1]!.timestamp],
   ]);
+});
+
+await test('encrypted VP8 (garbage payload headers): a subscriber starts at a frame start, a keyframe is asked for, garbage never answers it', (t) => {
+  t.mock.timers.enable({ apis: ['Date', 'setTimeout'], now: 10_000 });
+  const { receiver, push, plis } = makeReceiver('video');
+  // Descriptor S=1 PID=0 in clear, then encrypted bytes: P=0 by chance without the start code, or P=1.
+  const claimsKey = Buffer.from([0x10, 0x52, 0x11, 0x07, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99]);
+  const claimsDelta = Buffer.from([0x10, 0x53, 0x11, 0x07]);
+  const { transceiver, sent } = fakeSubscriberTransceiver('video');
+  receiver.addDownTrack(new DownTrack(receiver, transceiver));
+  push(1, 0, [], claimsDelta);
+  assert.equal(sent.length, 0, 'not known to be encrypted yet: waits for a keyframe');
+  assert.equal(plis.length, 1, 'and asks for one');
+  push(2, 3000, [], claimsKey);
+  assert.equal(receiver.layers[0]!.opaque, true);
+  assert.equal(receiver.layers[0]!.width, 0, 'no size read from garbage');
+  assert.equal(sent.length, 1, 'an encrypted layer starts at a frame start');
+  push(3, 3000);
+  push(4, 6000, [], claimsDelta);
+  assert.equal(sent.length, 3);
+  // The garbage "keyframe" did not answer the request: it is sent again once PLI_OUTSTANDING_MS is up.
+  t.mock.timers.tick(PLI_OUTSTANDING_MS);
+  assert.equal(plis.length, 2);
+  // A real keyframe (the app stopped encrypting) makes the layer plain again.
+  push(5, 9000, [], KEYFRAME);
+  assert.equal(receiver.layers[0]!.opaque, false);
+  assert.equal(receiver.layers[0]!.width, 640);
+  receiver.close();
 });
 
 await test('a keyframe request goes out at once; more while it is outstanding wait for its keyframe; repeated after 500 ms without one', (t) => {

@@ -11,16 +11,33 @@ const inPacket = (payload: number[]) => {
 };
 
 await test('VP8: keyframe start with its size, delta frame, and a descriptor cut short', () => {
-  const info = { keyframe: false, tid: -1, width: 0, height: 0 };
+  const info = { start: false, keyframe: false, opaque: false, tid: -1, width: 0, height: 0 };
   // X=1 S=1, I=1 T=1 (7-bit picture id, TID 2), payload header P=0, start code, 640×360
   const key = inPacket([0x90, 0xa0, 0x05, 0x80, 0x00, 0, 0, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0x68, 0x01]);
   parseVp8(...key, info);
-  assert.deepEqual(info, { keyframe: true, tid: 2, width: 640, height: 360 });
+  assert.deepEqual(info, { start: true, keyframe: true, opaque: false, tid: 2, width: 640, height: 360 });
   parseVp8(...inPacket([0x90, 0xa0, 0x05, 0x40, 0x01]), info);
   assert.equal(info.keyframe, false);
   assert.equal(info.tid, 1);
+  assert.equal(info.start, true);
   parseVp8(...inPacket([0x90]), info); // X set, no extension byte inside the payload
   assert.equal(info.keyframe, false);
+  assert.equal(info.start, false);
+  parseVp8(...inPacket([0x00, 0x00, 0x00, 0x00, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0x68, 0x01]), info); // S=0
+  assert.deepEqual([info.start, info.keyframe, info.opaque], [false, false, false]);
+});
+
+await test('VP8 with an encrypted payload header: a claimed keyframe without the start code is opaque, never a keyframe', () => {
+  const info = { start: false, keyframe: false, opaque: false, tid: -1, width: 0, height: 0 };
+  // Descriptor S=1 PID=0 in clear; the frame (P=0 by chance) is garbage after it.
+  parseVp8(...inPacket([0x10, 0xa6, 0x3f, 0x11, 0x52, 0x9d, 0x01, 0x2b, 0x00, 0x00, 0x00]), info);
+  assert.deepEqual([info.start, info.keyframe, info.opaque, info.width], [true, false, true, 0]);
+  // P=1 garbage: a delta as far as anyone can tell, not flagged.
+  parseVp8(...inPacket([0x10, 0xa7, 0x3f, 0x11]), info);
+  assert.deepEqual([info.start, info.keyframe, info.opaque], [true, false, false]);
+  // A keyframe header cut before its start code: opaque too.
+  parseVp8(...inPacket([0x10, 0x00, 0x00, 0x00, 0x9d]), info);
+  assert.deepEqual([info.keyframe, info.opaque], [false, true]);
 });
 
 await test('VP9: start of a frame that is not inter-predicted', () => {
