@@ -261,9 +261,10 @@ export class Receiver extends TypedEmitter<ReceiverEvents> {
    * Asks the publisher for a keyframe of `layer` (default: every layer). Sent at once unless one is
    * outstanding (then the keyframe on its way serves this request too, and the PLI is repeated if
    * none came within 500 ms) or the last one was answered less than PLI_MIN_GAP_MS ago (then it is
-   * sent when that runs out, when the publisher's encoder takes requests again). A held request is never dropped (ion-sfu drops requests inside its 500 ms window,
-   * so a subscriber joining just after another waited for the encoder's periodic keyframe, seconds),
-   * and a keyframe arriving meanwhile serves it. A new subscriber so waits for its first frame about
+   * sent when that runs out, when the publisher's encoder takes requests again). A held request is
+   * never dropped (ion-sfu drops requests inside its 500 ms window, so a subscriber joining just after
+   * another waited for the encoder's periodic keyframe, seconds), and a keyframe arriving meanwhile
+   * serves it. A new subscriber so waits for its first frame about
    * one round trip to the publisher plus its encoder's answer, not for a throttle window.
    */
   requestKeyframe(layer?: Layer): void {
@@ -362,7 +363,7 @@ export class Receiver extends TypedEmitter<ReceiverEvents> {
     let level = -1;
     if (this.#audioLevelExtId !== 0) {
       const at = packet.extension(this.#audioLevelExtId);
-      if (at >= 0) {
+      if (at >= 0 && packet.extValueLength > 0) {
         level = packet.buf[at]! & 0x7f;
         this.#onAudioLevel?.(this.streamId, level);
       }

@@ -725,9 +725,12 @@ export function srtpRemoteKeysOf(dtls: RTCDtlsTransport): SrtpSessionKeys {
 
 /** An SRTP (not SRTCP) packet by its first two bytes (RFC 7983 §7, RFC 5761 §4). */
 export function isSrtp(data: Buffer): boolean {
+  if (data.length < 12) {
+    return false;
+  }
   const b0 = data[0]!;
   const b1 = data[1]! & 0x7f;
-  return data.length >= 12 && b0 >= 128 && b0 <= 191 && !(b1 >= 64 && b1 <= 95);
+  return b0 >= 128 && b0 <= 191 && !(b1 >= 64 && b1 <= 95);
 }
 
 /** Workaround 11: the ingress of each ICE Connection whose SRTP is ours. */
