@@ -117,6 +117,42 @@ static inline void put32(uint8_t *p, uint32_t v) {
   p[3] = v;
 }
 
+/* AES-CM IV (RFC 3711 §4.1.1): salt XOR (SSRC << 64) XOR (index << 16). */
+static void cm_iv(const Context *c, uint32_t ssrc, uint32_t roc, uint32_t seq, uint8_t iv[16]) {
+  memcpy(iv, c->salt, 14);
+  iv[14] = iv[15] = 0;
+  uint8_t x[16] = {0};
+  put32(x + 4, ssrc);
+  put32(x + 8, roc);
+  x[12] = seq >> 8;
+  x[13] = seq;
+  for (int i = 0; i < 16; i++) iv[i] ^= x[i];
+}
+
+/* AES-GCM IV (RFC 7714 §8.1): salt XOR (00 00 | SSRC | ROC | SEQ). */
+static void gcm_iv(const Context *c, uint32_t ssrc, uint32_t roc, uint32_t seq, uint8_t iv[12]) {
+  memcpy(iv, c->salt, 12);
+  uint8_t x[12] = {0};
+  put32(x + 2, ssrc);
+  put32(x + 6, roc);
+  x[10] = seq >> 8;
+  x[11] = seq;
+  for (int i = 0; i < 12; i++) iv[i] ^= x[i];
+}
+
+/* HMAC-SHA1 over the packet and the ROC, from the precomputed inner and outer states. */
+static void cm_mac(const Context *c, const uint8_t *pkt, uint32_t len, uint32_t roc, uint8_t mac[20]) {
+  SHA_CTX s = c->inner;
+  uint8_t r[4], inner[20];
+  put32(r, roc);
+  SHA1_Update(&s, pkt, len);
+  SHA1_Update(&s, r, 4);
+  SHA1_Final(inner, &s);
+  s = c->outer;
+  SHA1_Update(&s, inner, 20);
+  SHA1_Final(mac, &s);
+}
+
 /* protect(ctx, buf, off, hdrLen, payloadLen, ssrc, seq, roc) -> protected length (in place) */
 static napi_value protect(napi_env env, napi_callback_info info) {
   size_t argc = 8;
@@ -150,36 +186,15 @@ static napi_value protect(napi_env env, napi_callback_info info) {
   uint8_t *payload = pkt + hdr;
   int outl = 0;
   if (c->profile == PROFILE_CM) {
-    uint8_t iv[16];
-    memcpy(iv, c->salt, 14);
-    iv[14] = iv[15] = 0;
-    uint8_t x[16] = {0};
-    put32(x + 4, ssrc);
-    put32(x + 8, roc);
-    x[12] = seq >> 8;
-    x[13] = seq;
-    for (int i = 0; i < 16; i++) iv[i] ^= x[i];
+    uint8_t iv[16], mac[20];
+    cm_iv(c, ssrc, roc, seq, iv);
     EVP_EncryptInit_ex(c->cipher, NULL, NULL, NULL, iv);
     EVP_EncryptUpdate(c->cipher, payload, &outl, payload, (int)len);
-    SHA_CTX s = c->inner;
-    uint8_t r[4], inner[20], mac[20];
-    put32(r, roc);
-    SHA1_Update(&s, pkt, hdr + len);
-    SHA1_Update(&s, r, 4);
-    SHA1_Final(inner, &s);
-    s = c->outer;
-    SHA1_Update(&s, inner, 20);
-    SHA1_Final(mac, &s);
+    cm_mac(c, pkt, hdr + len, roc, mac);
     memcpy(payload + len, mac, 10);
   } else {
     uint8_t iv[12];
-    memcpy(iv, c->salt, 12);
-    uint8_t x[12] = {0};
-    put32(x + 2, ssrc);
-    put32(x + 6, roc);
-    x[10] = seq >> 8;
-    x[11] = seq;
-    for (int i = 0; i < 12; i++) iv[i] ^= x[i];
+    gcm_iv(c, ssrc, roc, seq, iv);
     EVP_EncryptInit_ex(c->cipher, NULL, NULL, NULL, iv);
     EVP_EncryptUpdate(c->cipher, NULL, &outl, pkt, (int)hdr);
     EVP_EncryptUpdate(c->cipher, payload, &outl, payload, (int)len);
@@ -232,38 +247,18 @@ static napi_value unprotect(napi_env env, napi_callback_info info) {
   int outl = 0;
   int ok = 1;
   if (c->profile == PROFILE_CM) {
-    SHA_CTX s = c->inner;
-    uint8_t r[4], inner[20], mac[20];
-    put32(r, roc);
-    SHA1_Update(&s, pkt, hdr + plen);
-    SHA1_Update(&s, r, 4);
-    SHA1_Final(inner, &s);
-    s = c->outer;
-    SHA1_Update(&s, inner, 20);
-    SHA1_Final(mac, &s);
+    uint8_t mac[20];
+    cm_mac(c, pkt, hdr + plen, roc, mac);
     ok = CRYPTO_memcmp(mac, payload + plen, 10) == 0;
     if (ok) {
       uint8_t iv[16];
-      memcpy(iv, c->salt, 14);
-      iv[14] = iv[15] = 0;
-      uint8_t x[16] = {0};
-      put32(x + 4, ssrc);
-      put32(x + 8, roc);
-      x[12] = seq >> 8;
-      x[13] = seq;
-      for (int i = 0; i < 16; i++) iv[i] ^= x[i];
+      cm_iv(c, ssrc, roc, seq, iv);
       EVP_EncryptInit_ex(c->cipher, NULL, NULL, NULL, iv);
       EVP_EncryptUpdate(c->cipher, payload, &outl, payload, (int)plen);
     }
   } else {
     uint8_t iv[12];
-    memcpy(iv, c->salt, 12);
-    uint8_t x[12] = {0};
-    put32(x + 2, ssrc);
-    put32(x + 6, roc);
-    x[10] = seq >> 8;
-    x[11] = seq;
-    for (int i = 0; i < 12; i++) iv[i] ^= x[i];
+    gcm_iv(c, ssrc, roc, seq, iv);
     /* Decrypted into a copy: a packet that fails the tag keeps its ciphertext. */
     uint8_t stack[2048];
     uint8_t *plain = plen <= sizeof(stack) ? stack : (uint8_t *)malloc(plen);
@@ -275,7 +270,7 @@ static napi_value unprotect(napi_env env, napi_callback_info info) {
     if (ok) {
       memcpy(payload, plain, plen);
     }
-    if (plain != stack) {
+    if (plain != NULL && plain != stack) {
       free(plain);
     }
   }

@@ -9,7 +9,7 @@ import type { Layer, Receiver } from './Receiver.ts';
 import { ReceiveStream } from './ReceiveStream.ts';
 import { RtpView } from './RtpView.ts';
 import { createUnprotector, SrtpReplay, type Unprotector } from './srtp/index.ts';
-import { attachIngress, srtpRemoteKeysOf } from './werift.ts';
+import { attachIngress, srtpKeysOf } from './werift.ts';
 import { logger } from '../util/logger.ts';
 
 /** Where the packets of one SSRC go. */
@@ -158,7 +158,7 @@ export class Ingress {
     }
     if (session !== this.#stamp) {
       this.#stamp = session;
-      this.#unprotector = createUnprotector(srtpRemoteKeysOf(this.#dtls));
+      this.#unprotector = createUnprotector(srtpKeysOf(this.#dtls, 'remote'));
       this.#streams.clear(); // new keys, new indexes
     }
     return this.#unprotector;

@@ -59,7 +59,7 @@
  *    packets go to our Ingress instead (`attachIngress`): from the UDP mux straight out of
  *    `IceAttachment.receive`, and on every other path (ICE-TCP, werift's own sockets) by taking them
  *    out of `Connection.onData` before werift's SRTP handler sees them. SRTCP stays werift's
- *    (`onRtcp`). Keys: `srtpRemoteKeysOf`, the session keys werift derived for the remote side.
+ *    (`onRtcp`). Keys: `srtpKeysOf(dtls, 'remote')`, the session keys werift derived for the peer's side.
  */
 import type { Socket as UdpSocket } from 'node:dgram';
 import { udpBatch, type Remote } from './UdpBatch.ts';
@@ -689,32 +689,20 @@ const gather = (Connection.prototype as any).gatherCandidates as (...a: unknown[
   return gather.apply(this, args);
 };
 
-/**
- * The local SRTP session keys of a DTLS transport, already derived by werift (RFC 3711 KDF).
- * `dtls.srtp` is replaced when DTLS restarts, so it doubles as the keys' identity. Switchboard
- * encrypts its forwarded RTP itself (src/media/srtp); werift keeps SRTCP and what it sends itself.
- */
-export function srtpKeysOf(dtls: RTCDtlsTransport): SrtpSessionKeys {
-  const session = dtls.srtp as unknown as {
-    config: { profile: number };
-    localContext: { srtpSessionKey: Buffer; srtpSessionSalt: Buffer; srtpSessionAuthTag: Buffer };
-  };
-  const c = session.localContext;
-  return {
-    profile: session.config.profile,
-    key: c.srtpSessionKey,
-    salt: c.srtpSessionSalt,
-    authKey: c.srtpSessionAuthTag,
-  };
-}
+type SessionKeys = { srtpSessionKey: Buffer; srtpSessionSalt: Buffer; srtpSessionAuthTag: Buffer };
 
-/** The remote side's SRTP session keys of a connected DTLS transport (what incoming packets are protected with). */
-export function srtpRemoteKeysOf(dtls: RTCDtlsTransport): SrtpSessionKeys {
+/**
+ * The SRTP session keys of a DTLS transport, already derived by werift (RFC 3711 KDF): `local` for
+ * what we send (Egress), `remote` for what the peer sends (Ingress). `dtls.srtp` is replaced when
+ * DTLS restarts, so it doubles as the keys' identity. werift keeps SRTCP and what it sends itself.
+ */
+export function srtpKeysOf(dtls: RTCDtlsTransport, side: 'local' | 'remote' = 'local'): SrtpSessionKeys {
   const session = dtls.srtp as unknown as {
     config: { profile: number };
-    remoteContext: { srtpSessionKey: Buffer; srtpSessionSalt: Buffer; srtpSessionAuthTag: Buffer };
+    localContext: SessionKeys;
+    remoteContext: SessionKeys;
   };
-  const c = session.remoteContext;
+  const c = side === 'local' ? session.localContext : session.remoteContext;
   return {
     profile: session.config.profile,
     key: c.srtpSessionKey,

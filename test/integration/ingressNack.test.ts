@@ -15,23 +15,14 @@ import {
   RtpPacket,
   useNACK,
   usePLI,
-  type RTCIceCandidate,
 } from 'werift';
-import { RawSocket } from '../helpers/rawSocket.ts';
 import { startSwitchboard, type RunningSwitchboard } from '../helpers/server.ts';
 import { waitFor } from '../helpers/waitFor.ts';
+import { joinAsPublisher, type JoinedPublisher } from '../helpers/weriftPublisher.ts';
 import { WrtcPeer, wsUrlOf } from '../helpers/wrtcPeer.ts';
 
 const ROOM = 'ingress-nack';
 const DROP_EVERY = 12;
-
-interface Rpc {
-  id?: number;
-  method?: string;
-  params?: { candidate?: RTCIceCandidate; target?: number };
-  result?: { type: 'answer'; sdp: string };
-  error?: { message: string };
-}
 
 /** VP8 payloads: a frame of 3 packets every 40 ms, a keyframe every second (what the SFU parses). */
 function vp8Payload(frame: number, part: number): Buffer {
@@ -50,10 +41,9 @@ function vp8Payload(frame: number, part: number): Buffer {
 void describe('NACKs toward a publisher for packets lost on the way in', { timeout: 120_000 }, () => {
   let sb: RunningSwitchboard | undefined;
   let viewer: WrtcPeer | undefined;
-  let ws: RawSocket | undefined;
+  let joined: JoinedPublisher | undefined;
   let pc: RTCPeerConnection | undefined;
   let sending: NodeJS.Timeout | undefined;
-  let pumping = true;
   let dropped = 0;
   const nacked = new Set<number>();
   const reports: { ssrc: number; highestSequence: number; packetsLost: number }[] = [];
@@ -88,41 +78,7 @@ void describe('NACKs toward a publisher for packets lost on the way in', { timeo
         nacked.add(seq);
       }
     });
-    await pc.setLocalDescription(await pc.createOffer());
-    await waitFor(() => pc!.iceGatheringState === 'complete', { what: 'werift gathering' });
-    ws = await RawSocket.connect(wsUrlOf(sb.url));
-    ws.send(
-      JSON.stringify({
-        id: 1,
-        method: 'join',
-        params: { sid: ROOM, uid: 'pub', offer: { type: 'offer', sdp: pc.localDescription!.sdp } },
-      }),
-    );
-    let answer: Rpc['result'];
-    const trickles: RTCIceCandidate[] = [];
-    void (async () => {
-      while (pumping) {
-        const m = await ws.next<Rpc>(500).catch(() => undefined);
-        if (m?.id === 1) {
-          assert.ok(m.result, `join failed: ${m.error?.message}`);
-          answer = m.result;
-          await pc.setRemoteDescription(answer);
-          for (const c of trickles.splice(0)) {
-            await pc.addIceCandidate(c);
-          }
-        } else if (m?.method === 'trickle' && m.params?.target === 0 && m.params.candidate) {
-          if (answer) {
-            await pc.addIceCandidate(m.params.candidate);
-          } else {
-            trickles.push(m.params.candidate);
-          }
-        }
-      }
-    })();
-    await waitFor(() => pc!.connectionState === 'connected', {
-      timeout: 20_000,
-      what: 'the publisher to connect',
-    });
+    joined = await joinAsPublisher(wsUrlOf(sb.url), ROOM, 'pub', pc);
     let seq = 0;
     let frame = 0;
     sending = setInterval(() => {
@@ -140,10 +96,9 @@ void describe('NACKs toward a publisher for packets lost on the way in', { timeo
   });
 
   after(async () => {
-    pumping = false;
     clearInterval(sending);
     await pc?.close();
-    await ws?.close();
+    await joined?.close();
     await viewer?.close();
     await sb?.close();
   });

@@ -8,28 +8,13 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
-import {
-  MediaStreamTrack,
-  RTCPeerConnection,
-  RTCRtpCodecParameters,
-  RtpHeader,
-  RtpPacket,
-  type RTCIceCandidate,
-} from 'werift';
-import { RawSocket } from '../helpers/rawSocket.ts';
+import { MediaStreamTrack, RTCPeerConnection, RTCRtpCodecParameters, RtpHeader, RtpPacket } from 'werift';
 import { startSwitchboard, type RunningSwitchboard } from '../helpers/server.ts';
 import { waitFor } from '../helpers/waitFor.ts';
+import { joinAsPublisher, type JoinedPublisher } from '../helpers/weriftPublisher.ts';
 import { WrtcPeer, wsUrlOf } from '../helpers/wrtcPeer.ts';
 
 const ROOM = 'garbage';
-
-interface Rpc {
-  id?: number;
-  method?: string;
-  params?: { candidate?: RTCIceCandidate; target?: number };
-  result?: { type: 'answer'; sdp: string };
-  error?: { message: string };
-}
 
 /** The datagrams sent from the publisher's 5-tuple, by kind. */
 function garbage(): [string, Buffer][] {
@@ -62,10 +47,9 @@ function garbage(): [string, Buffer][] {
 void describe('garbage datagrams on a media port', { timeout: 120_000 }, () => {
   let sb: RunningSwitchboard | undefined;
   let viewer: WrtcPeer | undefined;
-  let ws: RawSocket | undefined;
+  let joined: JoinedPublisher | undefined;
   let pc: RTCPeerConnection | undefined;
   let sending: NodeJS.Timeout | undefined;
-  let pumping = true;
   const uncaught: unknown[] = [];
   const onUncaught = (err: unknown): void => void uncaught.push(err);
 
@@ -84,41 +68,7 @@ void describe('garbage datagrams on a media port', { timeout: 120_000 }, () => {
     });
     const track = new MediaStreamTrack({ kind: 'audio' });
     pc.addTransceiver(track, { direction: 'sendonly' });
-    await pc.setLocalDescription(await pc.createOffer());
-    await waitFor(() => pc!.iceGatheringState === 'complete', { what: 'werift gathering' });
-    ws = await RawSocket.connect(wsUrlOf(sb.url));
-    ws.send(
-      JSON.stringify({
-        id: 1,
-        method: 'join',
-        params: { sid: ROOM, uid: 'pub', offer: { type: 'offer', sdp: pc.localDescription!.sdp } },
-      }),
-    );
-    let answer: Rpc['result'];
-    const trickles: RTCIceCandidate[] = [];
-    void (async () => {
-      while (pumping) {
-        const m = await ws.next<Rpc>(500).catch(() => undefined);
-        if (m?.id === 1) {
-          assert.ok(m.result, `join failed: ${m.error?.message}`);
-          answer = m.result;
-          await pc.setRemoteDescription(answer);
-          for (const c of trickles.splice(0)) {
-            await pc.addIceCandidate(c);
-          }
-        } else if (m?.method === 'trickle' && m.params?.target === 0 && m.params.candidate) {
-          if (answer) {
-            await pc.addIceCandidate(m.params.candidate);
-          } else {
-            trickles.push(m.params.candidate);
-          }
-        }
-      }
-    })();
-    await waitFor(() => pc!.connectionState === 'connected', {
-      timeout: 20_000,
-      what: 'the publisher to connect',
-    });
+    joined = await joinAsPublisher(wsUrlOf(sb.url), ROOM, 'pub', pc);
     let seq = 0;
     sending = setInterval(() => {
       const header = new RtpHeader({
@@ -136,10 +86,9 @@ void describe('garbage datagrams on a media port', { timeout: 120_000 }, () => {
   });
 
   after(async () => {
-    pumping = false;
     clearInterval(sending);
     await pc?.close();
-    await ws?.close();
+    await joined?.close();
     await viewer?.close();
     await sb?.close();
     process.off('uncaughtException', onUncaught);

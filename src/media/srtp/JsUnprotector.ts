@@ -1,38 +1,23 @@
-import {
-  createCipheriv,
-  createDecipheriv,
-  createHash,
-  hash,
-  timingSafeEqual,
-  type Cipher,
-} from 'node:crypto';
+import { createDecipheriv, timingSafeEqual } from 'node:crypto';
+import { CmKeystream, GcmNonce, sha1, xorInto } from './jsCiphers.ts';
 import { SRTP_AEAD_AES_128_GCM, type SrtpSessionKeys } from './Protector.ts';
 import type { Unprotector } from './Unprotector.ts';
-
-const sha1: (data: Buffer) => Buffer =
-  typeof hash === 'function'
-    ? (data) => hash('sha1', data, 'buffer')
-    : (data) => createHash('sha1').update(data).digest();
 
 /**
  * AES_CM_128_HMAC_SHA1_80 unprotect in TypeScript (the fallback of native/srtp.c): the HMAC is
  * checked first (two one-shot hashes over [ipad | packet | ROC] and [opad | inner], the first built
  * in a scratch buffer since the packet has no headroom), then the payload is XORed with the
- * keystream of one long-lived AES-ECB cipher, as in JsCmProtector.
+ * CmKeystream, as in JsCmProtector.
  */
 export class JsCmUnprotector implements Unprotector {
   readonly kind = 'js';
   readonly tagLength = 10;
-  readonly #ecb: Cipher;
-  readonly #salt: Buffer;
+  readonly #keystream: CmKeystream;
   readonly #outer = Buffer.alloc(84);
   #scratch = Buffer.alloc(2048);
-  #counters = Buffer.alloc(2048);
 
   constructor(keys: SrtpSessionKeys) {
-    this.#ecb = createCipheriv('aes-128-ecb', keys.key, null);
-    this.#ecb.setAutoPadding(false);
-    this.#salt = Buffer.from(keys.salt.subarray(0, 14));
+    this.#keystream = new CmKeystream(keys.key, keys.salt);
     for (let i = 0; i < 64; i++) {
       const k = i < keys.authKey.length ? keys.authKey[i]! : 0;
       this.#scratch[i] = k ^ 0x36;
@@ -60,29 +45,8 @@ export class JsCmUnprotector implements Unprotector {
       return -1;
     }
     if (plen > 0) {
-      const blocks = (plen + 15) >>> 4;
-      if (blocks * 16 > this.#counters.length) {
-        this.#counters = Buffer.alloc(blocks * 16);
-      }
-      const c = this.#counters;
-      const salt = this.#salt;
-      const ssrc = buf.readUInt32BE(off + 8);
-      const seq = buf.readUInt16BE(off + 2);
-      const w0 = salt.readUInt32BE(0);
-      const w1 = (salt.readUInt32BE(4) ^ ssrc) >>> 0;
-      const w2 = (salt.readUInt32BE(8) ^ roc) >>> 0;
-      const w3hi = ((salt[12]! << 8) | salt[13]!) ^ seq;
-      for (let i = 0, o = 0; i < blocks; i++, o += 16) {
-        c.writeUInt32BE(w0, o);
-        c.writeUInt32BE(w1, o + 4);
-        c.writeUInt32BE(w2, o + 8);
-        c.writeUInt32BE(((w3hi << 16) | i) >>> 0, o + 12);
-      }
-      const ks = this.#ecb.update(c.subarray(0, blocks * 16));
-      const p = off + hdrLen;
-      for (let i = 0; i < plen; i++) {
-        buf[p + i] = buf[p + i]! ^ ks[i]!;
-      }
+      const ks = this.#keystream.generate(plen, buf.readUInt32BE(off + 8), buf.readUInt16BE(off + 2), roc);
+      xorInto(buf, off + hdrLen, ks, plen);
     }
     return plen;
   }
@@ -92,13 +56,10 @@ export class JsCmUnprotector implements Unprotector {
 export class JsGcmUnprotector implements Unprotector {
   readonly kind = 'js';
   readonly tagLength = 16;
-  readonly #key: Buffer;
-  readonly #salt: Buffer;
-  readonly #iv = Buffer.alloc(12);
+  readonly #nonce: GcmNonce;
 
   constructor(keys: SrtpSessionKeys) {
-    this.#key = Buffer.from(keys.key);
-    this.#salt = Buffer.from(keys.salt.subarray(0, 12));
+    this.#nonce = new GcmNonce(keys.key, keys.salt);
   }
 
   unprotect(buf: Buffer, off: number, len: number, hdrLen: number, roc: number): number {
@@ -106,15 +67,11 @@ export class JsGcmUnprotector implements Unprotector {
     if (hdrLen < 12 || plen < 0 || off + len > buf.length) {
       return -1;
     }
-    const iv = this.#iv;
-    const s = this.#salt;
-    iv.writeUInt16BE(s.readUInt16BE(0), 0);
-    iv.writeUInt32BE((s.readUInt32BE(2) ^ buf.readUInt32BE(off + 8)) >>> 0, 2);
-    iv.writeUInt32BE((s.readUInt32BE(6) ^ roc) >>> 0, 6);
-    iv.writeUInt16BE(s.readUInt16BE(10) ^ buf.readUInt16BE(off + 2), 10);
+    const n = this.#nonce;
+    const iv = n.iv(buf.readUInt32BE(off + 8), roc, buf.readUInt16BE(off + 2));
     const p = off + hdrLen;
     try {
-      const d = createDecipheriv('aes-128-gcm', this.#key, iv);
+      const d = createDecipheriv('aes-128-gcm', n.key, iv);
       d.setAAD(buf.subarray(off, p));
       d.setAuthTag(buf.subarray(p + plen, p + plen + 16));
       const plain = d.update(buf.subarray(p, p + plen));

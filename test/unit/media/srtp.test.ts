@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { RtpHeader, RtpPacket, SrtpSession } from 'werift';
+import { RtpHeader, RtpPacket } from 'werift';
 import {
   JsCmProtector,
   JsGcmProtector,
@@ -15,43 +15,8 @@ import {
   type Protector,
   type SrtpSessionKeys,
 } from '../../../src/media/srtp/index.ts';
+import { srtpSessions } from '../../helpers/srtpSessions.ts';
 import { addon } from '../../../src/media/srtp/native.ts';
-
-function sessions(profile: number) {
-  const key = randomBytes(16);
-  const salt = randomBytes(profile === SRTP_AEAD_AES_128_GCM ? 12 : 14);
-  const other = { key: randomBytes(16), salt: randomBytes(salt.length) };
-  const sender = new SrtpSession({
-    keys: {
-      localMasterKey: key,
-      localMasterSalt: salt,
-      remoteMasterKey: other.key,
-      remoteMasterSalt: other.salt,
-    },
-    profile,
-  });
-  const receiver = new SrtpSession({
-    keys: {
-      localMasterKey: other.key,
-      localMasterSalt: other.salt,
-      remoteMasterKey: key,
-      remoteMasterSalt: salt,
-    },
-    profile,
-  });
-  const ctx = sender.localContext as unknown as {
-    srtpSessionKey: Buffer;
-    srtpSessionSalt: Buffer;
-    srtpSessionAuthTag: Buffer;
-  };
-  const keys: SrtpSessionKeys = {
-    profile,
-    key: ctx.srtpSessionKey,
-    salt: ctx.srtpSessionSalt,
-    authKey: ctx.srtpSessionAuthTag,
-  };
-  return { sender, receiver, keys };
-}
 
 function protectors(keys: SrtpSessionKeys): [string, Protector][] {
   const js: Protector =
@@ -73,7 +38,7 @@ for (const [name, profile] of [
   ['AEAD_AES_128_GCM', SRTP_AEAD_AES_128_GCM],
 ] as const) {
   await test(`${name}: output is byte-identical to werift's and werift decrypts it, across a sequence wrap`, () => {
-    const { sender, receiver, keys } = sessions(profile);
+    const { sender, receiver, keys } = srtpSessions(profile);
     const ps = protectors(keys);
     const ssrc = 0xfedcba98;
     let seq = 65500;

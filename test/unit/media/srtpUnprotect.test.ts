@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { RtpHeader, SrtpSession } from 'werift';
+import { RtpHeader } from 'werift';
 import {
   JsCmUnprotector,
   JsGcmUnprotector,
@@ -15,39 +15,10 @@ import {
   type SrtpSessionKeys,
   type Unprotector,
 } from '../../../src/media/srtp/index.ts';
+import { srtpSessions } from '../../helpers/srtpSessions.ts';
 import { REPLAY_WINDOW } from '../../../src/media/srtp/SrtpReplay.ts';
 import { addon } from '../../../src/media/srtp/native.ts';
 import { RtpView } from '../../../src/media/RtpView.ts';
-
-function sessions(profile: number) {
-  const key = randomBytes(16);
-  const salt = randomBytes(profile === SRTP_AEAD_AES_128_GCM ? 12 : 14);
-  const other = { key: randomBytes(16), salt: randomBytes(salt.length) };
-  const config = (a: typeof other, b: typeof other) => ({
-    keys: {
-      localMasterKey: a.key,
-      localMasterSalt: a.salt,
-      remoteMasterKey: b.key,
-      remoteMasterSalt: b.salt,
-    },
-    profile,
-  });
-  const sender = new SrtpSession(config({ key, salt }, other));
-  const receiver = new SrtpSession(config(other, { key, salt }));
-  // Our side is the receiver: its remote context holds the keys the sender protects with.
-  const ctx = receiver.remoteContext as unknown as {
-    srtpSessionKey: Buffer;
-    srtpSessionSalt: Buffer;
-    srtpSessionAuthTag: Buffer;
-  };
-  const keys: SrtpSessionKeys = {
-    profile,
-    key: ctx.srtpSessionKey,
-    salt: ctx.srtpSessionSalt,
-    authKey: ctx.srtpSessionAuthTag,
-  };
-  return { sender, receiver, keys };
-}
 
 function unprotectors(keys: SrtpSessionKeys): [string, Unprotector][] {
   const js: Unprotector =
@@ -102,7 +73,7 @@ for (const [name, profile] of [
   await test(`${name}: decrypts what werift protects to werift's own plaintext, across a sequence wrap`, () => {
     for (const which of addon ? [0, 1] : [0]) {
       // A fresh pair per implementation: werift's sender state carries on across packets.
-      const { sender, receiver, keys } = sessions(profile);
+      const { sender, receiver, keys } = srtpSessions(profile);
       const [kind, u] = unprotectors(keys)[which]!;
       const replay = new SrtpReplay();
       let n = 0;
@@ -124,7 +95,7 @@ for (const [name, profile] of [
   });
 
   await test(`${name}: replayed, corrupted and forged packets are refused without moving the stream's state`, () => {
-    const { sender, keys } = sessions(profile);
+    const { sender, keys } = srtpSessions(profile);
     for (const [kind, u] of unprotectors(keys)) {
       const replay = new SrtpReplay();
       const pkts = [100, 101, 102, 103].map((seq) =>
