@@ -363,6 +363,9 @@ function guardRemoteCandidates(conn: Connection, enabled: boolean, max: number):
 const MAX_MDNS_LOOKUPS = 8;
 
 const addrKey = (a: Address): string => `${a[0]}:${a[1]}`;
+/** Whether a candidate pair's remote address is `addr` (werift's `remoteAddr` getter builds a tuple per call). */
+const remoteIs = (pair: { remoteCandidate: { host: string; port: number } }, addr: Address): boolean =>
+  pair.remoteCandidate.host === addr[0] && pair.remoteCandidate.port === addr[1];
 
 /**
  * Our sockets for one werift ICE `Connection` (workaround 5), its mux endpoint (UDP and TCP) and
@@ -409,17 +412,10 @@ class IceAttachment implements MuxEndpoint, TcpEndpoint, MonitoredAgent {
   #select(addr: Address, protocol: unknown): void {
     const c = this.#conn;
     const current = c.nominated;
-    if (
-      !current ||
-      (current.protocol === protocol &&
-        current.remoteAddr[0] === addr[0] &&
-        current.remoteAddr[1] === addr[1])
-    ) {
+    if (!current || (current.protocol === protocol && remoteIs(current, addr))) {
       return;
     }
-    const pair = (c.checkList as any[]).find(
-      (p) => p.protocol === protocol && p.remoteAddr[0] === addr[0] && p.remoteAddr[1] === addr[1],
-    );
+    const pair = (c.checkList as any[]).find((p) => p.protocol === protocol && remoteIs(p, addr));
     if (pair?.nominated) {
       logger.debug({ from: current.remoteAddr, to: addr }, 'ICE-lite: selected pair follows the client');
       c.nominated = pair;
@@ -444,7 +440,9 @@ class IceAttachment implements MuxEndpoint, TcpEndpoint, MonitoredAgent {
       const tid = transactionId(data);
       protocol = this.#stun.find((p) => p.transactions[tid] !== undefined);
     }
-    protocol ??= this.#lastSender.get(addrKey(from)) ?? this.#stun[0];
+    // One UDP protocol (the usual case): it is the one, no lookup by address.
+    protocol ??=
+      this.#stun.length === 1 ? this.#stun[0] : (this.#lastSender.get(addrKey(from)) ?? this.#stun[0]);
     if (!stun && this.#conn.iceLite) {
       this.#select(from, protocol); // workaround 8: the client sends data on its selected pair
       this.#dataSeen ||= this.#conn.nominated !== undefined;
@@ -621,7 +619,7 @@ class IceAttachment implements MuxEndpoint, TcpEndpoint, MonitoredAgent {
     if (
       !pair ||
       ((tcp ? pair.protocol === tcp : pair.protocol.type === 'stun') &&
-        (from === undefined || (pair.remoteAddr[0] === from[0] && pair.remoteAddr[1] === from[1])))
+        (from === undefined || remoteIs(pair, from)))
     ) {
       this.#activity?.received();
     }
