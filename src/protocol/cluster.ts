@@ -66,13 +66,22 @@ export const peerRequest = z.object({
 });
 export type PeerRequest = z.infer<typeof peerRequest>;
 
-/** What a media node publishes back to the signal instance holding the client's socket. */
+/**
+ * What a media node publishes back to the signal instance holding the client's socket. `also`: more
+ * connections of the same signal instance that get the same notification (a room's roster goes to
+ * every member in one message, serialized once, instead of one message per member).
+ */
 export const peerNotification = z.object({
   conn: z.string().min(1),
+  also: z.array(z.string().min(1)).max(100_000).optional(),
   method: z.string().min(1),
   params: z.unknown(),
 });
 export type PeerNotification = z.infer<typeof peerNotification>;
+
+/** Every connection a notification is for. */
+export const notificationTargets = (n: PeerNotification): string[] =>
+  n.also ? [n.conn, ...n.also] : [n.conn];
 
 /**
  * A signal instance asks the registry where a peer of `room` goes: the owner, or (owner full or in

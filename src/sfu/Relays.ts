@@ -23,6 +23,7 @@
 import type { Bus, Store, Subscription } from '../backbone/index.ts';
 import type { CloseReason, Participant, Peer, SFU, Session } from '../media/index.ts';
 import {
+  notificationTargets,
   peerNotification,
   RECONNECT_NOTIFICATION,
   RELAY_UID_PREFIX,
@@ -44,6 +45,8 @@ export interface RelaysOptions {
   node: string;
   /** Sends a notification to a conn (a client's, or another node's relay link). */
   notify(conn: string, method: string, params: unknown): void;
+  /** The same notification to many connections (grouped per signal instance). */
+  notifyAll(conns: readonly string[], method: string, params: unknown): void;
   /** The conn of a peer that joined through `join` (clients and inbound relays). */
   connOf(peer: Peer): string | undefined;
   /** The roster without hidden peers (grants). */
@@ -104,10 +107,12 @@ export class Relays {
       if (!n.success) {
         return;
       }
-      for (const link of this.#links.values()) {
-        if (link.conn === n.data.conn) {
-          link.receive(n.data.method, n.data.params);
-          return;
+      for (const target of notificationTargets(n.data)) {
+        for (const link of this.#links.values()) {
+          if (link.conn === target) {
+            link.receive(n.data.method, n.data.params);
+            break;
+          }
         }
       }
     });
@@ -183,11 +188,12 @@ export class Relays {
       ...remote.filter(([p]) => p !== except).flatMap(([, l]) => l),
     ];
     const everyone = roster();
+    const clients: string[] = [];
     for (const p of session.peers) {
       if (!p.relay) {
         const conn = this.#o.connOf(p);
         if (conn) {
-          this.#o.notify(conn, 'participants', { peers: everyone });
+          clients.push(conn);
         }
       } else if (link?.peer === p) {
         link.sendRoster(roster(p));
@@ -200,6 +206,9 @@ export class Relays {
           this.#o.notify(i.conn, 'participants', { peers });
         }
       }
+    }
+    if (clients.length > 0) {
+      this.#o.notifyAll(clients, 'participants', { peers: everyone });
     }
   }
 

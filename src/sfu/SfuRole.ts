@@ -111,6 +111,7 @@ export class SfuRole {
       dc: this.#dc,
       node: nodeId,
       notify: (conn, method, params) => this.#notify(conn, method, params),
+      notifyAll: (conns, method, params) => this.#notifyAll(conns, method, params),
       connOf: (peer) => this.#connOf(peer),
       visible: (session, list) => this.#grants.visible(session, list),
     });
@@ -313,6 +314,24 @@ export class SfuRole {
     const [signal] = conn.split('/');
     const msg: PeerNotification = { conn, method, params };
     this.#bus.publish(subjects.signalNotify(this.#dc, signal!), msg);
+  }
+
+  /** The same notification to many connections: one Bus message per signal instance. */
+  #notifyAll(conns: readonly string[], method: string, params: unknown): void {
+    const bySignal = new Map<string, string[]>();
+    for (const conn of conns) {
+      const signal = conn.split('/')[0]!;
+      const list = bySignal.get(signal);
+      if (list) {
+        list.push(conn);
+      } else {
+        bySignal.set(signal, [conn]);
+      }
+    }
+    for (const [signal, [conn, ...also]] of bySignal) {
+      const msg: PeerNotification = { conn: conn!, also: also.length > 0 ? also : undefined, method, params };
+      this.#bus.publish(subjects.signalNotify(this.#dc, signal), msg);
+    }
   }
 
   #sessionOf(peer: Peer): Session | undefined {

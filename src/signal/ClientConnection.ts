@@ -179,7 +179,12 @@ export class ClientConnection {
 
   /** A notification another role sent this client. After `room.kicked` / `room.ended` the socket closes. */
   notify(method: string, params: unknown): void {
-    this.send(rpcNotification(method, params));
+    this.notifyFrame(method, rpcNotification(method, params));
+  }
+
+  /** `notify` with the JSON-RPC frame already serialized (one frame for many connections). */
+  notifyFrame(method: string, frame: string): void {
+    this.send(frame);
     const closing = CLOSING[method];
     if (closing) {
       // Out of the room at once: a vanished client never completes the close handshake, and its

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Bus, Store, Subscription } from '../backbone/index.ts';
 import type { Config } from '../config/index.ts';
-import { peerNotification, subjects } from '../protocol/cluster.ts';
+import { notificationTargets, peerNotification, subjects } from '../protocol/cluster.ts';
 import {
   memberRecord,
   MEMBER_RECORD_NOTIFICATION,
@@ -14,6 +14,7 @@ import {
 import { Authenticator } from './Authenticator.ts';
 import { ClientConnection } from './ClientConnection.ts';
 import { ClientLimits } from './ClientLimits.ts';
+import { rpcNotification } from './jsonRpc.ts';
 import { NodeWatch } from './NodeWatch.ts';
 import { logger } from '../util/logger.ts';
 import { SwitchboardError } from '../util/errors.ts';
@@ -160,15 +161,22 @@ export class SignalRole {
         logger.warn({ issues: n.error.issues }, 'malformed notification on the bus');
         return;
       }
-      const conn = this.#conns.get(n.data.conn);
-      if (n.data.method === MEMBER_RECORD_NOTIFICATION) {
-        const m = memberRecord.safeParse(n.data.params);
+      const { method, params } = n.data;
+      if (method === MEMBER_RECORD_NOTIFICATION) {
+        const m = memberRecord.safeParse(params);
         if (m.success) {
-          conn?.updateRecord(m.data);
+          this.#conns.get(n.data.conn)?.updateRecord(m.data);
         }
         return;
       }
-      conn?.notify(n.data.method, n.data.params);
+      if (!n.data.also) {
+        this.#conns.get(n.data.conn)?.notify(method, params);
+        return;
+      }
+      const frame = rpcNotification(method, params); // serialized once for all of them
+      for (const target of notificationTargets(n.data)) {
+        this.#conns.get(target)?.notifyFrame(method, frame);
+      }
     });
     this.#unregisterReset = this.#store.onReset(() => this.#restore());
     await this.#bus.flush(); // media nodes can reach us before the first client connects

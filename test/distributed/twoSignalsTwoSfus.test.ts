@@ -62,6 +62,20 @@ void describe('two signal instances, two sfu nodes, one registry', { timeout: 12
     assert.deepEqual([...b.remoteStreamIds()], [a.publishedStreamId]);
   });
 
+  void it('both clients get the room roster, each through its own signal instance', async () => {
+    const roster = (p: WrtcPeer) =>
+      (
+        p.notifications.filter((n) => n.method === 'participants').at(-1)?.params as
+          { peers: { uid: string }[] } | undefined
+      )?.peers
+        .map((x) => x.uid)
+        .sort();
+    for (const p of [alice!, bob!]) {
+      await waitFor(() => roster(p)?.length === 2, { what: 'a roster of two' });
+      assert.deepEqual(roster(p), ['alice', 'bob']);
+    }
+  });
+
   void it('each signal instance holds its own client; no instance has a media node', () => {
     assert.deepEqual(
       signals.map((s) => s.signal!.connections),
