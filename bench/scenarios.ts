@@ -438,10 +438,14 @@ export async function sweep(kind: ServerKind, plan: Plan): Promise<SweepResult> 
         result.joins += stepJoins.length;
         result.joinFailures += stepFailures;
         // Our own processes' CPU, not the cores' busy share: the machine is shared, and other
-        // jobs' load shows up as loss (the gate) rather than as a reason to stop early.
+        // jobs' load shows up as loss (the gate) rather than as a reason to stop early. But a load
+        // core busy all the time stops the sweep too, whatever our processes' share: the clients'
+        // receive work (IP/UDP input, steered there) runs in softirq and counts for no process, and a
+        // saturated load core fails the next step's joins and publisher (2026-12-05: 85 % load CPU,
+        // 97 % busy at N = 300; the next step lost its publisher).
         if (w.serverCpu >= 0.95) {
           limit = 'server-cpu';
-        } else if (w.loadCpu >= 0.9) {
+        } else if (w.loadCpu >= 0.9 || w.loadCoreBusy >= 0.95) {
           limit = 'load-core';
         }
       }
