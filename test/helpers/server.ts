@@ -42,17 +42,25 @@ export async function fetchMetrics(sb: { url: string }): Promise<string> {
 }
 
 /**
- * The value of metric `name` in Prometheus text, summed over all its label sets;
- * `undefined` when no sample of that name is present.
+ * The value of metric `name` in Prometheus text, summed over its label sets (those that have every
+ * label of `labels`, when given); `undefined` when no such sample is present.
  */
-export function metricValue(text: string, name: string): number | undefined {
+export function metricValue(
+  text: string,
+  name: string,
+  labels: Record<string, string> = {},
+): number | undefined {
+  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
   let found = false;
   let sum = 0;
   for (const line of text.split('\n')) {
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{[^}]*\})?\s+(\S+)/.exec(line);
-    if (m?.[1] === name && m[2] !== undefined) {
-      found = true;
-      sum += Number(m[2]);
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{([^}]*)\})?\s+(\S+)/.exec(line);
+    if (m?.[1] === name && m[3] !== undefined) {
+      const set = (m[2] ?? '').split(',');
+      if (wanted.every((l) => set.includes(l))) {
+        found = true;
+        sum += Number(m[3]);
+      }
     }
   }
   return found ? sum : undefined;

@@ -16,7 +16,7 @@ import {
   useNACK,
   usePLI,
 } from 'werift';
-import { startSwitchboard, type RunningSwitchboard } from '../helpers/server.ts';
+import { fetchMetrics, metricValue, startSwitchboard, type RunningSwitchboard } from '../helpers/server.ts';
 import { waitFor } from '../helpers/waitFor.ts';
 import { joinAsPublisher, type JoinedPublisher } from '../helpers/weriftPublisher.ts';
 import { WrtcPeer, wsUrlOf } from '../helpers/wrtcPeer.ts';
@@ -148,8 +148,7 @@ void describe('NACKs toward a publisher for packets lost on the way in', { timeo
     await new Promise((r) => setTimeout(r, 500)); // the last retransmissions
     const lost = (await videoLost(viewer!)) - lostBefore;
     assert.ok(lost <= 2, `the viewer lost ${lost} packets of ${dropped} lost on the way in`);
-    const metrics = await (await fetch(`${sb!.url}/metrics`)).text();
-    const requests = Number(/^sfu_nack_requests (\S+)$/m.exec(metrics)?.[1]);
+    const requests = metricValue(await fetchMetrics(sb!), 'sfu_nack_requests') ?? 0;
     assert.ok(requests >= dropped - 2, `sfu_nack_requests ${requests}`);
   });
 

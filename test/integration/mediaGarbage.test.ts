@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
 import { MediaStreamTrack, RTCPeerConnection, RTCRtpCodecParameters, RtpHeader, RtpPacket } from 'werift';
-import { startSwitchboard, type RunningSwitchboard } from '../helpers/server.ts';
+import { fetchMetrics, metricValue, startSwitchboard, type RunningSwitchboard } from '../helpers/server.ts';
 import { waitFor } from '../helpers/waitFor.ts';
 import { joinAsPublisher, type JoinedPublisher } from '../helpers/weriftPublisher.ts';
 import { WrtcPeer, wsUrlOf } from '../helpers/wrtcPeer.ts';
@@ -157,8 +157,6 @@ void describe('garbage datagrams on a media port', { timeout: 120_000 }, () => {
   });
 
   async function ingressCount(result: string): Promise<number> {
-    const text = await (await fetch(`${sb!.url}/metrics`)).text();
-    const m = new RegExp(`^sfu_ingress_packets\\{result="${result}"\\} (\\S+)$`, 'm').exec(text);
-    return Number(m?.[1] ?? NaN);
+    return metricValue(await fetchMetrics(sb!), 'sfu_ingress_packets', { result }) ?? NaN;
   }
 });
