@@ -153,26 +153,42 @@ static void cm_mac(const Context *c, const uint8_t *pkt, uint32_t len, uint32_t 
   SHA1_Final(mac, &s);
 }
 
-/* protect(ctx, buf, off, hdrLen, payloadLen, ssrc, seq, roc) -> protected length (in place) */
-static napi_value protect(napi_env env, napi_callback_info info) {
+/*
+ * The arguments shared by protect and unprotect: argv[0] a context, argv[1] a Buffer, then n - 2
+ * uint32s into u. Throws (and returns 0) when one is not what it must be.
+ */
+static int packet_args(napi_env env, napi_callback_info info, size_t n, Context **c, uint8_t **buf,
+                       size_t *buflen, uint32_t *u) {
   size_t argc = 8;
   napi_value argv[8];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < n ||
+      napi_get_value_external(env, argv[0], (void **)c) != napi_ok) {
+    napi_throw_type_error(env, NULL, "srtp: bad arguments");
+    return 0;
+  }
+  if (!get_buffer(env, argv[1], buf, buflen)) {
+    napi_throw_type_error(env, NULL, "srtp: buf must be a Buffer");
+    return 0;
+  }
+  for (size_t i = 2; i < n; i++) {
+    if (napi_get_value_uint32(env, argv[i], &u[i - 2]) != napi_ok) {
+      napi_throw_type_error(env, NULL, "srtp: bad arguments");
+      return 0;
+    }
+  }
+  return 1;
+}
+
+/* protect(ctx, buf, off, hdrLen, payloadLen, ssrc, seq, roc) -> protected length (in place) */
+static napi_value protect(napi_env env, napi_callback_info info) {
   Context *c;
-  CHECK(napi_get_value_external(env, argv[0], (void **)&c));
   uint8_t *buf;
   size_t buflen;
-  if (!get_buffer(env, argv[1], &buf, &buflen)) {
-    napi_throw_type_error(env, NULL, "srtp: buf must be a Buffer");
+  uint32_t u[6];
+  if (!packet_args(env, info, 8, &c, &buf, &buflen, u)) {
     return NULL;
   }
-  uint32_t off, hdr, len, ssrc, seq, roc;
-  CHECK(napi_get_value_uint32(env, argv[2], &off));
-  CHECK(napi_get_value_uint32(env, argv[3], &hdr));
-  CHECK(napi_get_value_uint32(env, argv[4], &len));
-  CHECK(napi_get_value_uint32(env, argv[5], &ssrc));
-  CHECK(napi_get_value_uint32(env, argv[6], &seq));
-  CHECK(napi_get_value_uint32(env, argv[7], &roc));
+  uint32_t off = u[0], hdr = u[1], len = u[2], ssrc = u[3], seq = u[4], roc = u[5];
   uint32_t tag = c->profile == PROFILE_CM ? 10 : 16;
   if ((size_t)off + hdr + len + (tag > 4 ? tag : 4) > buflen) {
     napi_throw_range_error(env, NULL, "srtp: packet does not fit the buffer");
@@ -206,29 +222,20 @@ static napi_value protect(napi_env env, napi_callback_info info) {
   return out;
 }
 
-
 /*
  * unprotect(ctx, buf, off, len, hdrLen, roc) -> payload length (in place, the tag stripped), or -1
  * when the packet does not authenticate. The caller parsed the header (hdrLen) and chose the
  * rollover counter (RFC 3711 §3.3.1); SSRC and sequence number are read from the header.
  */
 static napi_value unprotect(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   Context *c;
-  CHECK(napi_get_value_external(env, argv[0], (void **)&c));
   uint8_t *buf;
   size_t buflen;
-  if (!get_buffer(env, argv[1], &buf, &buflen)) {
-    napi_throw_type_error(env, NULL, "srtp: buf must be a Buffer");
+  uint32_t u[4];
+  if (!packet_args(env, info, 6, &c, &buf, &buflen, u)) {
     return NULL;
   }
-  uint32_t off, len, hdr, roc;
-  CHECK(napi_get_value_uint32(env, argv[2], &off));
-  CHECK(napi_get_value_uint32(env, argv[3], &len));
-  CHECK(napi_get_value_uint32(env, argv[4], &hdr));
-  CHECK(napi_get_value_uint32(env, argv[5], &roc));
+  uint32_t off = u[0], len = u[1], hdr = u[2], roc = u[3];
   if (!c->decrypt) {
     napi_throw_error(env, NULL, "srtp: unprotect with a protect context");
     return NULL;

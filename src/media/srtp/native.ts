@@ -56,6 +56,19 @@ function load(): Addon | undefined {
 export const addon: Addon | undefined = load();
 logger.debug({ native: addon !== undefined }, 'SRTP accelerator');
 
+const tagLengthOf = (keys: SrtpSessionKeys): number =>
+  keys.profile === SRTP_AES128_CM_HMAC_SHA1_80 ? 10 : 16;
+
+/** An OpenSSL context for one direction of `keys` (AES-CM also needs the HMAC key). */
+const contextOf = (a: Addon, keys: SrtpSessionKeys, decrypt: boolean): object =>
+  a.createContext(
+    keys.profile,
+    keys.key,
+    keys.salt,
+    keys.profile === SRTP_AES128_CM_HMAC_SHA1_80 ? keys.authKey : null,
+    decrypt,
+  );
+
 /** OpenSSL contexts kept across packets, in C (native/srtp.c). */
 export class NativeProtector implements Protector {
   readonly kind = 'native';
@@ -65,13 +78,8 @@ export class NativeProtector implements Protector {
 
   constructor(a: Addon, keys: SrtpSessionKeys) {
     this.#addon = a;
-    this.tagLength = keys.profile === SRTP_AES128_CM_HMAC_SHA1_80 ? 10 : 16;
-    this.#ctx = a.createContext(
-      keys.profile,
-      keys.key,
-      keys.salt,
-      keys.profile === SRTP_AES128_CM_HMAC_SHA1_80 ? keys.authKey : null,
-    );
+    this.tagLength = tagLengthOf(keys);
+    this.#ctx = contextOf(a, keys, false);
   }
 
   protect(
@@ -96,9 +104,8 @@ export class NativeUnprotector implements Unprotector {
 
   constructor(a: Addon, keys: SrtpSessionKeys) {
     this.#addon = a;
-    const cm = keys.profile === SRTP_AES128_CM_HMAC_SHA1_80;
-    this.tagLength = cm ? 10 : 16;
-    this.#ctx = a.createContext(keys.profile, keys.key, keys.salt, cm ? keys.authKey : null, true);
+    this.tagLength = tagLengthOf(keys);
+    this.#ctx = contextOf(a, keys, true);
   }
 
   unprotect(buf: Buffer, off: number, len: number, hdrLen: number, roc: number): number {
