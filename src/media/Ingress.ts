@@ -60,7 +60,8 @@ export class Ingress {
   readonly #streams = new Map<number, Stream>();
   readonly #view = new RtpView();
   readonly #rtcpSsrc = (Math.random() * 0xffffffff) >>> 0;
-  readonly #rrTimer: NodeJS.Timeout;
+  /** Started with the first routed stream: a client that publishes nothing costs no timer. */
+  #rrTimer: NodeJS.Timeout | undefined;
   readonly #detach: () => void;
   readonly #unsubscribe: () => void;
   #nackTimer: NodeJS.Timeout | undefined;
@@ -77,8 +78,6 @@ export class Ingress {
         this.#onSenderReport(p);
       }
     }).unSubscribe;
-    this.#rrTimer = setInterval(() => this.#sendReports(), RR_INTERVAL_MS);
-    this.#rrTimer.unref();
   }
 
   /** One SRTP datagram (never SRTCP) from the publisher: the buffer is ours to decrypt in place and keep. */
@@ -130,6 +129,10 @@ export class Ingress {
       }
       const r = route.receiver;
       rx = s.rx = new ReceiveStream(ssrc, r.codec.clockRate, r.kind === 'video');
+      if (this.#rrTimer === undefined) {
+        this.#rrTimer = setInterval(() => this.#sendReports(), RR_INTERVAL_MS);
+        this.#rrTimer.unref();
+      }
     }
     rx.received(index, view.timestamp, now);
     if (rx.pendingNacks > 0 && this.#nackTimer === undefined) {
