@@ -1,5 +1,5 @@
 import { createCipheriv } from 'node:crypto';
-import { CmKeystream, GcmNonce, sha1, xorInto } from './jsCiphers.ts';
+import { CmKeystream, GcmNonce, HmacSha1, xorInto } from './jsCiphers.ts';
 import {
   PROTECT_HEADROOM,
   SRTP_AEAD_AES_128_GCM,
@@ -16,16 +16,11 @@ export class JsCmProtector implements Protector {
   readonly kind = 'js';
   readonly tagLength = 10;
   readonly #keystream: CmKeystream;
-  readonly #ipad = Buffer.alloc(64);
-  readonly #outer = Buffer.alloc(84);
+  readonly #hmac: HmacSha1;
 
   constructor(keys: SrtpSessionKeys) {
     this.#keystream = new CmKeystream(keys.key, keys.salt);
-    for (let i = 0; i < 64; i++) {
-      const k = i < keys.authKey.length ? keys.authKey[i]! : 0;
-      this.#ipad[i] = k ^ 0x36;
-      this.#outer[i] = k ^ 0x5c;
-    }
+    this.#hmac = new HmacSha1(keys.authKey);
   }
 
   protect(
@@ -44,11 +39,9 @@ export class JsCmProtector implements Protector {
     // Authentication tag over header + encrypted payload + ROC.
     const end = p + payloadLen;
     const start = off - PROTECT_HEADROOM;
-    this.#ipad.copy(buf, start);
+    this.#hmac.ipad.copy(buf, start);
     buf.writeUInt32BE(roc >>> 0, end);
-    const inner = sha1(buf.subarray(start, end + 4));
-    inner.copy(this.#outer, 64);
-    sha1(this.#outer).copy(buf, end, 0, 10);
+    this.#hmac.mac(buf.subarray(start, end + 4)).copy(buf, end, 0, 10);
     return hdrLen + payloadLen + 10;
   }
 }

@@ -1,5 +1,5 @@
 import { createDecipheriv, timingSafeEqual } from 'node:crypto';
-import { CmKeystream, GcmNonce, sha1, xorInto } from './jsCiphers.ts';
+import { CmKeystream, GcmNonce, HmacSha1, xorInto } from './jsCiphers.ts';
 import { SRTP_AEAD_AES_128_GCM, type SrtpSessionKeys } from './Protector.ts';
 import type { Unprotector } from './Unprotector.ts';
 
@@ -13,16 +13,14 @@ export class JsCmUnprotector implements Unprotector {
   readonly kind = 'js';
   readonly tagLength = 10;
   readonly #keystream: CmKeystream;
-  readonly #outer = Buffer.alloc(84);
+  readonly #hmac: HmacSha1;
+  /** [ipad | packet | ROC], grown for bigger packets. */
   #scratch = Buffer.alloc(2048);
 
   constructor(keys: SrtpSessionKeys) {
     this.#keystream = new CmKeystream(keys.key, keys.salt);
-    for (let i = 0; i < 64; i++) {
-      const k = i < keys.authKey.length ? keys.authKey[i]! : 0;
-      this.#scratch[i] = k ^ 0x36;
-      this.#outer[i] = k ^ 0x5c;
-    }
+    this.#hmac = new HmacSha1(keys.authKey);
+    this.#hmac.ipad.copy(this.#scratch);
   }
 
   unprotect(buf: Buffer, off: number, len: number, hdrLen: number, roc: number): number {
@@ -39,8 +37,7 @@ export class JsCmUnprotector implements Unprotector {
     const s = this.#scratch;
     buf.copy(s, 64, off, off + authed);
     s.writeUInt32BE(roc >>> 0, 64 + authed);
-    sha1(s.subarray(0, 64 + authed + 4)).copy(this.#outer, 64);
-    const mac = sha1(this.#outer);
+    const mac = this.#hmac.mac(s.subarray(0, 64 + authed + 4));
     if (!timingSafeEqual(mac.subarray(0, 10), buf.subarray(off + authed, off + authed + 10))) {
       return -1;
     }

@@ -1,10 +1,34 @@
 import { createCipheriv, createHash, hash, type Cipher } from 'node:crypto';
 
 // One-shot hashing (`crypto.hash`, Node >= 20.12) is much cheaper than an Hmac object per packet.
-export const sha1: (data: Buffer) => Buffer =
+const sha1: (data: Buffer) => Buffer =
   typeof hash === 'function'
     ? (data) => hash('sha1', data, 'buffer')
     : (data) => createHash('sha1').update(data).digest();
+
+/**
+ * HMAC-SHA1 (RFC 2104) as two one-shot hashes, [ipad | message] and [opad | inner]. The caller
+ * builds [ipad | message] where the message is (the SRTP protector in the packet's headroom, the
+ * unprotector in a scratch buffer) and hands it to `mac`.
+ */
+export class HmacSha1 {
+  readonly ipad = Buffer.alloc(64);
+  readonly #outer = Buffer.alloc(84);
+
+  constructor(key: Buffer) {
+    for (let i = 0; i < 64; i++) {
+      const k = i < key.length ? key[i]! : 0;
+      this.ipad[i] = k ^ 0x36;
+      this.#outer[i] = k ^ 0x5c;
+    }
+  }
+
+  /** The MAC of the message in `inner` = [ipad | message] (20 bytes, a fresh Buffer). */
+  mac(inner: Buffer): Buffer {
+    sha1(inner).copy(this.#outer, 64);
+    return sha1(this.#outer);
+  }
+}
 
 /**
  * The AES-CM keystream of RFC 3711 §4.1.1 with cipher state kept across packets
