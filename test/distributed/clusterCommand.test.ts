@@ -36,10 +36,14 @@ void describe('switchboard cluster', { timeout: 180_000 }, () => {
     });
     child.stdout!.on('data', (b: Buffer) => (output += b.toString('utf8')));
     child.stderr!.on('data', (b: Buffer) => (output += b.toString('utf8')));
-    await waitFor(() => output.includes('Switchboard cluster ready'), {
-      timeout: 90_000,
-      what: 'the cluster to be ready',
-    });
+    // The summary is several console.log lines after the "ready" line; they may arrive in later chunks.
+    await waitFor(
+      () => output.includes('Switchboard cluster ready') && /^ {2}redis-server .* pid \d+/m.test(output),
+      {
+        timeout: 90_000,
+        what: 'the cluster to be ready and its summary printed',
+      },
+    );
   });
 
   after(async () => {
