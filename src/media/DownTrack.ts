@@ -14,7 +14,8 @@ import { Egress, packetBuffer } from './Egress.ts';
 import { udpBatch } from './UdpBatch.ts';
 import { PROTECT_HEADROOM } from './srtp/index.ts';
 import { dtlsReady, extensionId, EXT_ABS_SEND_TIME, EXT_AUDIO_LEVEL, EXT_MID } from './werift.ts';
-import type { Layer, Receiver, TrackSender } from './Receiver.ts';
+import { PLI_MIN_GAP_MS, type Layer, type Receiver, type TrackSender } from './Receiver.ts';
+import { parseVp8, type Vp8Info } from './vp8.ts';
 import { LayerSelector } from './LayerSelector.ts';
 import type { Kind } from './types.ts';
 import { TypedEmitter } from '../util/TypedEmitter.ts';
@@ -30,6 +31,15 @@ export type DownTrackEvents = {
 /** ion-sfu's names for spatial layers, lowest first (rids q/h/f). */
 export const LAYER_NAMES = ['low', 'medium', 'high'] as const;
 export type LayerName = (typeof LAYER_NAMES)[number];
+
+/**
+ * Fast start (#fastStart): a new subscriber gets the frames since the layer's latest keyframe when
+ * that keyframe came at most this long ago. Older, and a keyframe request is answered sooner than
+ * the replay would be long: the publisher's encoder takes one at least every PLI_MIN_GAP_MS.
+ */
+export const FAST_START_MAX_MS = PLI_MIN_GAP_MS;
+/** At most this many packets replayed (~100 KB, a third of a second at 2.5 Mbit/s). */
+export const FAST_START_MAX_PACKETS = 96;
 
 /** Seconds between 1900-01-01 (NTP epoch) and 1970-01-01. */
 const NTP_EPOCH_OFFSET = 2208988800n;
@@ -56,6 +66,8 @@ export class DownTrack extends TypedEmitter<DownTrackEvents> implements TrackSen
   readonly kind: Kind;
   packetsSent = 0;
   bytesSent = 0;
+  /** Times forwarding began with a replay of the latest keyframe (see #fastStart). */
+  fastStarts = 0;
 
   #closed = false;
   /** Subscriber's choice (ion-sfu data channel `video: 'none'` / `audio: false`). */
@@ -76,6 +88,17 @@ export class DownTrack extends TypedEmitter<DownTrackEvents> implements TrackSen
   readonly #vp8: Vp8Munger | undefined;
   readonly #sequencer = new Sequencer();
   readonly #exts: HeaderExtension[] = [];
+  /** The keyframe (first sequence number) a fast start was refused for: a packet after it is missing. */
+  #noFastStart = -1;
+  /** VP8 descriptor of a replayed packet (fast start). */
+  readonly #replayVp8: Vp8Info = {
+    start: false,
+    keyframe: false,
+    opaque: false,
+    tid: -1,
+    width: 0,
+    height: 0,
+  };
   /** Highest sequence number sent, extended with its rollover count (SRTP's ROC is ours to keep). */
   #sentExt = -1;
   readonly #clockRate: number;
@@ -215,19 +238,38 @@ export class DownTrack extends TypedEmitter<DownTrackEvents> implements TrackSen
       if (layer !== this.#target) {
         return;
       }
-      if (!keyframe) {
+      if (keyframe) {
+        this.#start(layer);
+      } else if (!this.#fastStart(b, layer, packet, now)) {
         this.receiver.requestKeyframe(layer);
         return;
       }
-      this.#munger.pause();
-      this.#vp8?.rebase();
-      this.#current = layer;
-      if (layer.opaque) {
-        // Started at a frame start of an encrypted layer: the subscriber's decoder needs a keyframe.
-        this.receiver.requestKeyframe(layer);
-      }
-      this.safeEmit('layer', this.receiver.orderedLayers.indexOf(layer));
     }
+    this.#forward(b, packet, layer, tid, audioLevel, now, -1);
+  }
+
+  /** Forwarding begins (or switches) at a keyframe of `layer`. */
+  #start(layer: Layer): void {
+    this.#munger.pause();
+    this.#vp8?.rebase();
+    this.#current = layer;
+    if (layer.opaque) {
+      // Started at a frame start of an encrypted layer: the subscriber's decoder needs a keyframe.
+      this.receiver.requestKeyframe(layer);
+    }
+    this.safeEmit('layer', this.receiver.orderedLayers.indexOf(layer));
+  }
+
+  /** `ts` ≥ 0 replaces the munged timestamp (fast start). */
+  #forward(
+    b: Binding,
+    packet: RtpView,
+    layer: Layer,
+    tid: number,
+    audioLevel: number,
+    now: number,
+    ts: number,
+  ): void {
     if (packet.payloadLength === 0) {
       this.#munger.skip(packet.seq); // padding-only probe: nothing for the subscriber
       return;
@@ -240,8 +282,68 @@ export class DownTrack extends TypedEmitter<DownTrackEvents> implements TrackSen
     if (!this.#munger.update(packet.seq, packet.timestamp, now, this.#clockRate)) {
       return;
     }
-    this.#send(b, packet, this.#munger.seq, this.#munger.ts, audioLevel, now);
-    this.#sequencer.push(this.#munger.seq, packet.seq, this.#munger.ts, this.receiver.layers.indexOf(layer));
+    const outTs = ts >= 0 ? ts : this.#munger.ts;
+    this.#send(b, packet, this.#munger.seq, outTs, audioLevel, now);
+    this.#sequencer.push(this.#munger.seq, packet.seq, outTs, this.receiver.layers.indexOf(layer));
+  }
+
+  /**
+   * A new subscriber starts from the layer's latest keyframe when it is recent and every packet
+   * since is still cached: those packets go out at once, ahead of `packet`, instead of a keyframe
+   * request that the publisher's encoder may make it wait for (libwebrtc honours one per 300 ms, so
+   * subscribers joining right after another waited up to PLI_MIN_GAP_MS plus a frame). The replayed
+   * frames before `packet`'s get timestamps one tick apart just before it, so the subscriber's
+   * jitter buffer sees them as current (decoded at once, shown for an instant) and adds no delay.
+   * Only before the first packet ever forwarded: later starts (unmute, layer switch) continue a
+   * timeline the subscriber already plays.
+   */
+  #fastStart(b: Binding, layer: Layer, packet: RtpView, now: number): boolean {
+    const first = layer.keyframeSeq;
+    if (
+      this.#current !== undefined ||
+      this.#munger.started ||
+      first < 0 ||
+      layer.opaque ||
+      first === this.#noFastStart
+    ) {
+      return false;
+    }
+    const count = (packet.seq - first) & 0xffff;
+    if (count === 0 || count > FAST_START_MAX_PACKETS || now - layer.keyframeMs > FAST_START_MAX_MS) {
+      return false;
+    }
+    // Every packet must be there (a gap would leave the decoder without a reference); count frames.
+    let frames = 0;
+    let lastTs = -1;
+    for (let i = 0; i < count; i++) {
+      const p = this.receiver.getPacket(layer, (first + i) & 0xffff);
+      if (!p) {
+        this.#noFastStart = first; // not again for this keyframe (the gap stays)
+        return false;
+      }
+      if (p.timestamp !== packet.timestamp && p.timestamp !== lastTs) {
+        frames++;
+        lastTs = p.timestamp;
+      }
+    }
+    this.#start(layer);
+    lastTs = -1;
+    let frame = 0;
+    for (let i = 0; i < count; i++) {
+      const p = this.receiver.getPacket(layer, (first + i) & 0xffff)!;
+      let ts = -1;
+      if (p.timestamp !== packet.timestamp) {
+        if (p.timestamp !== lastTs) {
+          frame++;
+          lastTs = p.timestamp;
+        }
+        ts = (packet.timestamp - (frames - frame + 1)) >>> 0;
+      }
+      const tid = this.#vp8 ? parseVp8(p.buf, p.headerLength, p.payloadEnd, this.#replayVp8).tid : -1;
+      this.#forward(b, p, layer, tid, -1, now, ts);
+    }
+    this.fastStarts++;
+    return true;
   }
 
   /** A sender report for this track, or undefined before the first packet (called about once a second). */
@@ -320,7 +422,6 @@ export class DownTrack extends TypedEmitter<DownTrackEvents> implements TrackSen
       audioLevel: this.kind === 'audio' ? ext(EXT_AUDIO_LEVEL, Buffer.alloc(1)) : undefined,
       absSendTime: this.kind === 'video' ? ext(EXT_ABS_SEND_TIME, Buffer.alloc(3)) : undefined,
     };
-    this.receiver.requestKeyframe(this.#target); // a new subscriber can only start decoding at a keyframe
     return this.#binding;
   }
 

@@ -87,6 +87,13 @@ export interface Layer {
   /** A held keyframe request: sent when its wait ends, unless a keyframe comes first. */
   pliDeferred: ReturnType<typeof setTimeout> | undefined;
   readonly cache: PacketCache | undefined;
+  /**
+   * The latest keyframe: sequence number of its first packet (-1: none since the SSRC began), its
+   * RTP timestamp and when it arrived. A new subscriber starts from it (DownTrack's fast start).
+   */
+  keyframeSeq: number;
+  keyframeTs: number;
+  keyframeMs: number;
   /** The publisher's last RTCP sender report for this layer: its capture clock (NTP) against RTP time. */
   senderReport: SenderReport | undefined;
   /** Bytes at the start of the current bitrate window. */
@@ -192,6 +199,9 @@ export class Receiver extends TypedEmitter<ReceiverEvents> {
         opaque: false,
         windowBytes: 0,
         cache: this.kind === 'video' ? new PacketCache(o.cacheSize) : undefined,
+        keyframeSeq: -1,
+        keyframeTs: 0,
+        keyframeMs: 0,
         senderReport: undefined,
       };
       this.layers.push(layer);
@@ -353,7 +363,10 @@ export class Receiver extends TypedEmitter<ReceiverEvents> {
       return;
     }
     const size = packet.payloadLength;
-    layer.ssrc = packet.ssrc;
+    if (layer.ssrc !== packet.ssrc) {
+      layer.ssrc = packet.ssrc;
+      layer.keyframeSeq = -1; // a new stream: the cache's older packets are another sequence space
+    }
     layer.packets++;
     layer.bytes += size;
     layer.lastPacketMs = now;
@@ -393,6 +406,11 @@ export class Receiver extends TypedEmitter<ReceiverEvents> {
       keyframe = startPoint = size > 0 && this.#keyframe(packet.buf, packet.headerLength, packet.payloadEnd);
     }
     if (keyframe) {
+      if (layer.cache && (layer.keyframeSeq < 0 || packet.timestamp !== layer.keyframeTs)) {
+        layer.keyframeSeq = packet.seq; // the first packet of a keyframe (H.264: the first one flagged)
+        layer.keyframeTs = packet.timestamp;
+        layer.keyframeMs = now;
+      }
       layer.pliOutstanding = false;
       if (layer.pliDeferred !== undefined) {
         clearTimeout(layer.pliDeferred); // whoever waited starts at this one

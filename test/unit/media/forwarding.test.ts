@@ -13,7 +13,7 @@ import {
   SrtpSession,
 } from 'werift';
 import { Receiver, PLI_MIN_GAP_MS, PLI_OUTSTANDING_MS } from '../../../src/media/Receiver.ts';
-import { DownTrack } from '../../../src/media/DownTrack.ts';
+import { DownTrack, FAST_START_MAX_MS } from '../../../src/media/DownTrack.ts';
 import { EXT_ABS_SEND_TIME, EXT_AUDIO_LEVEL, EXT_MID } from '../../../src/media/werift.ts';
 import { viewOf } from '../../helpers/rtpView.ts';
 
@@ -277,6 +277,72 @@ await test('after an answered request the next one waits at most PLI_MIN_GAP_MS,
   push(5, 12000, [], KEYFRAME);
   t.mock.timers.tick(PLI_OUTSTANDING_MS);
   assert.equal(plis.length, 3);
+  receiver.close();
+});
+
+await test('fast start: a new subscriber gets the frames since a recent keyframe at once, squeezed just before the live one, without a PLI', (t) => {
+  t.mock.timers.enable({ apis: ['Date', 'setTimeout'], now: 10_000 });
+  const { receiver, push, plis } = makeReceiver('video');
+  const early = fakeSubscriberTransceiver('video');
+  receiver.addDownTrack(new DownTrack(receiver, early.transceiver));
+  push(100, 9000, [], KEYFRAME); // a keyframe answers the first subscriber's request
+  assert.equal(plis.length, 0);
+  push(101, 9000); // second packet of the keyframe
+  t.mock.timers.tick(40);
+  push(102, 12600); // a delta frame of two packets
+  push(103, 12600);
+  t.mock.timers.tick(40);
+  push(104, 16200);
+  // Joins 80 ms after the keyframe; the next packet is the first of frame 19800.
+  const late = fakeSubscriberTransceiver('video');
+  const dt = new DownTrack(receiver, late.transceiver);
+  receiver.addDownTrack(dt);
+  t.mock.timers.tick(40);
+  push(105, 19800);
+  assert.equal(dt.fastStarts, 1);
+  assert.equal(plis.length, 0, 'no keyframe request: the replay starts the decoder');
+  assert.deepEqual(
+    late.sent.map((h) => h.sequenceNumber),
+    [100, 101, 102, 103, 104, 105],
+  );
+  assert.deepEqual(
+    late.sent.map((h) => h.timestamp),
+    [19797, 19797, 19798, 19798, 19799, 19800],
+    'earlier frames one tick apart just before the live one',
+  );
+  push(106, 23400);
+  assert.deepEqual(late.sent.at(-1)!.timestamp, 23400, 'live frames keep their spacing');
+  // A NACK of a replayed packet is answered with the timestamp it was first sent with.
+  late.sender.onGenericNack.execute({ lost: [102] });
+  assert.equal(late.sent.at(-1)!.sequenceNumber, 102);
+  assert.equal(late.sent.at(-1)!.timestamp, 19798);
+  receiver.close();
+});
+
+await test('no fast start from an old keyframe or across a missing packet: the subscriber waits for a requested keyframe', (t) => {
+  t.mock.timers.enable({ apis: ['Date', 'setTimeout'], now: 10_000 });
+  const { receiver, push, plis } = makeReceiver('video');
+  push(1, 0, [], KEYFRAME);
+  push(2, 3600);
+  push(4, 7200); // 3 never came
+  const gap = fakeSubscriberTransceiver('video');
+  const a = new DownTrack(receiver, gap.transceiver);
+  receiver.addDownTrack(a);
+  push(5, 10800);
+  assert.equal(a.fastStarts, 0);
+  assert.equal(gap.sent.length, 0);
+  assert.equal(plis.length, 1);
+  // A keyframe older than FAST_START_MAX_MS: a request instead (the encoder answers sooner).
+  push(6, 14400, [], KEYFRAME);
+  assert.equal(gap.sent.length, 1, 'the first subscriber starts at the keyframe');
+  t.mock.timers.tick(FAST_START_MAX_MS + 1);
+  const old = fakeSubscriberTransceiver('video');
+  const b = new DownTrack(receiver, old.transceiver);
+  receiver.addDownTrack(b);
+  push(7, 18000);
+  assert.equal(b.fastStarts, 0);
+  assert.equal(old.sent.length, 0);
+  assert.equal(plis.length, 2);
   receiver.close();
 });
 
