@@ -27,6 +27,7 @@ export class Metrics {
         bytesIn: sfu.totals.bytesIn,
         packetsOut: sfu.totals.packetsOut,
         bytesOut: sfu.totals.bytesOut,
+        fastStarts: sfu.totals.fastStarts,
       };
       for (const s of sfu.sessions) {
         sessions++;
@@ -44,6 +45,7 @@ export class Metrics {
           for (const dt of p.subscriber.downTracks) {
             io.packetsOut += dt.packetsSent;
             io.bytesOut += dt.bytesSent;
+            io.fastStarts += dt.fastStarts;
           }
         }
       }
@@ -141,6 +143,15 @@ export class Metrics {
         this.inc({ result: 'forwarded' }, t.packets - t.unrouted);
         this.inc({ result: 'dropped' }, t.dropped);
         this.inc({ result: 'unrouted' }, t.unrouted);
+      },
+    });
+    new Counter({
+      name: 'sfu_fast_starts',
+      help: "Subscribers' video that began with a replay of the publisher's latest keyframe instead of a keyframe request",
+      registers: reg,
+      collect() {
+        this.reset();
+        this.inc(census().io.fastStarts);
       },
     });
     new Counter({
