@@ -413,6 +413,7 @@ export async function sweep(kind: ServerKind, plan: Plan): Promise<SweepResult> 
         joinP95Ms: percentile(stepJoins, 95),
         joinKeyframeP50Ms: percentile(stepKeyframes, 50),
         joinKeyframeP95Ms: percentile(stepKeyframes, 95),
+        joinKeyframeSamplesMs: stepKeyframes.map((x) => Math.round(x * 10) / 10),
         pass: false,
       };
       const attempted = stepJoins.length + stepFailures;

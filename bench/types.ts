@@ -55,6 +55,8 @@ export interface Window {
   /** Join → first packet of a VP8 keyframe (ms): when a viewer can decode; from this step's joins. */
   joinKeyframeP50Ms: number | undefined;
   joinKeyframeP95Ms: number | undefined;
+  /** Broadcast steps: this step's join → first keyframe samples (ms), for percentiles over steps both servers passed. */
+  joinKeyframeSamplesMs?: number[];
 }
 
 export type Limit =
