@@ -21,7 +21,7 @@ import {
   type RTCRtpTransceiver,
 } from 'werift';
 import { RtpView } from '../src/media/RtpView.ts';
-import { parseVp8, type Vp8Info } from '../src/media/vp8.ts';
+import { newVp8Info, parseVp8 } from '../src/media/vp8.ts';
 import { CLIENT_IP } from './system.ts';
 
 /** Microseconds on CLOCK_MONOTONIC: the same clock in every process of the machine. */
@@ -121,7 +121,7 @@ class StreamCount {
 
 // Reused by every keyframe check (nothing keeps them past the call).
 const rtp = new RtpView();
-const vp8: Vp8Info = { start: false, keyframe: false, opaque: false, tid: -1, width: 0, height: 0 };
+const vp8 = newVp8Info();
 
 /** Counters of one subscribing client (all SSRCs it receives on one or more transports). */
 export class RxCounter {

@@ -15,7 +15,7 @@ import { udpBatch } from './UdpBatch.ts';
 import { PROTECT_HEADROOM } from './srtp/index.ts';
 import { dtlsReady, extensionId, EXT_ABS_SEND_TIME, EXT_AUDIO_LEVEL, EXT_MID } from './werift.ts';
 import { PLI_MIN_GAP_MS, type Layer, type Receiver, type TrackSender } from './Receiver.ts';
-import { parseVp8, type Vp8Info } from './vp8.ts';
+import { newVp8Info, parseVp8 } from './vp8.ts';
 import { LayerSelector } from './LayerSelector.ts';
 import type { Kind } from './types.ts';
 import { TypedEmitter } from '../util/TypedEmitter.ts';
@@ -91,14 +91,7 @@ export class DownTrack extends TypedEmitter<DownTrackEvents> implements TrackSen
   /** The keyframe (first sequence number) a fast start was refused for: a packet after it is missing. */
   #noFastStart = -1;
   /** VP8 descriptor of a replayed packet (fast start). */
-  readonly #replayVp8: Vp8Info = {
-    start: false,
-    keyframe: false,
-    opaque: false,
-    tid: -1,
-    width: 0,
-    height: 0,
-  };
+  readonly #replayVp8 = newVp8Info();
   /** Highest sequence number sent, extended with its rollover count (SRTP's ROC is ours to keep). */
   #sentExt = -1;
   readonly #clockRate: number;

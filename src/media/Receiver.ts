@@ -4,7 +4,7 @@ import type { RtpView } from './RtpView.ts';
 import { observeResidence } from './residence.ts';
 import { udpBatch } from './UdpBatch.ts';
 import type { Kind } from './types.ts';
-import { isH264Keyframe, isVp9Keyframe, parseVp8, type Vp8Info } from './vp8.ts';
+import { isH264Keyframe, isVp9Keyframe, newVp8Info, parseVp8 } from './vp8.ts';
 import { dict } from '../util/dict.ts';
 import { TypedEmitter } from '../util/TypedEmitter.ts';
 import { logger } from '../util/logger.ts';
@@ -165,7 +165,7 @@ export class Receiver extends TypedEmitter<ReceiverEvents> {
   readonly #onAudioLevel: ((streamId: string, level: number) => void) | undefined;
   readonly #timer: NodeJS.Timeout;
   readonly #keyframe: (buf: Buffer, start: number, end: number) => boolean;
-  readonly #vp8: Vp8Info = { start: false, keyframe: false, opaque: false, tid: -1, width: 0, height: 0 };
+  readonly #vp8 = newVp8Info();
   readonly #vp8Codec: boolean;
 
   constructor(o: ReceiverOptions) {

@@ -22,6 +22,11 @@ export interface Vp8Info {
   height: number;
 }
 
+/** A Vp8Info for `parseVp8` to fill (one per parsing site, reused for every packet). */
+export function newVp8Info(): Vp8Info {
+  return { start: false, keyframe: false, opaque: false, tid: -1, width: 0, height: 0 };
+}
+
 export function parseVp8(buf: Buffer, start: number, end: number, out: Vp8Info): Vp8Info {
   out.start = false;
   out.keyframe = false;

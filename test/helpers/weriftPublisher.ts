@@ -1,7 +1,16 @@
 // A werift RTCPeerConnection joined to a room as a publisher over a bare JSON-RPC socket (ion-sfu
 // `join`, trickle from the server): for tests that must send on the publisher's own socket.
 import assert from 'node:assert/strict';
-import type { RTCIceCandidate, RTCPeerConnection } from 'werift';
+import {
+  MediaStreamTrack,
+  RTCPeerConnection,
+  RTCRtpCodecParameters,
+  useFIR,
+  useNACK,
+  usePLI,
+  type RTCIceCandidate,
+  type RTCRtpTransceiver,
+} from 'werift';
 import { RawSocket } from './rawSocket.ts';
 import { waitFor } from './waitFor.ts';
 
@@ -69,4 +78,28 @@ export async function joinAsPublisher(
       await ws.close();
     },
   };
+}
+
+/** A werift PC with one send-only VP8 track (payload type 96, NACK + PLI + FIR feedback), not yet joined. */
+export function vp8PublisherPc(): {
+  pc: RTCPeerConnection;
+  track: MediaStreamTrack;
+  transceiver: RTCRtpTransceiver;
+} {
+  const pc = new RTCPeerConnection({
+    codecs: {
+      video: [
+        new RTCRtpCodecParameters({
+          mimeType: 'video/VP8',
+          clockRate: 90000,
+          payloadType: 96,
+          rtcpFeedback: [useNACK(), usePLI(), useFIR()],
+        }),
+      ],
+    },
+    iceUseIpv6: false,
+  });
+  const track = new MediaStreamTrack({ kind: 'video' });
+  const transceiver = pc.addTransceiver(track, { direction: 'sendonly' });
+  return { pc, track, transceiver };
 }

@@ -12,19 +12,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import {
-  MediaStreamTrack,
-  RTCPeerConnection,
-  RTCRtpCodecParameters,
-  RtpHeader,
-  RtpPacket,
-  useNACK,
-  usePLI,
-  useFIR,
-} from 'werift';
+import { type RTCPeerConnection, RtpHeader, RtpPacket } from 'werift';
 import { fetchMetrics, metricValue, startSwitchboard, type RunningSwitchboard } from '../helpers/server.ts';
 import { waitFor } from '../helpers/waitFor.ts';
-import { joinAsPublisher, type JoinedPublisher } from '../helpers/weriftPublisher.ts';
+import { joinAsPublisher, vp8PublisherPc, type JoinedPublisher } from '../helpers/weriftPublisher.ts';
 import { WrtcPeer, wsUrlOf } from '../helpers/wrtcPeer.ts';
 
 const ROOM = 'fast-start';
@@ -71,21 +62,9 @@ void describe('fast start of a new subscriber from the latest keyframe', { timeo
       'keyframe, delta, …',
     );
     sb = await startSwitchboard();
-    pc = new RTCPeerConnection({
-      codecs: {
-        video: [
-          new RTCRtpCodecParameters({
-            mimeType: 'video/VP8',
-            clockRate: 90000,
-            payloadType: 96,
-            rtcpFeedback: [useNACK(), usePLI(), useFIR()],
-          }),
-        ],
-      },
-      iceUseIpv6: false,
-    });
-    const track = new MediaStreamTrack({ kind: 'video' });
-    const transceiver = pc.addTransceiver(track, { direction: 'sendonly' });
+    const made = vp8PublisherPc();
+    pc = made.pc;
+    const { track, transceiver } = made;
     transceiver.sender.onPictureLossIndication.subscribe(() => keyframeRequests++);
     transceiver.sender.onRtcp.subscribe((p) => {
       if (p.type === 206 && (p as unknown as { feedback: { count: number } }).feedback.count === 4) {

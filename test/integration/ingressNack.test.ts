@@ -7,18 +7,10 @@
 import assert from 'node:assert/strict';
 import type { Socket } from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
-import {
-  MediaStreamTrack,
-  RTCPeerConnection,
-  RTCRtpCodecParameters,
-  RtpHeader,
-  RtpPacket,
-  useNACK,
-  usePLI,
-} from 'werift';
+import { type RTCPeerConnection, RtpHeader, RtpPacket } from 'werift';
 import { fetchMetrics, metricValue, startSwitchboard, type RunningSwitchboard } from '../helpers/server.ts';
 import { waitFor } from '../helpers/waitFor.ts';
-import { joinAsPublisher, type JoinedPublisher } from '../helpers/weriftPublisher.ts';
+import { joinAsPublisher, vp8PublisherPc, type JoinedPublisher } from '../helpers/weriftPublisher.ts';
 import { WrtcPeer, wsUrlOf } from '../helpers/wrtcPeer.ts';
 
 const ROOM = 'ingress-nack';
@@ -53,21 +45,9 @@ void describe('NACKs toward a publisher for packets lost on the way in', { timeo
     viewer = await WrtcPeer.connect(wsUrlOf(sb.url), 'viewer');
     await viewer.join(ROOM, 'viewer');
 
-    pc = new RTCPeerConnection({
-      codecs: {
-        video: [
-          new RTCRtpCodecParameters({
-            mimeType: 'video/VP8',
-            clockRate: 90000,
-            payloadType: 96,
-            rtcpFeedback: [useNACK(), usePLI()],
-          }),
-        ],
-      },
-      iceUseIpv6: false,
-    });
-    const track = new MediaStreamTrack({ kind: 'video' });
-    const transceiver = pc.addTransceiver(track, { direction: 'sendonly' });
+    const made = vp8PublisherPc();
+    pc = made.pc;
+    const { track, transceiver } = made;
     transceiver.sender.onRtcp.subscribe((p) => {
       if (p.type === 201) {
         reports.push(...(p as unknown as { reports: (typeof reports)[number][] }).reports);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Vp8Munger } from '../../../src/media/Vp8Munger.ts';
-import { parseVp8 } from '../../../src/media/vp8.ts';
+import { newVp8Info, parseVp8 } from '../../../src/media/vp8.ts';
 
 /** A VP8 descriptor with a 15-bit picture ID and TL0PICIDX, then a byte of payload. */
 function packet(pid: number, tl0: number, keyframe = false): Buffer {
@@ -51,17 +51,7 @@ await test('only the descriptor inside the given range changes (the egress copy,
   m.patch(buf, 2, pkt.length);
   assert.deepEqual([buf[0], buf[1], buf.at(-1)], [0xaa, 0xbb, 0xcc]);
   assert.equal(pidOf(buf.subarray(2)), 101);
-  assert.equal(
-    parseVp8(buf, 2, buf.length, {
-      start: false,
-      keyframe: false,
-      opaque: false,
-      tid: -1,
-      width: 0,
-      height: 0,
-    }).keyframe,
-    true,
-  );
+  assert.equal(parseVp8(buf, 2, buf.length, newVp8Info()).keyframe, true);
 });
 
 await test('a retransmission does not consume a pending re-base', () => {

@@ -2,7 +2,7 @@
 // single NAL, STAP-A and FU-A; what lies before `start` or after `end` is never read.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isH264Keyframe, isVp9Keyframe, parseVp8 } from '../../../src/media/vp8.ts';
+import { isH264Keyframe, isVp9Keyframe, newVp8Info, parseVp8 } from '../../../src/media/vp8.ts';
 
 /** `payload` after 12 bytes of 0xff "header" and before 4 bytes of 0xff "tag". */
 const inPacket = (payload: number[]) => {
@@ -11,7 +11,7 @@ const inPacket = (payload: number[]) => {
 };
 
 await test('VP8: keyframe start with its size, delta frame, and a descriptor cut short', () => {
-  const info = { start: false, keyframe: false, opaque: false, tid: -1, width: 0, height: 0 };
+  const info = newVp8Info();
   // X=1 S=1, I=1 T=1 (7-bit picture id, TID 2), payload header P=0, start code, 640×360
   const key = inPacket([0x90, 0xa0, 0x05, 0x80, 0x00, 0, 0, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0x68, 0x01]);
   parseVp8(...key, info);
@@ -28,7 +28,7 @@ await test('VP8: keyframe start with its size, delta frame, and a descriptor cut
 });
 
 await test('VP8 with an encrypted payload header: a claimed keyframe without the start code is opaque, never a keyframe', () => {
-  const info = { start: false, keyframe: false, opaque: false, tid: -1, width: 0, height: 0 };
+  const info = newVp8Info();
   // Descriptor S=1 PID=0 in clear; the frame (P=0 by chance) is garbage after it.
   parseVp8(...inPacket([0x10, 0xa6, 0x3f, 0x11, 0x52, 0x9d, 0x01, 0x2b, 0x00, 0x00, 0x00]), info);
   assert.deepEqual([info.start, info.keyframe, info.opaque, info.width], [true, false, true, 0]);
