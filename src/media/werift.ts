@@ -682,8 +682,9 @@ const noteIncomingRequest = (CandidatePair.prototype as any).noteIncomingRequest
  * slabs, and one live slice keeps its whole slab. werift keeps small buffers for a connection's life
  * (DTLS master secret and handshake messages, SRTP/SRTCP session keys, certificate DER), each from a
  * slab otherwise filled by short-lived ones: a heap snapshot at 150 subscribers held ~1,200 such
- * slabs, 9.7 MB, ~65 KB per peer, for a few hundred bytes of keys each. 1 KiB slabs keep the pool's
- * speed for the allocations it serves (under 512 bytes) and pin an eighth as much.
+ * slabs (9.7 MB) for a few hundred bytes of keys each. 1 KiB slabs keep the pool's speed for the
+ * allocations it serves (under 512 bytes) and pin an eighth as much per slab: ArrayBuffer data at
+ * 150 subscribers went from 11.6 to 7.9 MB.
  */
 export const BUFFER_POOL_SIZE = 1024;
 Buffer.poolSize = BUFFER_POOL_SIZE;
