@@ -86,7 +86,11 @@ export class DownTrack extends TypedEmitter<DownTrackEvents> implements TrackSen
   readonly #munger = new RtpMunger();
   /** VP8 only: picture IDs continue across layer switches. */
   readonly #vp8: Vp8Munger | undefined;
-  readonly #sequencer = new Sequencer();
+  /**
+   * Outgoing → incoming sequence numbers for NACK answers: only where a packet cache can answer them
+   * (video), and no longer than it (an older packet is gone from every layer's cache anyway).
+   */
+  readonly #sequencer: Sequencer | undefined;
   readonly #exts: HeaderExtension[] = [];
   /** The keyframe (first sequence number) a fast start was refused for: a packet after it is missing. */
   #noFastStart = -1;
@@ -103,6 +107,8 @@ export class DownTrack extends TypedEmitter<DownTrackEvents> implements TrackSen
     this.transceiver = transceiver;
     this.kind = receiver.kind;
     this.#clockRate = receiver.codec.clockRate;
+    const cache = receiver.layers[0]?.cache;
+    this.#sequencer = cache ? new Sequencer(cache.capacity) : undefined;
     const sender = transceiver.sender;
     this.#unsubs.push(
       sender.onPictureLossIndication.subscribe(() => this.receiver.requestKeyframe(this.#current))
@@ -277,7 +283,7 @@ export class DownTrack extends TypedEmitter<DownTrackEvents> implements TrackSen
     }
     const outTs = ts >= 0 ? ts : this.#munger.ts;
     this.#send(b, packet, this.#munger.seq, outTs, audioLevel, now);
-    this.#sequencer.push(this.#munger.seq, packet.seq, outTs, this.receiver.layers.indexOf(layer));
+    this.#sequencer?.push(this.#munger.seq, packet.seq, outTs, this.receiver.layers.indexOf(layer));
   }
 
   /**
@@ -483,7 +489,7 @@ export class DownTrack extends TypedEmitter<DownTrackEvents> implements TrackSen
     }
     const now = Date.now();
     for (const outSeq of lost) {
-      const entry = this.#sequencer.lookup(outSeq);
+      const entry = this.#sequencer?.lookup(outSeq);
       if (!entry) {
         continue;
       }

@@ -22,6 +22,11 @@ export class PacketCache {
     this.#lengths = new Uint16Array(size);
   }
 
+  /** Packets kept (a power of two). */
+  get capacity(): number {
+    return this.#mask + 1;
+  }
+
   put(packet: RtpView): void {
     const i = packet.seq & this.#mask;
     this.#bufs[i] = packet.buf;
