@@ -60,6 +60,12 @@
  *    `IceAttachment.receive`, and on every other path (ICE-TCP, werift's own sockets) by taking them
  *    out of `Connection.onData` before werift's SRTP handler sees them. SRTCP stays werift's
  *    (`onRtcp`). Keys: `srtpKeysOf(dtls, 'remote')`, the session keys werift derived for the peer's side.
+ * 12. `Buffer.poolSize` (below, where it is set).
+ * 13. RTCP compounds: werift's `RtcpPacketConverter.deSerialize` hands each packet of a compound the
+ *    rest of the compound as its payload, so a generic NACK followed by a REMB (libwebrtc sends
+ *    them together) gained "lost" sequence numbers read from the REMB's bytes ("RE" = 21061...),
+ *    and a padded packet took its padding count from the compound's last byte. Each packet is
+ *    now parsed on its own (`splitRtcpCompound`).
  */
 import type { Socket as UdpSocket } from 'node:dgram';
 import { udpBatch, type Remote } from './UdpBatch.ts';
@@ -74,6 +80,8 @@ import {
   candidatePriority,
   RTCPeerConnection,
   RTCRtpCodecParameters,
+  RtcpPacketConverter,
+  type RtcpPacket,
   useAbsSendTime,
   useAudioLevelIndication,
   useFIR,
@@ -688,6 +696,24 @@ const noteIncomingRequest = (CandidatePair.prototype as any).noteIncomingRequest
  */
 export const BUFFER_POOL_SIZE = 1024;
 Buffer.poolSize = BUFFER_POOL_SIZE;
+
+/** Workaround 13: every packet of an RTCP compound parsed by werift on its own (RFC 3550 §6.1 lengths). */
+export function splitRtcpCompound(data: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  let pos = 0;
+  while (pos + 4 <= data.length) {
+    const end = pos + 4 + data.readUInt16BE(pos + 2) * 4;
+    if (end > data.length) {
+      break; // truncated: the rest is garbage
+    }
+    out.push(data.subarray(pos, end));
+    pos = end;
+  }
+  return out;
+}
+const rtcpDeSerialize = RtcpPacketConverter.deSerialize.bind(RtcpPacketConverter);
+RtcpPacketConverter.deSerialize = (data: Buffer): RtcpPacket[] =>
+  splitRtcpCompound(data).flatMap((p) => rtcpDeSerialize(p));
 
 // Workaround 3: skip werift's built-in fallback STUN server when the operator configured none.
 const gather = (Connection.prototype as any).gatherCandidates as (...a: unknown[]) => Promise<unknown>;
