@@ -1,6 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LayerSelector, UP_HOLD_MS, type LayerInput } from '../../../src/media/LayerSelector.ts';
+import {
+  LayerSelector,
+  LOSS_VERIFY_MS,
+  MAX_HOLD_MS,
+  UP_HOLD_MS,
+  type LayerInput,
+} from '../../../src/media/LayerSelector.ts';
 
 // Three layers like a 640x360 fake camera: q 100 kbps, h 300 kbps, f 900 kbps.
 const RATES = [100_000, 300_000, 900_000];
@@ -78,9 +84,9 @@ await test('a link that cannot carry the next layer does not oscillate: failed p
     layers.push(s.select(input({ now: t, ceiling: 1, loss: s.current === 1 ? 0.15 : 0 })));
   }
   const switches = layers.filter((l, i) => i > 0 && l !== layers[i - 1]).length;
-  // Probes after 3, 6, 12, 20, 20… s: each failed probe doubles the wait (up to 20 s), so a
-  // hopeless link sees a probe every 20 s, not one every hold time.
-  assert.ok(switches <= 16, `${switches} switches in 2 minutes`);
+  // Probes after 3, 6, 8, 8… s: each failed probe doubles the wait (up to MAX_HOLD_MS), so a
+  // hopeless link sees a probe every 8 s, not one every hold time (3 s: ~60 switches).
+  assert.ok(switches <= 2 * Math.ceil(120_000 / MAX_HOLD_MS), `${switches} switches in 2 minutes`);
   assert.equal(layers.at(-1), 0);
 });
 
@@ -125,5 +131,41 @@ await test('a probe that holds resets the wait, so a recovered link climbs quick
     }
   }
   // At most one long hold to reach h, then the successful probe resets the wait for f.
-  assert.ok(upAt > 0 && upAt * 500 <= 20_000 + 6_000 + 3_000 + 1_000, `f after ${upAt * 500} ms`);
+  assert.ok(upAt > 0 && upAt * 500 <= MAX_HOLD_MS + 6_000 + 3_000 + 1_000, `f after ${upAt * 500} ms`);
+});
+
+await test("random loss a lower layer suffers just the same is the link's own: one step down, then back to the top for good", () => {
+  const s = new LayerSelector();
+  s.select(input({}));
+  // Two minutes of 12 % loss whatever layer is sent (a lossy radio link with bandwidth to spare).
+  const layers = run(s, Array(240).fill({ loss: 0.12 }), 500);
+  const switches = layers.filter((l, i) => l !== (i === 0 ? 2 : layers[i - 1])).length;
+  assert.ok(switches <= 2, `${switches} switches`);
+  assert.equal(layers.at(-1), 2);
+  assert.ok(layers.lastIndexOf(1) * 500 <= LOSS_VERIFY_MS + 2 * UP_HOLD_MS, 'back on the top layer quickly');
+  assert.equal(s.inherentLoss, 0.12);
+});
+
+await test('loss that comes with the top layer only (a policer) stays congestion: down, and failed probes back off', () => {
+  const s = new LayerSelector();
+  s.select(input({}));
+  const layers: number[] = [];
+  for (let t = 500; t <= 120_000; t += 500) {
+    layers.push(s.select(input({ now: t, loss: s.current === 2 ? 0.4 : 0.01 })));
+  }
+  assert.equal(layers[0], 1);
+  assert.ok(s.inherentLoss <= 0.01);
+  const upgrades = layers.filter((l, i) => i > 0 && l > layers[i - 1]!).length;
+  assert.ok(upgrades <= Math.ceil(120_000 / MAX_HOLD_MS), `${upgrades} probes in 2 minutes`);
+  assert.equal(layers.at(-1), 1);
+});
+
+await test('a link that loses less than learnt lowers its inherent loss at once', () => {
+  const s = new LayerSelector();
+  s.select(input({}));
+  run(s, Array(40).fill({ loss: 0.12 }), 500);
+  assert.equal(s.inherentLoss, 0.12);
+  assert.equal(s.select(input({ loss: 0, now: 21_000 })), 2);
+  assert.equal(s.inherentLoss, 0);
+  assert.equal(s.select(input({ loss: 0.12, now: 21_500 })), 1, '12 % is congestion again on a clean link');
 });
