@@ -10,6 +10,8 @@ import { CHROMIUM_PATH } from './browser.ts';
 export interface ShapedLink {
   /** The test namespace's end: the address the shaped client reaches the server on. */
   readonly serverAddress: string;
+  /** The shaped namespace's own address (what the server sends to). */
+  readonly clientAddress: string;
   /** Launches Chromium inside the shaped namespace (pass as `executablePath`). */
   readonly chromiumWrapper: string;
   /** Limits what the server sends to the shaped namespace (its download). */
@@ -53,6 +55,7 @@ export async function createShapedLink(): Promise<ShapedLink> {
   let limited = false;
   return {
     serverAddress: '10.204.0.1',
+    clientAddress: '10.204.0.2',
     chromiumWrapper: wrapper,
     limit(kbit: number) {
       tc(
