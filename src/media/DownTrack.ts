@@ -72,6 +72,9 @@ export class DownTrack extends TypedEmitter<DownTrackEvents> implements TrackSen
   bytesSent = 0;
   /** Times forwarding began with a replay of the latest keyframe (see #fastStart). */
   fastStarts = 0;
+  /** Sequence numbers the subscriber NACKed (repeats included), and packets resent for them. */
+  nacksReceived = 0;
+  retransmitted = 0;
 
   #closed = false;
   /** Subscriber's choice (ion-sfu data channel `video: 'none'` / `audio: false`). */
@@ -548,6 +551,7 @@ export class DownTrack extends TypedEmitter<DownTrackEvents> implements TrackSen
       return;
     }
     const now = Date.now();
+    this.nacksReceived += lost.length;
     for (const n of lost) {
       const outSeq = n & 0xffff; // werift does not wrap the bitmask's numbers
       const ext = this.#extendSent(outSeq);
@@ -563,6 +567,7 @@ export class DownTrack extends TypedEmitter<DownTrackEvents> implements TrackSen
       const packet = layer && this.receiver.getPacket(layer, entry.inSeq);
       if (packet) {
         this.#send(b, packet, outSeq, entry.outTs, -1, now, true);
+        this.retransmitted++;
       }
     }
     udpBatch?.flush(); // the answers to one NACK leave together, now

@@ -37,7 +37,15 @@ export class SFU extends TypedEmitter<SFUEvents> {
   readonly options: MediaOptions;
   readonly #sessions = new Map<string, Session>();
   /** Packets and bytes of receivers and downtracks that have closed, so counters stay monotonic. */
-  readonly totals = { packetsIn: 0, bytesIn: 0, packetsOut: 0, bytesOut: 0, fastStarts: 0 };
+  readonly totals = {
+    packetsIn: 0,
+    bytesIn: 0,
+    packetsOut: 0,
+    bytesOut: 0,
+    fastStarts: 0,
+    nacksIn: 0,
+    retransmitted: 0,
+  };
   /** Ingress counters of closed peers (live ones: `ingressTotals`). */
   readonly #ingressClosed = { packets: 0, dropped: 0, unrouted: 0, nacksSent: 0 };
 
@@ -193,6 +201,8 @@ export class SFU extends TypedEmitter<SFUEvents> {
       this.totals.packetsOut += dt.packetsSent;
       this.totals.bytesOut += dt.bytesSent;
       this.totals.fastStarts += dt.fastStarts;
+      this.totals.nacksIn += dt.nacksReceived;
+      this.totals.retransmitted += dt.retransmitted;
     });
     peer.once('close', () => addIngress(this.#ingressClosed, peer.publisher.ingress));
   }

@@ -28,6 +28,8 @@ export class Metrics {
         packetsOut: sfu.totals.packetsOut,
         bytesOut: sfu.totals.bytesOut,
         fastStarts: sfu.totals.fastStarts,
+        nacksIn: sfu.totals.nacksIn,
+        retransmitted: sfu.totals.retransmitted,
       };
       for (const s of sfu.sessions) {
         sessions++;
@@ -46,6 +48,8 @@ export class Metrics {
             io.packetsOut += dt.packetsSent;
             io.bytesOut += dt.bytesSent;
             io.fastStarts += dt.fastStarts;
+            io.nacksIn += dt.nacksReceived;
+            io.retransmitted += dt.retransmitted;
           }
         }
       }
@@ -161,6 +165,24 @@ export class Metrics {
       collect() {
         this.reset();
         this.inc(sfu.ingressTotals().nacksSent);
+      },
+    });
+    new Counter({
+      name: 'sfu_subscriber_nacks',
+      help: 'Packets subscribers asked the SFU to retransmit (generic NACK entries, repeats included)',
+      registers: reg,
+      collect() {
+        this.reset();
+        this.inc(census().io.nacksIn);
+      },
+    });
+    new Counter({
+      name: 'sfu_retransmissions',
+      help: 'Packets the SFU resent to subscribers from its packet cache in answer to their NACKs',
+      registers: reg,
+      collect() {
+        this.reset();
+        this.inc(census().io.retransmitted);
       },
     });
     new Gauge({

@@ -147,7 +147,13 @@ void describe('media under loss', { timeout: 300_000 }, () => {
   void it('at 5 % loss on every hop the viewer keeps the top layer and ≥ 90 % of its frames', async () => {
     clean = await measure([viewer], 10_000);
     console.log(describeStep('0 %', clean[0]!));
-    const nacksBefore = metricValue(await fetchMetrics(sb!), 'sfu_nack_requests') ?? 0;
+    const counters = async () => {
+      const text = await fetchMetrics(sb!);
+      return ['sfu_nack_requests', 'sfu_subscriber_nacks', 'sfu_retransmissions'].map(
+        (name) => metricValue(text, name) ?? 0,
+      );
+    };
+    const before = await counters();
     const loss = clientFirewall('loss', '    meta l4proto udp numgen random mod 1000 < 50 drop');
     let lossy: Step;
     try {
@@ -166,9 +172,13 @@ void describe('media under loss', { timeout: 300_000 }, () => {
       `the viewer left the top layer: ${lossy.widths.join(' ')}`,
     );
     assert.ok(lossy.frozen <= 0.5, `frozen ${lossy.frozen.toFixed(2)} s`);
-    // Loss on the way in was asked back from the publisher.
-    const nacks = (metricValue(await fetchMetrics(sb!), 'sfu_nack_requests') ?? 0) - nacksBefore;
-    assert.ok(nacks > 0, 'no NACK toward the publisher');
+    // Loss on the way in was asked back from the publisher; the viewer's NACKs were answered.
+    const [upstream, nacked, resent] = (await counters()).map((v, i) => v - before[i]!);
+    console.log(
+      `NACKs toward the publisher ${upstream}, from subscribers ${nacked}, retransmitted ${resent}`,
+    );
+    assert.ok(upstream! > 0, 'no NACK toward the publisher');
+    assert.ok(resent! > 0 && resent! <= nacked!, `${resent} retransmissions for ${nacked} NACKed packets`);
   });
 
   void it('a policer below the top layer moves that viewer down; the other keeps the top; lifted, it climbs back', async () => {
