@@ -4,8 +4,15 @@ import { RtcpReceiverInfo } from 'werift';
 export const NACK_MAX_GAP = 256;
 /** Packets waited for at once per stream; the oldest are given up first. */
 const NACK_MAX_PENDING = 512;
-/** Asked again this often while missing (about a round trip on a good path, plus the sender's reaction). */
+/** Asked again this often while missing, until a round trip has been measured. */
 export const NACK_RETRY_MS = 40;
+/**
+ * Once measured (a packet that came back after one NACK: the round trip plus the sender's reaction),
+ * a retry waits one and a half of it, within these bounds: sooner would only ask for a packet already
+ * on its way; the upper bound keeps a few tries inside NACK_GIVE_UP_MS.
+ */
+export const NACK_MIN_RETRY_MS = 20;
+export const NACK_MAX_RETRY_MS = 250;
 /** Asked at most this many times, and never once older than NACK_GIVE_UP_MS. */
 const NACK_MAX_TRIES = 10;
 const NACK_GIVE_UP_MS = 1000;
@@ -34,6 +41,8 @@ export class ReceiveStream {
   readonly #missing = new Map<number, [number, number, number]>();
   /** Packets that arrived after being NACKed (or reordered past a gap). */
   recovered = 0;
+  /** Smoothed time from a NACK to its packet, ms; -1 until one came back after a single NACK. */
+  #answerMs = -1;
 
   constructor(ssrc: number, clockRate: number, nack: boolean) {
     this.ssrc = ssrc;
@@ -43,6 +52,14 @@ export class ReceiveStream {
 
   get pendingNacks(): number {
     return this.#missing.size;
+  }
+
+  /** How long a NACKed packet is waited for before it is asked again, ms. */
+  get retryMs(): number {
+    if (this.#answerMs < 0) {
+      return NACK_RETRY_MS;
+    }
+    return Math.min(NACK_MAX_RETRY_MS, Math.max(NACK_MIN_RETRY_MS, Math.round(this.#answerMs * 1.5)));
   }
 
   /** One authenticated packet with extended sequence number `ext`, RTP `timestamp`, arrived at `nowMs`. */
@@ -69,8 +86,16 @@ export class ReceiveStream {
         }
       }
       this.#max = ext;
-    } else if (this.#missing.delete(ext)) {
-      this.recovered++;
+    } else {
+      const e = this.#missing.get(ext);
+      if (e) {
+        this.#missing.delete(ext);
+        this.recovered++;
+        if (e[1] === 1) {
+          const sample = nowMs - e[2];
+          this.#answerMs = this.#answerMs < 0 ? sample : this.#answerMs + (sample - this.#answerMs) / 8;
+        }
+      }
     }
     // Interarrival jitter (RFC 3550 A.8), in RTP units; retransmissions and reordered packets skew it
     // a little, as in every receiver that does not tell them apart.
@@ -97,16 +122,17 @@ export class ReceiveStream {
 
   /**
    * The sequence numbers (16-bit, ascending by extended number) to NACK now: new gaps at once, older
-   * ones again every NACK_RETRY_MS, each up to NACK_MAX_TRIES times and for NACK_GIVE_UP_MS at most.
+   * ones again every `retryMs`, each up to NACK_MAX_TRIES times and for NACK_GIVE_UP_MS at most.
    */
   nacks(nowMs: number): number[] {
     const out: number[] = [];
+    const retry = this.retryMs;
     for (const [ext, e] of this.#missing) {
       if (nowMs - e[0] > NACK_GIVE_UP_MS || e[1] >= NACK_MAX_TRIES) {
         this.#missing.delete(ext);
         continue;
       }
-      if (e[1] === 0 || nowMs - e[2] >= NACK_RETRY_MS) {
+      if (e[1] === 0 || nowMs - e[2] >= retry) {
         e[1]++;
         e[2] = nowMs;
         out.push(ext & 0xffff);

@@ -2,7 +2,13 @@
 // receiver-report statistics.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { NACK_MAX_GAP, NACK_RETRY_MS, ReceiveStream } from '../../../src/media/ReceiveStream.ts';
+import {
+  NACK_MAX_GAP,
+  NACK_MAX_RETRY_MS,
+  NACK_MIN_RETRY_MS,
+  NACK_RETRY_MS,
+  ReceiveStream,
+} from '../../../src/media/ReceiveStream.ts';
 
 await test('gaps across the sequence wrap are NACKed as 16-bit numbers, and a recovered packet leaves the list', () => {
   const s = new ReceiveStream(1, 90000, true);
@@ -36,6 +42,35 @@ await test('a missing packet is given up after its tries or a second; a jump bey
   audio.received(1, 0, 0);
   audio.received(5, 0, 0);
   assert.equal(audio.pendingNacks, 0, 'no NACK for a stream without NACK feedback');
+});
+
+await test('retries wait a round trip and a half, measured from packets that came back after one NACK', () => {
+  const s = new ReceiveStream(1, 90000, true);
+  assert.equal(s.retryMs, NACK_RETRY_MS, 'before any measurement');
+  s.received(100, 0, 0);
+  s.received(102, 0, 0); // 101 lost
+  assert.deepEqual(s.nacks(0), [101]);
+  s.received(101, 0, 100); // answered 100 ms after the NACK
+  assert.equal(s.retryMs, 150);
+  s.received(104, 0, 200); // 103 lost
+  assert.deepEqual(s.nacks(200), [103]);
+  assert.deepEqual(s.nacks(200 + NACK_RETRY_MS), [], 'not at the old fixed interval');
+  assert.deepEqual(s.nacks(349), []);
+  assert.deepEqual(s.nacks(350), [103], 'again after 150 ms');
+  s.received(103, 0, 400); // answered after a second NACK: ambiguous, not a sample
+  assert.equal(s.retryMs, 150);
+  const far = new ReceiveStream(2, 90000, true);
+  far.received(1, 0, 0);
+  far.received(3, 0, 0);
+  far.nacks(0);
+  far.received(2, 0, 900);
+  assert.equal(far.retryMs, NACK_MAX_RETRY_MS);
+  const near = new ReceiveStream(3, 90000, true);
+  near.received(1, 0, 0);
+  near.received(3, 0, 0);
+  near.nacks(0);
+  near.received(2, 0, 1);
+  assert.equal(near.retryMs, NACK_MIN_RETRY_MS);
 });
 
 await test('receiver report: cumulative and interval loss, highest extended sequence, jitter, LSR/DLSR', () => {
