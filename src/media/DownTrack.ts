@@ -88,14 +88,14 @@ export class DownTrack extends TypedEmitter<DownTrackEvents> implements TrackSen
   #target: Layer | undefined;
   readonly #selector = new LayerSelector();
   /**
-   * Loss toward the subscriber over the last window: the packets it NACKed for the first time per
-   * packet sent. Not its receiver reports: libwebrtc puts a report block in every RTCP compound, NACKs
+   * Loss toward the subscriber over the last window: the packets we sent that it NACKed for the
+   * first time, per packet sent (a gap from loss on the way in was never sent on this link). Not its receiver reports: libwebrtc puts a report block in every RTCP compound, NACKs
    * included, so `fraction lost` often covers a few packets just after a loss (25 % at 5 % random
    * loss, measured), and duplicate retransmissions count as received, so the cumulative loss hid a
    * 20 % policer for 4 s (measured). Video only: audio is not NACKed.
    */
   #loss = 0;
-  readonly #lossMarks = new Float64Array(6);
+  readonly #lossMarks = new Float64Array(8);
   #lossMarkCount = 0;
   #lossMarkAt = 0;
   /** New packets forwarded (not retransmissions) and first-time NACKed ones, for #loss. */
@@ -525,8 +525,8 @@ export class DownTrack extends TypedEmitter<DownTrackEvents> implements TrackSen
   /**
    * Updates #loss from the counters (called by allocate, twice a second): the loss over the last
    * LOSS_WINDOW_MS, sliding by half a window. One window is a few dozen packets, and 5 % random loss
-   * makes a 10 % window every ~15 s: loss counts when two windows half a window apart both show it,
-   * or the last one shows twice the step-down threshold (a bottleneck, seen within a second).
+   * makes a 10 % window every ~15 s: loss counts when the last window and the one before it both
+   * show it, or the last one shows twice the step-down threshold (a bottleneck, seen within a second).
    */
   #measureLoss(now: number): void {
     const m = this.#lossMarks;
@@ -534,13 +534,14 @@ export class DownTrack extends TypedEmitter<DownTrackEvents> implements TrackSen
       return;
     }
     const ratio = (sent: number, nacked: number): number => (sent > 0 ? Math.min(1, nacked / sent) : 0);
-    // m holds [sent, nacked] half a window, a window and one and a half windows ago (newest last).
-    const last = this.#lossMarkCount >= 2 ? ratio(this.#newPackets - m[2]!, this.#nackedPackets - m[3]!) : 0;
-    const before = this.#lossMarkCount >= 3 ? ratio(m[4]! - m[0]!, m[5]! - m[1]!) : 0;
+    // m holds [sent, nacked] two, one and a half, one and half a window ago (newest last).
+    const n = this.#lossMarkCount;
+    const last = n >= 2 ? ratio(this.#newPackets - m[4]!, this.#nackedPackets - m[5]!) : 0;
+    const before = n >= 4 ? ratio(m[4]! - m[0]!, m[5]! - m[1]!) : 0;
     this.#loss = Math.max(Math.min(last, before), last >= 2 * LOSS_DOWN ? last : 0);
     m.copyWithin(0, 2);
-    m[4] = this.#newPackets;
-    m[5] = this.#nackedPackets;
+    m[6] = this.#newPackets;
+    m[7] = this.#nackedPackets;
     this.#lossMarkCount++;
     this.#lossMarkAt = now;
   }
@@ -554,14 +555,14 @@ export class DownTrack extends TypedEmitter<DownTrackEvents> implements TrackSen
     this.nacksReceived += lost.length;
     for (const n of lost) {
       const outSeq = n & 0xffff; // werift does not wrap the bitmask's numbers
+      const entry = this.#sequencer?.lookup(outSeq);
+      if (!entry) {
+        continue; // never sent: a gap left by loss on the way in (or garbage), not this link's loss
+      }
       const ext = this.#extendSent(outSeq);
       if (ext > this.#nackedExt && ext <= this.#sentExt) {
         this.#nackedExt = ext;
         this.#nackedPackets++;
-      }
-      const entry = this.#sequencer?.lookup(outSeq);
-      if (!entry) {
-        continue;
       }
       const layer = this.receiver.layers[entry.layer];
       const packet = layer && this.receiver.getPacket(layer, entry.inSeq);
