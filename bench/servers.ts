@@ -277,7 +277,20 @@ function disableAllBut(folder: string, keep: string[]): string {
  * used for per-handle packet counters), one room for VP8 + Opus without a bitrate cap or FIR timer.
  * `eventLoops` 0 is Janus's default (one thread per handle); n > 0 uses n static event loops.
  */
-export async function startJanus(dir: string, cpu: number, eventLoops = 0): Promise<Server> {
+/** The bench room's settings that other benches change (bench/loss.ts: a demo-like room). */
+export interface JanusRoomOptions {
+  /** Publishers' bitrate cap, bps (REMB); 0 = none. */
+  bitrate?: number;
+  /** Seconds between keyframe requests Janus sends by itself; 0 = none. */
+  firFreq?: number;
+}
+
+export async function startJanus(
+  dir: string,
+  cpu: number,
+  eventLoops = 0,
+  room: JanusRoomOptions = {},
+): Promise<Server> {
   const lib = janusLibDir();
   if (!lib) {
     throw new Error('cannot find Janus plugins (libjanus_videoroom.so)');
@@ -357,8 +370,8 @@ cors: {
 room-${JANUS_ROOM}: {
   description = "Switchboard bench"
   publishers = 100
-  bitrate = 0
-  fir_freq = 0
+  bitrate = ${room.bitrate ?? 0}
+  fir_freq = ${room.firFreq ?? 0}
   record = false
   videocodec = "vp8"
   audiocodec = "opus"
