@@ -16,6 +16,7 @@ import {
 import { Ingress, type IngressRoute, type IngressSink, type IngressStats } from './Ingress.ts';
 import type { RtpView } from './RtpView.ts';
 import { withStartBitrate } from './startBitrate.ts';
+import { withOpusFec } from './fmtp.ts';
 import type { MediaOptions, SignalSink } from './types.ts';
 import { SwitchboardError } from '../util/errors.ts';
 
@@ -105,7 +106,9 @@ export class Publisher implements IngressSink {
     }
     const start = this.#opts.startBitrateKbps ?? 0;
     const cap = this.#opts.maxBandwidthKbps;
-    return withStartBitrate(this.pc.localDescription!.sdp, cap > 0 ? Math.min(start, cap) : start);
+    return withOpusFec(
+      withStartBitrate(this.pc.localDescription!.sdp, cap > 0 ? Math.min(start, cap) : start),
+    );
   }
 
   addIceCandidate(c: RTCIceCandidateInit): Promise<void> {
