@@ -25,10 +25,13 @@ export const UP_HOLD_MS = 3000;
 export const MAX_HOLD_MS = 8000;
 /** A downgrade this soon after an upgrade counts as a failed probe. */
 export const PROBE_FAIL_WINDOW_MS = 6000;
-/** Loss above the link's inherent loss by this much is congestion: step down. */
-export const LOSS_DOWN = 0.1;
+/**
+ * Loss above the link's inherent loss by this much is congestion: step down. The loss is what the
+ * subscriber NACKs before repair (DownTrack), so it is higher than GCC's 10 % of unrepaired loss.
+ */
+export const LOSS_DOWN = 0.15;
 /** Upgrades only while the loss is at most this much above the inherent loss. */
-export const LOSS_UP = 0.02;
+export const LOSS_UP = 0.075;
 /** After a step down for loss, when the lower layer's loss tells whether it was congestion. */
 export const LOSS_VERIFY_MS = 2500;
 /** The lower layer still losing this share of what the upper one lost: loss independent of rate. */
@@ -86,7 +89,7 @@ export class LayerSelector {
     }
     const lowest = available[0]!;
     const highest = available.at(-1)!;
-    this.#learnLoss(i.loss, i.now);
+    this.#learnLoss(i.loss, i.now, this.current === lowest);
     // One step down for loss at a time: the next waits until the last one is checked.
     const lossy = this.#lossDownFrom === 0 && i.loss >= this.#inherentLoss + LOSS_DOWN;
     const congested = (rate: number) =>
@@ -142,9 +145,15 @@ export class LayerSelector {
   /**
    * Learns the link's inherent loss: a step down for loss that did not lower it shows loss that does
    * not depend on the rate (then that step was no failed probe: the quick hold comes back); a link
-   * losing less than we thought lowers it at once.
+   * losing less than we thought lowers it at once. On the lowest layer every loss counts as the
+   * link's own (nothing lower to compare with): a probe up then tells whether loss rises with rate.
    */
-  #learnLoss(loss: number, now: number): void {
+  #learnLoss(loss: number, now: number, lowest: boolean): void {
+    if (lowest) {
+      this.#inherentLoss = loss;
+      this.#lossDownFrom = 0;
+      return;
+    }
     if (this.#lossDownFrom > 0 && now - this.#lossDownAt >= LOSS_VERIFY_MS) {
       if (loss >= this.#lossDownFrom * LOSS_KEPT_RATIO) {
         this.#inherentLoss = Math.max(this.#inherentLoss, loss);
