@@ -89,10 +89,11 @@ export class DownTrack extends TypedEmitter<DownTrackEvents> implements TrackSen
   readonly #selector = new LayerSelector();
   /**
    * Loss toward the subscriber over the last window: the packets we sent that it NACKed for the
-   * first time, per packet sent (a gap from loss on the way in was never sent on this link). Not its receiver reports: libwebrtc puts a report block in every RTCP compound, NACKs
-   * included, so `fraction lost` often covers a few packets just after a loss (25 % at 5 % random
-   * loss, measured), and duplicate retransmissions count as received, so the cumulative loss hid a
-   * 20 % policer for 4 s (measured). Video only: audio is not NACKed.
+   * first time, per packet sent (a gap from loss on the way in was never sent on this link). Not its
+   * receiver reports: libwebrtc puts a report block in every RTCP compound, NACKs included, so
+   * `fraction lost` often covers a few packets just after a loss (25 % at 5 % random loss, measured),
+   * and duplicate retransmissions count as received, so the cumulative loss hid a 20 % policer for
+   * 4 s (measured). Video only: audio is not NACKed.
    */
   #loss = 0;
   readonly #lossMarks = new Float64Array(8);
