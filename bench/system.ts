@@ -26,14 +26,29 @@ export function hasCommand(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 }
 
-/** Creates namespace `ns` with lo and the sbb0/sbb1 veth pair up; returns an error text on failure. */
-export function createNamespace(ns: string, loadCpu: number): string | undefined {
+/**
+ * Creates namespace `ns` with lo and the sbb0/sbb1 veth pair up; returns an error text on failure.
+ * `defaultRoute`: a default route over sbb1, so that browsers find a default local address (WebRTC
+ * looks one up by routing toward a public address) as on a host with a network; nothing leaves the
+ * namespace, both ends of the pair are in it.
+ */
+export function createNamespace(
+  ns: string,
+  loadCpu: number,
+  { defaultRoute = false }: { defaultRoute?: boolean } = {},
+): string | undefined {
   const failed = setUpNamespace(ns, [
     [SERVER_IF, SERVER_IP],
     [CLIENT_IF, CLIENT_IP],
   ]);
   if (failed !== undefined) {
     return failed;
+  }
+  if (defaultRoute) {
+    const r = ip('-n', ns, 'route', 'add', 'default', 'dev', CLIENT_IF);
+    if (r.status !== 0) {
+      return `default route in ${ns}: ${(r.stderr || r.error?.message || '').trim()}`;
+    }
   }
   // libnice (Janus) sends out of the candidate's interface: its packets to 10.77.0.2 leave sbb0 and
   // arrive on sbb1 with a local source address, which the kernel drops as martian unless
