@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
 import { createNamespace, deleteNamespace, hasCommand, isAlive, namespacePids } from './system.ts';
-import { startJanus, startSwitchboard, type Server, type ServerKind } from './servers.ts';
+import { metricValue, startJanus, startSwitchboard, type Server, type ServerKind } from './servers.ts';
 import {
   DEMOS,
   joinPages,
@@ -53,16 +53,19 @@ private network namespace. Steps: 0 %, 2 %, 5 %, 10 % of every UDP datagram drop
 directions, RTCP alike), then a policer on what Grace receives, then the policer lifted
 ("recovery"); a pause between steps is not counted. Prints per server, step and page: frames
 decoded per second, kbit/s received, frame height (last and lowest 1 s sample), seconds frozen,
-NACKs and PLIs sent, packets lost, concealed audio, and for the policer and recovery steps the
+NACKs and PLIs sent, packets lost, concealed audio, the lowest height the other page sent at (a
+received height below it is the server's choice), and for the policer and recovery steps the
 seconds until Grace moved below her top height and back to it; then both servers side by side.
-Writes bench/results/loss-<time>.json and loss-latest.json (with every 1 s sample). Root only.
+Progress lines add Switchboard's counters per step (RTP in/out, NACKed, resent). Writes
+bench/results/loss-<time>.json and loss-latest.json (with every 1 s sample). Root only.
 
   --only <server>     switchboard | janus
   --runs <n>          repeat the sequence n times per server; cells are medians (default 1)
   --seconds <s>       length of each step (default 15)
   --settle <s>        wait after both pages show video (default 10)
   --pause <s>         pause between steps, not counted (default 3)
-  --policer <kbit/s>  rate of the policer step (default 700)
+  --policer <kbit/s>  rate of the policer step (default 700); N% is N % of what Grace received
+                      at 0 % (a fixed rate may sit above a stream that the machine's CPU keeps low)
   -h, --help`;
 
 const NS_PREFIX = 'sbloss-';
@@ -101,7 +104,11 @@ const RUNS = Math.round(num('runs', opt.runs, 1));
 const STEP_MS = num('seconds', opt.seconds, 2) * 1000;
 const SETTLE_MS = num('settle', opt.settle, 0) * 1000;
 const PAUSE_MS = num('pause', opt.pause, 0) * 1000;
-const POLICER_KBIT = num('policer', opt.policer, 10);
+const POLICER_SHARE = opt.policer.endsWith('%')
+  ? num('policer', opt.policer.slice(0, -1), 1) / 100
+  : undefined;
+const POLICER_KBIT = POLICER_SHARE === undefined ? num('policer', opt.policer, 10) : undefined;
+const POLICER_LABEL = `policer ${POLICER_KBIT === undefined ? `${opt.policer} of her 0 % kbit/s` : `${POLICER_KBIT} kbit/s`}`;
 if (opt.only !== undefined && opt.only !== 'switchboard' && opt.only !== 'janus') {
   console.error(`--only wants switchboard or janus, not ${opt.only}`);
   process.exit(2);
@@ -215,10 +222,10 @@ function counted(name: string): number {
 
 const lossRule = (pct: number) => `meta l4proto udp numgen random mod 1000 < ${Math.round(pct * 10)} drop`;
 
-/** Rules that police the UDP datagrams toward `ports` to POLICER_KBIT, counting them. */
-function policerRules(ports: number[]): string[] {
+/** Rules that police the UDP datagrams toward `ports` to `kbit`/s, counting them. */
+function policerRules(ports: number[], kbit: number): string[] {
   const set = `udp dport { ${ports.join(', ')} }`;
-  const bytes = Math.round((POLICER_KBIT * 1000) / 8);
+  const bytes = Math.round((kbit * 1000) / 8);
   return [
     `${set} counter comment "toward"`,
     `${set} limit rate over ${bytes} bytes/second burst ${POLICER_BURST_BYTES} bytes counter drop comment "dropped"`,
@@ -229,12 +236,38 @@ function policerRules(ports: number[]): string[] {
 
 type Pages = Record<PageName, Page>;
 
+interface Sampled {
+  series: Record<PageName, Snapshot[]>;
+  server?: Record<string, number>;
+}
+
+/** Switchboard's counters (room-wide) that tell what it did about loss; Janus: none. */
+const SB_COUNTERS: Record<string, [name: string, label?: string]> = {
+  rtpIn: ['rtp_packets', 'direction="in"'],
+  rtpOut: ['rtp_packets', 'direction="out"'],
+  subscriberNacks: ['sfu_subscriber_nacks'],
+  retransmissions: ['sfu_retransmissions'],
+  nackRequests: ['sfu_nack_requests'],
+};
+
+async function serverCounters(server: Server): Promise<Record<string, number> | undefined> {
+  if (server.kind !== 'switchboard') {
+    return undefined;
+  }
+  const res = await fetch(`${server.url.replace(/^ws/, 'http').replace(/\/ws$/, '')}/metrics`);
+  const text = await res.text();
+  return Object.fromEntries(
+    Object.entries(SB_COUNTERS).map(([k, [name, label]]) => [k, metricValue(text, name, label) ?? 0]),
+  );
+}
+
 /**
  * Snapshots of every page: one, then `begin()` (the step's rule goes in), then one a second for
- * STEP_MS.
+ * STEP_MS; and the server's counters over the same time.
  */
-async function sample(pages: Pages, begin: () => void): Promise<Record<PageName, Snapshot[]>> {
+async function sample(pages: Pages, server: Server, begin: () => void): Promise<Sampled> {
   const series = {} as Record<PageName, Snapshot[]>;
+  const before = await serverCounters(server);
   for (const n of PAGE_NAMES) {
     series[n] = [await snapshot(pages[n])];
   }
@@ -246,20 +279,25 @@ async function sample(pages: Pages, begin: () => void): Promise<Record<PageName,
       series[n].push(await snapshot(pages[n]));
     }
   }
-  return series;
+  const after = await serverCounters(server);
+  if (!before || !after) {
+    return { series };
+  }
+  return { series, server: Object.fromEntries(Object.keys(after).map((k) => [k, after[k]! - before[k]!])) };
 }
 
 function stepResult(
   step: string,
   kind: StepKind,
-  series: Record<PageName, Snapshot[]>,
+  { series, server }: Sampled,
   settle?: { to: 'below' | 'back'; top: number },
 ): StepResult {
   const pages = {} as Record<PageName, Cell>;
   for (const n of PAGE_NAMES) {
-    pages[n] = cellOf(series[n], n === POLICED ? settle : undefined);
+    const peer = series[PAGE_NAMES.find((m) => m !== n)!];
+    pages[n] = cellOf(series[n], peer, n === POLICED ? settle : undefined);
   }
-  return { step, kind, pages };
+  return { step, kind, pages, ...(server ? { server } : {}) };
 }
 
 async function sequence(kind: ServerKind, browser: Browser, dir: string): Promise<StepResult[]> {
@@ -281,17 +319,24 @@ async function sequence(kind: ServerKind, browser: Browser, dir: string): Promis
       demos = await serveDemos(server.url);
     }
     const pages = await joinPages(browser, server, demos, 'loss');
-    await sleep(SETTLE_MS);
-    // Each page's top height: the tallest 1 s sample without loss.
-    const top = {} as Record<PageName, number>;
+    // Each page's top height: the tallest 1 s sample while settling and without loss.
+    const top = { Ada: 0, Grace: 0 } as Record<PageName, number>;
+    for (const settleStart = Date.now(); Date.now() - settleStart < SETTLE_MS;) {
+      await sleep(1000);
+      for (const n of PAGE_NAMES) {
+        top[n] = Math.max(top[n], (await snapshot(pages[n])).height);
+      }
+    }
+    let kbit = POLICER_KBIT ?? 0;
     for (const loss of LOSS_STEPS) {
-      const series = await sample(pages, () => (loss > 0 ? setRules(lossRule(loss)) : clearRules()));
+      const sampled = await sample(pages, server, () => (loss > 0 ? setRules(lossRule(loss)) : clearRules()));
       clearRules();
-      const r = { ...stepResult(`${loss} %`, 'loss', series), lossPct: loss };
+      const r = { ...stepResult(`${loss} %`, 'loss', sampled), lossPct: loss };
       if (loss === 0) {
         for (const n of PAGE_NAMES) {
-          top[n] = Math.max(...r.pages[n].seconds.map((s) => s.height));
+          top[n] = Math.max(top[n], ...r.pages[n].seconds.map((s) => s.height));
         }
+        kbit = POLICER_KBIT ?? Math.round(POLICER_SHARE! * r.pages[POLICED].kbps);
       }
       done(r);
       await sleep(PAUSE_MS);
@@ -308,11 +353,11 @@ async function sequence(kind: ServerKind, browser: Browser, dir: string): Promis
     if (ports.length === 0) {
       throw new Error(`${kind}: no selected candidate pair on ${POLICED}'s page`);
     }
-    const policed = await sample(pages, () => setRules(...policerRules(ports)));
-    const policer = { ports, packets: counted('toward'), dropped: counted('dropped') };
+    const policed = await sample(pages, server, () => setRules(...policerRules(ports, kbit)));
+    const policer = { kbit, ports, packets: counted('toward'), dropped: counted('dropped') };
     // The recovery step begins as the policer is lifted: its settle time counts from the lifting.
-    const lifted = await sample(pages, clearRules);
-    const p = stepResult(`policer ${POLICER_KBIT} kbit/s on ${POLICED}`, 'policer', policed, {
+    const lifted = await sample(pages, server, clearRules);
+    const p = stepResult(`${POLICER_LABEL} on ${POLICED}`, 'policer', policed, {
       to: 'below',
       top: top[POLICED],
     });
@@ -377,7 +422,7 @@ async function inside(): Promise<void> {
     if (idle > 0) {
       console.log(
         `\nnote: on ${k} the policer dropped under 1 % of ${POLICED}'s datagrams in ${idle} of ${RUNS} run(s):` +
-          ` what she received was below ${POLICER_KBIT} kbit/s (see kbit/s at 0 %), so its step and the` +
+          ` what she received was below the policer's rate (see kbit/s at 0 %), so its step and the` +
           ' recovery say nothing about congestion; a lower --policer would bite',
       );
     }
@@ -394,7 +439,7 @@ async function inside(): Promise<void> {
       stepSeconds: STEP_MS / 1000,
       settleSeconds: SETTLE_MS / 1000,
       pauseSeconds: PAUSE_MS / 1000,
-      policer: { kbit: POLICER_KBIT, burstBytes: POLICER_BURST_BYTES },
+      policer: { rate: opt.policer, burstBytes: POLICER_BURST_BYTES },
       medians,
       all,
     },

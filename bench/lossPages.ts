@@ -36,6 +36,9 @@ export interface Snapshot {
   /** Inbound audio: concealedSamples and totalSamplesReceived. */
   concealed: number;
   samples: number;
+  /** The page's own publishing: height of its tallest active layer, and that layer's quality limitation. */
+  sent: number;
+  limit: string;
 }
 
 // Every RTCPeerConnection the page makes, so that the stats cover the demo's own PCs (Janus's demo
@@ -45,10 +48,13 @@ const HOOK = `(() => { const Orig = window.RTCPeerConnection; if (!Orig || windo
   window.RTCPeerConnection.prototype = Orig.prototype; Object.setPrototypeOf(window.RTCPeerConnection, Orig); })();`;
 
 const SNAP = `(async () => {
-  const o = { at: 0, height: 0, frames: 0, bytes: 0, frozen: 0, nack: 0, pli: 0, lost: 0, concealed: 0, samples: 0 };
+  const o = { at: 0, height: 0, frames: 0, bytes: 0, frozen: 0, nack: 0, pli: 0, lost: 0, concealed: 0, samples: 0, sent: 0, limit: '' };
   for (const pc of window.__pcs || []) {
     if (pc.connectionState === 'closed') continue;
     (await pc.getStats()).forEach((r) => {
+      if (r.type === 'outbound-rtp' && r.kind === 'video' && r.active !== false && (r.frameHeight || 0) > o.sent) {
+        o.sent = r.frameHeight; o.limit = r.qualityLimitationReason || '';
+      }
       if (r.type !== 'inbound-rtp') return;
       if (r.kind === 'video') {
         o.height = Math.max(o.height, r.frameHeight || 0);

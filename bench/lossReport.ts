@@ -16,6 +16,9 @@ export interface Second {
   lost: number;
   /** Concealed audio samples / samples received, %. */
   concealedPct: number;
+  /** What the page itself sent: its tallest active layer and that layer's quality limitation. */
+  sent: number;
+  limit: string;
 }
 
 /** Figures of one page over one step. */
@@ -26,13 +29,21 @@ export interface Cell {
   /** Height at the step's end, and the lowest of its 1 s samples. */
   height: number;
   minHeight: number;
-  /** Seconds frozen (totalFreezesDuration), and the most in any 1 s sample. */
+  /**
+   * Seconds frozen (totalFreezesDuration: a freeze counts in the second it ends), and the most that
+   * ended in any 1 s sample (about the longest freeze).
+   */
   frozen: number;
   longestFreeze: number;
   nacks: number;
   plis: number;
   lost: number;
   concealedPct: number;
+  /**
+   * The lowest height the other page sent at (its tallest active layer) in any 1 s sample: a received
+   * height below it is the server's choice, not the publisher's (e.g. its CPU).
+   */
+  peerSentMin: number;
   /**
    * Policer step, policed page: seconds from the limit until the first 1 s sample below its top
    * height with frames decoded; recovery step: from the lifting until the first sample back on top.
@@ -51,7 +62,9 @@ export interface StepResult {
   lossPct?: number;
   pages: Record<PageName, Cell>;
   /** Policer step: datagrams toward the policed page, and those the policer dropped. */
-  policer?: { ports: number[]; packets: number; dropped: number };
+  policer?: { kbit: number; ports: number[]; packets: number; dropped: number };
+  /** Switchboard: its counters' increase over the step (room-wide: RTP in/out, NACKs, resent). */
+  server?: Record<string, number>;
   /** Policer step: the policed page's height when the step began, and seconds waited for its top. */
   start?: { height: number; waitedS: number };
 }
@@ -70,6 +83,8 @@ function second(a: Snapshot, b: Snapshot, t0: number): Second {
     pli: b.pli - a.pli,
     lost: b.lost - a.lost,
     concealedPct: pct(b.concealed - a.concealed, b.samples - a.samples),
+    sent: b.sent,
+    limit: b.limit,
   };
 }
 
@@ -77,7 +92,11 @@ function second(a: Snapshot, b: Snapshot, t0: number): Second {
  * A page's figures from its snapshots over a step (the first taken just before the step's rule went
  * in). `settle`: 'below' or 'back' to `top` (see Cell.settleS).
  */
-export function cellOf(snaps: Snapshot[], settle?: { to: 'below' | 'back'; top: number }): Cell {
+export function cellOf(
+  snaps: Snapshot[],
+  peer: Snapshot[],
+  settle?: { to: 'below' | 'back'; top: number },
+): Cell {
   const a = snaps[0]!;
   const b = snaps.at(-1)!;
   const seconds = snaps.slice(1).map((s, i) => second(snaps[i]!, s, a.at));
@@ -92,6 +111,7 @@ export function cellOf(snaps: Snapshot[], settle?: { to: 'below' | 'back'; top: 
     plis: b.pli - a.pli,
     lost: b.lost - a.lost,
     concealedPct: pct(b.concealed - a.concealed, b.samples - a.samples),
+    peerSentMin: Math.min(...peer.slice(1).map((s) => s.sent)),
     seconds,
   };
   if (settle) {
@@ -121,6 +141,7 @@ const FIGURES = [
   'plis',
   'lost',
   'concealedPct',
+  'peerSentMin',
 ] as const;
 
 /** Each figure's median over runs, per step and page (the 1 s samples are the first run's). */
@@ -138,7 +159,7 @@ export function medianOf(runs: StepResult[][]): StepResult[] {
       }
       pages[name] = cell;
     }
-    const { policer: _policer, start: _start, ...rest } = step;
+    const { policer: _policer, start: _start, server: _server, ...rest } = step;
     return { ...rest, pages };
   });
 }
@@ -162,6 +183,7 @@ export function serverTable(steps: StepResult[]): string {
     'kbit/s',
     'height',
     'min',
+    'peer sent',
     'frozen s',
     'longest',
     'NACK',
@@ -178,6 +200,7 @@ export function serverTable(steps: StepResult[]): string {
         String(Math.round(c.kbps)),
         String(c.height),
         String(c.minHeight),
+        String(c.peerSentMin),
         f2(c.frozen),
         f2(c.longestFreeze),
         String(c.nacks),
@@ -243,12 +266,17 @@ export function policerBit(r: StepResult): boolean {
 export function progressLine(kind: ServerKind, r: StepResult): string {
   const parts = Object.entries(r.pages).map(
     ([n, c]) =>
-      `${n} ${f1(c.fps)} fps ${c.minHeight}-${c.height}p ${Math.round(c.kbps)} kbit/s frozen ${f2(c.frozen)} s` +
+      `${n} ${f1(c.fps)} fps ${c.minHeight}-${c.height}p (peer sent ≥ ${c.peerSentMin}p) ${Math.round(c.kbps)} kbit/s frozen ${f2(c.frozen)} s` +
       ` nack ${c.nacks} pli ${c.plis}` +
       (c.settleS !== undefined ? ` settle ${settleText(c)} s` : ''),
   );
   const extra = r.policer
-    ? ` [policer dropped ${r.policer.dropped} of ${r.policer.packets} datagrams${policerBit(r) ? '' : ': it did not bite, the stream was below its rate'}]`
+    ? ` [policer at ${r.policer.kbit} kbit/s dropped ${r.policer.dropped} of ${r.policer.packets} datagrams${policerBit(r) ? '' : ': it did not bite, the stream was below its rate'}]`
     : '';
-  return `  ${kind} ${r.step}: ${parts.join(' | ')}${extra}`;
+  const sv = r.server;
+  const server = sv
+    ? ` [server: RTP in ${sv.rtpIn} out ${sv.rtpOut}, NACKed by subscribers ${sv.subscriberNacks},` +
+      ` resent ${sv.retransmissions}, asked of publishers ${sv.nackRequests}]`
+    : '';
+  return `  ${kind} ${r.step}: ${parts.join(' | ')}${extra}${server}`;
 }
