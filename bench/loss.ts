@@ -52,10 +52,11 @@ Janus VideoRoom's demo (Debian packages \`janus\`, \`janus-demos\`), one server 
 private network namespace. Steps: 0 %, 2 %, 5 %, 10 % of every UDP datagram dropped (both
 directions, RTCP alike), then a policer on what Grace receives, then the policer lifted
 ("recovery"); a pause between steps is not counted. Prints per server, step and page: frames
-decoded per second, kbit/s received, frame height (last and lowest 1 s sample), seconds frozen,
-NACKs and PLIs sent, packets lost, concealed audio, the lowest height the other page sent at (a
-received height below it is the server's choice), and for the policer and recovery steps the
-seconds until Grace moved below her top height and back to it; then both servers side by side.
+decoded per second, kbit/s received, frame height (last and lowest 1 s sample), seconds frozen
+(totalFreezesDuration, counted when a freeze ends) and seconds without a decoded frame, NACKs and
+PLIs sent, packets lost, concealed audio, the lowest height the other page sent at (a received
+height below it is the server's choice), and for the policer and recovery steps the seconds until
+Grace moved below her top height and until she stayed back on it; then both servers side by side.
 Progress lines add Switchboard's counters per step (RTP in/out, NACKed, resent). Writes
 bench/results/loss-<time>.json and loss-latest.json (with every 1 s sample). Root only.
 
@@ -362,8 +363,8 @@ async function sequence(kind: ServerKind, browser: Browser, dir: string): Promis
       top: top[POLICED],
     });
     done({ ...p, policer, start });
-    // Back to the top means something only if the policer left Grace below it.
-    const fell = p.pages[POLICED].height < top[POLICED];
+    // Back to the top means something only if the policer moved Grace below it.
+    const fell = p.pages[POLICED].minHeight < top[POLICED];
     done(stepResult('recovery', 'recovery', lifted, fell ? { to: 'back', top: top[POLICED] } : undefined));
     await Promise.all(browser.contexts().map((c) => c.close()));
   } finally {

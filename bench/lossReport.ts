@@ -35,6 +35,8 @@ export interface Cell {
    */
   frozen: number;
   longestFreeze: number;
+  /** Seconds of 1 s samples without a decoded frame: a freeze still going on at the step's end too. */
+  stalled: number;
   nacks: number;
   plis: number;
   lost: number;
@@ -46,8 +48,9 @@ export interface Cell {
   peerSentMin: number;
   /**
    * Policer step, policed page: seconds from the limit until the first 1 s sample below its top
-   * height with frames decoded; recovery step: from the lifting until the first sample back on top.
-   * null: never within the step. Absent elsewhere.
+   * height with frames decoded; recovery step (if the policer moved the page below its top): from
+   * the lifting until the sample from which it stays on top with frames decoded, 0 if it was on top
+   * all along. null: never within the step. Absent elsewhere.
    */
   settleS?: number | null;
   seconds: Second[];
@@ -107,6 +110,7 @@ export function cellOf(
     minHeight: Math.min(...seconds.map((s) => s.height)),
     frozen: b.frozen - a.frozen,
     longestFreeze: Math.max(0, ...seconds.map((s) => s.frozen)),
+    stalled: seconds.reduce((sum, s, i) => sum + (s.fps > 0 ? 0 : s.t - (seconds[i - 1]?.t ?? 0)), 0),
     nacks: b.nack - a.nack,
     plis: b.pli - a.pli,
     lost: b.lost - a.lost,
@@ -114,11 +118,13 @@ export function cellOf(
     peerSentMin: Math.min(...peer.slice(1).map((s) => s.sent)),
     seconds,
   };
-  if (settle) {
-    const hit = seconds.find(
-      (s) => s.fps > 0 && (settle.to === 'below' ? s.height < settle.top : s.height >= settle.top),
-    );
+  if (settle?.to === 'below') {
+    const hit = seconds.find((s) => s.fps > 0 && s.height < settle.top);
     cell.settleS = hit ? hit.t : null;
+  } else if (settle?.to === 'back') {
+    // From the last second off the top (below it, or no frame) on, the page stays on top.
+    const off = seconds.findLastIndex((s) => s.fps === 0 || s.height < settle.top);
+    cell.settleS = off < 0 ? 0 : off === seconds.length - 1 ? null : seconds[off + 1]!.t;
   }
   return cell;
 }
@@ -137,6 +143,7 @@ const FIGURES = [
   'minHeight',
   'frozen',
   'longestFreeze',
+  'stalled',
   'nacks',
   'plis',
   'lost',
@@ -186,6 +193,7 @@ export function serverTable(steps: StepResult[]): string {
     'peer sent',
     'frozen s',
     'longest',
+    'no-frame s',
     'NACK',
     'PLI',
     'lost',
@@ -203,6 +211,7 @@ export function serverTable(steps: StepResult[]): string {
         String(c.peerSentMin),
         f2(c.frozen),
         f2(c.longestFreeze),
+        f1(c.stalled),
         String(c.nacks),
         String(c.plis),
         String(c.lost),
@@ -232,6 +241,7 @@ export function sideBySide(results: Partial<Record<ServerKind, StepResult[]>>): 
         both((c) => f1(c.fps)),
         both((c) => `${c.height} (${c.minHeight})`),
         both((c) => f2(c.frozen)),
+        both((c) => f1(c.stalled)),
         both((c) => String(c.nacks)),
         both((c) => String(c.plis)),
         both((c) => String(c.lost)),
@@ -247,6 +257,7 @@ export function sideBySide(results: Partial<Record<ServerKind, StepResult[]>>): 
       'fps',
       'height (min)',
       'frozen s',
+      'no-frame s',
       'NACK sent',
       'PLI sent',
       'lost',
@@ -266,7 +277,7 @@ export function policerBit(r: StepResult): boolean {
 export function progressLine(kind: ServerKind, r: StepResult): string {
   const parts = Object.entries(r.pages).map(
     ([n, c]) =>
-      `${n} ${f1(c.fps)} fps ${c.minHeight}-${c.height}p (peer sent ≥ ${c.peerSentMin}p) ${Math.round(c.kbps)} kbit/s frozen ${f2(c.frozen)} s` +
+      `${n} ${f1(c.fps)} fps ${c.minHeight}-${c.height}p (peer sent ≥ ${c.peerSentMin}p) ${Math.round(c.kbps)} kbit/s frozen ${f2(c.frozen)} s (no frame ${f1(c.stalled)} s)` +
       ` nack ${c.nacks} pli ${c.plis}` +
       (c.settleS !== undefined ? ` settle ${settleText(c)} s` : ''),
   );
