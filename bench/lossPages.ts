@@ -68,12 +68,18 @@ const SNAP = `(async () => {
   return o;
 })()`;
 
-/** The local UDP ports of the page's selected candidate pairs: what the server sends to. */
+/**
+ * The local UDP ports of the selected candidate pairs of the page's PCs that receive video (what the
+ * policer matches): not its publishing PC, whose feedback (REMB, NACK, PLI) must keep flowing.
+ */
 const PORTS = `(async () => {
   const ports = [];
   for (const pc of window.__pcs || []) {
     if (pc.connectionState === 'closed') continue;
     const s = await pc.getStats();
+    let receives = false;
+    s.forEach((r) => { if (r.type === 'inbound-rtp' && r.kind === 'video' && r.framesDecoded > 0) receives = true; });
+    if (!receives) continue;
     s.forEach((t) => {
       if (t.type !== 'transport' || !t.selectedCandidatePairId) return;
       const pair = s.get(t.selectedCandidatePairId);
