@@ -66,6 +66,15 @@
  *    them together) gained "lost" sequence numbers read from the REMB's bytes ("RE" = 21061...),
  *    and a padded packet took its padding count from the compound's last byte. Each packet is
  *    now parsed on its own (`splitRtcpCompound`).
+ * 14. ICE-lite: werift writes `a=ice-lite` only in each media section, where RFC 8839 §5.3 does not
+ *    define it; Chromium reads it at session level only, so it took a lite server for a full agent
+ *    (both sides controlled on the PC where the server offers). Every description werift writes
+ *    carries it at session level instead (`withSessionIceLite`).
+ * 15. Overlapping `connect()`s: werift's `RTCPeerConnection.connect()` runs after each answer, and
+ *    a second one (a client renegotiating before DTLS is up: the demo page adds its tracks one by
+ *    one) waits for the same ICE start, then calls `RTCDtlsTransport.start()` again, which throws
+ *    "state must be new" and fails the whole PC. Seen on one join in three once Chromium nominated
+ *    promptly (workaround 14). A start while one is under way now joins it (`startDtlsOnce`).
  */
 import type { Socket as UdpSocket } from 'node:dgram';
 import { udpBatch, type Remote } from './UdpBatch.ts';
@@ -82,6 +91,8 @@ import {
   RTCRtpCodecParameters,
   RtcpPacketConverter,
   type RtcpPacket,
+  RTCDtlsTransport,
+  SessionDescription,
   useAbsSendTime,
   useAudioLevelIndication,
   useFIR,
@@ -92,7 +103,6 @@ import {
   useSdesRTPStreamId,
   useRepairedRtpStreamId,
   useVideoOrientation,
-  type RTCDtlsTransport,
   type RTCRtpTransceiver,
   type RTCRtpHeaderExtensionParameters,
 } from 'werift';
@@ -714,6 +724,38 @@ export function splitRtcpCompound(data: Buffer): Buffer[] {
 const rtcpDeSerialize = RtcpPacketConverter.deSerialize.bind(RtcpPacketConverter);
 RtcpPacketConverter.deSerialize = (data: Buffer): RtcpPacket[] =>
   splitRtcpCompound(data).flatMap((p) => rtcpDeSerialize(p));
+
+/** Workaround 14: `a=ice-lite` moved from the media sections to the session (RFC 8839 §5.3). */
+export function withSessionIceLite(sdp: string): string {
+  const at = sdp.indexOf('\r\nm=');
+  if (at < 0 || !sdp.includes('\r\na=ice-lite\r\n', at)) {
+    return sdp;
+  }
+  const session = sdp.slice(0, at + 2);
+  const media = sdp.slice(at + 2).replaceAll('a=ice-lite\r\n', '');
+  return session.includes('\r\na=ice-lite\r\n') ? session + media : `${session}a=ice-lite\r\n${media}`;
+}
+// eslint-disable-next-line @typescript-eslint/unbound-method -- a getter, called with its own `this` below
+const sdpString = Object.getOwnPropertyDescriptor(SessionDescription.prototype, 'string')!.get!;
+Object.defineProperty(SessionDescription.prototype, 'string', {
+  get(this: SessionDescription): string {
+    return withSessionIceLite(sdpString.call(this) as string);
+  },
+});
+
+// Workaround 15: a DTLS start while one is under way (or done) joins it instead of failing the PC.
+const dtlsStarts = new WeakMap<RTCDtlsTransport, Promise<void>>();
+// eslint-disable-next-line @typescript-eslint/unbound-method -- called with its own `this` below
+const dtlsStart = RTCDtlsTransport.prototype.start;
+RTCDtlsTransport.prototype.start = function startDtlsOnce(this: RTCDtlsTransport): Promise<void> {
+  const running = dtlsStarts.get(this);
+  if (running && (this.state === 'connecting' || this.state === 'connected')) {
+    return running;
+  }
+  const started = dtlsStart.call(this);
+  dtlsStarts.set(this, started);
+  return started;
+};
 
 // Workaround 3: skip werift's built-in fallback STUN server when the operator configured none.
 const gather = (Connection.prototype as any).gatherCandidates as (...a: unknown[]) => Promise<unknown>;
