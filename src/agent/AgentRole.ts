@@ -139,7 +139,7 @@ export class AgentRole {
         } else if (m.type === 'ready') {
           clearTimeout(timer);
           slot.node = m.node;
-          log.info({ worker: slot.index, node: m.node, pid: m.pid, url: m.url }, 'media worker ready');
+          log.info({ worker: slot.index, node: m.node, workerPid: m.pid, url: m.url }, 'media worker ready');
           resolve();
         } else if (m.type === 'failed') {
           clearTimeout(timer);

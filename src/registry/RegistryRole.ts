@@ -131,7 +131,7 @@ export class RegistryRole {
         const others = (hosting.length > 0 ? hosting : usable).filter((n) => n.node !== ownerLoad.node);
         const target = selectNode(others, await this.leasedRooms(others));
         if (!target) {
-          throw new SwitchboardError('unavailable', 'every media node is full');
+          throw noNodeTakesPeers(nodes.filter((n) => !avoid.includes(n.node)));
         }
         return { node: target.node };
       }
@@ -143,7 +143,7 @@ export class RegistryRole {
       const best = selectNode(pool, await this.leasedRooms(pool));
       if (!best) {
         if (nodes.length > 0) {
-          throw new SwitchboardError('unavailable', 'every media node is full');
+          throw noNodeTakesPeers(nodes.filter((n) => !avoid.includes(n.node)));
         }
         throw new SwitchboardError('no-responder', 'no media node available');
       }
@@ -165,4 +165,28 @@ export class RegistryRole {
       return err instanceof BusRequestError && err.code === 'no-responder';
     }
   }
+}
+
+/** Seconds a client is told to wait before joining again while every media node drains. */
+export const DRAINING_RETRY_S = 5;
+
+/**
+ * The refusal when no media node takes peers: draining nodes (a restart or a shutdown under way)
+ * make room for their successors within seconds, so the client is told to come back; full ones are not.
+ */
+function noNodeTakesPeers(nodes: readonly NodeLoad[]): SwitchboardError {
+  const draining = nodes.filter((n) => n.draining === true).length;
+  if (draining > 0 && draining === nodes.length) {
+    return new SwitchboardError(
+      'unavailable',
+      `every media node is draining (a restart or shutdown is under way): join again in ${DRAINING_RETRY_S} s`,
+    );
+  }
+  if (draining > 0) {
+    return new SwitchboardError(
+      'unavailable',
+      `every media node is full or draining: join again in ${DRAINING_RETRY_S} s`,
+    );
+  }
+  return new SwitchboardError('unavailable', 'every media node is full');
 }

@@ -54,7 +54,8 @@ void describe('media worker processes under the agent', { timeout: 240_000 }, ()
       nats,
       redis,
       roles: ['sfu'],
-      config: { sfu: { workers: 2 }, webrtc: { portrange: PORTS } },
+      // info: the agent's "media worker ready" lines are checked below.
+      config: { sfu: { workers: 2 }, webrtc: { portrange: PORTS }, log: { level: 'info' } },
     });
   });
 
@@ -73,6 +74,16 @@ void describe('media worker processes under the agent', { timeout: 240_000 }, ()
     assert.equal(new Set(pids).size, 2);
     assert.ok(!pids.includes(agent!.pid), 'media runs in the workers, not in the agent');
     assert.ok(pids.every(alive));
+    // Each "media worker ready" line says `pid` once (the agent's) and the worker's as `workerPid`:
+    // log tools that keep the first of two equal keys showed the wrong pid.
+    const ready = agent!.output.split('\n').filter((l) => l.includes('"media worker ready"'));
+    assert.equal(ready.length, 2, agent!.output);
+    for (const line of ready) {
+      assert.equal(line.split('"pid":').length - 1, 1, line);
+      const entry = JSON.parse(line) as { pid: number; workerPid: number };
+      assert.equal(entry.pid, agent!.pid);
+      assert.ok(pids.includes(entry.workerPid), line);
+    }
   });
 
   void it('clients of a room meet on one worker; media stays inside its port slice', async () => {

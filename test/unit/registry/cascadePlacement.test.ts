@@ -84,6 +84,32 @@ await test('draining nodes get no rooms, and a draining owner loses its room to 
   await r.close();
 });
 
+await test('when every node drains, the refusal says so and when to join again; full nodes say full', async () => {
+  const r = await setUp([
+    { node: 'a', draining: true },
+    { node: 'b', draining: true },
+  ]);
+  await assert.rejects(r.place('room'), {
+    name: 'BusRequestError',
+    code: 'unavailable',
+    message: 'every media node is draining (a restart or shutdown is under way): join again in 5 s',
+  });
+  await r.own('owned', 'a');
+  await assert.rejects(r.place('owned'), { message: /^every media node is draining/ });
+  await r.close();
+  const mixed = await setUp([
+    { node: 'a', draining: true },
+    { node: 'b', peers: 2, maxPeers: 2 },
+  ]);
+  await assert.rejects(mixed.place('room'), {
+    message: 'every media node is full or draining: join again in 5 s',
+  });
+  await mixed.close();
+  const full = await setUp([{ node: 'b', peers: 2, maxPeers: 2 }]);
+  await assert.rejects(full.place('room'), { message: 'every media node is full' });
+  await full.close();
+});
+
 await test('an owner that refused the join but answers pings keeps the room (cascade)', async () => {
   const r = await setUp([{ node: 'a' }, { node: 'b' }], ['a', 'b']);
   await r.own('room', 'a');
