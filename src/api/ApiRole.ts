@@ -105,6 +105,7 @@ export class ApiRole {
           bus: this.#bus,
           authSecret: this.#secrets.authSecret,
           superserviceKey: this.#secrets.superserviceKey,
+          publicUrl: this.#config.signal.publicurl,
           auth: (req) => {
             const a = this.#auth.get(req);
             if (!a) {

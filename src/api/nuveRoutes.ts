@@ -76,7 +76,32 @@ export interface RouteContext {
   /** HS256 key of the superservice's JWTs (`[auth] secret`). */
   authSecret: string;
   superserviceKey: string;
+  /** `[signal] publicurl`: where erizo.js connects with a Licode token. */
+  publicUrl?: string | undefined;
   auth(req: FastifyRequest): AuthContext;
+}
+
+/**
+ * Where a Licode token sends erizo.js (`host`, `secure`): `[signal] publicurl`, else the Host the
+ * REST request named with the port it arrived on when the Host has none (Licode's own Nuve client
+ * sends none, and erizo.js would dial port 80).
+ */
+export function licodeTokenHost(
+  req: FastifyRequest,
+  publicUrl: string | undefined,
+): { host: string; secure: boolean } {
+  if (publicUrl !== undefined) {
+    const u = new URL(publicUrl);
+    return { host: u.host, secure: u.protocol === 'https:' || u.protocol === 'wss:' };
+  }
+  const secure = req.protocol === 'https';
+  const given = req.headers.host ?? req.hostname;
+  const hasPort = /:\d+$/.test(given) && !given.endsWith(']');
+  const port = req.socket.localPort;
+  if (hasPort || port === undefined || port === (secure ? 443 : 80)) {
+    return { host: given, secure };
+  }
+  return { host: `${given}:${port}`, secure };
 }
 
 const DEFAULT_JWT_TTL_S = 3600;
@@ -354,8 +379,7 @@ export function registerNuveRoutes(api: FastifyInstance, ctx: RouteContext): voi
       throw new HttpError(400, 'grants and ttl need a JWT (?format=jwt); Licode tokens carry a role');
     }
     const tokenId = newId();
-    const host = req.headers.host ?? req.hostname;
-    const secure = req.protocol === 'https';
+    const { host, secure } = licodeTokenHost(req, ctx.publicUrl);
     const doc: LicodeTokenDoc = {
       tokenId,
       room: rec.id,

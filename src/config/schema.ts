@@ -186,7 +186,16 @@ const signalSection = z
     allowedorigins: z
       .array(z.string().min(1))
       .default([])
-      .describe('Allowed `Origin` header values for `/ws`; empty allows any origin, as ion-sfu does.'),
+      .describe(
+        'Allowed `Origin` header values for `/ws` and `/socket.io/`; empty allows any origin, as ion-sfu does.',
+      ),
+    publicurl: z
+      .url({ protocol: /^(http|https|ws|wss)$/, error: 'an http(s):// or ws(s):// URL' })
+      .optional()
+      .describe(
+        'Where clients reach the signal role, e.g. `https://meet.example.com` behind a proxy. Licode ' +
+          'tokens (Nuve `createToken`) carry its host and port, and erizo.js connects there; unset, a token names the Host the REST request used, with the port it arrived on.',
+      ),
     limits: signalLimitsSection.prefault({}),
   })
   .describe('The signal role: the HTTP and WebSocket listener clients connect to.');

@@ -254,6 +254,11 @@ export function encodeLicodeToken(
   return Buffer.from(JSON.stringify(body), 'utf8').toString('base64');
 }
 
+/** A token string from its four parts, as erizo.js sends them in its socket.io query. */
+export function encodeLicodeTokenParts(t: LicodeToken): string {
+  return Buffer.from(JSON.stringify(t), 'utf8').toString('base64');
+}
+
 const licodeTokenSchema = z.object({
   tokenId: z.string().min(1).max(128),
   host: z.string().max(512),

@@ -10,12 +10,11 @@ import {
   roomMethods,
   roomNotifications,
   roomSubjects,
-  type AdmitReply,
-  type AdmitRequest,
   type MemberRecord,
   type RoomRpcRequest,
 } from '../protocol/room.ts';
 import type { MediaGrants } from '../protocol/tokens.ts';
+import { admit } from './admission.ts';
 import type { Authenticator, JoinIdentity } from './Authenticator.ts';
 import { parseJsonRpc, rpcError, rpcNotification, rpcResult, RPC, type JsonRpcId } from './jsonRpc.ts';
 import { SwitchboardError } from '../util/errors.ts';
@@ -62,8 +61,6 @@ const ROOM_RPC_CODES: Partial<Record<string, number>> = {
   'not-found': 404,
   'invalid-params': RPC.INVALID_PARAMS,
 };
-
-let warnedNoRoomService = false;
 
 export interface ConnectionOptions {
   conn: string;
@@ -440,44 +437,18 @@ export class ClientConnection {
   /** The room role decides (lock, password, max peers) before any media is set up. */
   /** Resolves with the id of the room admitted to (the join's room when no room role answers). */
   async #admit(ident: JoinIdentity, name: string, password: string | undefined): Promise<string> {
-    const req: AdmitRequest = {
-      room: ident.room,
-      uid: ident.identity,
+    const o = this.#o;
+    const a = await admit(
+      { bus: o.bus, dc: o.dc, conn: this.conn, signal: o.signalNode },
+      ident,
       name,
-      conn: this.conn,
-      signal: this.#o.signalNode,
-      grants: {
-        canPublish: ident.canPublish,
-        canSubscribe: ident.canSubscribe,
-        canPublishData: ident.canPublishData,
-        roomAdmin: ident.roomAdmin,
-        hidden: ident.hidden,
-      },
-      service: ident.service,
-      ...(ident.role !== undefined ? { tokenRole: ident.role } : {}),
-      ...(password !== undefined ? { password } : {}),
-      anonymous: ident.anonymous,
-    };
-    try {
-      const reply = await this.#o.bus.request<AdmitReply>(roomSubjects.admit(this.#o.dc), req);
-      this.#member = { room: reply.room.id, uid: ident.identity };
-      this.#record = reply.member;
-      return reply.room.id;
-    } catch (err) {
-      if (!(err instanceof BusRequestError && err.code === 'no-responder')) {
-        throw err;
-      }
-      // A cluster without a room role: anonymous joins still work (nothing to enforce), token joins
-      // do not, since their room's rules could not be checked.
-      if (!ident.anonymous) {
-        throw new SwitchboardError('unavailable', 'room service unavailable', { cause: err });
-      }
-      if (!warnedNoRoomService) {
-        warnedNoRoomService = true;
-        logger.warn('no room role answers: anonymous joins proceed without room rules');
-      }
-      return ident.room;
+      password,
+    );
+    if (a.member) {
+      this.#member = { room: a.room, uid: ident.identity };
+      this.#record = a.member;
     }
+    return a.room;
   }
 
   #leaveRoom(reason: string): void {

@@ -1,7 +1,7 @@
 import { BusRequestError, type Bus } from '../backbone/index.ts';
 import { HEARTBEAT_MS, subjects } from '../protocol/cluster.ts';
 import { logger } from '../util/logger.ts';
-import type { ClientConnection } from './ClientConnection.ts';
+import type { SignalClient } from './SignalClient.ts';
 
 /** A ping slower than this is a busy node, not a dead one. */
 const PING_TIMEOUT_MS = 1000;
@@ -21,12 +21,12 @@ const STRIKES = 2;
 export class NodeWatch {
   readonly #bus: Bus;
   readonly #dc: string;
-  readonly #conns: () => Iterable<ClientConnection>;
+  readonly #conns: () => Iterable<SignalClient>;
   readonly #strikes = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
 
-  constructor(bus: Bus, dc: string, conns: () => Iterable<ClientConnection>) {
+  constructor(bus: Bus, dc: string, conns: () => Iterable<SignalClient>) {
     this.#bus = bus;
     this.#dc = dc;
     this.#conns = conns;

@@ -13,12 +13,17 @@ import {
 } from '../protocol/room.ts';
 import { Authenticator } from './Authenticator.ts';
 import { ClientConnection } from './ClientConnection.ts';
+import { LicodeServer } from './licode/LicodeServer.ts';
+import type { SignalClient } from './SignalClient.ts';
 import { ClientLimits } from './ClientLimits.ts';
 import { rpcNotification } from './jsonRpc.ts';
 import { NodeWatch } from './NodeWatch.ts';
 import { logger } from '../util/logger.ts';
 import { SwitchboardError } from '../util/errors.ts';
 import { clientIceServers, type ClientIceServer } from '../turn/index.ts';
+
+/** Licode's bandwidth fields when `[router] maxbandwidth` is 0 (no cap), in kbps. */
+const UNCAPPED_KBPS = 10_000;
 
 /** Keys a signal instance needs to check tokens (from `[auth]`, `[api]` or generated at start). */
 export interface SignalSecrets {
@@ -40,10 +45,11 @@ export class SignalRole {
   readonly #auth: Authenticator;
   readonly #limits: ClientLimits;
   #pinger: NodeJS.Timeout | undefined;
-  readonly #conns = new Map<string, ClientConnection>();
+  readonly #conns = new Map<string, SignalClient>();
   #sub: Subscription | undefined;
   #timer: NodeJS.Timeout | undefined;
   #unregisterReset: (() => void) | undefined;
+  #licode: LicodeServer | undefined;
   /** Tells the clients of a crashed media node to reconnect (NodeWatch.ts). */
   readonly #watch: NodeWatch;
 
@@ -86,6 +92,7 @@ export class SignalRole {
         throw err;
       }
     });
+    this.#registerLicode(app);
     app.get('/ws', { websocket: true }, (socket, req) => {
       const origin = req.headers.origin;
       if (origins.length > 0 && origin && !origins.includes(origin)) {
@@ -138,6 +145,28 @@ export class SignalRole {
       });
       socket.on('error', (err) => logger.debug({ err }, 'client socket error'));
     });
+  }
+
+  /** Licode's ErizoController endpoint (socket.io at `/socket.io/`) on the same port. */
+  #registerLicode(app: FastifyInstance): void {
+    const c = this.#config;
+    // erizo.js clamps a subscriber's maxVideoBW to these (kbps); no cap is Licode's "a lot".
+    const max = c.router.maxbandwidth > 0 ? c.router.maxbandwidth : UNCAPPED_KBPS;
+    this.#licode = new LicodeServer({
+      signalNode: this.nodeId,
+      dc: c.global.dc,
+      bus: this.#bus,
+      store: this.#store,
+      auth: this.#auth,
+      limits: this.#limits,
+      origins: c.signal.allowedorigins,
+      maxMessageSize: c.signal.maxmessagesize,
+      bandwidth: { defaultVideoBW: Math.min(c.router.startbitrate || max, max), maxVideoBW: max },
+      iceServers: (identity, host) => clientIceServers(c, identity, host),
+      added: (client) => this.#conns.set(client.conn, client),
+      removed: (client) => this.#conns.delete(client.conn),
+    });
+    this.#licode.attach(app.server);
   }
 
   /**
@@ -224,6 +253,7 @@ export class SignalRole {
 
   async close(): Promise<void> {
     this.#unregisterReset?.();
+    this.#licode?.close();
     clearInterval(this.#timer);
     clearInterval(this.#pinger);
     await this.#watch.close();

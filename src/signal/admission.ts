@@ -1,0 +1,64 @@
+/**
+ * A client's way into a room's membership, the same for every protocol the signal role speaks: the
+ * room role decides (lock, password, max peers, roles) before any media is set up.
+ */
+import type { Bus } from '../backbone/index.ts';
+import { BusRequestError } from '../backbone/index.ts';
+import { roomSubjects, type AdmitReply, type AdmitRequest, type MemberRecord } from '../protocol/room.ts';
+import { SwitchboardError } from '../util/errors.ts';
+import { logger } from '../util/logger.ts';
+import type { JoinIdentity } from './Authenticator.ts';
+
+let warnedNoRoomService = false;
+
+export interface Admitted {
+  /** The room's id (a join may name the room by its name, see RoomRole). */
+  room: string;
+  /** Our member record; undefined without a room service (anonymous joins only). */
+  member: MemberRecord | undefined;
+}
+
+/** Asks the room role to admit connection `conn` of signal instance `signal` as `ident`. */
+export async function admit(
+  o: { bus: Bus; dc: string; conn: string; signal: string },
+  ident: JoinIdentity,
+  name: string,
+  password: string | undefined,
+): Promise<Admitted> {
+  const req: AdmitRequest = {
+    room: ident.room,
+    uid: ident.identity,
+    name,
+    conn: o.conn,
+    signal: o.signal,
+    grants: {
+      canPublish: ident.canPublish,
+      canSubscribe: ident.canSubscribe,
+      canPublishData: ident.canPublishData,
+      roomAdmin: ident.roomAdmin,
+      hidden: ident.hidden,
+    },
+    service: ident.service,
+    ...(ident.role !== undefined ? { tokenRole: ident.role } : {}),
+    ...(password !== undefined ? { password } : {}),
+    anonymous: ident.anonymous,
+  };
+  try {
+    const reply = await o.bus.request<AdmitReply>(roomSubjects.admit(o.dc), req);
+    return { room: reply.room.id, member: reply.member };
+  } catch (err) {
+    if (!(err instanceof BusRequestError && err.code === 'no-responder')) {
+      throw err;
+    }
+    // A cluster without a room role: anonymous joins still work (nothing to enforce), token joins
+    // do not, since their room's rules could not be checked.
+    if (!ident.anonymous) {
+      throw new SwitchboardError('unavailable', 'room service unavailable', { cause: err });
+    }
+    if (!warnedNoRoomService) {
+      warnedNoRoomService = true;
+      logger.warn('no room role answers: anonymous joins proceed without room rules');
+    }
+    return { room: ident.room, member: undefined };
+  }
+}
