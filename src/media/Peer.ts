@@ -24,6 +24,13 @@ export type PeerEvents = {
 
 export type Target = 0 | 1;
 
+/**
+ * What a peer receives: `all` (ion-sfu: every stream of the room, data channels included) or the
+ * streams (msids) it asked for, one at a time (Licode: a peer connection per subscribed stream; an
+ * empty set for a peer that only publishes).
+ */
+export type Subscriptions = 'all' | ReadonlySet<string>;
+
 /** Layers of ion-sfu's data-channel API; `none` pauses the video. */
 const VIDEO_LAYERS = new Set(['high', 'medium', 'low', 'none']);
 const FRAMERATES = new Set(['high', 'medium', 'low']);
@@ -43,6 +50,9 @@ export class Peer extends TypedEmitter<PeerEvents> {
    * out of rosters, webhooks and peer limits. Its media path is a client's.
    */
   readonly relay: boolean;
+  readonly subscribes: Subscriptions;
+  /** The participant this peer belongs to (its uid, or the client whose streams each have a peer). */
+  readonly member: string;
   readonly #channels = new Set<string>();
   /** `[router.simulcast] enabletemporallayer`: honour `framerate` preferences. */
   readonly #temporal: boolean;
@@ -61,10 +71,13 @@ export class Peer extends TypedEmitter<PeerEvents> {
      * both talk to the same far node, and a shared socket demultiplexes by remote address).
      */
     subscriberOpts: MediaOptions = opts,
+    routing: { subscribes: Subscriptions; member: string } = { subscribes: 'all', member: uid },
   ) {
     super();
     this.id = id;
     this.uid = uid;
+    this.subscribes = routing.subscribes;
+    this.member = routing.member;
     this.name = name;
     this.relay = relay;
     this.#temporal = opts.enableTemporalLayer;
@@ -90,6 +103,11 @@ export class Peer extends TypedEmitter<PeerEvents> {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** Whether this peer receives stream `streamId` (a publisher's msid). */
+  wants(streamId: string): boolean {
+    return this.subscribes === 'all' || this.subscribes.has(streamId);
   }
 
   get receivers(): IterableIterator<Receiver> {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Peer } from './Peer.ts';
+import { Peer, type Subscriptions } from './Peer.ts';
 import { Session } from './Session.ts';
 import type { IngressStats } from './Ingress.ts';
 import type { MediaOptions, Participant, SignalSink } from './types.ts';
@@ -17,10 +17,15 @@ export interface JoinRequest {
   sid: string;
   uid: string;
   name: string;
-  offer: string;
+  /** The client's publisher offer; none for a peer that only receives (its subscriber PC offers first). */
+  offer?: string | undefined;
   sink: SignalSink;
   /** The peer is another node's relay link (Peer.relay); its media options are `relayOptions`. */
   relay?: boolean;
+  /** What it receives (default every stream of the room); see `Subscriptions`. */
+  subscribes?: Subscriptions | undefined;
+  /** The participant it belongs to, when that is not `uid` (a Licode client has a peer per stream). */
+  member?: string | undefined;
 }
 
 /**
@@ -82,8 +87,11 @@ export class SFU extends TypedEmitter<SFUEvents> {
     return this.#sessions.get(sid);
   }
 
-  /** Creates the peer and answers its publisher offer. A second join with the same uid replaces the first. */
-  async join(req: JoinRequest): Promise<{ peer: Peer; answer: string }> {
+  /**
+   * Creates the peer and answers its publisher offer (`answer` is undefined for a peer without one).
+   * A second join with the same uid replaces the first.
+   */
+  async join(req: JoinRequest): Promise<{ peer: Peer; answer: string | undefined }> {
     const session = this.#session(req.sid);
     session.findByUid(req.uid)?.close('duplicate-identity');
     const relay = req.relay === true;
@@ -101,6 +109,7 @@ export class SFU extends TypedEmitter<SFUEvents> {
       session.observeAudio,
       relay,
       { ...opts, sockets: subSockets },
+      { subscribes: req.subscribes ?? 'all', member: req.member ?? req.uid },
     );
     peer.once('close', () => {
       void sockets.release();
@@ -110,7 +119,7 @@ export class SFU extends TypedEmitter<SFUEvents> {
     });
     this.#account(peer);
     try {
-      const answer = await peer.offer(req.offer);
+      const answer = req.offer === undefined ? undefined : await peer.offer(req.offer);
       if (peer.closed) {
         throw new InvalidStateError('peer closed during join');
       }

@@ -55,19 +55,25 @@ export class Session extends TypedEmitter<SessionEvents> {
 
   addPeer(peer: Peer): void {
     this.#peers.set(peer.id, peer);
+    const all = peer.subscribes === 'all';
     for (const other of this.#peers.values()) {
       if (other === peer) {
         continue;
       }
       for (const r of other.receivers) {
-        peer.subscriber.addDownTrack(r);
+        if (peer.wants(r.streamId)) {
+          peer.subscriber.addDownTrack(r);
+        }
       }
-      for (const label of other.channels) {
+      for (const label of all ? other.channels : []) {
         peer.subscriber.ensureChannel(label);
       }
     }
     // The subscriber offer goes out even in an empty room: ion-sdk-js's join() waits for `ion-sfu`.
-    peer.subscriber.negotiate();
+    // A peer that receives nothing (a Licode publisher) has no subscriber PC to offer.
+    if (all || peer.subscribes.size > 0) {
+      peer.subscriber.negotiate();
+    }
     peer.on('receiver', (r) => this.#onReceiver(peer, r));
     // Tracks in the join offer itself were created before the peer was added here.
     for (const r of peer.receivers) {
@@ -75,7 +81,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     }
     peer.on('channel', (label) => {
       for (const other of this.#peers.values()) {
-        if (other !== peer) {
+        if (other !== peer && other.subscribes === 'all') {
           other.subscriber.ensureChannel(label);
           other.subscriber.negotiate();
         }
@@ -83,7 +89,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     });
     peer.on('channelMessage', (label, data) => {
       for (const other of this.#peers.values()) {
-        if (other !== peer) {
+        if (other !== peer && other.subscribes === 'all') {
           other.subscriber.sendChannel(label, data);
         }
       }
@@ -100,9 +106,16 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#rosterChanged();
   }
 
+  /** One entry per participant: the peers of one member (a Licode client's, one per stream) merge. */
   participants(): Participant[] {
-    return [...this.#peers.values()].map((p) => {
-      const streams = new Map<string, Participant['streams'][number]>();
+    const members = new Map<string, { peer: Peer; streams: Map<string, Participant['streams'][number]> }>();
+    for (const p of this.#peers.values()) {
+      let m = members.get(p.member);
+      if (!m) {
+        m = { peer: p, streams: new Map() };
+        members.set(p.member, m);
+      }
+      const streams = m.streams;
       for (const r of p.receivers) {
         const s = streams.get(r.streamId) ?? {
           streamId: r.streamId,
@@ -119,8 +132,12 @@ export class Session extends TypedEmitter<SessionEvents> {
         }
         streams.set(r.streamId, s);
       }
-      return { uid: p.uid, name: p.name, streams: [...streams.values()] };
-    });
+    }
+    return [...members.entries()].map(([member, m]) => ({
+      uid: member,
+      name: m.peer.name,
+      streams: [...m.streams.values()],
+    }));
   }
 
   close(): void {
@@ -144,7 +161,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       r.once('close', () => this.#audio.removeStream(r.streamId));
     }
     for (const other of this.#peers.values()) {
-      if (other !== owner) {
+      if (other !== owner && other.wants(r.streamId)) {
         other.subscriber.addDownTrack(r);
       }
     }

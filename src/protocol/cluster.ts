@@ -110,7 +110,35 @@ export const subjects = {
    * Redis restart never makes a new process generate secrets the cluster already has.
    */
   storeCheck: (dc: string) => `sb.${dc}.store.check`,
+  /**
+   * The room's roster (`{room, peers}`), published by the node owning the room whenever it changes
+   * (`peers: []` when the room closes there): for signal instances whose clients have no media peer
+   * to be told (a Licode client learns of streams before it publishes or subscribes). NATS subject
+   * tokens cannot hold `.`, `*`, `>` or spaces, so the room id goes base64url-encoded.
+   */
+  roster: (dc: string, room: string) => `sb.${dc}.roster.${Buffer.from(room, 'utf8').toString('base64url')}`,
 };
+
+/** What `subjects.roster` carries. */
+export const rosterMessage = z.object({
+  room: z.string(),
+  peers: z.array(
+    z.object({
+      uid: z.string(),
+      name: z.string(),
+      streams: z.array(
+        z.object({
+          streamId: z.string(),
+          audio: z.boolean(),
+          video: z.boolean(),
+          audioMuted: z.boolean().optional(),
+          videoMuted: z.boolean().optional(),
+        }),
+      ),
+    }),
+  ),
+});
+export type RosterMessage = z.infer<typeof rosterMessage>;
 
 /** Uids of relay peers start with this; client uids may not (the sfu role refuses them). */
 export const RELAY_UID_PREFIX = 'relay~';

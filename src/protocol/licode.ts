@@ -6,6 +6,7 @@
  */
 import { createHash, randomInt } from 'node:crypto';
 import { z } from 'zod';
+import { sessionDescription } from './ionSfu.ts';
 
 /** Licode's connect_error `data` strings (tokenAuthenticator.js). */
 export const LICODE_AUTH_ERRORS = {
@@ -124,3 +125,61 @@ export const licodeEvents = {
   sendDataStream: z.object({ id: streamIdParam, msg: z.unknown() }).loose(),
   updateStreamAttributes: z.object({ id: streamIdParam, attrs: attributes }).loose(),
 } as const;
+
+// ---- signal → media node ----------------------------------------------------------------------------
+
+/**
+ * The `join` a signal instance forwards for one of a Licode client's peer connections: a publisher's
+ * (its offer) or one subscription's (the msid of the stream; the media node offers first). `member`
+ * is the client's identity, which the room's roster shows once for all its peers.
+ */
+export const licodePeerJoin = z
+  .object({
+    sid: z.string().min(1).max(256),
+    uid: z.string().min(1).max(512),
+    name: z.string().max(256).optional(),
+    offer: sessionDescription('offer').optional(),
+    licode: z.object({
+      member: z.string().min(1).max(256),
+      subscribe: z.string().min(1).max(256).optional(),
+    }),
+  })
+  .loose()
+  .refine((p) => (p.offer === undefined) !== (p.licode.subscribe === undefined), {
+    message: 'a Licode peer either publishes (offer) or subscribes to one stream',
+  });
+export type LicodePeerJoin = z.infer<typeof licodePeerJoin>;
+
+const sdpText = z
+  .string()
+  .min(1)
+  .max(256 * 1024);
+
+/** `connectionMessage`: the client's offer, answer, candidate (or failure) for one peer connection. */
+export const licodeConnectionMessage = z
+  .object({
+    options: z
+      .object({
+        connectionId: z.union([z.string().min(1).max(64), z.number().int().transform(String)]),
+        erizoId: z.unknown().optional(),
+        msg: z.discriminatedUnion('type', [
+          z.object({ type: z.literal('offer'), sdp: sdpText }).loose(),
+          z.object({ type: z.literal('answer'), sdp: sdpText }).loose(),
+          z
+            .object({
+              type: z.literal('candidate'),
+              candidate: z
+                .object({
+                  candidate: z.string().max(4096),
+                  sdpMid: z.string().max(64).nullish(),
+                  sdpMLineIndex: z.number().int().nullish(),
+                })
+                .loose(),
+            })
+            .loose(),
+          z.object({ type: z.enum(['failed', 'offer-error', 'error']) }).loose(),
+        ]),
+      })
+      .loose(),
+  })
+  .loose();

@@ -240,11 +240,15 @@ export const sfuAdminRequest = z.discriminatedUnion('op', [
     streamId: id.optional(),
   }),
   z.object({ op: z.literal('end'), room: id }),
+  /** The room's roster (`peers`) as the node owning it sees it. */
+  z.object({ op: z.literal('roster'), room: id }),
 ]);
 export type SfuAdminRequest = z.infer<typeof sfuAdminRequest>;
 export interface SfuAdminReply {
-  /** Peers closed (kick, end) or tracks changed (mute). */
+  /** Peers closed (kick, end) or tracks changed (mute); participants (roster). */
   count: number;
+  /** `roster`: the participants with their streams. */
+  peers?: unknown[];
 }
 
 /** What the signal role puts into the `join` it forwards to the media node (besides ion-sfu's params). */

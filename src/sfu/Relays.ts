@@ -51,6 +51,8 @@ export interface RelaysOptions {
   connOf(peer: Peer): string | undefined;
   /** The roster without hidden peers (grants). */
   visible(session: Session, list: Participant[]): Participant[];
+  /** The room's whole roster changed on the node that owns it (signal instances watch it for Licode). */
+  publishRoster(room: string, peers: Participant[]): void;
 }
 
 interface Inbound {
@@ -210,6 +212,24 @@ export class Relays {
     if (clients.length > 0) {
       this.#o.notifyAll(clients, 'participants', { peers: everyone });
     }
+    if (!link) {
+      this.#o.publishRoster(session.id, everyone); // the owner's roster is the room's
+    }
+  }
+
+  /** The room's roster as this node sees it: its own clients and those the relay links report. */
+  roster(session: Session): Participant[] {
+    const local = this.#o.visible(
+      session,
+      session.participants().filter((p) => !isRelayUid(p.uid)),
+    );
+    const remote: Participant[] = [];
+    const link = this.#links.get(session.id);
+    for (const p of session.peers) {
+      const list = link?.peer === p ? link.remoteRoster : this.#inbound.get(p)?.roster;
+      remote.push(...(list ?? []));
+    }
+    return [...local, ...remote];
   }
 
   /** A client joined `session` here: link it to the owner now rather than at the next heartbeat. */

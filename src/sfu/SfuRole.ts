@@ -19,6 +19,8 @@ import {
   type PeerRequest,
   type ReconnectReason,
 } from '../protocol/cluster.ts';
+import type { RosterMessage } from '../protocol/cluster.ts';
+import { licodePeerJoin } from '../protocol/licode.ts';
 import { roomSubjects, sfuAdminRequest, type SfuAdminReply, type SfuAdminRequest } from '../protocol/room.ts';
 import { SwitchboardError } from '../util/errors.ts';
 import { logger } from '../util/logger.ts';
@@ -114,6 +116,7 @@ export class SfuRole {
       notifyAll: (conns, method, params) => this.#notifyAll(conns, method, params),
       connOf: (peer) => this.#connOf(peer),
       visible: (session, list) => this.#grants.visible(session, list),
+      publishRoster: (room, peers) => this.#publishRoster(room, peers),
     });
     this.#events = new RoomEvents(this.sfu, store, bus, this.#dc);
     watchTrackEvents(this.sfu, (e) => this.#events.publish(e));
@@ -129,7 +132,10 @@ export class SfuRole {
     // Rosters cross relay links: Relays.broadcastRoster merges what the other nodes report.
     this.sfu.on('participants', (session) => this.#relays.broadcastRoster(session));
     this.sfu.on('session', (session) => {
-      session.once('close', () => void this.#release(session.id));
+      session.once('close', () => {
+        this.#publishRoster(session.id, []);
+        void this.#release(session.id);
+      });
     });
   }
 
@@ -257,6 +263,11 @@ export class SfuRole {
    * to pass it to: the star has one hub).
    */
   async #admin(req: SfuAdminRequest): Promise<SfuAdminReply> {
+    if (req.op === 'roster') {
+      const session = this.sfu.getSession(req.room);
+      const peers = session && !session.closed ? this.#relays.roster(session) : [];
+      return { count: peers.length, peers };
+    }
     const far = this.#relays.inboundNodes(req.room);
     const forward = async (): Promise<number> => {
       let count = 0;
@@ -308,6 +319,19 @@ export class SfuRole {
     } catch (err) {
       logger.warn({ err, room }, 'releasing room lease failed');
     }
+  }
+
+  /** Rooms whose roster this node published (as their owner): their closing is published too. */
+  readonly #rostered = new Set<string>();
+
+  #publishRoster(room: string, peers: Participant[]): void {
+    if (peers.length === 0 && !this.#rostered.delete(room)) {
+      return; // not ours to announce
+    }
+    if (peers.length > 0) {
+      this.#rostered.add(room);
+    }
+    this.#bus.publish(subjects.roster(this.#dc, room), { room, peers } satisfies RosterMessage);
   }
 
   #notify(conn: string, method: string, params: unknown): void {
@@ -453,10 +477,16 @@ export class SfuRole {
     if (this.#peers.get(req.conn)?.closed === false) {
       throw new SwitchboardError('invalid-state', 'rtc transport already exists for this connection');
     }
-    const p = methods.join.parse(req.params);
+    // A Licode client's peer connection (src/signal/licode): one stream published or received.
+    const licode = hasLicode(req.params) ? licodePeerJoin.parse(req.params) : undefined;
+    const p = licode ?? methods.join.parse(req.params);
     const uid = p.uid && p.uid.length > 0 ? p.uid : req.conn.split('/')[1]!;
     const grants = PeerGrants.fromJoin(req.params);
-    PeerGrants.assertMayPublish(grants, p.offer.sdp);
+    if (p.offer) {
+      PeerGrants.assertMayPublish(grants, p.offer.sdp);
+    } else if (!grants.canSubscribe) {
+      throw new SwitchboardError('forbidden', 'not allowed to subscribe');
+    }
     const relay = await this.#admitJoin(req, uid);
     let joined;
     this.#joining += relay ? 0 : 1;
@@ -465,9 +495,15 @@ export class SfuRole {
         sid: p.sid,
         uid,
         name: p.name ?? uid,
-        offer: p.offer.sdp,
+        offer: p.offer?.sdp,
         sink: (method, params) => this.#notify(req.conn, method, params),
         relay: relay !== undefined,
+        ...(licode
+          ? {
+              member: licode.licode.member,
+              subscribes: new Set(licode.licode.subscribe !== undefined ? [licode.licode.subscribe] : []),
+            }
+          : {}),
       });
     } finally {
       this.#joining -= relay ? 0 : 1;
@@ -493,7 +529,7 @@ export class SfuRole {
       logger.info({ sid: p.sid, uid, reason }, 'peer closed');
     });
     logger.info({ sid: p.sid, uid, node: this.nodeId, ...(relay ? { relay } : {}) }, 'peer joined');
-    return { type: 'answer', sdp: answer };
+    return answer === undefined ? {} : { type: 'answer', sdp: answer };
   }
 
   /**
@@ -534,4 +570,8 @@ export class SfuRole {
     }
     return undefined;
   }
+}
+
+function hasLicode(params: unknown): boolean {
+  return typeof params === 'object' && params !== null && 'licode' in params;
 }

@@ -39,6 +39,8 @@ export function handleAdmin(sfu: SFU, req: SfuAdminRequest): SfuAdminReply {
       }
       return { count };
     }
+    case 'roster':
+      return { count: 0 }; // answered by SfuRole, which knows the relay links' rosters
     case 'end': {
       const count = session.size;
       session.close();

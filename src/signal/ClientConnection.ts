@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import { z } from 'zod';
 import type { Bus } from '../backbone/index.ts';
-import { BusRequestError } from '../backbone/index.ts';
 import { isMethod, methods } from '../protocol/ionSfu.ts';
 import { RECONNECT_NOTIFICATION, subjects, type PeerRequest } from '../protocol/cluster.ts';
 import {
@@ -15,6 +14,7 @@ import {
 } from '../protocol/room.ts';
 import type { MediaGrants } from '../protocol/tokens.ts';
 import { admit } from './admission.ts';
+import { placeAndJoin } from './placement.ts';
 import type { Authenticator, JoinIdentity } from './Authenticator.ts';
 import { parseJsonRpc, rpcError, rpcNotification, rpcResult, RPC, type JsonRpcId } from './jsonRpc.ts';
 import { SwitchboardError } from '../util/errors.ts';
@@ -40,9 +40,6 @@ const CLOSING: Record<string, [number, string]> = {
   // The media node drains or was lost: the client joins again (it lands on a live node).
   [RECONNECT_NOTIFICATION]: [4003, 'reconnect'],
 };
-
-/** Nodes a join is tried on before the client gets the last refusal (full, draining, gone). */
-const JOIN_ATTEMPTS = 4;
 
 /** JSON-RPC error code of a refused request (rate, limits): the server's "try later". */
 const RPC_LIMITED = 429;
@@ -356,8 +353,9 @@ export class ClientConnection {
       roomAdmin: ident.roomAdmin,
     };
     // Only ion-sfu's params go on, with the verified identity and grants (a client's own `grants` is
-    // dropped, and so is `relay`, which only media nodes may send: src/sfu/RelayLink.ts).
-    const { token: _t, password: _p, grants: _g, relay: _r, ...rest } = raw;
+    // dropped, and so are `relay`, which only media nodes may send: src/sfu/RelayLink.ts, and
+    // `licode`, which only the Licode endpoint sends: it names the member a peer's streams show under).
+    const { token: _t, password: _p, grants: _g, relay: _r, licode: _l, ...rest } = raw;
     const forwarded = {
       ...rest,
       sid: room,
@@ -378,40 +376,15 @@ export class ClientConnection {
     }
   }
 
-  /**
-   * Asks the registry for a node and forwards the join there. A node that refuses (`unavailable`:
-   * full or draining) or does not answer (`no-responder`: gone) is avoided in the next placement, so
-   * the room cascades to another node or, when its owner is gone, moves.
-   */
-  async #placeAndJoin(room: string, forwarded: Record<string, unknown>): Promise<unknown> {
-    const avoid: string[] = [];
-    let refusal: Error | undefined;
-    for (let attempt = 1; ; attempt++) {
-      const placed = this.#o.bus.request<{ node: string }>(subjects.registryPlace(this.#o.dc), {
-        room,
-        ...(avoid.length > 0 ? { avoid } : {}),
-      });
-      // No other node to try: the client gets the node's own refusal (e.g. no free media port).
-      const last = refusal;
-      const { node } =
-        last === undefined
-          ? await placed
-          : await placed.catch(() => {
-              throw last;
-            });
-      this.#node = node;
-      try {
-        return await this.#forward('join', forwarded);
-      } catch (err) {
-        const retry =
-          err instanceof BusRequestError && (err.code === 'unavailable' || err.code === 'no-responder');
-        if (!retry || attempt >= JOIN_ATTEMPTS) {
-          throw err;
-        }
-        refusal = err;
-        avoid.push(node);
-      }
-    }
+  /** Asks the registry for a node and forwards the join there (placement.ts: cascades, moves). */
+  #placeAndJoin(room: string, forwarded: Record<string, unknown>): Promise<unknown> {
+    return placeAndJoin(
+      this.#o.bus,
+      this.#o.dc,
+      room,
+      (node) => (this.#node = node),
+      () => this.#forward('join', forwarded),
+    );
   }
 
   /** ICE servers before the PCs gather (ion-sdk-js takes them in its constructor: see docs/deployment.md). */

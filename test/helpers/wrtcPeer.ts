@@ -33,6 +33,54 @@ export function wsUrlOf(httpUrl: string): string {
   return `${httpUrl.replace(/^http/, 'ws').replace(/\/$/, '')}/ws`;
 }
 
+/**
+ * A synthetic camera and microphone: a 48 kHz mono 440 Hz sine in 10 ms chunks and a moving 320x240
+ * I420 gradient at 30 fps, as one MediaStream; `timers` feed them (clear them, stop the tracks).
+ */
+export function syntheticMedia(): { stream: MediaStream; timers: NodeJS.Timeout[] } {
+  const audioSource = new RTCAudioSource();
+  const videoSource = new RTCVideoSource();
+  const stream = new wrtc.MediaStream([audioSource.createTrack(), videoSource.createTrack()]);
+  const timers: NodeJS.Timeout[] = [];
+  const samplesPerChunk = (SAMPLE_RATE * AUDIO_CHUNK_MS) / 1000;
+  let sampleIndex = 0;
+  timers.push(
+    setInterval(() => {
+      const samples = new Int16Array(samplesPerChunk);
+      for (let i = 0; i < samples.length; i++, sampleIndex++) {
+        // Loud enough (about -10 dBov) for the server's audio-level detector to call it speech.
+        samples[i] = Math.round(10000 * Math.sin((2 * Math.PI * 440 * sampleIndex) / SAMPLE_RATE));
+      }
+      audioSource.onData({ samples, sampleRate: SAMPLE_RATE, bitsPerSample: 16, channelCount: 1 });
+    }, AUDIO_CHUNK_MS),
+  );
+  const lumaSize = VIDEO_WIDTH * VIDEO_HEIGHT;
+  const data = new Uint8Array(lumaSize * 1.5).fill(128); // chroma stays grey
+  let frameNo = 0;
+  timers.push(
+    setInterval(() => {
+      frameNo++;
+      for (let y = 0; y < VIDEO_HEIGHT; y++) {
+        data.fill((y + frameNo * 4) & 0xff, y * VIDEO_WIDTH, (y + 1) * VIDEO_WIDTH);
+      }
+      videoSource.onFrame({ width: VIDEO_WIDTH, height: VIDEO_HEIGHT, data });
+    }, VIDEO_FRAME_MS),
+  );
+  return { stream, timers };
+}
+
+/** Counts the frames a received video track decodes (libwebrtc's sink); `stop()` detaches it. */
+export function countFrames(track: MediaStreamTrack, onFrame: () => void): { stop(): void } {
+  const sink = new RTCVideoSink(track);
+  sink.onframe = onFrame;
+  return { stop: () => sink.stop() };
+}
+
+/** @roamhq/wrtc's RTCPeerConnection (libwebrtc). */
+export function newPeerConnection(config: RTCConfiguration = { iceServers: [] }): RTCPeerConnection {
+  return new wrtc.RTCPeerConnection(config);
+}
+
 export class RpcError extends Error {
   constructor(
     readonly code: number,
@@ -247,41 +295,13 @@ export class WrtcPeer {
    * one frame per 33 ms) to the publisher PC and renegotiates through the `offer` call.
    */
   async publish(): Promise<void> {
-    const audioSource = new RTCAudioSource();
-    const videoSource = new RTCVideoSource();
-    const audioTrack = audioSource.createTrack();
-    const videoTrack = videoSource.createTrack();
-    this.#localTracks.push(audioTrack, videoTrack);
-    const stream = new wrtc.MediaStream([audioTrack, videoTrack]);
-    this.publishedStreamId = stream.id;
-    this.publisher.addTrack(audioTrack, stream);
-    this.publisher.addTrack(videoTrack, stream);
-
-    const samplesPerChunk = (SAMPLE_RATE * AUDIO_CHUNK_MS) / 1000;
-    let sampleIndex = 0;
-    this.#timers.push(
-      setInterval(() => {
-        const samples = new Int16Array(samplesPerChunk);
-        for (let i = 0; i < samples.length; i++, sampleIndex++) {
-          // Loud enough (about -10 dBov) for the server's audio-level detector to call it speech.
-          samples[i] = Math.round(10000 * Math.sin((2 * Math.PI * 440 * sampleIndex) / SAMPLE_RATE));
-        }
-        audioSource.onData({ samples, sampleRate: SAMPLE_RATE, bitsPerSample: 16, channelCount: 1 });
-      }, AUDIO_CHUNK_MS),
-    );
-
-    const lumaSize = VIDEO_WIDTH * VIDEO_HEIGHT;
-    const data = new Uint8Array(lumaSize * 1.5).fill(128); // chroma stays grey
-    let frameNo = 0;
-    this.#timers.push(
-      setInterval(() => {
-        frameNo++;
-        for (let y = 0; y < VIDEO_HEIGHT; y++) {
-          data.fill((y + frameNo * 4) & 0xff, y * VIDEO_WIDTH, (y + 1) * VIDEO_WIDTH);
-        }
-        videoSource.onFrame({ width: VIDEO_WIDTH, height: VIDEO_HEIGHT, data });
-      }, VIDEO_FRAME_MS),
-    );
+    const media = syntheticMedia();
+    this.#localTracks.push(...media.stream.getTracks());
+    this.#timers.push(...media.timers);
+    this.publishedStreamId = media.stream.id;
+    for (const track of media.stream.getTracks()) {
+      this.publisher.addTrack(track, media.stream);
+    }
 
     const offer = await this.publisher.createOffer();
     await this.publisher.setLocalDescription(offer);

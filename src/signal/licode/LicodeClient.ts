@@ -8,7 +8,9 @@ import type { z } from 'zod';
 import type { Bus, Store, Subscription } from '../../backbone/index.ts';
 import {
   dataStreamId,
+  licodeConnectionMessage,
   licodeEvents,
+  mediaStreamId,
   licodeKeys,
   licodeRoomEvent,
   licodeStreamRecord,
@@ -19,7 +21,16 @@ import {
   type PublicStream,
 } from '../../protocol/licode.ts';
 import { roomNotifications, roomSubjects, type MemberRecord } from '../../protocol/room.ts';
-import { RECONNECT_NOTIFICATION } from '../../protocol/cluster.ts';
+import {
+  RECONNECT_NOTIFICATION,
+  rosterMessage,
+  storeKeys,
+  subjects,
+  type RosterMessage,
+} from '../../protocol/cluster.ts';
+import type { SfuAdminReply } from '../../protocol/room.ts';
+import type { SignalClient } from '../SignalClient.ts';
+import { LicodeConnection } from './LicodeConnection.ts';
 import { logger } from '../../util/logger.ts';
 import type { JoinIdentity } from '../Authenticator.ts';
 import type { Ack, ReliableSocket } from './ReliableSocket.ts';
@@ -42,7 +53,13 @@ export interface LicodeClientOptions {
   member: MemberRecord | undefined;
   iceServers: unknown[];
   bandwidth: LicodeBandwidth;
+  /** A peer connection of this client starts or stops taking notifications (SignalRole routes them). */
+  added: (c: SignalClient) => void;
+  removed: (c: SignalClient) => void;
 }
+
+/** erizo.js sends the erizoId back with every connection message; one media service answers them all. */
+const ERIZO_ID = 'switchboard';
 
 /** Room-service notifications after which the client is disconnected. */
 const CLOSING = new Set<string>([roomNotifications.kicked, roomNotifications.ended, RECONNECT_NOTIFICATION]);
@@ -64,7 +81,17 @@ export class LicodeClient {
   readonly #dataSubscriptions = new Set<number>();
   /** Ids of the streams this client published. */
   readonly #own = new Set<number>();
+  /** Streams the client was told of (`connected`, `onAddStream`) and not yet told are gone. */
+  readonly #announced = new Map<number, { stream: PublicStream; msid?: string | undefined }>();
+  /** Media streams of the room's roster, msid → Licode id. */
+  #media = new Map<string, number>();
+  /** Its peer connections by Licode connection id, each with its queue of messages. */
+  readonly #connections = new Map<string, { c: LicodeConnection; queue: Promise<void> }>();
+  #nextConnection = 1;
+  /** A roster arrived on the Bus: the snapshot asked of the owner at start is older. */
+  #rosterSeen = false;
   #sub: Subscription | undefined;
+  #rosterSub: Subscription | undefined;
   #record: MemberRecord | undefined;
   #closed = false;
 
@@ -84,10 +111,25 @@ export class LicodeClient {
         this.#onRoomEvent(e.data);
       }
     });
+    this.#rosterSub = o.bus.subscribe(subjects.roster(o.dc, o.room), (data) => {
+      const r = rosterMessage.safeParse(data);
+      if (r.success) {
+        this.#rosterSeen = true;
+        void this.#onRoster(r.data.peers);
+      }
+    });
     await o.bus.flush();
-    const streams = await this.#streams();
+    for (const rec of await this.#records()) {
+      if (!rec.msid) {
+        this.#announced.set(rec.stream.id, { stream: rec.stream });
+      }
+    }
+    const peers = await this.#currentRoster();
+    if (!this.#rosterSeen) {
+      await this.#onRoster(peers, true);
+    }
     this.#socket.emit('connected', {
-      streams,
+      streams: [...this.#announced.values()].map((a) => a.stream),
       id: o.room,
       clientId: this.conn,
       singlePC: false,
@@ -137,6 +179,12 @@ export class LicodeClient {
     }
     this.#closed = true;
     this.#sub?.unsubscribe();
+    this.#rosterSub?.unsubscribe();
+    for (const { c } of this.#connections.values()) {
+      this.#o.removed(c);
+      c.close();
+    }
+    this.#connections.clear();
     for (const id of this.#own) {
       void this.#removeStream(id);
     }
@@ -183,9 +231,14 @@ export class LicodeClient {
     on('subscribe', licodeEvents.subscribe, sdpFailure, (p, ack) => this.#subscribe(p, ack));
     on('unpublish', licodeEvents.unpublish, messageFailure, (id, ack) => this.#unpublish(id, ack));
     on('unsubscribe', licodeEvents.unsubscribe, messageFailure, (id, ack) => {
-      if (!this.#dataSubscriptions.delete(id)) {
+      const data = this.#dataSubscriptions.delete(id);
+      const media = this.#connectionOf('subscribe', id);
+      if (!data && !media) {
         ack(null, `not subscribed to stream ${id}`);
         return;
+      }
+      if (media) {
+        this.#endConnection(media);
       }
       ack(true);
     });
@@ -203,9 +256,11 @@ export class LicodeClient {
         this.#publishRoom({ type: 'attributes', id: p.id, attrs: p.attrs });
       }),
     );
+    on('connectionMessage', licodeConnectionMessage, messageFailure, (p, ack) => {
+      this.#connectionMessage(p.options.connectionId, p.options.msg, ack);
+    });
     s.on('clientDisconnection', () => s.socket.disconnect(true));
     for (const event of [
-      'connectionMessage',
       'streamMessage',
       'startRecorder',
       'stopRecorder',
@@ -248,28 +303,73 @@ export class LicodeClient {
       ack(null, null, UNAUTHORIZED);
       return;
     }
-    ack(null, null, unsupported(`publishing a stream in state "${options.state}"`));
+    if (options.state !== 'erizo') {
+      ack(null, null, unsupported(`publishing a stream in state "${options.state}"`));
+      return;
+    }
+    // erizo.js labels a stream with its MediaStream's id, which is the msid of its offer: the media
+    // node's roster knows the stream by it, and so does every other client.
+    const label = options.label;
+    if (label === undefined || label === '') {
+      ack(null, null, 'invalid publish: options.label: the MediaStream id is required');
+      return;
+    }
+    const id = mediaStreamId(this.#o.room, label);
+    if (this.#own.has(id)) {
+      ack(null, null, `stream ${label} is published already`);
+      return;
+    }
+    const stream: PublicStream = {
+      id,
+      audio: options.audio ?? false,
+      video: options.video ?? false,
+      data: options.data ?? false,
+      label,
+      ...(options.screen !== undefined ? { screen: options.screen } : {}),
+      ...(options.attributes ? { attributes: options.attributes } : {}),
+    };
+    const rec: LicodeStreamRecord = { stream, owner: this.#o.conn, msid: label };
+    await this.#o.store.hset(licodeKeys.streams(this.#o.dc, this.#o.room), {
+      [String(id)]: JSON.stringify(rec),
+    });
+    this.#own.add(id);
+    const c = this.#newConnection('publish', id);
+    ack(id, ERIZO_ID, c.id);
+    // onAddStream goes out once the media node's roster has the stream (its media arrived).
   }
 
-  async #subscribe(p: z.infer<typeof licodeEvents.subscribe>, ack: Ack): Promise<void> {
+  #subscribe(p: z.infer<typeof licodeEvents.subscribe>, ack: Ack): void {
     if (!this.#o.ident.canSubscribe) {
       ack(null, null, UNAUTHORIZED);
       return;
     }
     const { streamId } = p.options;
-    const rec = await this.#stream(streamId);
-    if (!rec) {
+    const known = this.#announced.get(streamId);
+    if (!known) {
       ack(null, null, `stream ${streamId} does not exist`);
       return;
     }
-    if (rec.stream.data && !rec.msid) {
-      if (p.options.data !== false) {
+    const wantsData = p.options.data !== false && known.stream.data;
+    if (!known.msid) {
+      if (wantsData) {
         this.#dataSubscriptions.add(streamId);
       }
       ack(true);
       return;
     }
-    ack(null, null, unsupported('subscribing to a media stream'));
+    if (this.#connectionOf('subscribe', streamId)) {
+      ack(null, null, `already subscribed to stream ${streamId}`);
+      return;
+    }
+    if (wantsData) {
+      this.#dataSubscriptions.add(streamId);
+    }
+    const c = this.#newConnection('subscribe', streamId);
+    ack(true, ERIZO_ID, c.id);
+    // The media node offers first: its offer reaches the client as connection_message_erizo.
+    this.#enqueue(c.id, async () => {
+      await c.join(this.#joinParams(c, undefined, known.msid));
+    });
   }
 
   async #unpublish(id: number, ack: Ack): Promise<void> {
@@ -278,6 +378,10 @@ export class LicodeClient {
       return;
     }
     this.#own.delete(id);
+    const c = this.#connectionOf('publish', id);
+    if (c) {
+      this.#endConnection(c);
+    }
     await this.#removeStream(id);
     ack(true);
   }
@@ -320,17 +424,208 @@ export class LicodeClient {
     return r.success ? r.data : undefined;
   }
 
-  async #streams(): Promise<PublicStream[]> {
+  async #records(): Promise<LicodeStreamRecord[]> {
     const o = this.#o;
     const all = await o.store.hgetall(licodeKeys.streams(o.dc, o.room));
-    const out: PublicStream[] = [];
+    const out: LicodeStreamRecord[] = [];
     for (const raw of Object.values(all)) {
       const r = licodeStreamRecord.safeParse(JSON.parse(raw));
       if (r.success) {
-        out.push(r.data.stream);
+        out.push(r.data);
       }
     }
     return out;
+  }
+
+  /** The roster of the node owning the room (none yet: no media, no streams). */
+  async #currentRoster(): Promise<RosterMessage['peers']> {
+    const o = this.#o;
+    const owner = await o.store.get(storeKeys.roomOwner(o.dc, o.room));
+    if (owner === undefined) {
+      return [];
+    }
+    try {
+      const reply = await o.bus.request<SfuAdminReply>(
+        roomSubjects.sfuAdmin(o.dc, owner),
+        { op: 'roster', room: o.room },
+        { timeoutMs: 5000 },
+      );
+      const r = rosterMessage.shape.peers.safeParse(reply.peers ?? []);
+      return r.success ? r.data : [];
+    } catch (err) {
+      logger.warn({ err, room: o.room, owner }, 'the room owner did not give its roster');
+      return [];
+    }
+  }
+
+  /**
+   * The room's media streams changed: new ones are announced (`onAddStream`, with what a Licode
+   * publisher said of its stream), gone ones retracted (`onRemoveStream`). `quiet`: the first
+   * roster, which goes out in `connected`.
+   */
+  async #onRoster(peers: RosterMessage['peers'], quiet = false): Promise<void> {
+    const now = new Map<string, { audio: boolean; video: boolean }>();
+    for (const p of peers) {
+      for (const st of p.streams) {
+        now.set(st.streamId, { audio: st.audio, video: st.video });
+      }
+    }
+    const fresh = [...now.keys()].filter((m) => !this.#media.has(m));
+    const records = fresh.length > 0 ? await this.#records() : [];
+    if (this.#closed) {
+      return;
+    }
+    for (const [msid, id] of this.#media) {
+      if (!now.has(msid)) {
+        this.#media.delete(msid);
+        this.#retract(id);
+      }
+    }
+    for (const msid of fresh) {
+      const rec = records.find((r) => r.msid === msid);
+      const kinds = now.get(msid)!;
+      const stream: PublicStream = rec?.stream ?? {
+        id: mediaStreamId(this.#o.room, msid),
+        audio: kinds.audio,
+        video: kinds.video,
+        data: false,
+        label: msid,
+      };
+      this.#media.set(msid, stream.id);
+      this.#announce(stream, msid, quiet);
+    }
+  }
+
+  #announce(stream: PublicStream, msid: string | undefined, quiet = false): void {
+    if (this.#announced.has(stream.id)) {
+      return;
+    }
+    this.#announced.set(stream.id, { stream, msid });
+    if (!quiet) {
+      this.#socket.emit('onAddStream', stream);
+    }
+  }
+
+  #retract(id: number): void {
+    if (!this.#announced.delete(id)) {
+      return;
+    }
+    this.#dataSubscriptions.delete(id);
+    const sub = this.#connectionOf('subscribe', id);
+    if (sub) {
+      this.#endConnection(sub); // its publisher left: nothing more to receive
+    }
+    this.#socket.emit('onRemoveStream', { id });
+  }
+
+  // ---- peer connections
+
+  #newConnection(kind: 'publish' | 'subscribe', streamId: number): LicodeConnection {
+    const o = this.#o;
+    const id = String(this.#nextConnection++);
+    const c = new LicodeConnection({
+      id,
+      conn: `${o.conn}.${id}`,
+      signalNode: o.signalNode,
+      dc: o.dc,
+      bus: o.bus,
+      room: o.room,
+      kind,
+      streamId,
+      emit: (event, payload) => this.#socket.emit(event, payload),
+    });
+    this.#connections.set(id, { c, queue: Promise.resolve() });
+    o.added(c);
+    return c;
+  }
+
+  #connectionOf(kind: 'publish' | 'subscribe', streamId: number): LicodeConnection | undefined {
+    for (const { c } of this.#connections.values()) {
+      if (c.kind === kind && c.streamId === streamId) {
+        return c;
+      }
+    }
+    return undefined;
+  }
+
+  #endConnection(c: LicodeConnection): void {
+    this.#connections.delete(c.id);
+    this.#o.removed(c);
+    c.close();
+  }
+
+  /** Messages of one connection run one after the other (a candidate waits for the join before it). */
+  #enqueue(id: string, task: () => Promise<void>): void {
+    const entry = this.#connections.get(id);
+    if (!entry) {
+      return;
+    }
+    entry.queue = entry.queue.then(task).catch((err: unknown) => {
+      logger.info({ err, conn: entry.c.conn }, 'Licode connection failed');
+      this.#socket.emit('connection_failed', { type: entry.c.kind, streamId: entry.c.streamId });
+      if (this.#connections.get(id) === entry) {
+        this.#endConnection(entry.c);
+      }
+    });
+  }
+
+  #joinParams(c: LicodeConnection, offer: string | undefined, subscribe: string | undefined) {
+    const g = this.#o.ident;
+    return {
+      sid: this.#o.room,
+      uid: `${g.identity}~licode~${c.conn.split('/')[1]!}`,
+      name: g.name ?? g.identity,
+      ...(offer !== undefined ? { offer: { type: 'offer' as const, sdp: offer } } : {}),
+      grants: {
+        canPublish: g.canPublish,
+        canSubscribe: g.canSubscribe,
+        canPublishData: g.canPublishData,
+        hidden: g.hidden,
+        roomAdmin: g.roomAdmin,
+      },
+      licode: { member: g.identity, ...(subscribe !== undefined ? { subscribe } : {}) },
+    };
+  }
+
+  /** `connectionMessage`: the client's offer, answer or candidates for one of its connections. */
+  #connectionMessage(
+    id: string,
+    msg: z.infer<typeof licodeConnectionMessage>['options']['msg'],
+    ack: Ack,
+  ): void {
+    const entry = this.#connections.get(id);
+    if (!entry) {
+      ack(null, `connection ${id} does not exist`);
+      return;
+    }
+    const c = entry.c;
+    ack();
+    switch (msg.type) {
+      case 'offer':
+        if (c.kind !== 'publish') {
+          return; // a subscriber connection's offers are the server's
+        }
+        this.#enqueue(id, async () => {
+          const sdp =
+            c.node === undefined
+              ? await c.join(this.#joinParams(c, msg.sdp, undefined))
+              : await c.offer(msg.sdp);
+          this.#socket.emit('connection_message_erizo', {
+            connectionId: id,
+            info: 202,
+            evt: { type: 'answer', sdp },
+          });
+        });
+        return;
+      case 'answer':
+        this.#enqueue(id, () => c.answer(msg.sdp));
+        return;
+      case 'candidate':
+        this.#enqueue(id, () => c.candidate(msg.candidate));
+        return;
+      default:
+        logger.debug({ conn: c.conn, type: msg.type }, 'Licode connection message');
+    }
   }
 
   #publishRoom(e: LicodeRoomEvent): void {
@@ -340,11 +635,14 @@ export class LicodeClient {
   #onRoomEvent(e: LicodeRoomEvent): void {
     switch (e.type) {
       case 'add':
-        this.#socket.emit('onAddStream', e.record.stream);
+        if (!e.record.msid) {
+          this.#announce(e.record.stream, undefined); // media streams: once the roster has them
+        }
         return;
       case 'remove':
-        this.#dataSubscriptions.delete(e.id);
-        this.#socket.emit('onRemoveStream', { id: e.id });
+        if (!this.#announced.get(e.id)?.msid) {
+          this.#retract(e.id);
+        }
         return;
       case 'data':
         if (this.#dataSubscriptions.has(e.id)) {

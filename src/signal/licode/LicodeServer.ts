@@ -167,6 +167,8 @@ export class LicodeServer {
         member: a.member,
         iceServers: o.iceServers(ident.identity, socket.handshake.headers.host),
         bandwidth: o.bandwidth,
+        added: o.added,
+        removed: o.removed,
       });
       this.#pending.set(socket.id, client);
       socket.once('disconnect', () => o.limits.closeSocket(ip));

@@ -1,0 +1,133 @@
+// Licode's media flows (issue #16) with a client written from the wire notes and libwebrtc
+// (@roamhq/wrtc): a peer connection per published stream (client offer) and per subscription
+// (server offer whose msid is the publisher's label), onAddStream once media arrives, a late joiner
+// gets the streams in `connected`, an ion-sfu client in the same room sees the Licode stream and the
+// other way round, and unpublish / unsubscribe / leaving clean up on the media node.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { LicodeMediaClient, LicodeTestClient, nuveRoom, nuveToken } from '../helpers/licodeClient.ts';
+import { fetchMetrics, metricValue, startSwitchboard, type RunningSwitchboard } from '../helpers/server.ts';
+import { waitFor } from '../helpers/waitFor.ts';
+import { WrtcPeer, wsUrlOf } from '../helpers/wrtcPeer.ts';
+
+const SUPER = { service: 'superservice-licode-media', key: 'superservice-key-licode-media' };
+const MEDIA_TIMEOUT = 20_000;
+
+void describe('Licode clients publish and subscribe through the media core', { timeout: 120_000 }, () => {
+  let sb: RunningSwitchboard | undefined;
+  let room = '';
+  let roomName = '';
+  const closers: (() => unknown)[] = [];
+  const join = async (user: string): Promise<LicodeMediaClient> => {
+    const c = new LicodeMediaClient(
+      await LicodeTestClient.connect(await nuveToken(sb!.url, SUPER, room, user, 'presenter')),
+    );
+    closers.push(() => c.close());
+    return c;
+  };
+  let alice: LicodeMediaClient;
+  let bob: LicodeMediaClient;
+  let alicePub: { id: number; label: string; connectionId: string };
+  let bobPub: { id: number; label: string; connectionId: string };
+  let bobSeesAlice = '';
+
+  before(async () => {
+    sb = await startSwitchboard((c) => {
+      c.api.superserviceid = SUPER.service;
+      c.api.superservicekey = SUPER.key;
+    });
+    roomName = 'licode-media';
+    room = await nuveRoom(sb.url, SUPER, roomName);
+  });
+
+  after(async () => {
+    for (const close of closers.reverse()) {
+      await close();
+    }
+    await sb?.close();
+  });
+
+  void it('two clients publish; each is told of the other (and itself) once media flows, with its label and attributes', async () => {
+    alice = await join('alice');
+    bob = await join('bob');
+    alicePub = await alice.publish({ name: 'Alice' });
+    bobPub = await bob.publish({ name: 'Bob' });
+    for (const c of [alice, bob]) {
+      for (const p of [alicePub, bobPub]) {
+        const added = await c.client.waitFor('onAddStream', (s) => s.id === p.id, MEDIA_TIMEOUT);
+        assert.equal(added.label, p.label);
+        assert.equal(added.audio, true);
+        assert.equal(added.video, true);
+      }
+    }
+    assert.deepEqual(alice.client.events('onAddStream').find((s) => s.id === bobPub.id).attributes, {
+      name: 'Bob',
+    });
+  });
+
+  void it("each subscribes to the other's stream and decodes its video; the stream id is the publisher's label", async () => {
+    bobSeesAlice = await bob.subscribe(alicePub.id);
+    const aliceSeesBob = await alice.subscribe(bobPub.id);
+    for (const [c, conn, who] of [
+      [bob, bobSeesAlice, 'bob'],
+      [alice, aliceSeesBob, 'alice'],
+    ] as const) {
+      await waitFor(() => c.frames(conn) > 20, {
+        timeout: MEDIA_TIMEOUT,
+        what: `${who} to decode 20 frames`,
+      });
+    }
+    const tracks = bob.connections.get(bobSeesAlice)!.tracks;
+    assert.deepEqual(new Set(tracks.map((t) => t.kind)), new Set(['audio', 'video']));
+    assert.ok(
+      tracks.every((t) => t.streamId === alicePub.label),
+      JSON.stringify(tracks),
+    );
+  });
+
+  void it('a late joiner gets both streams in connected; an ion-sfu client in the room receives them and is seen in turn', async () => {
+    const carol = await join('carol');
+    const ids = carol.client.connected.streams.map((s: { id: number }) => s.id);
+    assert.ok(ids.includes(alicePub.id) && ids.includes(bobPub.id), JSON.stringify(ids));
+
+    const ion = await WrtcPeer.connect(wsUrlOf(sb!.url), 'dave');
+    closers.push(() => ion.close());
+    await ion.join(room, 'dave');
+    await ion.publish();
+    await waitFor(() => ion.videoFrames(alicePub.label) > 10 && ion.videoFrames(bobPub.label) > 10, {
+      timeout: MEDIA_TIMEOUT,
+      what: 'the ion-sfu client to decode both Licode streams',
+    });
+    const daveStream = await carol.client.waitFor(
+      'onAddStream',
+      (s) => s.label === ion.publishedStreamId,
+      MEDIA_TIMEOUT,
+    );
+    const conn = await carol.subscribe(daveStream.id);
+    await waitFor(() => carol.frames(conn) > 10, {
+      timeout: MEDIA_TIMEOUT,
+      what: "carol to decode dave's video",
+    });
+  });
+
+  void it('unsubscribe and unpublish end their media peers; the others are told the stream is gone', async () => {
+    const peersBefore = metricValue(await fetchMetrics(sb!), 'sfu_peers') ?? 0;
+    assert.deepEqual(await bob.client.call('unsubscribe', alicePub.id), [true]);
+    await waitFor(async () => (metricValue(await fetchMetrics(sb!), 'sfu_peers') ?? 0) === peersBefore - 1, {
+      what: "bob's subscription peer to close",
+    });
+    assert.deepEqual(await alice.client.call('unpublish', alicePub.id), [true]);
+    for (const c of [bob, alice]) {
+      await c.client.waitFor('onRemoveStream', (p) => p.id === alicePub.id, MEDIA_TIMEOUT);
+    }
+  });
+
+  void it('a client that leaves takes its peers with it; nothing of its stays on the media node', async () => {
+    const before = metricValue(await fetchMetrics(sb!), 'sfu_peers') ?? 0;
+    bob.close(); // bob's publisher peer and his subscription to alice (already gone) and nothing else
+    await alice.client.waitFor('onRemoveStream', (p) => p.id === bobPub.id, MEDIA_TIMEOUT);
+    await waitFor(async () => (metricValue(await fetchMetrics(sb!), 'sfu_peers') ?? 0) < before, {
+      what: "bob's peers to close",
+    });
+  });
+});
