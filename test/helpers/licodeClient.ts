@@ -172,8 +172,12 @@ export class LicodeMediaClient {
       throw new Error(`publish refused: ${JSON.stringify(ack)}`);
     }
     const pc = this.#connection(String(connectionId), erizoId, () => {
-      for (const t of media.timers) clearInterval(t);
-      for (const t of media.stream.getTracks()) t.stop();
+      for (const t of media.timers) {
+        clearInterval(t);
+      }
+      for (const t of media.stream.getTracks()) {
+        t.stop();
+      }
     });
     for (const track of media.stream.getTracks()) {
       pc.addTransceiver(track, { direction: 'sendonly', streams: [media.stream] });
@@ -222,7 +226,9 @@ export class LicodeMediaClient {
       tracks,
       stop: () => {
         stop();
-        for (const s of sinks) s.stop();
+        for (const s of sinks) {
+          s.stop();
+        }
       },
     });
     pc.onicecandidate = ({ candidate }) => {
