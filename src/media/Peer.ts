@@ -135,6 +135,21 @@ export class Peer extends TypedEmitter<PeerEvents> {
     await (target === 0 ? this.publisher : this.subscriber).addIceCandidate(candidate);
   }
 
+  /**
+   * Stops receiving stream `streamId`: its DownTracks close and the subscriber PC re-offers their
+   * m-lines inactive (a Licode client waits for that before its subscription ends). Returns how many.
+   */
+  dropStream(streamId: string): number {
+    let n = 0;
+    for (const dt of [...this.subscriber.downTracks]) {
+      if (dt.streamId === streamId) {
+        dt.close();
+        n++;
+      }
+    }
+    return n;
+  }
+
   /** Publisher-side mute of one of this peer's tracks: forwarding pauses for every subscriber. */
   muteOwn(streamId: string, kind: 'audio' | 'video', muted: boolean): boolean {
     let found = false;

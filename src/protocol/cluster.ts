@@ -61,6 +61,8 @@ export const peerRequest = z.object({
     'participants',
     'startRecorder',
     'stopRecorder',
+    /** A Licode subscription ends: its tracks go inactive in a re-offer before the peer closes. */
+    'unsubscribe',
   ]),
   params: z.unknown(),
 });

@@ -183,3 +183,36 @@ export const licodeConnectionMessage = z
       .loose(),
   })
   .loose();
+
+/** `unsubscribe` on the Bus: the msid whose tracks a Licode subscription peer stops receiving. */
+export const licodeUnsubscribe = z.object({ streamId: z.string().min(1).max(256) }).strict();
+
+/** `streamMessage`: what a client wants of one of its streams or subscriptions (`updatestream`). */
+export const licodeStreamMessage = z
+  .object({
+    options: z
+      .object({
+        streamId: streamIdParam,
+        erizoId: z.unknown().optional(),
+        msg: z.discriminatedUnion('type', [
+          z
+            .object({
+              type: z.literal('updatestream'),
+              config: z
+                .object({
+                  muteStream: z
+                    .object({ audio: z.boolean().optional(), video: z.boolean().optional() })
+                    .optional(),
+                  qualityLayer: z
+                    .object({ spatialLayer: z.number().int(), temporalLayer: z.number().int().optional() })
+                    .optional(),
+                })
+                .loose(),
+            })
+            .loose(),
+          z.object({ type: z.literal('control') }).loose(),
+        ]),
+      })
+      .loose(),
+  })
+  .loose();

@@ -20,7 +20,7 @@ import {
   type ReconnectReason,
 } from '../protocol/cluster.ts';
 import type { RosterMessage } from '../protocol/cluster.ts';
-import { licodePeerJoin } from '../protocol/licode.ts';
+import { licodePeerJoin, licodeUnsubscribe } from '../protocol/licode.ts';
 import { roomSubjects, sfuAdminRequest, type SfuAdminReply, type SfuAdminRequest } from '../protocol/room.ts';
 import { SwitchboardError } from '../util/errors.ts';
 import { logger } from '../util/logger.ts';
@@ -449,6 +449,10 @@ export class SfuRole {
           throw new SwitchboardError('not-found', `no ${p.kind} track in stream ${p.streamId}`);
         }
         return {};
+      }
+      case 'unsubscribe': {
+        const p = licodeUnsubscribe.parse(req.params);
+        return { count: peer.dropStream(p.streamId) };
       }
       case 'startRecorder':
       case 'stopRecorder':

@@ -5,6 +5,7 @@
 // other way round, and unpublish / unsubscribe / leaving clean up on the media node.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { LicodeMediaClient, LicodeTestClient, nuveRoom, nuveToken } from '../helpers/licodeClient.ts';
 import { fetchMetrics, metricValue, startSwitchboard, type RunningSwitchboard } from '../helpers/server.ts';
 import { waitFor } from '../helpers/waitFor.ts';
@@ -85,6 +86,36 @@ void describe('Licode clients publish and subscribe through the media core', { t
     );
   });
 
+  void it('updatestream muteStream: a subscription stops receiving video and starts again; a publisher mutes for everyone', async () => {
+    const aliceSeesBob = [...alice.connections.keys()].find((k) => k !== alicePub.connectionId)!;
+    const stalled = async (c: LicodeMediaClient, conn: string) => {
+      const a = c.frames(conn);
+      await sleep(1000);
+      return c.frames(conn) - a <= 2;
+    };
+    const update = (c: LicodeMediaClient, id: number, config: unknown) =>
+      c.client.call('streamMessage', { options: { streamId: id, msg: { type: 'updatestream', config } } });
+    assert.deepEqual(await update(bob, alicePub.id, { muteStream: { audio: false, video: true } }), [true]);
+    await waitFor(() => stalled(bob, bobSeesAlice), { timeout: 10_000, what: "bob's view of alice to stop" });
+    assert.ok(!(await stalled(alice, aliceSeesBob)), 'alice still receives bob');
+    assert.deepEqual(await update(bob, alicePub.id, { muteStream: { audio: false, video: false } }), [true]);
+    await waitFor(async () => !(await stalled(bob, bobSeesAlice)), {
+      timeout: 10_000,
+      what: 'bob to see alice again',
+    });
+    // Bob mutes his own video: alice's view of him stops.
+    assert.deepEqual(await update(bob, bobPub.id, { muteStream: { video: true } }), [true]);
+    await waitFor(() => stalled(alice, aliceSeesBob), {
+      timeout: 10_000,
+      what: "alice's view of bob to stop",
+    });
+    assert.deepEqual(await update(bob, bobPub.id, { muteStream: { video: false } }), [true]);
+    await waitFor(async () => !(await stalled(alice, aliceSeesBob)), {
+      timeout: 10_000,
+      what: 'alice to see bob again',
+    });
+  });
+
   void it('a late joiner gets both streams in connected; an ion-sfu client in the room receives them and is seen in turn', async () => {
     const carol = await join('carol');
     const ids = carol.client.connected.streams.map((s: { id: number }) => s.id);
@@ -113,6 +144,12 @@ void describe('Licode clients publish and subscribe through the media core', { t
   void it('unsubscribe and unpublish end their media peers; the others are told the stream is gone', async () => {
     const peersBefore = metricValue(await fetchMetrics(sb!), 'sfu_peers') ?? 0;
     assert.deepEqual(await bob.client.call('unsubscribe', alicePub.id), [true]);
+    // First the server's re-offer sets the subscription's m-lines inactive (erizo.js waits for its
+    // tracks to end), then the peer goes.
+    const pc = bob.connections.get(bobSeesAlice)!.pc;
+    await waitFor(() => pc.getTransceivers().every((t) => t.currentDirection === 'inactive'), {
+      what: "bob's subscription to go inactive",
+    });
     await waitFor(async () => (metricValue(await fetchMetrics(sb!), 'sfu_peers') ?? 0) === peersBefore - 1, {
       what: "bob's subscription peer to close",
     });

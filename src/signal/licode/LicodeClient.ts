@@ -10,6 +10,7 @@ import {
   dataStreamId,
   licodeConnectionMessage,
   licodeEvents,
+  licodeStreamMessage,
   mediaStreamId,
   licodeKeys,
   licodeRoomEvent,
@@ -79,8 +80,8 @@ export class LicodeClient {
   readonly #socket: ReliableSocket;
   /** Ids of the data streams this client subscribed to (it gets their messages and attribute updates). */
   readonly #dataSubscriptions = new Set<number>();
-  /** Ids of the streams this client published. */
-  readonly #own = new Set<number>();
+  /** The streams this client published: id → msid (its label) for a media stream. */
+  readonly #own = new Map<number, string | undefined>();
   /** Streams the client was told of (`connected`, `onAddStream`) and not yet told are gone. */
   readonly #announced = new Map<number, { stream: PublicStream; msid?: string | undefined }>();
   /** Media streams of the room's roster, msid → Licode id. */
@@ -185,7 +186,7 @@ export class LicodeClient {
       c.close();
     }
     this.#connections.clear();
-    for (const id of this.#own) {
+    for (const id of this.#own.keys()) {
       void this.#removeStream(id);
     }
     this.#own.clear();
@@ -237,10 +238,17 @@ export class LicodeClient {
         ack(null, `not subscribed to stream ${id}`);
         return;
       }
-      if (media) {
+      ack(true);
+      const msid = media ? this.#announced.get(id)?.msid : undefined;
+      if (media && msid !== undefined) {
+        // Outside the connection's queue: the client's answer to the ending re-offer goes through it.
+        void media
+          .end(msid)
+          .catch((err: unknown) => logger.debug({ err, conn: media.conn }, 'ending a subscription'))
+          .finally(() => this.#endConnection(media));
+      } else if (media) {
         this.#endConnection(media);
       }
-      ack(true);
     });
     on('sendDataStream', licodeEvents.sendDataStream, messageFailure, (p, ack) =>
       this.#ownStream(p.id, ack, () => {
@@ -259,9 +267,9 @@ export class LicodeClient {
     on('connectionMessage', licodeConnectionMessage, messageFailure, (p, ack) => {
       this.#connectionMessage(p.options.connectionId, p.options.msg, ack);
     });
+    on('streamMessage', licodeStreamMessage, messageFailure, (p, ack) => this.#streamMessage(p.options, ack));
     s.on('clientDisconnection', () => s.socket.disconnect(true));
     for (const event of [
-      'streamMessage',
       'startRecorder',
       'stopRecorder',
       'getStreamStats',
@@ -294,7 +302,7 @@ export class LicodeClient {
       await this.#o.store.hset(licodeKeys.streams(this.#o.dc, this.#o.room), {
         [String(stream.id)]: JSON.stringify(rec),
       });
-      this.#own.add(stream.id);
+      this.#own.set(stream.id, undefined);
       ack(stream.id);
       this.#publishRoom({ type: 'add', record: rec });
       return;
@@ -332,7 +340,7 @@ export class LicodeClient {
     await this.#o.store.hset(licodeKeys.streams(this.#o.dc, this.#o.room), {
       [String(id)]: JSON.stringify(rec),
     });
-    this.#own.add(id);
+    this.#own.set(id, label);
     const c = this.#newConnection('publish', id);
     ack(id, ERIZO_ID, c.id);
     // onAddStream goes out once the media node's roster has the stream (its media arrived).
@@ -585,6 +593,45 @@ export class LicodeClient {
       },
       licode: { member: g.identity, ...(subscribe !== undefined ? { subscribe } : {}) },
     };
+  }
+
+  /**
+   * `streamMessage` `updatestream`: `muteStream` of its own stream stops (and restarts) forwarding it
+   * to everyone; of a subscription, to this client only, where `qualityLayer` caps the simulcast
+   * layer (spatial 0 low, 1 medium, 2 and up or -1 for automatic: high). Other settings are taken and
+   * left alone (bandwidth, slideshow, priorities: the layer selection decides).
+   */
+  async #streamMessage(o: z.infer<typeof licodeStreamMessage>['options'], ack: Ack): Promise<void> {
+    if (o.msg.type !== 'updatestream') {
+      ack(null, unsupported(`stream message "${o.msg.type}"`));
+      return;
+    }
+    const { muteStream, qualityLayer } = o.msg.config;
+    const own = this.#connectionOf('publish', o.streamId);
+    const sub = own ? undefined : this.#connectionOf('subscribe', o.streamId);
+    const msid = own ? this.#own.get(o.streamId) : this.#announced.get(o.streamId)?.msid;
+    if ((!own && !sub) || msid === undefined) {
+      ack(null, `no connection carries stream ${o.streamId}`);
+      return;
+    }
+    if (own) {
+      for (const kind of ['audio', 'video'] as const) {
+        const muted = muteStream?.[kind];
+        if (muted !== undefined) {
+          await own.request('mute', { streamId: msid, kind, muted }).catch(() => undefined); // no such track: nothing to mute
+        }
+      }
+    } else if (sub && (muteStream || qualityLayer)) {
+      const layer = qualityLayer ? (['low', 'medium'][qualityLayer.spatialLayer] ?? 'high') : 'high';
+      await sub.request('layer', {
+        streamId: msid,
+        ...(muteStream?.audio !== undefined ? { audio: !muteStream.audio } : {}),
+        ...(muteStream?.video !== undefined || qualityLayer
+          ? { video: muteStream?.video ? 'none' : layer }
+          : {}),
+      });
+    }
+    ack(true);
   }
 
   /** `connectionMessage`: the client's offer, answer or candidates for one of its connections. */

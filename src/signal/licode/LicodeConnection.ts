@@ -39,6 +39,9 @@ export interface LicodeConnectionOptions {
 /** Candidates a client sends before its peer exists on a node are kept (and the rest dropped). */
 const MAX_EARLY_CANDIDATES = 32;
 
+/** How long an ending subscription waits for the client's answer to the re-offer that ends it. */
+const END_TIMEOUT_MS = 5000;
+
 export class LicodeConnection implements SignalClient {
   readonly id: string;
   readonly conn: string;
@@ -49,6 +52,8 @@ export class LicodeConnection implements SignalClient {
   #joined = false;
   #early: LicodeCandidate[] = [];
   #closed = false;
+  /** Resolves an ending subscription's wait for the client's answer. */
+  #answered: (() => void) | undefined;
 
   constructor(o: LicodeConnectionOptions) {
     this.#o = o;
@@ -89,9 +94,39 @@ export class LicodeConnection implements SignalClient {
     return reply.sdp;
   }
 
+  /** Another call on the media peer (`mute`, `layer`). */
+  request(method: 'mute' | 'layer', params: unknown): Promise<unknown> {
+    if (this.#node === undefined) {
+      return Promise.reject(new Error('not connected yet'));
+    }
+    return this.#forward(method, params);
+  }
+
   /** The client's answer to our subscriber offer. */
   async answer(sdp: string): Promise<void> {
     await this.#forward('answer', { desc: { type: 'answer', sdp } });
+    this.#answered?.();
+  }
+
+  /**
+   * Ends a subscription as erizo.js expects (licode-client.md §3, Unsubscribe): the media node
+   * re-offers the stream's m-lines inactive, the client answers (its tracks end: `removetrack`, then
+   * `stream-unsubscribed`), and only then does the peer go (`close`). Resolves once answered, or
+   * after END_TIMEOUT_MS.
+   */
+  async end(msid: string): Promise<void> {
+    if (this.#node === undefined || this.#closed) {
+      return;
+    }
+    const answered = new Promise<void>((resolve) => (this.#answered = resolve));
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await this.#forward('unsubscribe', { streamId: msid });
+      await Promise.race([answered, new Promise((resolve) => (timer = setTimeout(resolve, END_TIMEOUT_MS)))]);
+    } finally {
+      clearTimeout(timer);
+      this.#answered = undefined;
+    }
   }
 
   /** A client candidate (`a=candidate:…`); end-of-candidates (`sdpMid: 'end'`) has nothing to add. */
