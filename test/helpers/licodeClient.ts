@@ -59,10 +59,15 @@ export class LicodeTestClient {
   }
 
   /** Connects as erizo.js does with `token`; rejects with the server's `connect_error` data. */
-  static async connect(token: string, override: Partial<LicodeTokenParts> = {}): Promise<LicodeTestClient> {
+  static async connect(
+    token: string,
+    override: Partial<LicodeTokenParts> = {},
+    /** Where to connect instead of the token's host (a signal instance of a cluster). */
+    at?: string,
+  ): Promise<LicodeTestClient> {
     const genuine = decodeToken(token);
     const t = { ...genuine, ...override }; // `override` changes the query only, not where we connect
-    const socket = io(`${genuine.secure ? 'wss' : 'ws'}://${genuine.host}`, {
+    const socket = io(`${genuine.secure ? 'wss' : 'ws'}://${at ?? genuine.host}`, {
       transports: ['websocket'],
       forceNew: true,
       reconnection: false,
