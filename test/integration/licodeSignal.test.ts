@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { licodeKeys } from '../../src/protocol/licode.ts';
 import { apiCall } from '../helpers/nuve.ts';
 import { decodeToken, LicodeTestClient, nuveRoom, nuveToken } from '../helpers/licodeClient.ts';
 import { startSwitchboard, type RunningSwitchboard } from '../helpers/server.ts';
@@ -220,6 +221,14 @@ void describe('Licode clients (socket.io, erizo.js wire)', { timeout: 60_000 }, 
       ['unsubscribe', -4],
       ['sendDataStream', { msg: 'no id' }],
       ['updateStreamAttributes', { id: 1, attrs: 'not an object' }],
+      ['connectionMessage', {}],
+      ['connectionMessage', { options: { connectionId: '1', msg: { type: 'bogus' } } }],
+      ['connectionMessage', { options: { connectionId: '1', msg: { type: 'offer' } } }],
+      ['streamMessage', { options: { streamId: 1 } }],
+      [
+        'streamMessage',
+        { options: { streamId: 1, msg: { type: 'updatestream', config: { muteStream: 'yes' } } } },
+      ],
     ];
     for (const [event, payload] of bad) {
       const ack = await c.call(event, payload);
@@ -236,8 +245,30 @@ void describe('Licode clients (socket.io, erizo.js wire)', { timeout: 60_000 }, 
       null,
       'startRecorder is not supported by Switchboard',
     ]);
+    assert.deepEqual(
+      await c.call('connectionMessage', {
+        options: { connectionId: '99', msg: { type: 'answer', sdp: 'v=0' } },
+      }),
+      [null, 'connection 99 does not exist'],
+    );
+    assert.deepEqual(
+      await c.call('streamMessage', { options: { streamId: 7, msg: { type: 'updatestream', config: {} } } }),
+      [null, 'no connection carries stream 7'],
+    );
     const [id] = await c.call('publish', { options: { state: 'data', data: true, label: 'still here' } });
     assert.equal(typeof id, 'number');
+  });
+
+  void it('streams of a signal instance that stopped beating (a crash) are dropped when read', async () => {
+    const key = licodeKeys.streams(sb!.config.global.dc, room);
+    const ghost = {
+      stream: { id: 4242, audio: false, video: false, data: true, label: 'ghost' },
+      owner: 'crashed-signal/x',
+    };
+    await sb!.store.hset(key, { '4242': JSON.stringify(ghost) });
+    const c = await join('lou');
+    assert.ok(!c.connected.streams.some((s: { id: number }) => s.id === 4242));
+    assert.equal((await sb!.store.hgetall(key))['4242'], undefined);
   });
 
   void it("a client's streams leave the room with it (clientDisconnection or a dropped socket)", async () => {

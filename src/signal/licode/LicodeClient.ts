@@ -21,7 +21,7 @@ import {
   type LicodeStreamRecord,
   type PublicStream,
 } from '../../protocol/licode.ts';
-import { roomNotifications, roomSubjects, type MemberRecord } from '../../protocol/room.ts';
+import { roomKeys, roomNotifications, roomSubjects, type MemberRecord } from '../../protocol/room.ts';
 import {
   RECONNECT_NOTIFICATION,
   rosterMessage,
@@ -432,14 +432,35 @@ export class LicodeClient {
     return r.success ? r.data : undefined;
   }
 
+  /**
+   * The room's Licode streams. Those of a signal instance that stopped beating (a crashed process:
+   * its clients never said goodbye) are removed here, as the room role reaps its members.
+   */
   async #records(): Promise<LicodeStreamRecord[]> {
     const o = this.#o;
-    const all = await o.store.hgetall(licodeKeys.streams(o.dc, o.room));
+    const key = licodeKeys.streams(o.dc, o.room);
+    const all = await o.store.hgetall(key);
     const out: LicodeStreamRecord[] = [];
-    for (const raw of Object.values(all)) {
+    const alive = new Map<string, Promise<boolean>>();
+    for (const [field, raw] of Object.entries(all)) {
       const r = licodeStreamRecord.safeParse(JSON.parse(raw));
-      if (r.success) {
+      if (!r.success) {
+        continue;
+      }
+      const signal = r.data.owner.split('/')[0]!;
+      if (!alive.has(signal)) {
+        alive.set(
+          signal,
+          signal === o.signalNode
+            ? Promise.resolve(true)
+            : o.store.get(roomKeys.signalAlive(o.dc, signal)).then((v) => v !== undefined),
+        );
+      }
+      if (await alive.get(signal)) {
         out.push(r.data);
+      } else {
+        await o.store.hdel(key, field);
+        this.#publishRoom({ type: 'remove', id: r.data.stream.id });
       }
     }
     return out;
