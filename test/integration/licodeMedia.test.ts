@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { apiCall } from '../helpers/nuve.ts';
 import { LicodeMediaClient, LicodeTestClient, nuveRoom, nuveToken } from '../helpers/licodeClient.ts';
 import { fetchMetrics, metricValue, startSwitchboard, type RunningSwitchboard } from '../helpers/server.ts';
 import { waitFor } from '../helpers/waitFor.ts';
@@ -139,6 +140,22 @@ void describe('Licode clients publish and subscribe through the media core', { t
       timeout: MEDIA_TIMEOUT,
       what: "carol to decode dave's video",
     });
+  });
+
+  void it("startRecorder / stopRecorder record a stream with Switchboard's recording (presenter role)", async () => {
+    const [id, ...rest] = await alice.client.call('startRecorder', { to: bobPub.id });
+    assert.equal(typeof id, 'string', JSON.stringify([id, ...rest]));
+    await sleep(2000);
+    assert.deepEqual(await alice.client.call('stopRecorder', { id }), [true]);
+    const rec = await waitFor(
+      async () => {
+        const a = await apiCall(sb!.url, 'GET', `/rooms/${room}/recordings/${String(id)}`, { creds: SUPER });
+        return a.json?.state === 'finished' ? a.json : undefined;
+      },
+      { what: 'the recording to finish' },
+    );
+    assert.ok(rec.size > 10_000, JSON.stringify(rec));
+    assert.equal(rec.streamId, bobPub.label);
   });
 
   void it('unsubscribe and unpublish end their media peers; the others are told the stream is gone', async () => {

@@ -197,6 +197,7 @@ void describe('Licode clients (socket.io, erizo.js wire)', { timeout: 60_000 }, 
       null,
       'Unauthorized',
     ]);
+    assert.deepEqual(await viewer.call('startRecorder', { to: 1 }), [null, 'Unauthorized']);
     const vwd = await join('wendy', 'viewerWithData');
     const [id] = await vwd.call('publish', { options: { state: 'data', data: true, label: 'd' } });
     assert.equal(typeof id, 'number');
@@ -241,9 +242,10 @@ void describe('Licode clients (socket.io, erizo.js wire)', { timeout: 60_000 }, 
       null,
       'stream 12345 does not exist',
     ]);
-    assert.deepEqual(await c.call('startRecorder', { to: 1 }), [
+    assert.deepEqual(await c.call('startRecorder', { to: 1 }), [null, 'stream 1 does not exist']);
+    assert.deepEqual(await c.call('getStreamStats', 1), [
       null,
-      'startRecorder is not supported by Switchboard',
+      'getStreamStats is not supported by Switchboard',
     ]);
     assert.deepEqual(
       await c.call('connectionMessage', {

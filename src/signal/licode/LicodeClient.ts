@@ -8,8 +8,10 @@ import type { z } from 'zod';
 import type { Bus, Store, Subscription } from '../../backbone/index.ts';
 import {
   dataStreamId,
+  LICODE_RECORDING_ROLES,
   licodeConnectionMessage,
   licodeEvents,
+  licodeRecorderEvents,
   licodeStreamMessage,
   mediaStreamId,
   licodeKeys,
@@ -30,6 +32,7 @@ import {
   type RosterMessage,
 } from '../../protocol/cluster.ts';
 import type { SfuAdminReply } from '../../protocol/room.ts';
+import { recordingSubjects, type RecordingInfo, type RecordingRequest } from '../../protocol/recording.ts';
 import type { SignalClient } from '../SignalClient.ts';
 import { LicodeConnection } from './LicodeConnection.ts';
 import { logger } from '../../util/logger.ts';
@@ -268,10 +271,19 @@ export class LicodeClient {
       this.#connectionMessage(p.options.connectionId, p.options.msg, ack);
     });
     on('streamMessage', licodeStreamMessage, messageFailure, (p, ack) => this.#streamMessage(p.options, ack));
+    on('startRecorder', licodeRecorderEvents.startRecorder, messageFailure, (p, ack) =>
+      this.#recorder(ack, () => {
+        const msid = this.#announced.get(p.to)?.msid;
+        return msid === undefined
+          ? `stream ${p.to} does not exist`
+          : { op: 'start', room: this.#o.room, streamId: msid };
+      }),
+    );
+    on('stopRecorder', licodeRecorderEvents.stopRecorder, messageFailure, (p, ack) =>
+      this.#recorder(ack, () => ({ op: 'stop', room: this.#o.room, id: p.id })),
+    );
     s.on('clientDisconnection', () => s.socket.disconnect(true));
     for (const event of [
-      'startRecorder',
-      'stopRecorder',
       'getStreamStats',
       'setStreamPriorityStrategy',
       'setConnectionTargetBandwidth',
@@ -653,6 +665,39 @@ export class LicodeClient {
       });
     }
     ack(true);
+  }
+
+  /**
+   * `startRecorder` / `stopRecorder` on Switchboard's recording (docs/recording.md): Licode's roles
+   * with `record` (presenter; our host) or a room admin; the request goes to the room's media nodes
+   * until one holds the stream (or the recording). Acks `(recordingId)` / `(true)`, or `(null, reason)`.
+   */
+  async #recorder(ack: Ack, build: () => RecordingRequest | string): Promise<void> {
+    const g = this.#o.ident;
+    if (!g.roomAdmin && !LICODE_RECORDING_ROLES.has(g.role ?? '')) {
+      ack(null, UNAUTHORIZED);
+      return;
+    }
+    const req = build();
+    if (typeof req === 'string') {
+      ack(null, req);
+      return;
+    }
+    const o = this.#o;
+    const nodes = Object.keys(await o.store.hgetall(storeKeys.roomNodes(o.dc, o.room)));
+    let reason = 'the room has no media yet';
+    for (const node of nodes) {
+      try {
+        const info = await o.bus.request<RecordingInfo>(recordingSubjects.sfu(o.dc, node), req, {
+          timeoutMs: 10_000,
+        });
+        ack(req.op === 'start' ? info.id : true);
+        return;
+      } catch (err) {
+        reason = err instanceof Error ? err.message : String(err);
+      }
+    }
+    ack(null, reason);
   }
 
   /** `connectionMessage`: the client's offer, answer or candidates for one of its connections. */
