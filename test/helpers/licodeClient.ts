@@ -64,6 +64,8 @@ export class LicodeTestClient {
     override: Partial<LicodeTokenParts> = {},
     /** Where to connect instead of the token's host (a signal instance of a cluster). */
     at?: string,
+    /** The `Origin` header a browser page would send. */
+    origin?: string,
   ): Promise<LicodeTestClient> {
     const genuine = decodeToken(token);
     const t = { ...genuine, ...override }; // `override` changes the query only, not where we connect
@@ -72,6 +74,7 @@ export class LicodeTestClient {
       forceNew: true,
       reconnection: false,
       query: { tokenId: t.tokenId, host: t.host, secure: String(t.secure), signature: t.signature },
+      ...(origin !== undefined ? { extraHeaders: { origin } } : {}),
     });
     const client = new LicodeTestClient(socket);
     try {

@@ -261,6 +261,24 @@ void describe('Licode clients (socket.io, erizo.js wire)', { timeout: 60_000 }, 
     assert.equal(typeof id, 'number');
   });
 
+  void it('[signal] allowedorigins applies to /socket.io/ as to /ws', async () => {
+    const strict = await startSwitchboard((c) => {
+      c.api.superserviceid = SUPER.service;
+      c.api.superservicekey = SUPER.key;
+      c.signal.allowedorigins = ['https://ok.example'];
+    });
+    try {
+      const r = await nuveRoom(strict.url, SUPER, 'origins');
+      const t = () => nuveToken(strict.url, SUPER, r, 'o', 'presenter');
+      await assert.rejects(LicodeTestClient.connect(await t(), {}, undefined, 'https://evil.example'));
+      const ok = await LicodeTestClient.connect(await t(), {}, undefined, 'https://ok.example');
+      assert.equal(ok.connected.id, r);
+      ok.close();
+    } finally {
+      await strict.close();
+    }
+  });
+
   void it('streams of a signal instance that stopped beating (a crash) are dropped when read', async () => {
     const key = licodeKeys.streams(sb!.config.global.dc, room);
     const ghost = {
