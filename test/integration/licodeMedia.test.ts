@@ -184,4 +184,19 @@ void describe('Licode clients publish and subscribe through the media core', { t
       what: "bob's peers to close",
     });
   });
+
+  void it('once every client has left, no peer and no track is left on the media node', async () => {
+    for (const close of closers.splice(0).reverse()) {
+      await close();
+    }
+    await waitFor(
+      async () => {
+        const m = await fetchMetrics(sb!);
+        return ['sfu_peers', 'sfu_audio_tracks', 'sfu_video_tracks'].every(
+          (n) => (metricValue(m, n) ?? 0) === 0,
+        );
+      },
+      { timeout: 15_000, what: 'no peers and no tracks on the node' },
+    );
+  });
 });
