@@ -53,6 +53,11 @@ export class Session extends TypedEmitter<SessionEvents> {
     return undefined;
   }
 
+  /** The peers of participant `member` (one, or a Licode client's one per stream). */
+  peersOf(member: string): Peer[] {
+    return [...this.#peers.values()].filter((p) => p.member === member);
+  }
+
   addPeer(peer: Peer): void {
     this.#peers.set(peer.id, peer);
     const all = peer.subscribes === 'all';

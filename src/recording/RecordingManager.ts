@@ -64,12 +64,12 @@ export class RecordingManager extends TypedEmitter<RecordingManagerEvents> {
     }
     let peers: Peer[] = [...session.peers];
     if (req.uid !== undefined) {
-      const p = session.findByUid(req.uid);
-      if (!p) {
+      peers = session.peersOf(req.uid); // a Licode client has a peer per stream
+      if (peers.length === 0) {
         throw new SwitchboardError('not-found', `no participant "${req.uid}" in this room`);
       }
-      peers = [p];
     }
+    // One participant's tracks: those of the first peer with a matching one, and of its fellow peers.
     let owner: Peer | undefined;
     const receivers: Receiver[] = [];
     for (const peer of peers) {
@@ -79,7 +79,7 @@ export class RecordingManager extends TypedEmitter<RecordingManagerEvents> {
           (req.kind === undefined || r.kind === req.kind)
         ) {
           owner ??= peer;
-          if (peer === owner) {
+          if (peer.member === owner.member) {
             receivers.push(r);
           }
         }
@@ -96,10 +96,10 @@ export class RecordingManager extends TypedEmitter<RecordingManagerEvents> {
       id,
       room: req.room,
       node: this.#o.node,
-      participant: { identity: owner.uid, name: owner.name },
+      participant: { identity: owner.member, name: owner.name },
       streamId: req.streamId,
       receivers,
-      dir: join(this.#o.path, safeName(req.room), safeName(owner.uid)),
+      dir: join(this.#o.path, safeName(req.room), safeName(owner.member)),
       baseName: req.kind ? `${time}-${req.kind}` : time,
       opener: this.#o.opener,
     });
@@ -109,7 +109,7 @@ export class RecordingManager extends TypedEmitter<RecordingManagerEvents> {
       this.safeEmit('finished', info);
     });
     const info = rec.info;
-    logger.info({ recording: id, room: req.room, uid: owner.uid, path: info.path }, 'recording started');
+    logger.info({ recording: id, room: req.room, uid: owner.member, path: info.path }, 'recording started');
     this.safeEmit('started', info);
     return info;
   }

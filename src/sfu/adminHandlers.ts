@@ -15,27 +15,28 @@ export function handleAdmin(sfu: SFU, req: SfuAdminRequest): SfuAdminReply {
   }
   switch (req.op) {
     case 'kick': {
-      const peer = session.findByUid(req.uid);
-      peer?.close('kicked');
-      if (peer) {
+      // A participant's peers: one, or a Licode client's one per stream.
+      const peers = session.peersOf(req.uid);
+      for (const peer of peers) {
+        peer.close('kicked');
+      }
+      if (peers.length > 0) {
         logger.info({ sid: req.room, uid: req.uid }, 'peer kicked');
       }
-      return { count: peer ? 1 : 0 };
+      return { count: peers.length > 0 ? 1 : 0 };
     }
     case 'mute': {
-      const peer = session.findByUid(req.uid);
-      if (!peer) {
-        return { count: 0 };
-      }
-      const streams = new Set<string>();
-      for (const r of peer.receivers) {
-        if (r.kind === req.kind && (req.streamId === undefined || r.streamId === req.streamId)) {
-          streams.add(r.streamId);
-        }
-      }
       let count = 0;
-      for (const s of streams) {
-        count += peer.muteOwn(s, req.kind, req.muted) ? 1 : 0;
+      for (const peer of session.peersOf(req.uid)) {
+        const streams = new Set<string>();
+        for (const r of peer.receivers) {
+          if (r.kind === req.kind && (req.streamId === undefined || r.streamId === req.streamId)) {
+            streams.add(r.streamId);
+          }
+        }
+        for (const s of streams) {
+          count += peer.muteOwn(s, req.kind, req.muted) ? 1 : 0;
+        }
       }
       return { count };
     }

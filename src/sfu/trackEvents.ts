@@ -9,7 +9,7 @@ export function watchTrackEvents(sfu: SFU, emit: (e: EventInit) => void): void {
     }
     const base = () => ({
       room: { sid: session.id, name: session.id },
-      participant: { identity: peer.uid, name: peer.name },
+      participant: { identity: peer.member, name: peer.name },
     });
     const announce = (r: Receiver): void => {
       const track = { sid: r.trackId, type: r.kind, streamId: r.streamId };

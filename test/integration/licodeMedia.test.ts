@@ -156,6 +156,7 @@ void describe('Licode clients publish and subscribe through the media core', { t
     );
     assert.ok(rec.size > 10_000, JSON.stringify(rec));
     assert.equal(rec.streamId, bobPub.label);
+    assert.equal(rec.participant.identity, 'bob'); // the client, not one of its peers
   });
 
   void it('unsubscribe and unpublish end their media peers; the others are told the stream is gone', async () => {
@@ -183,6 +184,16 @@ void describe('Licode clients publish and subscribe through the media core', { t
     await waitFor(async () => (metricValue(await fetchMetrics(sb!), 'sfu_peers') ?? 0) < before, {
       what: "bob's peers to close",
     });
+  });
+
+  void it("Nuve's DELETE /rooms/:room/users/:user disconnects a Licode client and its streams go", async () => {
+    const erin = await join('erin');
+    const pub = await erin.publish();
+    await alice.client.waitFor('onAddStream', (s) => s.id === pub.id, MEDIA_TIMEOUT);
+    const del = await apiCall(sb!.url, 'DELETE', `/rooms/${room}/users/erin`, { creds: SUPER });
+    assert.equal(del.status, 200, del.text);
+    await waitFor(() => !erin.client.socket.connected, { what: "erin's socket to close" });
+    await alice.client.waitFor('onRemoveStream', (p) => p.id === pub.id, MEDIA_TIMEOUT);
   });
 
   void it('once every client has left, no peer and no track is left on the media node', async () => {
