@@ -120,7 +120,10 @@ export interface ReceiverOptions {
   onAudioLevel?: ((streamId: string, level: number) => void) | undefined;
 }
 
-/** Spatial rank of well-known rid names (ion-sdk-js f/h/q, LiveKit q/h/f, and the obvious others). */
+/**
+ * Spatial rank of well-known rid names (ion-sdk-js f/h/q, LiveKit q/h/f, erizo.js "1" (lowest) to
+ * "n", and the obvious others); only the order matters.
+ */
 const RID_RANK = dict<number>(
   Object.entries({
     q: 0,
@@ -135,6 +138,8 @@ const RID_RANK = dict<number>(
     f: 2,
     high: 2,
     '2': 2,
+    '3': 3,
+    '4': 4,
   }),
 ); // rids come from the client's SDP
 
