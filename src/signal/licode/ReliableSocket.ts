@@ -51,12 +51,16 @@ export class ReliableSocket {
   }
 }
 
+/** `{socketgd, msg}`; `msg` is absent when the client sent none (JSON drops `undefined`). */
 function isWrapped(m: unknown): m is { socketgd: number; msg: unknown } {
+  if (typeof m !== 'object' || m === null) {
+    return false;
+  }
+  const id = (m as { socketgd?: unknown }).socketgd;
   return (
-    typeof m === 'object' &&
-    m !== null &&
-    Number.isSafeInteger((m as { socketgd?: unknown }).socketgd) &&
-    (m as { socketgd: number }).socketgd >= 0 &&
-    'msg' in m
+    typeof id === 'number' &&
+    Number.isSafeInteger(id) &&
+    id >= 0 &&
+    Object.keys(m).every((k) => k === 'socketgd' || k === 'msg')
   );
 }
