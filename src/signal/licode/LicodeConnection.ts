@@ -164,20 +164,9 @@ export class LicodeConnection implements SignalClient {
         });
         return;
       case 'trickle':
-        if (p.candidate) {
-          o.emit('connection_message_erizo', {
-            connectionId: this.id,
-            info: 201,
-            evt: {
-              type: 'candidate',
-              candidate: {
-                sdpMLineIndex: p.candidate.sdpMLineIndex ?? 0,
-                sdpMid: p.candidate.sdpMid ?? '0',
-                candidate: `a=${p.candidate.candidate.replace(/^a=/, '')}`,
-              },
-            },
-          });
-        }
+        // Not sent on: the media node's SDP already carries every candidate it has (its sockets are
+        // bound before it writes a description), and erizo.js adds a candidate without waiting for
+        // the remote description, so one arriving before our offer (trickles go out first) fails.
         return;
       case RECONNECT_NOTIFICATION:
         this.#failed();
