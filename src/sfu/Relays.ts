@@ -185,10 +185,8 @@ export class Relays {
         }
       }
     }
-    const roster = (except?: Peer): Participant[] => [
-      ...local,
-      ...remote.filter(([p]) => p !== except).flatMap(([, l]) => l),
-    ];
+    const roster = (except?: Peer): Participant[] =>
+      mergeParticipants([...local, ...remote.filter(([p]) => p !== except).flatMap(([, l]) => l)]);
     const everyone = roster();
     const clients: string[] = [];
     for (const p of session.peers) {
@@ -229,7 +227,7 @@ export class Relays {
       const list = link?.peer === p ? link.remoteRoster : this.#inbound.get(p)?.roster;
       remote.push(...(list ?? []));
     }
-    return [...local, ...remote];
+    return mergeParticipants([...local, ...remote]);
   }
 
   /** A client joined `session` here: link it to the owner now rather than at the next heartbeat. */
@@ -378,4 +376,25 @@ export class Relays {
       }
     }
   }
+}
+
+/**
+ * One entry per participant: a Licode client's peers (one per stream) may sit on several nodes of a
+ * cascaded room, each node reporting it with the streams it holds.
+ */
+export function mergeParticipants(list: readonly Participant[]): Participant[] {
+  const byUid = new Map<string, Participant>();
+  for (const p of list) {
+    const seen = byUid.get(p.uid);
+    if (!seen) {
+      byUid.set(p.uid, { ...p, streams: [...p.streams] });
+      continue;
+    }
+    for (const st of p.streams) {
+      if (!seen.streams.some((x) => x.streamId === st.streamId)) {
+        seen.streams.push(st);
+      }
+    }
+  }
+  return [...byUid.values()];
 }
