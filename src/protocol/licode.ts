@@ -217,10 +217,11 @@ export const licodeStreamMessage = z
   })
   .loose();
 
-/** Licode roles with the `record` permission (erizoController.roles); `host` is ours (roomAdmin). */
-export const LICODE_RECORDING_ROLES: ReadonlySet<string> = new Set(['presenter', 'host']);
+/** Licode roles with the `record` and `stats` permissions (erizoController.roles); `host` is ours. */
+export const LICODE_PRESENTER_ROLES: ReadonlySet<string> = new Set(['presenter', 'host']);
 
 export const licodeRecorderEvents = {
+  getStreamStats: streamIdParam,
   startRecorder: z.object({ to: streamIdParam }).loose(),
   stopRecorder: z.object({ id: z.string().min(1).max(256) }).loose(),
 } as const;

@@ -242,6 +242,8 @@ export const sfuAdminRequest = z.discriminatedUnion('op', [
   z.object({ op: z.literal('end'), room: id }),
   /** The room's roster (`peers`) as the node owning it sees it. */
   z.object({ op: z.literal('roster'), room: id }),
+  /** What this node receives of stream `streamId` (msid), per track and layer (`stats`). */
+  z.object({ op: z.literal('streamStats'), room: id, streamId: id }),
 ]);
 export type SfuAdminRequest = z.infer<typeof sfuAdminRequest>;
 export interface SfuAdminReply {
@@ -249,6 +251,28 @@ export interface SfuAdminReply {
   count: number;
   /** `roster`: the participants with their streams. */
   peers?: unknown[];
+  /** `streamStats`: the stream's tracks (StreamStats), when this node receives it from its publisher. */
+  stats?: StreamStats;
+}
+
+/** A published stream as the media node receiving it sees it (Licode's `getStreamStats`). */
+export interface StreamStats {
+  tracks: {
+    kind: 'audio' | 'video';
+    codec: string;
+    /** Packets and bytes received, bitrate over the last second (bps), per simulcast layer. */
+    layers: {
+      rid: string;
+      ssrc: number;
+      packets: number;
+      bytes: number;
+      bitrate: number;
+      width: number;
+      height: number;
+    }[];
+    /** DownTracks forwarding it on this node. */
+    subscribers: number;
+  }[];
 }
 
 /** What the signal role puts into the `join` it forwards to the media node (besides ion-sfu's params). */

@@ -242,4 +242,3 @@ export class RelayLink extends TypedEmitter<RelayLinkEvents> {
     });
   }
 }
-

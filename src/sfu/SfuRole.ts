@@ -263,6 +263,9 @@ export class SfuRole {
    * to pass it to: the star has one hub).
    */
   async #admin(req: SfuAdminRequest): Promise<SfuAdminReply> {
+    if (req.op === 'streamStats') {
+      return handleAdmin(this.sfu, req); // asked of every node of the room by the caller
+    }
     if (req.op === 'roster') {
       const session = this.sfu.getSession(req.room);
       const peers = session && !session.closed ? this.#relays.roster(session) : [];

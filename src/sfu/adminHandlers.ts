@@ -5,7 +5,7 @@
  * do what; this only acts.
  */
 import type { SFU } from '../media/index.ts';
-import type { SfuAdminReply, SfuAdminRequest } from '../protocol/room.ts';
+import type { SfuAdminReply, SfuAdminRequest, StreamStats } from '../protocol/room.ts';
 import { logger } from '../util/logger.ts';
 
 export function handleAdmin(sfu: SFU, req: SfuAdminRequest): SfuAdminReply {
@@ -42,6 +42,34 @@ export function handleAdmin(sfu: SFU, req: SfuAdminRequest): SfuAdminReply {
     }
     case 'roster':
       return { count: 0 }; // answered by SfuRole, which knows the relay links' rosters
+    case 'streamStats': {
+      const tracks: StreamStats['tracks'] = [];
+      for (const peer of session.peers) {
+        if (peer.relay) {
+          continue; // a relayed copy: its publisher's node has the real figures
+        }
+        for (const r of peer.receivers) {
+          if (r.streamId !== req.streamId) {
+            continue;
+          }
+          tracks.push({
+            kind: r.kind,
+            codec: r.codec.mimeType,
+            layers: r.layers.map((l) => ({
+              rid: l.rid,
+              ssrc: l.ssrc,
+              packets: l.packets,
+              bytes: l.bytes,
+              bitrate: l.bitrate,
+              width: l.width,
+              height: l.height,
+            })),
+            subscribers: r.downTracks.size,
+          });
+        }
+      }
+      return tracks.length > 0 ? { count: tracks.length, stats: { tracks } } : { count: 0 };
+    }
     case 'end': {
       const count = session.size;
       session.close();

@@ -159,6 +159,23 @@ void describe('Licode clients publish and subscribe through the media core', { t
     assert.equal(rec.participant.identity, 'bob'); // the client, not one of its peers
   });
 
+  void it("getStreamStats: the media node's figures for a stream, per ssrc, in Licode's shape", async () => {
+    const [stats] = (await alice.client.call('getStreamStats', bobPub.id)) as [any];
+    const tracks = Object.entries(stats.publisher).filter(([k]) => k !== 'total') as [string, any][];
+    assert.deepEqual(
+      new Set(tracks.map(([, t]) => t.type)),
+      new Set(['audio', 'video']),
+      JSON.stringify(stats),
+    );
+    for (const [ssrc, t] of tracks) {
+      assert.match(ssrc, /^\d+$/);
+      assert.ok(t.packetsReceived > 50 && t.bytesReceived > 1000, JSON.stringify(t));
+    }
+    assert.equal(tracks.find(([, t]) => t.type === 'video')![1].width, 320);
+    assert.ok(stats.publisher.total.bitrateCalculated > 0);
+    assert.ok(stats.subscribers >= 1, JSON.stringify(stats));
+  });
+
   void it('unsubscribe and unpublish end their media peers; the others are told the stream is gone', async () => {
     const peersBefore = metricValue(await fetchMetrics(sb!), 'sfu_peers') ?? 0;
     assert.deepEqual(await bob.client.call('unsubscribe', alicePub.id), [true]);

@@ -198,6 +198,7 @@ void describe('Licode clients (socket.io, erizo.js wire)', { timeout: 60_000 }, 
       'Unauthorized',
     ]);
     assert.deepEqual(await viewer.call('startRecorder', { to: 1 }), [null, 'Unauthorized']);
+    assert.deepEqual(await viewer.call('getStreamStats', 1), [null, 'Unauthorized']);
     const vwd = await join('wendy', 'viewerWithData');
     const [id] = await vwd.call('publish', { options: { state: 'data', data: true, label: 'd' } });
     assert.equal(typeof id, 'number');
@@ -243,9 +244,10 @@ void describe('Licode clients (socket.io, erizo.js wire)', { timeout: 60_000 }, 
       'stream 12345 does not exist',
     ]);
     assert.deepEqual(await c.call('startRecorder', { to: 1 }), [null, 'stream 1 does not exist']);
-    assert.deepEqual(await c.call('getStreamStats', 1), [
+    assert.deepEqual(await c.call('getStreamStats', 1), [null, 'stream 1 has no media']);
+    assert.deepEqual(await c.call('setStreamPriorityStrategy', 1), [
       null,
-      'getStreamStats is not supported by Switchboard',
+      'setStreamPriorityStrategy is not supported by Switchboard',
     ]);
     assert.deepEqual(
       await c.call('connectionMessage', {

@@ -8,7 +8,7 @@ import type { z } from 'zod';
 import type { Bus, Store, Subscription } from '../../backbone/index.ts';
 import {
   dataStreamId,
-  LICODE_RECORDING_ROLES,
+  LICODE_PRESENTER_ROLES,
   licodeConnectionMessage,
   licodeEvents,
   licodeRecorderEvents,
@@ -282,13 +282,11 @@ export class LicodeClient {
     on('stopRecorder', licodeRecorderEvents.stopRecorder, messageFailure, (p, ack) =>
       this.#recorder(ack, () => ({ op: 'stop', room: this.#o.room, id: p.id })),
     );
+    on('getStreamStats', licodeRecorderEvents.getStreamStats, messageFailure, (id, ack) =>
+      this.#streamStats(id, ack),
+    );
     s.on('clientDisconnection', () => s.socket.disconnect(true));
-    for (const event of [
-      'getStreamStats',
-      'setStreamPriorityStrategy',
-      'setConnectionTargetBandwidth',
-      'streamMessageP2P',
-    ]) {
+    for (const event of ['setStreamPriorityStrategy', 'setConnectionTargetBandwidth', 'streamMessageP2P']) {
       s.on(event, (_msg, ack) => ack(null, unsupported(event)));
     }
   }
@@ -674,7 +672,7 @@ export class LicodeClient {
    */
   async #recorder(ack: Ack, build: () => RecordingRequest | string): Promise<void> {
     const g = this.#o.ident;
-    if (!g.roomAdmin && !LICODE_RECORDING_ROLES.has(g.role ?? '')) {
+    if (!g.roomAdmin && !LICODE_PRESENTER_ROLES.has(g.role ?? '')) {
       ack(null, UNAUTHORIZED);
       return;
     }
@@ -698,6 +696,56 @@ export class LicodeClient {
       }
     }
     ack(null, reason);
+  }
+
+  /**
+   * `getStreamStats`: what the media node receiving the stream from its publisher measures, per
+   * track and simulcast layer, in Licode's shape (`publisher` by ssrc, `total`); Licode's `stats`
+   * permission (presenter; our host) or a room admin.
+   */
+  async #streamStats(id: number, ack: Ack): Promise<void> {
+    const o = this.#o;
+    if (!o.ident.roomAdmin && !LICODE_PRESENTER_ROLES.has(o.ident.role ?? '')) {
+      ack(null, UNAUTHORIZED);
+      return;
+    }
+    const msid = this.#announced.get(id)?.msid;
+    if (msid === undefined) {
+      ack(null, `stream ${id} has no media`);
+      return;
+    }
+    for (const node of Object.keys(await o.store.hgetall(storeKeys.roomNodes(o.dc, o.room)))) {
+      const reply = await o.bus
+        .request<SfuAdminReply>(roomSubjects.sfuAdmin(o.dc, node), {
+          op: 'streamStats',
+          room: o.room,
+          streamId: msid,
+        })
+        .catch(() => undefined);
+      if (reply?.stats) {
+        const publisher: Record<string, unknown> = {};
+        let bitrate = 0;
+        let subscribers = 0;
+        for (const t of reply.stats.tracks) {
+          subscribers = Math.max(subscribers, t.subscribers);
+          for (const l of t.layers) {
+            bitrate += l.bitrate;
+            publisher[String(l.ssrc)] = {
+              type: t.kind,
+              codec: t.codec,
+              ...(l.rid ? { rid: l.rid } : {}),
+              packetsReceived: l.packets,
+              bytesReceived: l.bytes,
+              bitrateCalculated: l.bitrate,
+              ...(t.kind === 'video' && l.width > 0 ? { width: l.width, height: l.height } : {}),
+            };
+          }
+        }
+        ack({ publisher: { ...publisher, total: { bitrateCalculated: bitrate } }, subscribers });
+        return;
+      }
+    }
+    ack(null, `stream ${id} has no media`);
   }
 
   /** `connectionMessage`: the client's offer, answer or candidates for one of its connections. */
