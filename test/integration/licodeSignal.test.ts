@@ -281,6 +281,63 @@ void describe('Licode clients (socket.io, erizo.js wire)', { timeout: 60_000 }, 
     }
   });
 
+  void it('500 random payloads on every event: each gets an error ack or a result, the socket lives', async () => {
+    const c = await join('fuzzy');
+    const events = [
+      'publish',
+      'subscribe',
+      'unpublish',
+      'unsubscribe',
+      'sendDataStream',
+      'updateStreamAttributes',
+      'connectionMessage',
+      'streamMessage',
+      'startRecorder',
+      'stopRecorder',
+      'getStreamStats',
+    ];
+    let seed = 7;
+    const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const value = (depth: number): unknown => {
+      const pick = Math.floor(rnd() * 9);
+      if (depth > 3 || pick < 3) {
+        return [null, -1, 0, 1e21, 'x'.repeat(Math.floor(rnd() * 300)), true, '12345', 2 ** 53][
+          Math.floor(rnd() * 8)
+        ];
+      }
+      if (pick < 5) {
+        return Array.from({ length: Math.floor(rnd() * 4) }, () => value(depth + 1));
+      }
+      const keys = [
+        'options',
+        'state',
+        'streamId',
+        'id',
+        'msg',
+        'attrs',
+        'type',
+        'sdp',
+        'connectionId',
+        'config',
+        'to',
+        'label',
+      ];
+      return Object.fromEntries(
+        Array.from({ length: Math.floor(rnd() * 5) }, () => [
+          keys[Math.floor(rnd() * keys.length)]!,
+          value(depth + 1),
+        ]),
+      );
+    };
+    for (let i = 0; i < 500; i++) {
+      const ack = await c.call(events[i % events.length]!, value(0));
+      assert.ok(Array.isArray(ack), `ack ${i}`);
+    }
+    assert.ok(c.socket.connected);
+    const [id] = await c.call('publish', { options: { state: 'data', data: true, label: 'after fuzz' } });
+    assert.equal(typeof id, 'number');
+  });
+
   void it('streams of a signal instance that stopped beating (a crash) are dropped when read', async () => {
     const key = licodeKeys.streams(sb!.config.global.dc, room);
     const ghost = {
