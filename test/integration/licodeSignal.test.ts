@@ -338,6 +338,30 @@ void describe('Licode clients (socket.io, erizo.js wire)', { timeout: 60_000 }, 
     assert.equal(typeof id, 'number');
   });
 
+  void it('each peer connection of a Licode client counts against [signal.limits] peersperip', async () => {
+    const limited = await startSwitchboard((c) => {
+      c.api.superserviceid = SUPER.service;
+      c.api.superservicekey = SUPER.key;
+      c.signal.limits.peersperip = 2;
+    });
+    try {
+      const r = await nuveRoom(limited.url, SUPER, 'limits');
+      const c = await LicodeTestClient.connect(await nuveToken(limited.url, SUPER, r, 'greedy', 'presenter'));
+      const publish = (label: string) =>
+        c.call('publish', { options: { state: 'erizo', audio: true, video: true, label } });
+      const [a] = await publish('one');
+      const [b] = await publish('two');
+      assert.ok(typeof a === 'number' && typeof b === 'number');
+      assert.deepEqual(await publish('three'), [null, null, 'too many peers from your address (limit 2)']);
+      assert.deepEqual(await c.call('unpublish', a), [true]);
+      const [d] = await publish('four');
+      assert.equal(typeof d, 'number');
+      c.close();
+    } finally {
+      await limited.close();
+    }
+  });
+
   void it('streams of a signal instance that stopped beating (a crash) are dropped when read', async () => {
     const key = licodeKeys.streams(sb!.config.global.dc, room);
     const ghost = {

@@ -60,6 +60,9 @@ export interface LicodeClientOptions {
   /** A peer connection of this client starts or stops taking notifications (SignalRole routes them). */
   added: (c: SignalClient) => void;
   removed: (c: SignalClient) => void;
+  /** `[signal.limits]` per address: a refusal text, or undefined and the peer counts until `endPeer`. */
+  beginPeer: () => string | undefined;
+  endPeer: () => void;
 }
 
 /** erizo.js sends the erizoId back with every connection message; one media service answers them all. */
@@ -184,11 +187,9 @@ export class LicodeClient {
     this.#closed = true;
     this.#sub?.unsubscribe();
     this.#rosterSub?.unsubscribe();
-    for (const { c } of this.#connections.values()) {
-      this.#o.removed(c);
-      c.close();
+    for (const { c } of [...this.#connections.values()]) {
+      this.#endConnection(c);
     }
-    this.#connections.clear();
     for (const id of this.#own.keys()) {
       void this.#removeStream(id);
     }
@@ -346,12 +347,16 @@ export class LicodeClient {
       ...(options.screen !== undefined ? { screen: options.screen } : {}),
       ...(options.attributes ? { attributes: options.attributes } : {}),
     };
+    const c = this.#newConnection('publish', id);
+    if (typeof c === 'string') {
+      ack(null, null, c);
+      return;
+    }
+    this.#own.set(id, label); // from here on, its leaving removes the record below
     const rec: LicodeStreamRecord = { stream, owner: this.#o.conn, msid: label };
     await this.#o.store.hset(licodeKeys.streams(this.#o.dc, this.#o.room), {
       [String(id)]: JSON.stringify(rec),
     });
-    this.#own.set(id, label);
-    const c = this.#newConnection('publish', id);
     ack(id, ERIZO_ID, c.id);
     // onAddStream goes out once the media node's roster has the stream (its media arrived).
   }
@@ -379,10 +384,14 @@ export class LicodeClient {
       ack(null, null, `already subscribed to stream ${streamId}`);
       return;
     }
+    const c = this.#newConnection('subscribe', streamId);
+    if (typeof c === 'string') {
+      ack(null, null, c);
+      return;
+    }
     if (wantsData) {
       this.#dataSubscriptions.add(streamId);
     }
-    const c = this.#newConnection('subscribe', streamId);
     ack(true, ERIZO_ID, c.id);
     // The media node offers first: its offer reaches the client as connection_message_erizo.
     this.#enqueue(c.id, async () => {
@@ -559,8 +568,13 @@ export class LicodeClient {
 
   // ---- peer connections
 
-  #newConnection(kind: 'publish' | 'subscribe', streamId: number): LicodeConnection {
+  /** A new peer connection, or the refusal of `[signal.limits]` (peers per address, join rate). */
+  #newConnection(kind: 'publish' | 'subscribe', streamId: number): LicodeConnection | string {
     const o = this.#o;
+    const refused = o.beginPeer();
+    if (refused !== undefined) {
+      return refused;
+    }
     const id = String(this.#nextConnection++);
     const c = new LicodeConnection({
       id,
@@ -588,7 +602,9 @@ export class LicodeClient {
   }
 
   #endConnection(c: LicodeConnection): void {
-    this.#connections.delete(c.id);
+    if (this.#connections.delete(c.id)) {
+      this.#o.endPeer();
+    }
     this.#o.removed(c);
     c.close();
   }

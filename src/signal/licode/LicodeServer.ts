@@ -142,7 +142,7 @@ export class LicodeServer {
       logger.debug({ err }, 'Licode client refused');
       throw refusal(licodeAuthError(err));
     }
-    const ip = socket.handshake.address;
+    const ip = o.limits.addressOf(socket.request); // honours [signal.limits] trustproxy
     const limited = o.limits.openSocket(ip);
     if (limited !== undefined) {
       await ident.release?.().catch(() => undefined);
@@ -169,6 +169,9 @@ export class LicodeServer {
         bandwidth: o.bandwidth,
         added: o.added,
         removed: o.removed,
+        // Each of its peer connections is a peer of its address, as a /ws client's join is.
+        beginPeer: () => o.limits.beginPeer(ip),
+        endPeer: () => o.limits.endPeer(ip),
       });
       this.#pending.set(socket.id, client);
       socket.once('disconnect', () => o.limits.closeSocket(ip));
