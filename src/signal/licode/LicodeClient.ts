@@ -97,6 +97,8 @@ export class LicodeClient {
   #nextConnection = 1;
   /** A roster arrived on the Bus: the snapshot asked of the owner at start is older. */
   #rosterSeen = false;
+  /** `connected` went out: from now on streams are announced one by one. */
+  #connectedSent = false;
   #sub: Subscription | undefined;
   #rosterSub: Subscription | undefined;
   #record: MemberRecord | undefined;
@@ -135,6 +137,7 @@ export class LicodeClient {
     if (!this.#rosterSeen) {
       await this.#onRoster(peers, true);
     }
+    this.#connectedSent = true;
     this.#socket.emit('connected', {
       streams: [...this.#announced.values()].map((a) => a.stream),
       id: o.room,
@@ -549,7 +552,8 @@ export class LicodeClient {
       return;
     }
     this.#announced.set(stream.id, { stream, msid });
-    if (!quiet) {
+    // Before `connected` nothing is told: that list carries what is announced by then.
+    if (!quiet && this.#connectedSent) {
       this.#socket.emit('onAddStream', stream);
     }
   }
@@ -563,7 +567,9 @@ export class LicodeClient {
     if (sub) {
       this.#endConnection(sub); // its publisher left: nothing more to receive
     }
-    this.#socket.emit('onRemoveStream', { id });
+    if (this.#connectedSent) {
+      this.#socket.emit('onRemoveStream', { id });
+    }
   }
 
   // ---- peer connections
