@@ -14,27 +14,17 @@ import {
   licodeRecorderEvents,
   licodeStreamMessage,
   mediaStreamId,
-  licodeKeys,
-  licodeRoomEvent,
-  licodeStreamRecord,
-  licodeSubjects,
   UNAUTHORIZED,
   type LicodeRoomEvent,
   type LicodeStreamRecord,
   type PublicStream,
 } from '../../protocol/licode.ts';
-import { roomKeys, roomNotifications, roomSubjects, type MemberRecord } from '../../protocol/room.ts';
-import {
-  RECONNECT_NOTIFICATION,
-  rosterMessage,
-  storeKeys,
-  subjects,
-  type RosterMessage,
-} from '../../protocol/cluster.ts';
-import type { SfuAdminReply } from '../../protocol/room.ts';
+import { roomNotifications, roomSubjects, type MemberRecord } from '../../protocol/room.ts';
+import { RECONNECT_NOTIFICATION, type RosterMessage } from '../../protocol/cluster.ts';
 import { recordingSubjects, type RecordingInfo, type RecordingRequest } from '../../protocol/recording.ts';
 import type { SignalClient } from '../SignalClient.ts';
 import { LicodeConnection } from './LicodeConnection.ts';
+import { LicodeRoom } from './LicodeRoom.ts';
 import { logger } from '../../util/logger.ts';
 import type { JoinIdentity } from '../Authenticator.ts';
 import type { Ack, ReliableSocket } from './ReliableSocket.ts';
@@ -84,6 +74,7 @@ export class LicodeClient {
   readonly conn: string;
   readonly #o: LicodeClientOptions;
   readonly #socket: ReliableSocket;
+  readonly #room: LicodeRoom;
   /** Ids of the data streams this client subscribed to (it gets their messages and attribute updates). */
   readonly #dataSubscriptions = new Set<number>();
   /** The streams this client published: id → msid (its label) for a media stream. */
@@ -107,6 +98,13 @@ export class LicodeClient {
   constructor(socket: ReliableSocket, o: LicodeClientOptions) {
     this.conn = o.conn;
     this.#o = o;
+    this.#room = new LicodeRoom({
+      bus: o.bus,
+      store: o.store,
+      dc: o.dc,
+      room: o.room,
+      signalNode: o.signalNode,
+    });
     this.#socket = socket;
     this.#record = o.member;
   }
@@ -114,26 +112,18 @@ export class LicodeClient {
   /** Subscribes to the room's events, sends `connected` with the room's streams, and listens. */
   async start(): Promise<void> {
     const o = this.#o;
-    this.#sub = o.bus.subscribe(licodeSubjects.room(o.dc, o.room), (data) => {
-      const e = licodeRoomEvent.safeParse(data);
-      if (e.success) {
-        this.#onRoomEvent(e.data);
-      }
-    });
-    this.#rosterSub = o.bus.subscribe(subjects.roster(o.dc, o.room), (data) => {
-      const r = rosterMessage.safeParse(data);
-      if (r.success) {
-        this.#rosterSeen = true;
-        void this.#onRoster(r.data.peers);
-      }
+    this.#sub = this.#room.watch((e) => this.#onRoomEvent(e));
+    this.#rosterSub = this.#room.watchRoster((peers) => {
+      this.#rosterSeen = true;
+      void this.#onRoster(peers);
     });
     await o.bus.flush();
-    for (const rec of await this.#records()) {
+    for (const rec of await this.#room.records()) {
       if (!rec.msid) {
         this.#announced.set(rec.stream.id, { stream: rec.stream });
       }
     }
-    const peers = await this.#currentRoster();
+    const peers = await this.#room.roster();
     if (!this.#rosterSeen) {
       await this.#onRoster(peers, true);
     }
@@ -194,7 +184,7 @@ export class LicodeClient {
       this.#endConnection(c);
     }
     for (const id of this.#own.keys()) {
-      void this.#removeStream(id);
+      void this.#room.remove(id);
     }
     this.#own.clear();
     if (this.#record) {
@@ -259,16 +249,14 @@ export class LicodeClient {
     });
     on('sendDataStream', licodeEvents.sendDataStream, messageFailure, (p, ack) =>
       this.#ownStream(p.id, ack, () => {
-        this.#publishRoom({ type: 'data', id: p.id, msg: p.msg });
+        this.#room.publish({ type: 'data', id: p.id, msg: p.msg });
       }),
     );
     on('updateStreamAttributes', licodeEvents.updateStreamAttributes, messageFailure, (p, ack) =>
       this.#ownStream(p.id, ack, async (rec) => {
         rec.stream.attributes = p.attrs;
-        await this.#o.store.hset(licodeKeys.streams(this.#o.dc, this.#o.room), {
-          [String(p.id)]: JSON.stringify(rec),
-        });
-        this.#publishRoom({ type: 'attributes', id: p.id, attrs: p.attrs });
+        await this.#room.put(rec);
+        this.#room.publish({ type: 'attributes', id: p.id, attrs: p.attrs });
       }),
     );
     on('connectionMessage', licodeConnectionMessage, messageFailure, (p, ack) => {
@@ -313,12 +301,10 @@ export class LicodeClient {
         ...(options.attributes ? { attributes: options.attributes } : {}),
       };
       const rec: LicodeStreamRecord = { stream, owner: this.conn };
-      await this.#o.store.hset(licodeKeys.streams(this.#o.dc, this.#o.room), {
-        [String(stream.id)]: JSON.stringify(rec),
-      });
+      await this.#room.put(rec);
       this.#own.set(stream.id, undefined);
       ack(stream.id);
-      this.#publishRoom({ type: 'add', record: rec });
+      this.#room.publish({ type: 'add', record: rec });
       return;
     }
     if (!g.canPublish) {
@@ -357,9 +343,7 @@ export class LicodeClient {
     }
     this.#own.set(id, label); // from here on, its leaving removes the record below
     const rec: LicodeStreamRecord = { stream, owner: this.#o.conn, msid: label };
-    await this.#o.store.hset(licodeKeys.streams(this.#o.dc, this.#o.room), {
-      [String(id)]: JSON.stringify(rec),
-    });
+    await this.#room.put(rec);
     ack(id, ERIZO_ID, c.id);
     // onAddStream goes out once the media node's roster has the stream (its media arrived).
   }
@@ -412,7 +396,7 @@ export class LicodeClient {
     if (c) {
       this.#endConnection(c);
     }
-    await this.#removeStream(id);
+    await this.#room.remove(id);
     ack(true);
   }
 
@@ -422,7 +406,7 @@ export class LicodeClient {
     ack: Ack,
     then: (rec: LicodeStreamRecord) => Promise<void> | void,
   ): Promise<void> {
-    const rec = this.#own.has(id) ? await this.#stream(id) : undefined;
+    const rec = this.#own.has(id) ? await this.#room.get(id) : undefined;
     if (!rec) {
       ack(null, this.#own.has(id) ? `stream ${id} does not exist` : UNAUTHORIZED);
       return;
@@ -431,83 +415,7 @@ export class LicodeClient {
     ack(true);
   }
 
-  async #removeStream(id: number): Promise<void> {
-    const o = this.#o;
-    try {
-      await o.store.hdel(licodeKeys.streams(o.dc, o.room), String(id));
-    } catch (err) {
-      logger.warn({ err, room: o.room, id }, 'removing a Licode stream from the Store failed');
-    }
-    this.#publishRoom({ type: 'remove', id });
-  }
-
   // ---- the room's streams
-
-  async #stream(id: number): Promise<LicodeStreamRecord | undefined> {
-    const o = this.#o;
-    const all = await o.store.hgetall(licodeKeys.streams(o.dc, o.room));
-    const raw = all[String(id)];
-    if (raw === undefined) {
-      return undefined;
-    }
-    const r = licodeStreamRecord.safeParse(JSON.parse(raw));
-    return r.success ? r.data : undefined;
-  }
-
-  /**
-   * The room's Licode streams. Those of a signal instance that stopped beating (a crashed process:
-   * its clients never said goodbye) are removed here, as the room role reaps its members.
-   */
-  async #records(): Promise<LicodeStreamRecord[]> {
-    const o = this.#o;
-    const key = licodeKeys.streams(o.dc, o.room);
-    const all = await o.store.hgetall(key);
-    const out: LicodeStreamRecord[] = [];
-    const alive = new Map<string, Promise<boolean>>();
-    for (const [field, raw] of Object.entries(all)) {
-      const r = licodeStreamRecord.safeParse(JSON.parse(raw));
-      if (!r.success) {
-        continue;
-      }
-      const signal = r.data.owner.split('/')[0]!;
-      if (!alive.has(signal)) {
-        alive.set(
-          signal,
-          signal === o.signalNode
-            ? Promise.resolve(true)
-            : o.store.get(roomKeys.signalAlive(o.dc, signal)).then((v) => v !== undefined),
-        );
-      }
-      if (await alive.get(signal)) {
-        out.push(r.data);
-      } else {
-        await o.store.hdel(key, field);
-        this.#publishRoom({ type: 'remove', id: r.data.stream.id });
-      }
-    }
-    return out;
-  }
-
-  /** The roster of the node owning the room (none yet: no media, no streams). */
-  async #currentRoster(): Promise<RosterMessage['peers']> {
-    const o = this.#o;
-    const owner = await o.store.get(storeKeys.roomOwner(o.dc, o.room));
-    if (owner === undefined) {
-      return [];
-    }
-    try {
-      const reply = await o.bus.request<SfuAdminReply>(
-        roomSubjects.sfuAdmin(o.dc, owner),
-        { op: 'roster', room: o.room },
-        { timeoutMs: 5000 },
-      );
-      const r = rosterMessage.shape.peers.safeParse(reply.peers ?? []);
-      return r.success ? r.data : [];
-    } catch (err) {
-      logger.warn({ err, room: o.room, owner }, 'the room owner did not give its roster');
-      return [];
-    }
-  }
 
   /**
    * The room's media streams changed: new ones are announced (`onAddStream`, with what a Licode
@@ -522,7 +430,7 @@ export class LicodeClient {
       }
     }
     const fresh = [...now.keys()].filter((m) => !this.#media.has(m));
-    const records = fresh.length > 0 ? await this.#records() : [];
+    const records = fresh.length > 0 ? await this.#room.records() : [];
     if (this.#closed) {
       return;
     }
@@ -704,7 +612,7 @@ export class LicodeClient {
       return;
     }
     const o = this.#o;
-    const nodes = Object.keys(await o.store.hgetall(storeKeys.roomNodes(o.dc, o.room)));
+    const nodes = await this.#room.nodes();
     let reason = 'the room has no media yet';
     for (const node of nodes) {
       try {
@@ -736,38 +644,30 @@ export class LicodeClient {
       ack(null, `stream ${id} has no media`);
       return;
     }
-    for (const node of Object.keys(await o.store.hgetall(storeKeys.roomNodes(o.dc, o.room)))) {
-      const reply = await o.bus
-        .request<SfuAdminReply>(roomSubjects.sfuAdmin(o.dc, node), {
-          op: 'streamStats',
-          room: o.room,
-          streamId: msid,
-        })
-        .catch(() => undefined);
-      if (reply?.stats) {
-        const publisher: Record<string, unknown> = {};
-        let bitrate = 0;
-        let subscribers = 0;
-        for (const t of reply.stats.tracks) {
-          subscribers = Math.max(subscribers, t.subscribers);
-          for (const l of t.layers) {
-            bitrate += l.bitrate;
-            publisher[String(l.ssrc)] = {
-              type: t.kind,
-              codec: t.codec,
-              ...(l.rid ? { rid: l.rid } : {}),
-              packetsReceived: l.packets,
-              bytesReceived: l.bytes,
-              bitrateCalculated: l.bitrate,
-              ...(t.kind === 'video' && l.width > 0 ? { width: l.width, height: l.height } : {}),
-            };
-          }
-        }
-        ack({ publisher: { ...publisher, total: { bitrateCalculated: bitrate } }, subscribers });
-        return;
+    const stats = await this.#room.streamStats(msid);
+    if (!stats) {
+      ack(null, `stream ${id} has no media`);
+      return;
+    }
+    const publisher: Record<string, unknown> = {};
+    let bitrate = 0;
+    let subscribers = 0;
+    for (const t of stats.tracks) {
+      subscribers = Math.max(subscribers, t.subscribers);
+      for (const l of t.layers) {
+        bitrate += l.bitrate;
+        publisher[String(l.ssrc)] = {
+          type: t.kind,
+          codec: t.codec,
+          ...(l.rid ? { rid: l.rid } : {}),
+          packetsReceived: l.packets,
+          bytesReceived: l.bytes,
+          bitrateCalculated: l.bitrate,
+          ...(t.kind === 'video' && l.width > 0 ? { width: l.width, height: l.height } : {}),
+        };
       }
     }
-    ack(null, `stream ${id} has no media`);
+    ack({ publisher: { ...publisher, total: { bitrateCalculated: bitrate } }, subscribers });
   }
 
   /** `connectionMessage`: the client's offer, answer or candidates for one of its connections. */
@@ -809,10 +709,6 @@ export class LicodeClient {
       default:
         logger.debug({ conn: c.conn, type: msg.type }, 'Licode connection message');
     }
-  }
-
-  #publishRoom(e: LicodeRoomEvent): void {
-    this.#o.bus.publish(licodeSubjects.room(this.#o.dc, this.#o.room), e);
   }
 
   #onRoomEvent(e: LicodeRoomEvent): void {
