@@ -190,11 +190,12 @@ void describe('Licode clients (socket.io, erizo.js wire)', { timeout: 60_000 }, 
     const viewer = await join('vic', 'viewer');
     assert.deepEqual(
       await viewer.call('publish', { options: { state: 'erizo', audio: true, video: true, label: 'v' } }),
-      [null, null, 'Unauthorized'],
+      [null, 'Unauthorized', 'Unauthorized', 'Unauthorized'],
     );
     assert.deepEqual(await viewer.call('publish', { options: { state: 'data', data: true, label: 'd' } }), [
       null,
-      null,
+      'Unauthorized',
+      'Unauthorized',
       'Unauthorized',
     ]);
     assert.deepEqual(await viewer.call('startRecorder', { to: 1 }), [null, 'Unauthorized']);
@@ -204,7 +205,8 @@ void describe('Licode clients (socket.io, erizo.js wire)', { timeout: 60_000 }, 
     assert.equal(typeof id, 'number');
     assert.deepEqual(await vwd.call('publish', { options: { state: 'erizo', video: true, label: 'w' } }), [
       null,
-      null,
+      'Unauthorized',
+      'Unauthorized',
       'Unauthorized',
     ]);
     // The refusals cost nothing: the viewer still subscribes.
@@ -240,7 +242,8 @@ void describe('Licode clients (socket.io, erizo.js wire)', { timeout: 60_000 }, 
     }
     assert.deepEqual(await c.call('subscribe', { options: { streamId: 12345 } }), [
       null,
-      null,
+      'stream 12345 does not exist',
+      'stream 12345 does not exist',
       'stream 12345 does not exist',
     ]);
     assert.deepEqual(await c.call('startRecorder', { to: 1 }), [null, 'stream 1 does not exist']);
@@ -352,7 +355,12 @@ void describe('Licode clients (socket.io, erizo.js wire)', { timeout: 60_000 }, 
       const [a] = await publish('one');
       const [b] = await publish('two');
       assert.ok(typeof a === 'number' && typeof b === 'number');
-      assert.deepEqual(await publish('three'), [null, null, 'too many peers from your address (limit 2)']);
+      assert.deepEqual(await publish('three'), [
+        null,
+        'too many peers from your address (limit 2)',
+        'too many peers from your address (limit 2)',
+        'too many peers from your address (limit 2)',
+      ]);
       assert.deepEqual(await c.call('unpublish', a), [true]);
       const [d] = await publish('four');
       assert.equal(typeof d, 'number');

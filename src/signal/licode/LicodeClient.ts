@@ -64,6 +64,15 @@ const CLOSING = new Set<string>([roomNotifications.kicked, roomNotifications.end
 /** What erizo.js gets for a call Switchboard does not serve (yet): said plainly, in its error callback. */
 const unsupported = (what: string) => `${what} is not supported by Switchboard`;
 
+/**
+ * A refused `publish` or `subscribe`. erizo.js reads the reason from the 4th argument of a media
+ * call's ack (`(id, erizoId, connectionId, error)`) and the 2nd of a data call's (`(id, error)`);
+ * Licode's own server puts it 2nd or 3rd. The reason goes in each of those places.
+ */
+function refuse(ack: Ack, reason: string): void {
+  ack(null, reason, reason, reason);
+}
+
 /** A payload `schema` refused: the first issue, named by its path. */
 function invalid(event: string, err: z.ZodError): string {
   const i = err.issues[0];
@@ -221,8 +230,8 @@ export class LicodeClient {
         });
       });
     };
-    /** `sendSDP` calls (publish, subscribe) fail with (null, null, reason), `sendMessage` ones with (null, reason). */
-    const sdpFailure = (ack: Ack, reason: string) => ack(null, null, reason);
+    /** `sendSDP` calls (publish, subscribe) fail as `refuse` says, `sendMessage` ones with (null, reason). */
+    const sdpFailure = refuse;
     const messageFailure = (ack: Ack, reason: string) => ack(null, reason);
 
     on('publish', licodeEvents.publish, sdpFailure, (p, ack) => this.#publish(p, ack));
@@ -288,7 +297,7 @@ export class LicodeClient {
     const g = this.#o.ident;
     if (options.state === 'data') {
       if (!g.canPublishData) {
-        ack(null, null, UNAUTHORIZED);
+        refuse(ack, UNAUTHORIZED);
         return;
       }
       const stream: PublicStream = {
@@ -308,23 +317,23 @@ export class LicodeClient {
       return;
     }
     if (!g.canPublish) {
-      ack(null, null, UNAUTHORIZED);
+      refuse(ack, UNAUTHORIZED);
       return;
     }
     if (options.state !== 'erizo') {
-      ack(null, null, unsupported(`publishing a stream in state "${options.state}"`));
+      refuse(ack, unsupported(`publishing a stream in state "${options.state}"`));
       return;
     }
     // erizo.js labels a stream with its MediaStream's id, which is the msid of its offer: the media
     // node's roster knows the stream by it, and so does every other client.
     const label = options.label;
     if (label === undefined || label === '') {
-      ack(null, null, 'invalid publish: options.label: the MediaStream id is required');
+      refuse(ack, 'invalid publish: options.label: the MediaStream id is required');
       return;
     }
     const id = mediaStreamId(this.#o.room, label);
     if (this.#own.has(id)) {
-      ack(null, null, `stream ${label} is published already`);
+      refuse(ack, `stream ${label} is published already`);
       return;
     }
     const stream: PublicStream = {
@@ -338,7 +347,7 @@ export class LicodeClient {
     };
     const c = this.#newConnection('publish', id);
     if (typeof c === 'string') {
-      ack(null, null, c);
+      refuse(ack, c);
       return;
     }
     this.#own.set(id, label); // from here on, its leaving removes the record below
@@ -350,13 +359,13 @@ export class LicodeClient {
 
   #subscribe(p: z.infer<typeof licodeEvents.subscribe>, ack: Ack): void {
     if (!this.#o.ident.canSubscribe) {
-      ack(null, null, UNAUTHORIZED);
+      refuse(ack, UNAUTHORIZED);
       return;
     }
     const { streamId } = p.options;
     const known = this.#announced.get(streamId);
     if (!known) {
-      ack(null, null, `stream ${streamId} does not exist`);
+      refuse(ack, `stream ${streamId} does not exist`);
       return;
     }
     const wantsData = p.options.data !== false && known.stream.data;
@@ -368,12 +377,12 @@ export class LicodeClient {
       return;
     }
     if (this.#connectionOf('subscribe', streamId)) {
-      ack(null, null, `already subscribed to stream ${streamId}`);
+      refuse(ack, `already subscribed to stream ${streamId}`);
       return;
     }
     const c = this.#newConnection('subscribe', streamId);
     if (typeof c === 'string') {
-      ack(null, null, c);
+      refuse(ack, c);
       return;
     }
     if (wantsData) {
