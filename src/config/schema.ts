@@ -164,6 +164,52 @@ const signalLimitsSection = z
       'the defaults fit a public demo server and a NATed office of a few dozen people behind one address.',
   );
 
+/** ION's `[signal.grpc]` (configs/signal.toml): where native gRPC clients (ion-sdk-go, -flutter) connect. */
+const signalGrpcSection = z
+  .strictObject({
+    enabled: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Serve ION's services (`rtc.RTC`, `room.RoomSignal`, `room.RoomService`) over native gRPC (HTTP/2, " +
+          'no TLS) on `port`. gRPC-web over WebSocket (`Ion.Connector`) is always served on `[signal] port`.',
+      ),
+    host: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Address the gRPC listener binds to; unset: `[signal] host`.'),
+    port: z
+      .union([z.int(), z.string().regex(/^\d+$/, { message: 'a port number' }).transform(Number)])
+      .pipe(z.int().min(0).max(65535))
+      .default(5551)
+      .describe("Port of the gRPC listener (ION's default 5551; ION writes it as a string, accepted); 0 picks any free port."),
+    allow_all_origins: z
+      .boolean()
+      .optional()
+      .describe("ION's key, accepted: origins of gRPC-web are `[signal] allowedorigins`."),
+  })
+  .describe("ION's native gRPC listener for its cluster clients (reference/ion.md §1.2).");
+
+/** ION's `[signal.jwt]`: the key of ION's own access tokens (claims uid, sid, publish, subscribe, services). */
+const signalJwtSection = z
+  .strictObject({
+    enabled: z
+      .boolean()
+      .default(false)
+      .describe(
+        "ION's switch: true requires a token on ION's services even when `[auth] anonymous` is true; false " +
+          'leaves it to `[auth] anonymous`.',
+      ),
+    key_type: z.literal('HMAC').default('HMAC').describe('Only HMAC (HS256) keys, as ION.'),
+    key: z
+      .string()
+      .min(16, { message: 'must be at least 16 characters' })
+      .optional()
+      .describe("HS256 key of ION tokens; unset: `[auth] secret` (the key `switchboard token --ion` signs with)."),
+  })
+  .describe("ION tokens in the `authorization` metadata of the gRPC and gRPC-web services.");
+
 const signalSection = z
   .strictObject({
     host: z.string().min(1).default('0.0.0.0').describe('Address the HTTP and WebSocket listener binds to.'),
@@ -197,6 +243,8 @@ const signalSection = z
           'tokens (Nuve `createToken`) carry its host and port, and erizo.js connects there; unset, a token names the Host the REST request used, with the port it arrived on.',
       ),
     limits: signalLimitsSection.prefault({}),
+    grpc: signalGrpcSection.prefault({}),
+    jwt: signalJwtSection.prefault({}),
   })
   .describe('The signal role: the HTTP and WebSocket listener clients connect to.');
 

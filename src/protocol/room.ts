@@ -189,6 +189,14 @@ export const admitRequest = z.object({
   password: z.string().max(256).optional(),
   /** Joined without a token (`[auth] anonymous = true`). */
   anonymous: z.boolean(),
+  /** The member's free-form `info` from the start (ION's peer fields), as `room.updatePeer` sets it. */
+  info: z.unknown().optional(),
+  /**
+   * A second stream of a member already in the room (ION's RTC stream beside its Room stream, on
+   * another signal instance): a token join of the same identity is let in under the existing member,
+   * which is neither replaced nor re-checked. Without such a member, an ordinary admission.
+   */
+  attach: z.boolean().optional(),
 });
 export type AdmitRequest = z.infer<typeof admitRequest>;
 
@@ -198,6 +206,8 @@ export interface AdmitReply {
   room: RoomInfo;
   /** What the room role recorded; the signal role keeps it to write it again if the Store loses it. */
   member: MemberRecord;
+  /** `attach`: the member was already there (its own connection keeps it; nothing was recorded). */
+  attached?: boolean;
 }
 
 export const restoreMessage = z.object({ room: id, member: memberRecord });

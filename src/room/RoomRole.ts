@@ -19,6 +19,7 @@ import {
   controlRequest,
   joinedMessage,
   leaveMessage,
+  MAX_INFO_BYTES,
   MAX_MESSAGE_BYTES,
   peerInfo,
   ROOM_QUEUE,
@@ -111,10 +112,19 @@ export class RoomRole {
 
   /** May this peer join? Throws `forbidden` / `unauthorized` with the reason; records the member. */
   async admit(req: AdmitRequest): Promise<AdmitReply> {
+    if (req.info !== undefined && Buffer.byteLength(JSON.stringify(req.info) ?? '') > MAX_INFO_BYTES) {
+      throw new SwitchboardError('invalid-params', `info larger than ${MAX_INFO_BYTES} bytes`);
+    }
     const rec = await this.#admissionRoom(req.room, req.service);
     const room = rec.id;
     if (rec.service !== req.service && req.service !== this.#superservice) {
       forbidden('token is not valid for this room');
+    }
+    if (req.attach && !req.anonymous) {
+      const existing = await this.#members.get(room, req.uid);
+      if (existing) {
+        return { role: existing.role, room: roomInfo(rec), member: existing, attached: true };
+      }
     }
     const admin = req.grants.roomAdmin;
     if (rec.locked && !admin) {
@@ -160,6 +170,7 @@ export class RoomRole {
       ...(req.tokenRole !== undefined ? { tokenRole: req.tokenRole } : {}),
       slot,
       joinedAt: Date.now(),
+      ...(req.info !== undefined ? { info: req.info } : {}),
     };
     await this.#members.put(room, member);
     logger.debug({ room, uid: req.uid, role, slot }, 'peer admitted');

@@ -126,6 +126,18 @@ export class Authenticator {
     return doc.data.userName;
   }
 
+  /**
+   * A management token (a JWT with the `api` grant, as on `/api`): resolves with the issuing service's
+   * id. Throws `unauthorized` (signature, expiry) or `forbidden` (no api grant).
+   */
+  async management(token: string): Promise<string> {
+    const grants = await this.#verifyJwt(token);
+    if (!grants.api) {
+      throw new SwitchboardError('forbidden', 'not a management token (needs the api grant)');
+    }
+    return grants.service;
+  }
+
   async #jwt(token: string): Promise<{ grants: Grants; claim: Claim }> {
     const o = this.#o;
     const grants = await this.#verifyJwt(token);

@@ -14,6 +14,8 @@ import {
 import { Authenticator } from './Authenticator.ts';
 import { ClientConnection } from './ClientConnection.ts';
 import { LicodeServer } from './licode/LicodeServer.ts';
+import { IonAuth } from './ion/ionAuth.ts';
+import { IonServer } from './ion/IonServer.ts';
 import type { SignalClient } from './SignalClient.ts';
 import { ClientLimits } from './ClientLimits.ts';
 import { rpcNotification } from './jsonRpc.ts';
@@ -33,7 +35,8 @@ export interface SignalSecrets {
 }
 
 /**
- * The signal role: the client gateway on `/ws` (ion-sfu JSON-RPC). It owns sockets only; every
+ * The signal role: the client gateway on `/ws` (ion-sfu JSON-RPC), `/socket.io/` (Licode) and ION's
+ * gRPC-web services (src/signal/ion). It owns sockets only; every
  * peer operation goes over the Bus to the media node that owns the room, and that node's
  * notifications come back on this instance's subject.
  */
@@ -43,6 +46,7 @@ export class SignalRole {
   readonly #store: Store;
   readonly #config: Config;
   readonly #auth: Authenticator;
+  readonly #ionAuth: IonAuth;
   readonly #limits: ClientLimits;
   #pinger: NodeJS.Timeout | undefined;
   readonly #conns = new Map<string, SignalClient>();
@@ -50,6 +54,7 @@ export class SignalRole {
   #timer: NodeJS.Timeout | undefined;
   #unregisterReset: (() => void) | undefined;
   #licode: LicodeServer | undefined;
+  #ion: IonServer | undefined;
   /** Tells the clients of a crashed media node to reconnect (NodeWatch.ts). */
   readonly #watch: NodeWatch;
 
@@ -65,6 +70,12 @@ export class SignalRole {
       store,
       anonymous: config.auth.anonymous,
       ...secrets,
+    });
+    this.#ionAuth = new IonAuth({
+      auth: this.#auth,
+      ionKey: config.signal.jwt.key ?? secrets.authSecret,
+      anonymous: config.auth.anonymous && !config.signal.jwt.enabled,
+      superserviceId: secrets.superserviceId,
     });
   }
 
@@ -93,6 +104,7 @@ export class SignalRole {
       }
     });
     this.#registerLicode(app);
+    this.#registerIon(app);
     app.get('/ws', { websocket: true }, (socket, req) => {
       const origin = req.headers.origin;
       if (origins.length > 0 && origin && !origins.includes(origin)) {
@@ -167,6 +179,26 @@ export class SignalRole {
       removed: (client) => this.#conns.delete(client.conn),
     });
     this.#licode.attach(app.server);
+  }
+
+  /** ION's cluster API (`Ion.Connector`): gRPC-web WebSockets on the same port. */
+  #registerIon(app: FastifyInstance): void {
+    const c = this.#config;
+    this.#ion = new IonServer({
+      signalNode: this.nodeId,
+      dc: c.global.dc,
+      bus: this.#bus,
+      store: this.#store,
+      auth: this.#ionAuth,
+      limits: this.#limits,
+      origins: c.signal.allowedorigins,
+      maxMessageSize: c.signal.maxmessagesize,
+      joinTimeoutMs: c.signal.limits.jointimeout * 1000,
+      added: (client) => this.#conns.set(client.conn, client),
+      removed: (client) => this.#conns.delete(client.conn),
+    });
+    // After Licode's: gRPC-web upgrades are taken first, then socket.io's, then fastify's.
+    this.#ion.attach(app.server);
   }
 
   /**
@@ -254,6 +286,7 @@ export class SignalRole {
   async close(): Promise<void> {
     this.#unregisterReset?.();
     this.#licode?.close();
+    this.#ion?.close();
     clearInterval(this.#timer);
     clearInterval(this.#pinger);
     await this.#watch.close();

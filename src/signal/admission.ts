@@ -4,7 +4,13 @@
  */
 import type { Bus } from '../backbone/index.ts';
 import { BusRequestError } from '../backbone/index.ts';
-import { roomSubjects, type AdmitReply, type AdmitRequest, type MemberRecord } from '../protocol/room.ts';
+import {
+  roomSubjects,
+  type AdmitReply,
+  type AdmitRequest,
+  type MemberRecord,
+  type RoomInfo,
+} from '../protocol/room.ts';
 import { SwitchboardError } from '../util/errors.ts';
 import { logger } from '../util/logger.ts';
 import type { JoinIdentity } from './Authenticator.ts';
@@ -16,6 +22,16 @@ export interface Admitted {
   room: string;
   /** Our member record; undefined without a room service (anonymous joins only). */
   member: MemberRecord | undefined;
+  /** The room as clients see it; undefined without a room service. */
+  info?: RoomInfo | undefined;
+  /** `attach` found the member already in the room: its own connection keeps the membership. */
+  attached?: boolean | undefined;
+}
+
+/** What some protocols add to an admission (see AdmitRequest). */
+export interface AdmitExtras {
+  info?: unknown;
+  attach?: boolean;
 }
 
 /** Asks the room role to admit connection `conn` of signal instance `signal` as `ident`. */
@@ -24,6 +40,7 @@ export async function admit(
   ident: JoinIdentity,
   name: string,
   password: string | undefined,
+  extras: AdmitExtras = {},
 ): Promise<Admitted> {
   const req: AdmitRequest = {
     room: ident.room,
@@ -42,10 +59,17 @@ export async function admit(
     ...(ident.role !== undefined ? { tokenRole: ident.role } : {}),
     ...(password !== undefined ? { password } : {}),
     anonymous: ident.anonymous,
+    ...(extras.info !== undefined ? { info: extras.info } : {}),
+    ...(extras.attach ? { attach: true } : {}),
   };
   try {
     const reply = await o.bus.request<AdmitReply>(roomSubjects.admit(o.dc), req);
-    return { room: reply.room.id, member: reply.member };
+    return {
+      room: reply.room.id,
+      member: reply.member,
+      info: reply.room,
+      ...(reply.attached ? { attached: true } : {}),
+    };
   } catch (err) {
     if (!(err instanceof BusRequestError && err.code === 'no-responder')) {
       throw err;
