@@ -8,6 +8,7 @@ import { buildMAuthHeader } from '../api/mauth.ts';
 import { loadConfig, type Config } from '../config/index.ts';
 import { parseDuration, parseGrantArgs, signToken } from '../protocol/tokens.ts';
 import { readSecretsFile } from '../server/secrets.ts';
+import { signIonToken } from '../signal/ion/ionAuth.ts';
 
 export class CliError extends Error {
   override readonly name = 'CliError';
@@ -42,6 +43,8 @@ export interface TokenOptions {
   ttl: string;
   config?: string;
   singleUse?: boolean;
+  /** ION's token (claims uid, sid, publish, subscribe, services) for `Ion.Connector` and ION's SDKs. */
+  ion?: boolean;
 }
 
 /** A JWT of the built-in service (HS256 with `[auth] secret`). */
@@ -63,6 +66,21 @@ export async function makeToken(o: TokenOptions): Promise<string> {
   }
   if (o.room === undefined && !grants.api) {
     throw new CliError('--room is required (or --grant api=true for a management token)');
+  }
+  if (o.ion) {
+    if (o.room === undefined || grants.api || grants.roomAdmin || grants.hidden || o.singleUse) {
+      throw new CliError(
+        '--ion needs --room and takes only canPublish / canSubscribe grants (ION tokens have no other claims)',
+      );
+    }
+    return signIonToken({
+      key: k.config.signal.jwt.key ?? k.authSecret,
+      uid: o.identity,
+      sid: o.room,
+      publish: grants.canPublish !== false,
+      subscribe: grants.canSubscribe !== false,
+      ttlSeconds,
+    });
   }
   return signToken({
     secret: k.authSecret,

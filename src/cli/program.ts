@@ -192,6 +192,10 @@ or redis-server dies; 2 when the base configuration is invalid.`,
     )
     .option('--ttl <duration>', 'lifetime: 90, 30s, 15m, 1h, 2d', '1h')
     .option('--single-use', 'the token joins once (a jti the server remembers)')
+    .option(
+      '--ion',
+      "ION's token for Ion.Connector and ION's SDKs (claims uid, sid, publish, subscribe, services)",
+    )
     .option('-c, --config <file>', 'configuration file (for [auth] secret and [api] datadir)')
     .addHelpText(
       'after',
@@ -209,6 +213,9 @@ Grants (--grant name=value; a grant not named keeps the default shown):
 
 --ttl takes seconds (90) or a number with s, m, h or d (30s, 15m, 1h, 2d).
 --single-use adds a jti: the server accepts the token for one join.
+--ion prints ION's JWT instead (uid = --identity, sid = --room, publish and
+subscribe from the grants, services rtc and room), signed with [signal.jwt] key
+or [auth] secret.
 
 The token is signed with [auth] secret or, when the server generated it, with
 the one in <[api] datadir>/secrets.json: run the command with the server's

@@ -4,9 +4,9 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
-import { SignJWT } from 'jose';
 import type { Page } from 'playwright-core';
 import { signToken } from '../../src/protocol/tokens.ts';
+import { signIonToken } from '../../src/signal/ion/ionAuth.ts';
 import { launchBrowser, type TestBrowser } from '../helpers/browser.ts';
 import { inboundStats, remoteTiles } from '../helpers/pageStats.ts';
 import { startSwitchboard, type RunningSwitchboard } from '../helpers/server.ts';
@@ -78,10 +78,15 @@ function ionScript(url: string, token: string, uid: string, password: string, me
 
 /** ION's JWT (pkg/auth/claims.go) signed with the server's key. */
 function ionToken(secret: string, uid: string, services: string[]): Promise<string> {
-  return new SignJWT({ uid, sid: ROOM, publish: true, subscribe: true, services })
-    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-    .setExpirationTime(Math.floor(Date.now() / 1000) + 600)
-    .sign(new TextEncoder().encode(secret));
+  return signIonToken({
+    key: secret,
+    uid,
+    sid: ROOM,
+    publish: true,
+    subscribe: true,
+    services,
+    ttlSeconds: 600,
+  });
 }
 
 void describe('ion-sdk-js 1.8.2 Ion.Connector (gRPC-web)', { timeout: 240_000 }, () => {

@@ -9,7 +9,7 @@
  * As ION's signal does, the token and its `services` are checked when the stream starts (a refusal is
  * the gRPC status UNAUTHENTICATED), the room and identity when the client joins.
  */
-import { decodeJwt, errors as joseErrors, jwtVerify } from 'jose';
+import { decodeJwt, errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { z } from 'zod';
 import { grantsSchema, isJwt } from '../../protocol/tokens.ts';
 import { SwitchboardError } from '../../util/errors.ts';
@@ -183,6 +183,32 @@ export class IonAuth {
     }
     return c.data;
   }
+}
+
+/** ION's services a token may open. */
+export const ION_SERVICES = ['rtc', 'room'] as const;
+
+/** Signs an ION token (what an ION application server mints; `switchboard token --ion`). */
+export function signIonToken(o: {
+  key: string;
+  uid: string;
+  sid: string;
+  publish: boolean;
+  subscribe: boolean;
+  services?: readonly string[];
+  ttlSeconds: number;
+}): Promise<string> {
+  return new SignJWT({
+    uid: o.uid,
+    sid: o.sid,
+    publish: o.publish,
+    subscribe: o.subscribe,
+    services: [...(o.services ?? ION_SERVICES)],
+  })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setIssuedAt()
+    .setExpirationTime(Math.floor(Date.now() / 1000) + Math.ceil(o.ttlSeconds))
+    .sign(new TextEncoder().encode(o.key));
 }
 
 /** ION's claims have `uid` and no `sub` (Switchboard's have `sub`). */
