@@ -137,6 +137,8 @@ export class IonRoom implements SignalClient {
   #in: { sid: string; room: string; uid: string; name: string; record: MemberRecord } | undefined;
   #joinTimer: NodeJS.Timeout | undefined;
   #closed = false;
+  /** The client's RTC streams on this instance that joined under our membership (IonRtc). */
+  readonly #companions = new Set<(reason: string) => void>();
 
   constructor(call: GrpcCall, authorized: Promise<IonToken | undefined>, o: IonRoomOptions) {
     this.#call = call;
@@ -170,6 +172,16 @@ export class IonRoom implements SignalClient {
     return this.#in
       ? { room: this.#in.room, uid: this.#in.uid, name: this.#in.name, address: this.#call.address }
       : undefined;
+  }
+
+  /**
+   * An RTC stream joined under our membership: `removed` is called when the member is kicked or the
+   * room ends, so that stream ends too (its media node closes the peer, but tells nobody). Returns
+   * the unregistration.
+   */
+  companion(removed: (reason: string) => void): () => void {
+    this.#companions.add(removed);
+    return () => this.#companions.delete(removed);
   }
 
   // ---- requests
@@ -370,6 +382,9 @@ export class IonRoom implements SignalClient {
         this.#reply({ disconnect: { sid: m.sid, reason } });
         this.#leave(method === roomNotifications.kicked ? 'kicked' : 'room-ended');
         this.#call.end(Status.OK);
+        for (const removed of [...this.#companions]) {
+          removed(reason);
+        }
         return;
       }
       default:

@@ -107,6 +107,8 @@ export class IonRtc implements SignalClient {
   readonly #announced = new Map<string, Map<string, Partial<TrackInfo>>>();
   #joinTimer: NodeJS.Timeout | undefined;
   #closed = false;
+  /** Ends our link to the Room stream whose membership we joined under. */
+  #unlink: (() => void) | undefined;
 
   constructor(call: GrpcCall, authorized: Promise<IonToken | undefined>, o: IonRtcOptions) {
     this.#call = call;
@@ -200,6 +202,8 @@ export class IonRtc implements SignalClient {
       this.#flushHeld();
     } catch (err) {
       await ident?.release?.().catch(() => undefined);
+      this.#unlink?.();
+      this.#unlink = undefined;
       this.#node = undefined;
       this.#leaveRoom('join-failed');
       this.#endPeer();
@@ -218,12 +222,14 @@ export class IonRtc implements SignalClient {
     const o = this.#o;
     // The client's Room stream on this instance holds the membership: join under it. In anonymous
     // mode identities are unproven, so only a stream from the same address may do that.
-    const local = o.room(sid, ident.identity)?.member;
+    const holder = o.room(sid, ident.identity);
+    const local = holder?.member;
     let room: string;
     let name = ident.name ?? ident.identity;
-    if (local && (!ident.anonymous || local.address === this.#call.address)) {
+    if (holder && local && (!ident.anonymous || local.address === this.#call.address)) {
       room = local.room;
       name = local.name;
+      this.#unlink = holder.companion((reason) => this.#call.end(Status.CANCELLED, reason));
     } else {
       const a = await admit(
         { bus: o.bus, dc: o.dc, conn: this.conn, signal: o.signalNode },
@@ -522,6 +528,7 @@ export class IonRtc implements SignalClient {
     }
     this.#closed = true;
     clearTimeout(this.#joinTimer);
+    this.#unlink?.();
     if (this.#node) {
       this.#forward('leave', null).catch(() => undefined);
     }
