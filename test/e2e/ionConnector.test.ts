@@ -30,6 +30,7 @@ interface IonPageState {
   trackEvents: { state: number; uid: string; tracks: { id: string; kind: string; stream_id: string }[] }[];
   streams: Record<string, string[]>;
   closes: { service: string; status: number; message: string }[];
+  disconnects: { sid: string; reason: string }[];
 }
 
 /**
@@ -39,13 +40,14 @@ interface IonPageState {
 function ionScript(url: string, token: string, uid: string, password: string, media: boolean): string {
   return `(() => {
     const state = { roomJoin: null, rtcJoined: false, published: false, localStreamId: null, error: null,
-      peerEvents: [], messages: [], trackEvents: [], streams: {}, closes: [] };
+      peerEvents: [], messages: [], trackEvents: [], streams: {}, closes: [], disconnects: [] };
     const connector = new Ion.Connector(${JSON.stringify(url)}, ${JSON.stringify(token)});
     connector.onclose = (service, ev) => state.closes.push({ service: service.name,
       status: ev.detail.status, message: ev.detail.statusMessage });
     const room = new Ion.Room(connector);
     const rtc = new Ion.RTC(connector, { codec: 'vp8', iceServers: [] });
     window.ion = Object.assign(state, { connector, room, rtc });
+    room.ondisconnect = (d) => state.disconnects.push({ sid: d.getSid ? d.getSid() : d.sid, reason: d.getReason ? d.getReason() : d.reason });
     room.onpeerevent = (ev) => state.peerEvents.push({ state: ev.state, uid: ev.peer.uid, name: ev.peer.displayname });
     room.onmessage = (m) => {
       const bytes = typeof m.data === 'string' ? Uint8Array.from(atob(m.data), (c) => c.charCodeAt(0)) : m.data;
@@ -96,8 +98,8 @@ void describe('ion-sdk-js 1.8.2 Ion.Connector (gRPC-web)', { timeout: 240_000 },
 
   const stateOf = (page: Page): Promise<IonPageState | null> =>
     page.evaluate<IonPageState | null>(
-      `window.ion ? (({ roomJoin, rtcJoined, published, localStreamId, error, peerEvents, messages, trackEvents, streams, closes }) =>
-        ({ roomJoin, rtcJoined, published, localStreamId, error, peerEvents, messages, trackEvents, streams, closes }))(window.ion) : null`,
+      `window.ion ? (({ roomJoin, rtcJoined, published, localStreamId, error, peerEvents, messages, trackEvents, streams, closes, disconnects }) =>
+        ({ roomJoin, rtcJoined, published, localStreamId, error, peerEvents, messages, trackEvents, streams, closes, disconnects }))(window.ion) : null`,
     );
   const waitForState = (
     page: Page,
@@ -350,6 +352,28 @@ void describe('ion-sdk-js 1.8.2 Ion.Connector (gRPC-web)', { timeout: 240_000 },
         timeout: MEDIA_TIMEOUT,
         what: 'bob to keep decoding',
       },
+    );
+  });
+
+  void it('bob removed through the REST API: Disconnect on his Room stream, his RTC stream ends, alice gets LEAVE', async () => {
+    const rooms = (await api('GET', '/rooms')) as { _id?: string; id?: string; name: string }[];
+    const id = rooms.find((r) => r.name === ROOM)!;
+    await api('DELETE', `/rooms/${id._id ?? id.id}/users/bob`);
+    const b = await waitForState(
+      pages.bob!,
+      (s) => s.disconnects.length > 0 && s.closes.some((c) => c.service === 'rtc'),
+      "bob's Disconnect and the end of his RTC stream",
+    );
+    assert.equal(b.disconnects[0]!.sid, ROOM);
+    await waitForState(
+      pages.alice!,
+      (s) => s.peerEvents.some((e) => e.uid === 'bob' && e.state === 3),
+      'a LEAVE peer event for bob (PeerState.LEAVE = 3)',
+    );
+    await waitForState(
+      pages.alice!,
+      (s) => s.trackEvents.some((e) => e.uid === 'bob' && e.state === 2),
+      "a REMOVE track event for bob's tracks",
     );
   });
 });
