@@ -158,6 +158,11 @@ export class Receiver extends TypedEmitter<ReceiverEvents> {
   readonly simulcast: boolean;
   /** Lowest first once ordered (see `orderedLayers`). */
   readonly layers: Layer[] = [];
+  /**
+   * The simulcast rids, lowest first by name (`['q','h','f']`; the offer's order for names we do not
+   * rank); `[]` without simulcast. Fixed at creation, as `layers` are (rosters show it).
+   */
+  readonly rids: readonly string[];
   packets = 0;
   bytes = 0;
 
@@ -212,6 +217,7 @@ export class Receiver extends TypedEmitter<ReceiverEvents> {
       this.layers.push(layer);
     }
     this.#order();
+    this.rids = this.simulcast ? this.#ordered.map((l) => l.rid) : [];
     this.#timer = setInterval(() => this.#measure(), BITRATE_WINDOW_MS);
     this.#timer.unref();
   }

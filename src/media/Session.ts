@@ -128,8 +128,10 @@ export class Session extends TypedEmitter<SessionEvents> {
           video: false,
           audioMuted: false,
           videoMuted: false,
+          tracks: [],
         };
         s[r.kind] = true;
+        s.tracks.push({ id: r.trackId, kind: r.kind, muted: r.muted, layers: [...r.rids] });
         if (r.kind === 'audio') {
           s.audioMuted = r.muted;
         } else {

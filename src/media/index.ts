@@ -5,4 +5,12 @@ export { Receiver } from './Receiver.ts';
 export { DownTrack } from './DownTrack.ts';
 export { RtpMunger } from './RtpMunger.ts';
 export { AudioObserver } from './AudioObserver.ts';
-export type { CloseReason, MediaOptions, Participant, SignalSink, Kind } from './types.ts';
+export type {
+  CloseReason,
+  MediaOptions,
+  Participant,
+  ParticipantStream,
+  ParticipantTrack,
+  SignalSink,
+  Kind,
+} from './types.ts';

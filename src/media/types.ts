@@ -51,12 +51,28 @@ export interface MediaOptions {
   maxCandidates?: number | undefined;
 }
 
+/** One published track of a roster's stream (what ION's TrackInfo needs). */
+export interface ParticipantTrack {
+  /** The publisher's MediaStreamTrack id, from its msid (Receiver.trackId): `subscription` names it. */
+  id: string;
+  kind: Kind;
+  /** Publisher-side mute (our `mute` method). */
+  muted: boolean;
+  /**
+   * The simulcast rids the publisher offered, lowest first (`['q','h','f']`); `[]` without simulcast.
+   * Fixed for the track's life: a Receiver routes only the rids of its first negotiation.
+   */
+  layers: string[];
+}
+
 export interface ParticipantStream {
   streamId: string;
   audio: boolean;
   video: boolean;
   audioMuted: boolean;
   videoMuted: boolean;
+  /** Its tracks, in the order they were published. */
+  tracks: ParticipantTrack[];
 }
 
 export interface Participant {

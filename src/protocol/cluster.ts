@@ -135,6 +135,17 @@ export const rosterMessage = z.object({
           video: z.boolean(),
           audioMuted: z.boolean().optional(),
           videoMuted: z.boolean().optional(),
+          /** Optional: a node of an older version sends none. */
+          tracks: z
+            .array(
+              z.object({
+                id: z.string(),
+                kind: z.enum(['audio', 'video']),
+                muted: z.boolean(),
+                layers: z.array(z.string()),
+              }),
+            )
+            .optional(),
         }),
       ),
     }),

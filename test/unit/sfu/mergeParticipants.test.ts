@@ -10,6 +10,10 @@ const stream = (streamId: string) => ({
   video: true,
   audioMuted: false,
   videoMuted: false,
+  tracks: [
+    { id: `${streamId}-audio`, kind: 'audio' as const, muted: false, layers: [] },
+    { id: `${streamId}-video`, kind: 'video' as const, muted: false, layers: ['q', 'h', 'f'] },
+  ],
 });
 
 await test('entries of one uid merge; their streams are kept once each; order of first sight', () => {
@@ -26,4 +30,12 @@ await test('entries of one uid merge; their streams are kept once each; order of
       ['dave', ['d']],
     ],
   );
+});
+
+await test('a merged stream keeps its tracks (ids, kinds, layers) as the node reporting it sent them', () => {
+  const merged = mergeParticipants([
+    { uid: 'lena', name: 'Lena', streams: [stream('a')] },
+    { uid: 'lena', name: 'Lena', streams: [stream('b')] },
+  ]);
+  assert.deepEqual(merged[0]!.streams, [stream('a'), stream('b')]);
 });
