@@ -129,8 +129,16 @@ export const memberRecord = z.object({
   info: z.unknown().optional(),
   /** The media join succeeded (`participant_joined` went out; a leave is announced). */
   confirmed: z.boolean().optional(),
+  /**
+   * Added by the API without a connection (ION's AddPeer): nothing is sent to it, the reaper leaves
+   * it alone; `conn` and `signal` are placeholders (`signal` = EXTERNAL_SIGNAL).
+   */
+  external: z.boolean().optional(),
 });
 export type MemberRecord = z.infer<typeof memberRecord>;
+
+/** The `signal` of a member without a connection (`external`). */
+export const EXTERNAL_SIGNAL = 'external';
 
 /** A peer as clients see it (`room.peers`, `room.peer`). */
 export interface PeerInfo {
@@ -171,6 +179,25 @@ export function roomInfo(r: RoomRecord): RoomInfo {
     ...(r.description !== undefined ? { description: r.description } : {}),
   };
 }
+
+// ---- client JSON bounds ------------------------------------------------------------------------------
+
+/** Largest `data` of one `room.message`, serialised. */
+export const MAX_MESSAGE_BYTES = 64 * 1024;
+/** Largest `info` of `room.updatePeer`, serialised: it rides in every roster and `room.peer` event. */
+export const MAX_INFO_BYTES = 8 * 1024;
+/** Deepest nesting of a client's free-form `info` and `data`. */
+export const MAX_JSON_DEPTH = 16;
+
+/** A client's free-form JSON, bounded in depth and size (it is stored, relayed and serialised again). */
+const freeJson = (maxBytes: number) =>
+  z.unknown().superRefine((v, ctx) => {
+    if (deeperThan(v, MAX_JSON_DEPTH)) {
+      ctx.addIssue({ code: 'custom', message: `nested deeper than ${MAX_JSON_DEPTH} levels` });
+    } else if (Buffer.byteLength(JSON.stringify(v) ?? '') > maxBytes) {
+      ctx.addIssue({ code: 'custom', message: `larger than ${maxBytes} bytes` });
+    }
+  });
 
 // ---- Bus messages ------------------------------------------------------------------------------------
 
@@ -232,10 +259,51 @@ export const roomRpcRequest = z.object({
 export type RoomRpcRequest = z.infer<typeof roomRpcRequest>;
 
 export const controlRequest = z.discriminatedUnion('op', [
-  /** Kick every member whose uid or name is `user` (Nuve's DELETE /rooms/:room/users/:user). */
-  z.object({ op: z.literal('kick'), room: id, user: id, reason: z.string().max(256).optional() }),
+  /**
+   * Kick every member whose uid or name is `user` (Nuve's DELETE /rooms/:room/users/:user); with
+   * `uidOnly`, the member of that uid only (ION's RemovePeer).
+   */
+  z.object({
+    op: z.literal('kick'),
+    room: id,
+    user: id,
+    reason: z.string().max(256).optional(),
+    uidOnly: z.boolean().optional(),
+  }),
   /** End the room: everyone leaves (Nuve's DELETE /rooms/:room). */
   z.object({ op: z.literal('end'), room: id, reason: z.string().max(256).optional() }),
+  /**
+   * Change an existing room's settings (ION's RoomService.UpdateRoom): the given fields, then
+   * `room.updated` to the members. `password` / `description` null (or "") remove them.
+   */
+  z.object({
+    op: z.literal('update'),
+    room: id,
+    name: z.string().min(1).max(256).optional(),
+    locked: z.boolean().optional(),
+    password: z.string().max(256).nullable().optional(),
+    maxPeers: z.number().int().min(0).max(100_000).optional(),
+    description: z.string().max(1024).nullable().optional(),
+  }),
+  /** A member's name and/or free-form `info` (ION's RoomService.UpdatePeer), then a `room.peer` update. */
+  z.object({
+    op: z.literal('updatePeer'),
+    room: id,
+    uid: id,
+    name: z.string().min(1).max(256).optional(),
+    info: freeJson(MAX_INFO_BYTES).optional(),
+  }),
+  /**
+   * A member without a connection (ION's RoomService.AddPeer: a SIP or RTMP gateway's participant):
+   * announced as a join, counted against max peers, never reaped; it leaves by a kick or the room's end.
+   */
+  z.object({
+    op: z.literal('addPeer'),
+    room: id,
+    uid: id,
+    name: z.string().max(256),
+    info: freeJson(MAX_INFO_BYTES).optional(),
+  }),
 ]);
 export type ControlRequest = z.infer<typeof controlRequest>;
 
@@ -291,23 +359,6 @@ export const forwardedJoinExtras = z.object({ grants: mediaGrantsSchema.optional
 // ---- client methods (`room.*` on /ws) ----------------------------------------------------------------
 
 const uidParam = z.string().min(1).max(256);
-
-/** Largest `data` of one `room.message`, serialised. */
-export const MAX_MESSAGE_BYTES = 64 * 1024;
-/** Largest `info` of `room.updatePeer`, serialised: it rides in every roster and `room.peer` event. */
-export const MAX_INFO_BYTES = 8 * 1024;
-/** Deepest nesting of a client's free-form `info` and `data`. */
-export const MAX_JSON_DEPTH = 16;
-
-/** A client's free-form JSON, bounded in depth and size (it is stored, relayed and serialised again). */
-const freeJson = (maxBytes: number) =>
-  z.unknown().superRefine((v, ctx) => {
-    if (deeperThan(v, MAX_JSON_DEPTH)) {
-      ctx.addIssue({ code: 'custom', message: `nested deeper than ${MAX_JSON_DEPTH} levels` });
-    } else if (Buffer.byteLength(JSON.stringify(v) ?? '') > maxBytes) {
-      ctx.addIssue({ code: 'custom', message: `larger than ${maxBytes} bytes` });
-    }
-  });
 
 export const roomMethods = {
   'room.info': z.object({}).strict().optional(),

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Bus, Store, Subscription } from '../backbone/index.ts';
 import { BusRequestError } from '../backbone/index.ts';
 import type { Config } from '../config/index.ts';
@@ -13,10 +14,12 @@ import {
   hashPassword,
   listRooms,
   putRoom,
+  renameRoom,
 } from '../protocol/records.ts';
 import {
   admitRequest,
   controlRequest,
+  EXTERNAL_SIGNAL,
   joinedMessage,
   leaveMessage,
   MAX_INFO_BYTES,
@@ -36,6 +39,7 @@ import {
   type AdmitRequest,
   type ControlRequest,
   type MemberRecord,
+  type PeerInfo,
   type RoomRecord,
   type RoomRpcRequest,
   type SfuAdminReply,
@@ -419,11 +423,29 @@ export class RoomRole {
   // ---- kick / end (clients and the REST API) ---------------------------------------------------------
 
   async #control(req: ControlRequest): Promise<unknown> {
-    if (req.op === 'end') {
-      return { peers: await this.#end(req.room, req.reason ?? 'room deleted', false) };
+    switch (req.op) {
+      case 'end':
+        return { peers: await this.#end(req.room, req.reason ?? 'room deleted', false) };
+      case 'update':
+        return this.#controlUpdate(req);
+      case 'updatePeer': {
+        const m = await this.#members.get(req.room, req.uid);
+        if (!m) {
+          throw new SwitchboardError('not-found', `no peer "${req.uid}" in this room`);
+        }
+        return this.#updateMember(req.room, {
+          ...m,
+          ...(req.name !== undefined ? { name: req.name } : {}),
+          ...(req.info !== undefined ? { info: req.info } : {}),
+        });
+      }
+      case 'addPeer':
+        return this.#addExternal(req);
+      case 'kick':
+        break;
     }
     const targets = (await this.#members.list(req.room)).filter(
-      (m) => m.uid === req.user || m.name === req.user,
+      (m) => m.uid === req.user || (!req.uidOnly && m.name === req.user),
     );
     if (targets.length === 0) {
       throw new SwitchboardError('not-found', 'User does not exist');
@@ -432,6 +454,79 @@ export class RoomRole {
       await this.#kick(req.room, t, req.reason ?? 'kicked by the service');
     }
     return { kicked: targets.length };
+  }
+
+  /** An existing room's settings from the API (renamed first: a taken name changes nothing). */
+  async #controlUpdate(req: Extract<ControlRequest, { op: 'update' }>): Promise<unknown> {
+    const rec = await getRoom(this.#store, this.#dc, req.room);
+    if (!rec) {
+      throw new SwitchboardError('not-found', 'room does not exist');
+    }
+    if (req.name !== undefined) {
+      await renameRoom(this.#store, this.#dc, rec, req.name);
+    }
+    const fields: Partial<RoomRecord> = {};
+    if (req.locked !== undefined) {
+      fields.locked = req.locked;
+    }
+    if (req.maxPeers !== undefined) {
+      fields.maxPeers = req.maxPeers;
+    }
+    if (req.password !== undefined) {
+      fields.passwordHash = req.password ? hashPassword(req.password) : undefined;
+    }
+    if (req.description !== undefined) {
+      fields.description = req.description ? req.description : undefined;
+    }
+    return this.#update(req.room, fields);
+  }
+
+  /**
+   * A member without a connection (ION's AddPeer): a slot like any member (max peers counts it), the
+   * join announced as a media join's is; it stays until kicked or the room ends.
+   */
+  async #addExternal(req: Extract<ControlRequest, { op: 'addPeer' }>): Promise<PeerInfo> {
+    const room = req.room;
+    const rec = await getRoom(this.#store, this.#dc, room);
+    if (!rec) {
+      throw new SwitchboardError('not-found', 'room does not exist');
+    }
+    const members = await this.#members.list(room);
+    if (members.some((m) => m.uid === req.uid)) {
+      throw new SwitchboardError('conflict', `peer "${req.uid}" is already in the room`);
+    }
+    if (rec.maxPeers > 0 && members.length >= rec.maxPeers) {
+      forbidden('room is full');
+    }
+    const conn = `${EXTERNAL_SIGNAL}/${randomUUID()}`;
+    const slot = await this.#members.claimSlot(room, conn, rec.maxPeers, members.length);
+    if (slot === undefined) {
+      forbidden('room is full');
+    }
+    const member: MemberRecord = {
+      uid: req.uid,
+      name: req.name === '' ? req.uid : req.name,
+      conn,
+      signal: EXTERNAL_SIGNAL,
+      role: 'guest',
+      hidden: false,
+      canPublish: false,
+      canSubscribe: false,
+      canPublishData: false,
+      slot,
+      joinedAt: Date.now(),
+      ...(req.info !== undefined ? { info: req.info } : {}),
+      external: true,
+    };
+    await this.#members.put(room, member);
+    if ((await this.#members.get(room, req.uid))?.conn !== conn) {
+      // A join of that uid won the race.
+      await this.#members.releaseSlot(room, slot, conn);
+      throw new SwitchboardError('conflict', `peer "${req.uid}" is already in the room`);
+    }
+    await this.#joined({ room, uid: req.uid, conn });
+    logger.info({ room, uid: req.uid }, 'peer without a connection added');
+    return peerInfo(member);
   }
 
   /** Membership first (so the socket's own leave, which follows, finds nothing), then the media. */
@@ -490,7 +585,7 @@ export class RoomRole {
       const cutoff = Date.now() - SIGNAL_TTL_MS;
       for (const room of await this.#members.rooms()) {
         for (const m of await this.#members.list(room)) {
-          if (m.joinedAt > cutoff) {
+          if (m.joinedAt > cutoff || m.external) {
             continue;
           }
           let ok = alive.get(m.signal);
@@ -583,6 +678,9 @@ export class RoomRole {
   }
 
   #notify(m: MemberRecord, method: string, params: unknown): void {
+    if (m.external) {
+      return; // nobody to tell
+    }
     const msg: PeerNotification = { conn: m.conn, method, params };
     this.#bus.publish(subjects.signalNotify(this.#dc, m.signal), msg);
   }
