@@ -15,6 +15,7 @@ import { Authenticator } from './Authenticator.ts';
 import { ClientConnection } from './ClientConnection.ts';
 import { LicodeServer } from './licode/LicodeServer.ts';
 import { IonAuth } from './ion/ionAuth.ts';
+import { GrpcServer } from './ion/GrpcServer.ts';
 import { IonServer } from './ion/IonServer.ts';
 import type { SignalClient } from './SignalClient.ts';
 import { ClientLimits } from './ClientLimits.ts';
@@ -55,6 +56,10 @@ export class SignalRole {
   #unregisterReset: (() => void) | undefined;
   #licode: LicodeServer | undefined;
   #ion: IonServer | undefined;
+  /** ION's services over native gRPC (`[signal.grpc] enabled`). */
+  #grpc: GrpcServer | undefined;
+  /** The port of the native gRPC listener, once started. */
+  grpcPort: number | undefined;
   /** Tells the clients of a crashed media node to reconnect (NodeWatch.ts). */
   readonly #watch: NodeWatch;
 
@@ -246,6 +251,18 @@ export class SignalRole {
     this.#timer = setInterval(() => void this.#heartbeat(), SIGNAL_HEARTBEAT_MS);
     this.#timer.unref();
     this.#watch.start();
+    const g = this.#config.signal.grpc;
+    if (g.enabled && this.#ion) {
+      const ion = this.#ion;
+      this.#grpc = new GrpcServer({
+        host: g.host ?? this.#config.signal.host,
+        port: g.port,
+        maxMessageBytes: this.#config.signal.maxmessagesize,
+        serve: (call) => ion.serve(call),
+      });
+      this.grpcPort = await this.#grpc.start();
+      logger.info({ port: this.grpcPort }, "ION's gRPC services listening");
+    }
     const ping = this.#config.signal.limits.pinginterval;
     if (ping > 0) {
       // Without pings a client that vanishes without a FIN keeps its member and maxPeers slot for ever.
@@ -287,6 +304,7 @@ export class SignalRole {
     this.#unregisterReset?.();
     this.#licode?.close();
     this.#ion?.close();
+    await this.#grpc?.close();
     clearInterval(this.#timer);
     clearInterval(this.#pinger);
     await this.#watch.close();

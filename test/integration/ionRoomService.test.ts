@@ -9,25 +9,14 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
-import type { Subscription } from '../../src/backbone/index.ts';
-import { notificationTargets, peerNotification, subjects } from '../../src/protocol/cluster.ts';
-import { roomKeys, SIGNAL_TTL_MS } from '../../src/protocol/room.ts';
 import { signToken } from '../../src/protocol/tokens.ts';
-import { Authenticator } from '../../src/signal/Authenticator.ts';
-import { ClientLimits } from '../../src/signal/ClientLimits.ts';
-import { GrpcServer } from '../../src/signal/ion/GrpcServer.ts';
-import { IonAuth, signIonToken } from '../../src/signal/ion/ionAuth.ts';
-import { IonServer } from '../../src/signal/ion/IonServer.ts';
-import { rpcNotification } from '../../src/signal/jsonRpc.ts';
-import type { SignalClient } from '../../src/signal/SignalClient.ts';
+import { signIonToken } from '../../src/signal/ion/ionAuth.ts';
 import { grpcWebUnary, openGrpcWeb, type GrpcWebCall } from '../helpers/grpcWeb.ts';
 import { startSwitchboard, type RunningSwitchboard } from '../helpers/server.ts';
 import { waitFor } from '../helpers/waitFor.ts';
 
 const SECRET = 'ion-room-service-test-secret';
 const PROTO_DIR = fileURLToPath(new URL('../../src/signal/ion/proto/', import.meta.url));
-/** The signal instance id of the test's own IonServer behind the native gRPC server. */
-const GRPC_NODE = 'grpc-test-signal';
 
 const packageDefinition = loadSync(['room.proto', 'rtc.proto'], {
   keepCase: true,
@@ -68,15 +57,10 @@ const management = (identity = 'admin') =>
 
 void describe('ION room.RoomService', { timeout: 120_000 }, () => {
   let sb: RunningSwitchboard | undefined;
-  let ionServer: IonServer | undefined;
-  let grpcServer: GrpcServer | undefined;
   let client: grpc.Client & Record<string, any>;
   let port = 0;
   let adminToken = '';
-  let notifySub: Subscription | undefined;
-  let heartbeat: NodeJS.Timeout | undefined;
   const streams: GrpcWebCall[] = [];
-  const clients = new Map<string, SignalClient>();
 
   /** A native unary call: the reply, or the error's status. */
   function call(
@@ -154,55 +138,12 @@ void describe('ION room.RoomService', { timeout: 120_000 }, () => {
     sb = await startSwitchboard((c) => {
       c.auth.secret = SECRET;
       c.auth.anonymous = false;
+      // ION's native gRPC listener, as `[signal.grpc] enabled = true` starts it.
+      c.signal.grpc.enabled = true;
+      c.signal.grpc.port = 0;
     });
-    const cfg = sb.config;
     adminToken = await management();
-    // What SignalRole does for its own IonServer: the Authenticator, the room role's notifications
-    // routed to the streams, the heartbeat that keeps the reaper off our members.
-    const auth = new IonAuth({
-      auth: new Authenticator({ dc: cfg.global.dc, store: sb.store, anonymous: false, ...sb.secrets }),
-      ionKey: sb.secrets.authSecret,
-      anonymous: false,
-      superserviceId: sb.secrets.superserviceId,
-    });
-    ionServer = new IonServer({
-      signalNode: GRPC_NODE,
-      dc: cfg.global.dc,
-      bus: sb.bus,
-      store: sb.store,
-      auth,
-      limits: new ClientLimits(cfg.signal.limits),
-      origins: [],
-      maxMessageSize: cfg.signal.maxmessagesize,
-      joinTimeoutMs: 60_000,
-      added: (c) => clients.set(c.conn, c),
-      removed: (c) => clients.delete(c.conn),
-    });
-    notifySub = sb.bus.subscribe(subjects.signalNotify(cfg.global.dc, GRPC_NODE), (data) => {
-      const n = peerNotification.safeParse(data);
-      if (!n.success) {
-        return;
-      }
-      if (!n.data.also) {
-        clients.get(n.data.conn)?.notify(n.data.method, n.data.params);
-        return;
-      }
-      const frame = rpcNotification(n.data.method, n.data.params);
-      for (const target of notificationTargets(n.data)) {
-        clients.get(target)?.notifyFrame(n.data.method, frame);
-      }
-    });
-    const beat = () => void sb!.store.set(roomKeys.signalAlive(cfg.global.dc, GRPC_NODE), '1', SIGNAL_TTL_MS);
-    beat();
-    heartbeat = setInterval(beat, 2000);
-    await sb.bus.flush();
-    grpcServer = new GrpcServer({
-      host: '127.0.0.1',
-      port: 0,
-      maxMessageBytes: cfg.signal.maxmessagesize,
-      serve: (c) => ionServer!.serve(c),
-    });
-    port = await grpcServer.start();
+    port = sb.signal!.grpcPort!;
     client = new ion.room.RoomService(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
   });
 
@@ -211,10 +152,6 @@ void describe('ION room.RoomService', { timeout: 120_000 }, () => {
       s.close();
     }
     client?.close();
-    await grpcServer?.close();
-    ionServer?.close();
-    clearInterval(heartbeat);
-    notifySub?.unsubscribe();
     await sb?.close();
   });
 
