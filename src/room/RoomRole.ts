@@ -124,10 +124,17 @@ export class RoomRole {
     if (rec.service !== req.service && req.service !== this.#superservice) {
       forbidden('token is not valid for this room');
     }
-    if (req.attach && !req.anonymous) {
+    if (req.attach) {
       const existing = await this.#members.get(room, req.uid);
-      if (existing) {
+      if (existing && !req.anonymous) {
         return { role: existing.role, room: roomInfo(rec), member: existing, attached: true };
+      }
+      if (existing) {
+        // Without a token nothing proves it is the same client (it would get past the password),
+        // and replacing the member would end the client's own other stream.
+        forbidden(
+          `"${req.uid}" is already in the room: without a token, join on the signal instance holding it`,
+        );
       }
     }
     const admin = req.grants.roomAdmin;
