@@ -258,6 +258,7 @@ export class SignalRole {
         host: g.host ?? this.#config.signal.host,
         port: g.port,
         maxMessageBytes: this.#config.signal.maxmessagesize,
+        keepaliveMs: this.#config.signal.limits.pinginterval * 1000,
         serve: (call) => ion.serve(call),
       });
       this.grpcPort = await this.#grpc.start();

@@ -71,6 +71,12 @@ export abstract class GrpcCall<Req = unknown, Res = unknown> extends TypedEmitte
     this.closed();
   }
 
+  /**
+   * Every `[signal.limits] pinginterval`: a transport that can tell a vanished client (no FIN) ends
+   * the call when the last ping went unanswered. Native gRPC leaves it to HTTP/2 keepalives.
+   */
+  ping(): void {}
+
   protected abstract writeMessage(msg: Res): void;
   protected abstract finish(code: StatusCode, message: string): void;
 

@@ -22,6 +22,8 @@ export interface GrpcServerOptions {
   port: number;
   /** Largest request message grpc-js accepts (`[signal] maxmessagesize`). */
   maxMessageBytes: number;
+  /** HTTP/2 keepalive ping interval and timeout in ms (`[signal.limits] pinginterval`); 0 = none. */
+  keepaliveMs?: number;
   /** Takes each call (IonServer.serve). */
   serve: (call: GrpcCall) => void;
 }
@@ -126,6 +128,11 @@ export class GrpcServer {
     this.#o = o;
     this.#server = new grpc.Server({
       'grpc.max_receive_message_length': o.maxMessageBytes,
+      // HTTP/2 pings find clients that vanished without a FIN (their streams then close), as the
+      // WebSocket pings of `[signal.limits] pinginterval` do for gRPC-web.
+      ...(o.keepaliveMs
+        ? { 'grpc.keepalive_time_ms': o.keepaliveMs, 'grpc.keepalive_timeout_ms': o.keepaliveMs }
+        : {}),
     });
     for (const name of GRPC_SERVICES) {
       const service = ionPackage[name] as unknown as grpc.ServiceDefinition;

@@ -84,6 +84,7 @@ export class GrpcWebSocketCall extends GrpcCall {
   readonly #ws: WebSocket;
   readonly #method: MethodDefinition<unknown, unknown>;
   #headersSent = false;
+  #awaitingPong = false;
 
   constructor(
     ws: WebSocket,
@@ -95,6 +96,21 @@ export class GrpcWebSocketCall extends GrpcCall {
     super(path, metadata, address);
     this.#ws = ws;
     this.#method = method;
+    ws.on('pong', () => (this.#awaitingPong = false));
+    ws.on('message', () => (this.#awaitingPong = false));
+  }
+
+  override ping(): void {
+    if (this.ended) {
+      return;
+    }
+    if (this.#awaitingPong) {
+      logger.info({ path: this.path }, 'gRPC-web client did not answer a ping: socket closed');
+      this.#ws.terminate();
+      return;
+    }
+    this.#awaitingPong = true;
+    this.#ws.ping();
   }
 
   get streaming(): boolean {

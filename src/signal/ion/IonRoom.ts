@@ -408,7 +408,9 @@ export class IonRoom implements SignalClient {
 
   nodeLost(): void {}
 
-  ping(): void {}
+  ping(): void {
+    this.#call.ping();
+  }
 
   close(): void {
     if (this.#closed) {

@@ -520,7 +520,9 @@ export class IonRtc implements SignalClient {
     }
   }
 
-  ping(): void {}
+  ping(): void {
+    this.#call.ping();
+  }
 
   close(): void {
     if (this.#closed) {
