@@ -6,7 +6,6 @@
  * fields that Switchboard's model lacks (avatar, destination, protocol, direction, vendor, extraInfo)
  * ride in the member's free-form `info` as `{ ion: {…} }`, so other ION clients get them back.
  */
-import { randomUUID } from 'node:crypto';
 import type { Bus } from '../../backbone/index.ts';
 import {
   roomNotifications,
@@ -19,8 +18,8 @@ import {
 import { SwitchboardError } from '../../util/errors.ts';
 import { logger } from '../../util/logger.ts';
 import { admit } from '../admission.ts';
-import type { SignalClient } from '../SignalClient.ts';
-import { endWithError, Status, type GrpcCall } from './GrpcCall.ts';
+import { Status, type GrpcCall } from './GrpcCall.ts';
+import { IonStream } from './IonStream.ts';
 import type { IonAuth, IonToken } from './ionAuth.ts';
 import type {
   IonMessage,
@@ -127,36 +126,21 @@ function dataPayload(data: unknown): Buffer {
   return Buffer.from(typeof data === 'string' ? data : JSON.stringify(data ?? null), 'utf8');
 }
 
-export class IonRoom implements SignalClient {
-  readonly conn: string;
-  readonly #call: GrpcCall;
+export class IonRoom extends IonStream<RoomRequest> {
   readonly #o: IonRoomOptions;
-  readonly #authorized: Promise<IonToken | undefined>;
-  #queue: Promise<void> = Promise.resolve();
   /** While in a room: the sid the client named, the room's id, our uid, the member record. */
   #in: { sid: string; room: string; uid: string; name: string; record: MemberRecord } | undefined;
-  #joinTimer: NodeJS.Timeout | undefined;
   #closed = false;
   /** The client's RTC streams on this instance that joined under our membership (IonRtc). */
   readonly #companions = new Set<(reason: string) => void>();
 
   constructor(call: GrpcCall, authorized: Promise<IonToken | undefined>, o: IonRoomOptions) {
-    this.#call = call;
+    super(call, authorized, o);
     this.#o = o;
-    this.#authorized = authorized;
-    this.conn = `${o.signalNode}/${randomUUID()}`;
-    call.on('message', (m) => this.#enqueue(() => this.#handle(m as RoomRequest)));
-    // Ion.Room.close() half-closes: the membership ends with the stream.
-    call.on('halfClose', () => this.#enqueue(() => Promise.resolve(this.#call.end(Status.OK))));
-    call.once('close', () => this.close());
-    if (o.joinTimeoutMs > 0) {
-      this.#joinTimer = setTimeout(() => {
-        if (!this.#in) {
-          call.end(Status.DEADLINE_EXCEEDED, `no join within ${Math.round(o.joinTimeoutMs / 1000)} s`);
-        }
-      }, o.joinTimeoutMs);
-      this.#joinTimer.unref();
-    }
+  }
+
+  protected get joining(): boolean {
+    return this.#in !== undefined;
   }
 
   get node(): string | undefined {
@@ -170,7 +154,7 @@ export class IonRoom implements SignalClient {
   /** The member's display name and room id, for the client's RTC stream that joins under it. */
   get member(): { room: string; uid: string; name: string; address: string } | undefined {
     return this.#in
-      ? { room: this.#in.room, uid: this.#in.uid, name: this.#in.name, address: this.#call.address }
+      ? { room: this.#in.room, uid: this.#in.uid, name: this.#in.name, address: this.call.address }
       : undefined;
   }
 
@@ -186,15 +170,7 @@ export class IonRoom implements SignalClient {
 
   // ---- requests
 
-  #enqueue(step: () => Promise<void>): void {
-    this.#queue = this.#queue.then(step).catch((err: unknown) => endWithError(this.#call, err));
-  }
-
-  async #handle(req: RoomRequest): Promise<void> {
-    const token = await this.#authorized.catch(() => undefined);
-    if (this.#call.ended) {
-      return;
-    }
+  protected async handle(token: IonToken | undefined, req: RoomRequest): Promise<void> {
     switch (req.payload) {
       case 'join':
         return this.#join(token, req.join.peer, req.join.password);
@@ -207,7 +183,7 @@ export class IonRoom implements SignalClient {
       case 'updateRoom':
         return this.#updateRoom(req.updateRoom.room);
       default:
-        this.#call.end(Status.INVALID_ARGUMENT, 'empty request');
+        this.call.end(Status.INVALID_ARGUMENT, 'empty request');
     }
   }
 
@@ -251,7 +227,7 @@ export class IonRoom implements SignalClient {
         throw new SwitchboardError('unavailable', 'room service unavailable');
       }
       this.#in = { sid: peer.sid, room: a.room, uid: ident.identity, name, record: a.member };
-      clearTimeout(this.#joinTimer);
+      this.joined();
       o.joined(this, `${peer.sid}\n${ident.identity}`);
       this.#reply({
         join: {
@@ -326,7 +302,7 @@ export class IonRoom implements SignalClient {
   }
 
   #reply(r: RoomReply): void {
-    this.#call.write(r);
+    this.call.write(r);
   }
 
   #leave(reason: string): void {
@@ -381,7 +357,7 @@ export class IonRoom implements SignalClient {
         const reason = typeof p.reason === 'string' ? p.reason : method;
         this.#reply({ disconnect: { sid: m.sid, reason } });
         this.#leave(method === roomNotifications.kicked ? 'kicked' : 'room-ended');
-        this.#call.end(Status.OK);
+        this.call.end(Status.OK);
         for (const removed of [...this.#companions]) {
           removed(reason);
         }
@@ -389,14 +365,6 @@ export class IonRoom implements SignalClient {
       }
       default:
         return;
-    }
-  }
-
-  notifyFrame(method: string, frame: string): void {
-    try {
-      this.notify(method, (JSON.parse(frame) as { params?: unknown }).params);
-    } catch {
-      // not JSON-RPC: nothing for us
     }
   }
 
@@ -408,17 +376,12 @@ export class IonRoom implements SignalClient {
 
   nodeLost(): void {}
 
-  ping(): void {
-    this.#call.ping();
-  }
-
   close(): void {
     if (this.#closed) {
       return;
     }
     this.#closed = true;
-    clearTimeout(this.#joinTimer);
     this.#leave('client-leave');
-    this.#call.end(Status.CANCELLED, 'closed');
+    this.call.end(Status.CANCELLED, 'closed');
   }
 }

@@ -9,7 +9,7 @@
  * member; a token join elsewhere attaches to the existing member through the room role; otherwise
  * (an RTC-only client) this stream is the member, admitted like a `/ws` join.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Bus } from '../../backbone/index.ts';
 import { RECONNECT_NOTIFICATION, subjects, type PeerRequest } from '../../protocol/cluster.ts';
 import { roomNotifications, roomSubjects, type MemberRecord } from '../../protocol/room.ts';
@@ -19,8 +19,8 @@ import { logger } from '../../util/logger.ts';
 import { admit } from '../admission.ts';
 import type { JoinIdentity } from '../Authenticator.ts';
 import { placeAndJoin } from '../placement.ts';
-import type { SignalClient } from '../SignalClient.ts';
-import { endWithError, Status, type GrpcCall } from './GrpcCall.ts';
+import { Status, type GrpcCall } from './GrpcCall.ts';
+import { IonStream } from './IonStream.ts';
 import type { IonAuth, IonToken } from './ionAuth.ts';
 import type { IonRoom } from './IonRoom.ts';
 import type { RtcError, RtcReply, RtcRequest, SessionDescription, Target, TrackInfo } from './protos.ts';
@@ -87,12 +87,8 @@ interface HeldCandidate {
   candidate: Record<string, unknown>;
 }
 
-export class IonRtc implements SignalClient {
-  readonly conn: string;
-  readonly #call: GrpcCall;
+export class IonRtc extends IonStream<RtcRequest> {
   readonly #o: IonRtcOptions;
-  readonly #authorized: Promise<IonToken | undefined>;
-  #queue: Promise<void> = Promise.resolve();
   #node: string | undefined;
   #joined = false;
   #joining = false;
@@ -105,27 +101,17 @@ export class IonRtc implements SignalClient {
   #held: HeldCandidate[] = [];
   /** Tracks announced to the client, per publisher uid, keyed by `id layer`. */
   readonly #announced = new Map<string, Map<string, Partial<TrackInfo>>>();
-  #joinTimer: NodeJS.Timeout | undefined;
   #closed = false;
   /** Ends our link to the Room stream whose membership we joined under. */
   #unlink: (() => void) | undefined;
 
   constructor(call: GrpcCall, authorized: Promise<IonToken | undefined>, o: IonRtcOptions) {
-    this.#call = call;
+    super(call, authorized, o);
     this.#o = o;
-    this.#authorized = authorized;
-    this.conn = `${o.signalNode}/${randomUUID()}`;
-    call.on('message', (m) => this.#enqueue(() => this.#handle(m as RtcRequest)));
-    call.on('halfClose', () => this.#enqueue(() => Promise.resolve(this.#call.end(Status.OK))));
-    call.once('close', () => this.close());
-    if (o.joinTimeoutMs > 0) {
-      this.#joinTimer = setTimeout(() => {
-        if (!this.#joined && !this.#joining) {
-          call.end(Status.DEADLINE_EXCEEDED, `no join within ${Math.round(o.joinTimeoutMs / 1000)} s`);
-        }
-      }, o.joinTimeoutMs);
-      this.#joinTimer.unref();
-    }
+  }
+
+  protected get joining(): boolean {
+    return this.#joined || this.#joining;
   }
 
   get node(): string | undefined {
@@ -136,15 +122,7 @@ export class IonRtc implements SignalClient {
     return this.#member ? { room: this.#member.room, member: this.#member.record } : undefined;
   }
 
-  #enqueue(step: () => Promise<void>): void {
-    this.#queue = this.#queue.then(step).catch((err: unknown) => endWithError(this.#call, err));
-  }
-
-  async #handle(req: RtcRequest): Promise<void> {
-    const token = await this.#authorized.catch(() => undefined);
-    if (this.#call.ended) {
-      return;
-    }
+  protected async handle(token: IonToken | undefined, req: RtcRequest): Promise<void> {
     switch (req.payload) {
       case 'join':
         return this.#join(token, req.join);
@@ -155,7 +133,7 @@ export class IonRtc implements SignalClient {
       case 'subscription':
         return this.#subscription(req.subscription.subscriptions);
       default:
-        this.#call.end(Status.INVALID_ARGUMENT, 'empty request');
+        this.call.end(Status.INVALID_ARGUMENT, 'empty request');
     }
   }
 
@@ -195,7 +173,7 @@ export class IonRtc implements SignalClient {
       ident = await this.#o.auth.authorize(token, j.sid, j.uid);
       const answer = await this.#admitAndJoin(ident, j.sid, d.sdp, configFlags(j.config));
       this.#joined = true;
-      clearTimeout(this.#joinTimer);
+      this.joined();
       this.#reply({
         join: { success: true, description: { target: 'PUBLISHER', type: 'answer', sdp: answer } },
       });
@@ -226,10 +204,10 @@ export class IonRtc implements SignalClient {
     const local = holder?.member;
     let room: string;
     let name = ident.name ?? ident.identity;
-    if (holder && local && (!ident.anonymous || local.address === this.#call.address)) {
+    if (holder && local && (!ident.anonymous || local.address === this.call.address)) {
       room = local.room;
       name = local.name;
-      this.#unlink = holder.companion((reason) => this.#call.end(Status.CANCELLED, reason));
+      this.#unlink = holder.companion((reason) => this.call.end(Status.CANCELLED, reason));
     } else {
       const a = await admit(
         { bus: o.bus, dc: o.dc, conn: this.conn, signal: o.signalNode },
@@ -428,7 +406,7 @@ export class IonRtc implements SignalClient {
       case RECONNECT_NOTIFICATION:
         // ION clients have no "join again" message: the stream ends and the app's onclose reconnects.
         this.#leaveRoom('reconnect');
-        this.#call.end(
+        this.call.end(
           Status.UNAVAILABLE,
           `reconnect: ${typeof p.reason === 'string' ? p.reason : 'media node gone'}`,
         );
@@ -436,18 +414,10 @@ export class IonRtc implements SignalClient {
       case roomNotifications.kicked:
       case roomNotifications.ended:
         this.#leaveRoom(method === roomNotifications.kicked ? 'kicked' : 'room-ended');
-        this.#call.end(Status.CANCELLED, typeof p.reason === 'string' ? p.reason : method);
+        this.call.end(Status.CANCELLED, typeof p.reason === 'string' ? p.reason : method);
         return;
       default:
         return;
-    }
-  }
-
-  notifyFrame(method: string, frame: string): void {
-    try {
-      this.notify(method, (JSON.parse(frame) as { params?: unknown }).params);
-    } catch {
-      // not JSON-RPC: nothing for us
     }
   }
 
@@ -520,29 +490,24 @@ export class IonRtc implements SignalClient {
     }
   }
 
-  ping(): void {
-    this.#call.ping();
-  }
-
   close(): void {
     if (this.#closed) {
       return;
     }
     this.#closed = true;
-    clearTimeout(this.#joinTimer);
     this.#unlink?.();
     if (this.#node) {
       this.#forward('leave', null).catch(() => undefined);
     }
     this.#leaveRoom('client-leave');
     this.#endPeer();
-    this.#call.end(Status.CANCELLED, 'closed');
+    this.call.end(Status.CANCELLED, 'closed');
   }
 
   // ---- helpers
 
   #reply(r: RtcReply): void {
-    this.#call.write(r);
+    this.call.write(r);
   }
 
   #leaveRoom(reason: string): void {
