@@ -100,12 +100,16 @@ export class IonRtcClient {
 
   /** RTC.join: resolves when the server's `ion-sfu` channel arrives; rejects on `success: false`. */
   async join(sid: string, uid: string, config: Record<string, string> = {}): Promise<void> {
+    const seen = this.call.messages.length;
     const offer = await this.publisher.createOffer();
     await this.publisher.setLocalDescription(offer);
     this.call.send({
       join: { sid, uid, config, description: { target: 'PUBLISHER', type: 'offer', sdp: offer.sdp } },
     });
-    const reply = await this.call.waitFor<Extract<RtcReply, { join: unknown }>>((m) => 'join' in m, 20_000);
+    const reply = await this.call.waitFor<Extract<RtcReply, { join: unknown }>>(
+      (m) => 'join' in m && this.call.messages.indexOf(m) >= seen,
+      20_000,
+    );
     if (!reply.join.success) {
       throw Object.assign(new Error(`join refused: ${reply.join.error?.reason ?? '?'}`), {
         code: reply.join.error?.code,
@@ -127,10 +131,20 @@ export class IonRtcClient {
     const offer = await this.publisher.createOffer();
     await this.publisher.setLocalDescription(offer);
     this.call.send({ description: { target: 'PUBLISHER', type: 'offer', sdp: offer.sdp } });
-    const reply = await this.call.waitFor<Extract<RtcReply, { description: unknown }>>(
-      (m) => 'description' in m && m.description.type === 'answer' && this.call.messages.indexOf(m) >= seen,
+    const reply = await this.call.waitFor(
+      (m) =>
+        (('description' in m && m.description.type === 'answer') || 'error' in m) &&
+        this.call.messages.indexOf(m) >= seen,
       20_000,
     );
+    if ('error' in reply) {
+      throw Object.assign(new Error(`offer refused: ${reply.error.code} ${reply.error.reason}`), {
+        code: reply.error.code,
+      });
+    }
+    if (!('description' in reply)) {
+      throw new Error('unexpected reply');
+    }
     await this.publisher.setRemoteDescription({ type: 'answer', sdp: reply.description.sdp ?? '' });
     this.publishedStreamId = media.stream.id;
     return media.stream.id;
