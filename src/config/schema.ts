@@ -183,7 +183,9 @@ const signalGrpcSection = z
       .union([z.int(), z.string().regex(/^\d+$/, { message: 'a port number' }).transform(Number)])
       .pipe(z.int().min(0).max(65535))
       .default(5551)
-      .describe("Port of the gRPC listener (ION's default 5551; ION writes it as a string, accepted); 0 picks any free port."),
+      .describe(
+        "Port of the gRPC listener (ION's default 5551; ION writes it as a string, accepted); 0 picks any free port.",
+      ),
     allow_all_origins: z
       .boolean()
       .optional()
@@ -206,9 +208,11 @@ const signalJwtSection = z
       .string()
       .min(16, { message: 'must be at least 16 characters' })
       .optional()
-      .describe("HS256 key of ION tokens; unset: `[auth] secret` (the key `switchboard token --ion` signs with)."),
+      .describe(
+        'HS256 key of ION tokens; unset: `[auth] secret` (the key `switchboard token --ion` signs with).',
+      ),
   })
-  .describe("ION tokens in the `authorization` metadata of the gRPC and gRPC-web services.");
+  .describe('ION tokens in the `authorization` metadata of the gRPC and gRPC-web services.');
 
 const signalSection = z
   .strictObject({

@@ -3,6 +3,7 @@ import { Publisher } from './Publisher.ts';
 import { API_CHANNEL, Subscriber } from './Subscriber.ts';
 import type { Receiver } from './Receiver.ts';
 import type { DownTrack, LayerName } from './DownTrack.ts';
+import { Subscriptions, type SubscribableTrack } from './Subscriptions.ts';
 import type { CloseReason, MediaOptions, SignalSink } from './types.ts';
 import { TypedEmitter } from '../util/TypedEmitter.ts';
 import { InvalidStateError } from '../util/errors.ts';
@@ -24,13 +25,6 @@ export type PeerEvents = {
 
 export type Target = 0 | 1;
 
-/**
- * What a peer receives: `all` (ion-sfu: every stream of the room, data channels included) or the
- * streams (msids) it asked for, one at a time (Licode: a peer connection per subscribed stream; an
- * empty set for a peer that only publishes).
- */
-export type Subscriptions = 'all' | ReadonlySet<string>;
-
 /** Layers of ion-sfu's data-channel API; `none` pauses the video. */
 const VIDEO_LAYERS = new Set(['high', 'medium', 'low', 'none']);
 const FRAMERATES = new Set(['high', 'medium', 'low']);
@@ -50,6 +44,7 @@ export class Peer extends TypedEmitter<PeerEvents> {
    * out of rosters, webhooks and peer limits. Its media path is a client's.
    */
   readonly relay: boolean;
+  /** What it receives (Subscriptions.ts); changed at run time by Session.subscribe. */
   readonly subscribes: Subscriptions;
   /** The participant this peer belongs to (its uid, or the client whose streams each have a peer). */
   readonly member: string;
@@ -71,7 +66,7 @@ export class Peer extends TypedEmitter<PeerEvents> {
      * both talk to the same far node, and a shared socket demultiplexes by remote address).
      */
     subscriberOpts: MediaOptions = opts,
-    routing: { subscribes: Subscriptions; member: string } = { subscribes: 'all', member: uid },
+    routing: { subscribes: Subscriptions; member: string } = { subscribes: Subscriptions.all(), member: uid },
   ) {
     super();
     this.id = id;
@@ -105,9 +100,9 @@ export class Peer extends TypedEmitter<PeerEvents> {
     return this.#closed;
   }
 
-  /** Whether this peer receives stream `streamId` (a publisher's msid). */
-  wants(streamId: string): boolean {
-    return this.subscribes === 'all' || this.subscribes.has(streamId);
+  /** Whether this peer receives track `t` (another peer's Receiver). */
+  wants(t: SubscribableTrack): boolean {
+    return this.subscribes.wants(t);
   }
 
   get receivers(): IterableIterator<Receiver> {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { Peer, type Subscriptions } from './Peer.ts';
+import { Peer } from './Peer.ts';
 import { Session } from './Session.ts';
+import { Subscriptions } from './Subscriptions.ts';
 import type { IngressStats } from './Ingress.ts';
 import type { MediaOptions, Participant, SignalSink } from './types.ts';
 import { TransportPool } from './transport/TransportPool.ts';
@@ -22,7 +23,7 @@ export interface JoinRequest {
   sink: SignalSink;
   /** The peer is another node's relay link (Peer.relay); its media options are `relayOptions`. */
   relay?: boolean;
-  /** What it receives (default every stream of the room); see `Subscriptions`. */
+  /** What it receives (default `Subscriptions.all()`: every track and data channel of the room). */
   subscribes?: Subscriptions | undefined;
   /** The participant it belongs to, when that is not `uid` (a Licode client has a peer per stream). */
   member?: string | undefined;
@@ -109,7 +110,7 @@ export class SFU extends TypedEmitter<SFUEvents> {
       session.observeAudio,
       relay,
       { ...opts, sockets: subSockets },
-      { subscribes: req.subscribes ?? 'all', member: req.member ?? req.uid },
+      { subscribes: req.subscribes ?? Subscriptions.all(), member: req.member ?? req.uid },
     );
     peer.once('close', () => {
       void sockets.release();

@@ -1,10 +1,23 @@
 import { AudioObserver } from './AudioObserver.ts';
 import type { Peer } from './Peer.ts';
 import type { Receiver } from './Receiver.ts';
+import type { LayerName } from './DownTrack.ts';
 import type { Participant } from './types.ts';
 import { TypedEmitter } from '../util/TypedEmitter.ts';
+import { SwitchboardError } from '../util/errors.ts';
 
 export type SessionEvents = { close: []; participants: [Participant[]] };
+
+/** One change of Session.subscribe. */
+export interface SubscriptionChange {
+  /** A publisher's track id (Receiver.trackId, the roster's `tracks[].id`). */
+  trackId: string;
+  subscribe: boolean;
+  /** Pause (true) or resume (false) forwarding; undefined leaves it. */
+  mute?: boolean | undefined;
+  /** Highest simulcast layer (`high`: no cap); undefined leaves it. */
+  ceiling?: LayerName | undefined;
+}
 
 /** Roster changes in a burst (join + its tracks) go out as one `participants` notification. */
 const ROSTER_DEBOUNCE_MS = 100;
@@ -60,23 +73,27 @@ export class Session extends TypedEmitter<SessionEvents> {
 
   addPeer(peer: Peer): void {
     this.#peers.set(peer.id, peer);
-    const all = peer.subscribes === 'all';
+    // Data channels fan out to the peers whose Subscriptions say `channels`: auto-subscribed ones
+    // (ion-sfu) and ION's NoAutoSubscribe peers too, as ION fans them out to every peer but a
+    // NoSubscribe one; never to Licode peers (erizo.js has data streams of its own).
+    const channels = peer.subscribes.channels;
     for (const other of this.#peers.values()) {
       if (other === peer) {
         continue;
       }
       for (const r of other.receivers) {
-        if (peer.wants(r.streamId)) {
+        if (peer.wants(r)) {
           peer.subscriber.addDownTrack(r);
         }
       }
-      for (const label of all ? other.channels : []) {
+      for (const label of channels ? other.channels : []) {
         peer.subscriber.ensureChannel(label);
       }
     }
-    // The subscriber offer goes out even in an empty room: ion-sdk-js's join() waits for `ion-sfu`.
-    // A peer that receives nothing (a Licode publisher) has no subscriber PC to offer.
-    if (all || peer.subscribes.size > 0) {
+    // The subscriber offer goes out even in an empty room, and for a peer that receives nothing yet
+    // (NoSubscribe, NoAutoSubscribe): ion-sdk-js's join() waits for `ion-sfu`. A Licode peer that
+    // only publishes has no subscriber PC to offer (`offer` false).
+    if (peer.subscribes.offer) {
       peer.subscriber.negotiate();
     }
     peer.on('receiver', (r) => this.#onReceiver(peer, r));
@@ -86,7 +103,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     }
     peer.on('channel', (label) => {
       for (const other of this.#peers.values()) {
-        if (other !== peer && other.subscribes === 'all') {
+        if (other !== peer && other.subscribes.channels) {
           other.subscriber.ensureChannel(label);
           other.subscriber.negotiate();
         }
@@ -94,7 +111,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     });
     peer.on('channelMessage', (label, data) => {
       for (const other of this.#peers.values()) {
-        if (other !== peer && other.subscribes === 'all') {
+        if (other !== peer && other.subscribes.channels) {
           other.subscriber.sendChannel(label, data);
         }
       }
@@ -147,6 +164,61 @@ export class Session extends TypedEmitter<SessionEvents> {
     }));
   }
 
+  /**
+   * Changes what `peer` receives, track by track (ION's `subscription`, our `subscription` method).
+   * Each change names the track id of another peer's track in this session: `subscribe` true starts
+   * forwarding it (a DownTrack, the subscriber PC re-offered), false stops it (its m-line goes
+   * inactive in a re-offer) and keeps it away, also from an auto-subscribed peer, until subscribed
+   * again; on a forwarded track `mute` pauses or resumes it and `ceiling` caps its simulcast layer
+   * (`high` = no cap). An unknown track id changes nothing and throws `not-found`.
+   */
+  subscribe(peer: Peer, changes: readonly SubscriptionChange[]): void {
+    const tracks = new Map<string, Receiver[]>();
+    for (const other of this.#peers.values()) {
+      if (other === peer) {
+        continue;
+      }
+      for (const r of other.receivers) {
+        const list = tracks.get(r.trackId);
+        if (list) {
+          list.push(r);
+        } else {
+          tracks.set(r.trackId, [r]);
+        }
+      }
+    }
+    const unknown = changes.find((c) => !tracks.has(c.trackId));
+    if (unknown) {
+      throw new SwitchboardError('not-found', `no track ${unknown.trackId} in room ${this.id}`);
+    }
+    for (const c of changes) {
+      if (c.subscribe) {
+        peer.subscribes.add(c.trackId);
+      } else {
+        peer.subscribes.remove(c.trackId);
+      }
+      for (const r of tracks.get(c.trackId)!) {
+        const sub = peer.subscriber;
+        if (!c.subscribe) {
+          sub.downTrackOf(r)?.close();
+          continue;
+        }
+        const dt = sub.downTrackOf(r) ?? sub.addDownTrack(r);
+        if (!dt) {
+          continue; // the peer is closing
+        }
+        if (c.mute !== undefined) {
+          dt.setMuted(c.mute);
+        }
+        if (c.ceiling !== undefined && r.kind === 'video') {
+          dt.setCeiling(c.ceiling);
+        }
+        r.wantedChanged();
+      }
+    }
+    peer.subscriber.allocate();
+  }
+
   close(): void {
     if (this.#closed) {
       return;
@@ -168,7 +240,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       r.once('close', () => this.#audio.removeStream(r.streamId));
     }
     for (const other of this.#peers.values()) {
-      if (other !== owner && other.wants(r.streamId)) {
+      if (other !== owner && other.wants(r)) {
         other.subscriber.addDownTrack(r);
       }
     }

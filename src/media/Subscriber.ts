@@ -122,6 +122,11 @@ export class Subscriber {
     return this.#downTracks.values();
   }
 
+  /** The DownTrack forwarding `receiver` here, if any. */
+  downTrackOf(receiver: Receiver): DownTrack | undefined {
+    return this.#downTracks.get(receiver);
+  }
+
   /** Starts forwarding `receiver` to this subscriber; the stream keeps the publisher's msid. */
   addDownTrack(receiver: Receiver): DownTrack | undefined {
     if (this.#closed || this.#downTracks.has(receiver)) {

@@ -1,5 +1,6 @@
 export { SFU, type JoinRequest, type SFUEvents } from './SFU.ts';
-export { Session } from './Session.ts';
+export { Session, type SubscriptionChange } from './Session.ts';
+export { Subscriptions } from './Subscriptions.ts';
 export { Peer, type Target } from './Peer.ts';
 export { Receiver } from './Receiver.ts';
 export { DownTrack } from './DownTrack.ts';

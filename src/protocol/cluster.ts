@@ -63,6 +63,8 @@ export const peerRequest = z.object({
     'stopRecorder',
     /** A Licode subscription ends: its tracks go inactive in a re-offer before the peer closes. */
     'unsubscribe',
+    /** Per-track subscriptions (ION's `subscription`, ours on `/ws`): ionSfu.ts `methods.subscription`. */
+    'subscription',
   ]),
   params: z.unknown(),
 });

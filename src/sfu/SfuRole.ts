@@ -2,9 +2,17 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Bus, Store, Subscription } from '../backbone/index.ts';
 import type { Config } from '../config/index.ts';
-import { SFU, type MediaOptions, type Participant, type Peer, type Session } from '../media/index.ts';
+import {
+  SFU,
+  Subscriptions,
+  type MediaOptions,
+  type Participant,
+  type Peer,
+  type Session,
+  type SubscriptionChange,
+} from '../media/index.ts';
 import { z } from 'zod';
-import { methods } from '../protocol/ionSfu.ts';
+import { joinConfig, methods, type JoinConfig } from '../protocol/ionSfu.ts';
 import {
   HEARTBEAT_MS,
   NODE_TTL_MS,
@@ -25,7 +33,7 @@ import { roomSubjects, sfuAdminRequest, type SfuAdminReply, type SfuAdminRequest
 import { SwitchboardError } from '../util/errors.ts';
 import { logger } from '../util/logger.ts';
 import { handleAdmin } from './adminHandlers.ts';
-import { PeerGrants } from './grants.ts';
+import { DEFAULT_JOIN_CONFIG, PeerGrants } from './grants.ts';
 import { clientPeers, Relays } from './Relays.ts';
 import { RecordingService } from './recordingService.ts';
 import { RoomEvents } from './roomEvents.ts';
@@ -421,7 +429,7 @@ export class SfuRole {
     switch (req.method) {
       case 'offer': {
         const p = methods.offer.parse(req.params);
-        PeerGrants.assertMayPublish(this.#grants.of(peer), p.desc.sdp);
+        PeerGrants.assertMayPublish(this.#grants.of(peer), p.desc.sdp, this.#grants.configOf(peer));
         return { type: 'answer', sdp: await peer.offer(p.desc.sdp) };
       }
       case 'answer': {
@@ -451,6 +459,19 @@ export class SfuRole {
         if (!peer.muteOwn(p.streamId, p.kind, p.muted)) {
           throw new SwitchboardError('not-found', `no ${p.kind} track in stream ${p.streamId}`);
         }
+        return {};
+      }
+      case 'subscription': {
+        const p = methods.subscription.parse(req.params);
+        this.#grants.assertMaySubscribe(
+          peer,
+          p.subscriptions.some((c) => c.subscribe),
+        );
+        const session = this.#sessionOf(peer);
+        if (!session) {
+          throw new SwitchboardError('invalid-state', 'no rtc transport exists for this Peer');
+        }
+        session.subscribe(peer, p.subscriptions.map(subscriptionChange));
         return {};
       }
       case 'unsubscribe': {
@@ -486,11 +507,14 @@ export class SfuRole {
     }
     // A Licode client's peer connection (src/signal/licode): one stream published or received.
     const licode = hasLicode(req.params) ? licodePeerJoin.parse(req.params) : undefined;
-    const p = licode ?? methods.join.parse(req.params);
+    const ion = licode ? undefined : methods.join.parse(req.params);
+    const p = licode ?? ion!;
     const uid = p.uid && p.uid.length > 0 ? p.uid : req.conn.split('/')[1]!;
     const grants = PeerGrants.fromJoin(req.params);
+    // ion-sfu's NoPublish / NoSubscribe / NoAutoSubscribe (methods.join checked the values).
+    const config = joinConfig(ion?.config) ?? DEFAULT_JOIN_CONFIG;
     if (p.offer) {
-      PeerGrants.assertMayPublish(grants, p.offer.sdp);
+      PeerGrants.assertMayPublish(grants, p.offer.sdp, config);
     } else if (!grants.canSubscribe) {
       throw new SwitchboardError('forbidden', 'not allowed to subscribe');
     }
@@ -505,19 +529,18 @@ export class SfuRole {
         offer: p.offer?.sdp,
         sink: (method, params) => this.#notify(req.conn, method, params),
         relay: relay !== undefined,
-        ...(licode
-          ? {
-              member: licode.licode.member,
-              subscribes: new Set(licode.licode.subscribe !== undefined ? [licode.licode.subscribe] : []),
-            }
-          : {}),
+        subscribes: licode
+          ? // A Licode peer receives its one subscribed stream, or nothing (it publishes).
+            Subscriptions.only(licode.licode.subscribe !== undefined ? [licode.licode.subscribe] : [])
+          : subscriptionsOf(config),
+        ...(licode ? { member: licode.licode.member } : {}),
       });
     } finally {
       this.#joining -= relay ? 0 : 1;
     }
     const { peer, answer } = joined;
     this.#peers.set(req.conn, peer);
-    this.#grants.apply(peer, grants);
+    this.#grants.apply(peer, grants, config);
     const session = this.sfu.getSession(p.sid);
     if (relay) {
       this.#relays.addInbound(peer, req.conn, relay, p.sid);
@@ -577,6 +600,39 @@ export class SfuRole {
     }
     return undefined;
   }
+}
+
+/**
+ * What a client peer receives from its join config: everything (ion-sfu's default), nothing ever
+ * (NoSubscribe), or only what it subscribes to (NoAutoSubscribe). Both of the latter still get their
+ * subscriber PC offered (ion-sdk-js's join() waits for its `ion-sfu` channel); data channels fan out
+ * to NoAutoSubscribe peers, as ION does, and not to NoSubscribe ones.
+ */
+function subscriptionsOf(config: JoinConfig): Subscriptions {
+  if (config.noSubscribe) {
+    return Subscriptions.only([], { channels: false, offer: true });
+  }
+  if (config.noAutoSubscribe) {
+    return Subscriptions.only([], { channels: true, offer: true });
+  }
+  return Subscriptions.all();
+}
+
+/** `layer` of ION's Subscription (ion-sdk-js's rids) as a ceiling: f/h/q = high/medium/low, '' = none. */
+const LAYER_CEILING = { '': 'high', f: 'high', h: 'medium', q: 'low' } as const;
+
+function subscriptionChange(c: {
+  trackId: string;
+  subscribe: boolean;
+  mute?: boolean | undefined;
+  layer?: keyof typeof LAYER_CEILING | undefined;
+}): SubscriptionChange {
+  return {
+    trackId: c.trackId,
+    subscribe: c.subscribe,
+    mute: c.mute,
+    ceiling: c.layer === undefined ? undefined : LAYER_CEILING[c.layer],
+  };
 }
 
 function hasLicode(params: unknown): boolean {

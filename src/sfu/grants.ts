@@ -1,19 +1,32 @@
 /**
- * What a peer's token allows, enforced on the media node with the media core's public API only
- * (the core stays unaware of tokens):
+ * What a peer's token and its join `config` (ion-sfu's NoPublish / NoSubscribe / NoAutoSubscribe)
+ * allow, enforced on the media node with the media core's public API only (the core stays unaware
+ * of tokens). Token grants:
  * - canPublish = false: publisher offers (join or renegotiation) with a sending audio/video m-line are
  *   refused (403) before werift sees them; a Receiver that appears anyway is closed at once.
  * - canSubscribe = false: every DownTrack to the peer is closed (on join and for each new track).
  * - canPublishData = false: messages on the peer's own data channels are dropped (not fanned out).
  * - hidden: left out of the `participants` roster others receive.
+ * Join config (per peer, what the client asked for itself):
+ * - NoPublish: as canPublish = false, with its own words.
+ * - NoSubscribe: the peer's Subscriptions receive nothing (SfuRole), and `subscription` is refused.
+ * - NoAutoSubscribe: only Subscriptions (SfuRole); `subscription` brings what the peer wants.
  */
 import { parse } from 'sdp-transform';
 import type { Participant, Peer, Receiver, SFU, Session } from '../media/index.ts';
+import type { JoinConfig } from '../protocol/ionSfu.ts';
 import { ALL_MEDIA_GRANTS, mediaGrantsSchema, type MediaGrants } from '../protocol/tokens.ts';
 import { SwitchboardError } from '../util/errors.ts';
 
 /** The `ion-sfu` channel the client opens on its publisher PC only to get an m=application line. */
 const API_CHANNEL = 'ion-sfu';
+
+/** A join without `config`: ion-sfu's defaults. */
+export const DEFAULT_JOIN_CONFIG: JoinConfig = {
+  noPublish: false,
+  noSubscribe: false,
+  noAutoSubscribe: false,
+};
 
 /** Kinds of the m-lines of an offer that send media (direction sendrecv / sendonly, port not 0). */
 export function sendingKinds(sdp: string): string[] {
@@ -34,12 +47,13 @@ export function sendingKinds(sdp: string): string[] {
 
 export class PeerGrants {
   readonly #grants = new WeakMap<Peer, MediaGrants>();
+  readonly #config = new WeakMap<Peer, JoinConfig>();
 
   constructor(sfu: SFU) {
     sfu.on('peer', (peer, session) => {
       // Runs after the Session subscribed the others to `peer`'s new track, so their DownTracks exist.
       peer.on('receiver', (r) => {
-        if (!this.of(peer).canPublish) {
+        if (!this.of(peer).canPublish || this.configOf(peer).noPublish) {
           r.close();
           return;
         }
@@ -69,22 +83,39 @@ export class PeerGrants {
     return this.#grants.get(peer) ?? ALL_MEDIA_GRANTS;
   }
 
-  /** Refuses a publisher offer that sends media when the token does not allow publishing. */
-  static assertMayPublish(grants: MediaGrants, sdp: string): void {
-    if (!grants.canPublish) {
+  /** The join config of `peer` (ion-sfu's defaults for a peer joined without one). */
+  configOf(peer: Peer): JoinConfig {
+    return this.#config.get(peer) ?? DEFAULT_JOIN_CONFIG;
+  }
+
+  /**
+   * Refuses a publisher offer that sends media when the token does not allow publishing or the peer
+   * joined with NoPublish.
+   */
+  static assertMayPublish(grants: MediaGrants, sdp: string, config = DEFAULT_JOIN_CONFIG): void {
+    if (!grants.canPublish || config.noPublish) {
       const kinds = sendingKinds(sdp);
       if (kinds.length > 0) {
-        throw new SwitchboardError(
-          'forbidden',
-          `not allowed to publish (${kinds.join(', ')}): token grants canPublish=false`,
-        );
+        const why = grants.canPublish ? 'joined with NoPublish' : 'token grants canPublish=false';
+        throw new SwitchboardError('forbidden', `not allowed to publish (${kinds.join(', ')}): ${why}`);
       }
     }
   }
 
-  /** Binds `grants` to a peer that just joined. */
-  apply(peer: Peer, grants: MediaGrants): void {
+  /** Refuses `subscription` to a peer that joined with NoSubscribe, and subscribing without canSubscribe. */
+  assertMaySubscribe(peer: Peer, subscribing: boolean): void {
+    if (this.configOf(peer).noSubscribe) {
+      throw new SwitchboardError('forbidden', 'not allowed to subscribe: joined with NoSubscribe');
+    }
+    if (subscribing && !this.of(peer).canSubscribe) {
+      throw new SwitchboardError('forbidden', 'not allowed to subscribe: token grants canSubscribe=false');
+    }
+  }
+
+  /** Binds `grants` and the join's `config` to a peer that just joined. */
+  apply(peer: Peer, grants: MediaGrants, config = DEFAULT_JOIN_CONFIG): void {
     this.#grants.set(peer, grants);
+    this.#config.set(peer, config);
     if (!grants.canSubscribe) {
       for (const dt of [...peer.subscriber.downTracks]) {
         dt.close();
