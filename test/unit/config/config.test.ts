@@ -144,6 +144,8 @@ await test('a full ION sfu.toml parses with the values it sets', () => {
       maxmessagesize: 65536,
       allowedorigins: ['https://example.com'],
       limits: DEFAULT_LIMITS, // an ION file has no [signal.limits]
+      grpc: { enabled: false, port: 5551 },
+      jwt: { enabled: false, key_type: 'HMAC' },
     },
     sfu: { ballast: 1024, withstats: true, workers: 0, maxpeers: 0, maxpacketrate: 0 },
     router: {
@@ -214,6 +216,8 @@ await test('an empty document yields the documented defaults', () => {
     maxmessagesize: 1048576,
     allowedorigins: [],
     limits: DEFAULT_LIMITS,
+    grpc: { enabled: false, port: 5551 },
+    jwt: { enabled: false, key_type: 'HMAC' },
   });
   assert.deepEqual(c.sfu, { ballast: 0, withstats: false, workers: 0, maxpeers: 0, maxpacketrate: 0 });
   assert.deepEqual(c.router, {
@@ -429,4 +433,19 @@ await test('logLevel is log.level when log.v is unset', () => {
 await test('logLevel: log.v overrides log.level (0 info, 1 debug, 2 trace)', () => {
   const at = (v: number) => logLevel(parseConfig(`[log]\nlevel = "error"\nv = ${v}\n`));
   assert.deepEqual([at(0), at(1), at(2)], ['info', 'debug', 'trace']);
+});
+
+await test("ION's [signal.grpc] and [signal.jwt] (configs/signal.toml): a port written as a string, the JWT key", () => {
+  const c = parseConfig(
+    '[signal.grpc]\nenabled = true\nhost = "0.0.0.0"\nport = "5551"\nallow_all_origins = true\n' +
+      '[signal.jwt]\nenabled = true\nkey_type = "HMAC"\nkey = "1q2dGu5pzikcrECJgW3ADfXX3EsmoD99"\n',
+  );
+  assert.deepEqual(c.signal.grpc, { enabled: true, host: '0.0.0.0', port: 5551, allow_all_origins: true });
+  assert.deepEqual(c.signal.jwt, {
+    enabled: true,
+    key_type: 'HMAC',
+    key: '1q2dGu5pzikcrECJgW3ADfXX3EsmoD99',
+  });
+  assert.throws(() => parseConfig('[signal.grpc]\nport = "x"\n'), /signal\.grpc\.port/);
+  assert.throws(() => parseConfig('[signal.jwt]\nkey = "short"\n'), /signal\.jwt\.key/);
 });
