@@ -10,10 +10,8 @@ import {
   roomNotifications,
   roomSubjects,
   type MemberRecord,
-  type RoomRpcRequest,
 } from '../protocol/room.ts';
-import type { MediaGrants } from '../protocol/tokens.ts';
-import { admit } from './admission.ts';
+import { admit, mediaGrantsOf, roomCall } from './admission.ts';
 import { placeAndJoin } from './placement.ts';
 import type { Authenticator, JoinIdentity } from './Authenticator.ts';
 import { parseJsonRpc, rpcError, rpcNotification, rpcResult, RPC, type JsonRpcId } from './jsonRpc.ts';
@@ -345,13 +343,7 @@ export class ClientConnection {
     const name = p.name ?? ident.name;
     // The room's id: a join may name the room by its name (see RoomRole).
     const room = await this.#admit(ident, name ?? ident.identity, password);
-    const grants: MediaGrants = {
-      canPublish: ident.canPublish,
-      canSubscribe: ident.canSubscribe,
-      canPublishData: ident.canPublishData,
-      hidden: ident.hidden,
-      roomAdmin: ident.roomAdmin,
-    };
+    const grants = mediaGrantsOf(ident);
     // Only ion-sfu's params go on, with the verified identity and grants (a client's own `grants` is
     // dropped, and so are `relay`, which only media nodes may send: src/sfu/RelayLink.ts, and
     // `licode`, which only the Licode endpoint sends: it names the member a peer's streams show under).
@@ -438,15 +430,8 @@ export class ClientConnection {
     if (!m || !this.#node) {
       throw new SwitchboardError('invalid-state', 'join a room first');
     }
-    const req: RoomRpcRequest = {
-      conn: this.conn,
-      signal: this.#o.signalNode,
-      room: m.room,
-      uid: m.uid,
-      method,
-      params: params ?? {},
-    };
-    return this.#o.bus.request(roomSubjects.rpc(this.#o.dc), req, { timeoutMs: 10_000 });
+    const o = this.#o;
+    return roomCall({ bus: o.bus, dc: o.dc, conn: this.conn, signal: o.signalNode }, m, method, params ?? {});
   }
 
   #reply(id: JsonRpcId | undefined, result: unknown): void {

@@ -10,9 +10,11 @@ import {
   type AdmitRequest,
   type MemberRecord,
   type RoomInfo,
+  type RoomRpcRequest,
 } from '../protocol/room.ts';
 import { SwitchboardError } from '../util/errors.ts';
 import { logger } from '../util/logger.ts';
+import type { MediaGrants } from '../protocol/tokens.ts';
 import type { JoinIdentity } from './Authenticator.ts';
 
 let warnedNoRoomService = false;
@@ -85,4 +87,33 @@ export async function admit(
     }
     return { room: ident.room, member: undefined };
   }
+}
+
+/** What the media node enforces of a verified identity (travels with the forwarded join). */
+export function mediaGrantsOf(ident: JoinIdentity): MediaGrants {
+  return {
+    canPublish: ident.canPublish,
+    canSubscribe: ident.canSubscribe,
+    canPublishData: ident.canPublishData,
+    hidden: ident.hidden,
+    roomAdmin: ident.roomAdmin,
+  };
+}
+
+/** A member's `room.*` call to the room role (connection `conn` of signal instance `signal`). */
+export function roomCall(
+  o: { bus: Bus; dc: string; conn: string; signal: string },
+  member: { room: string; uid: string },
+  method: string,
+  params: unknown,
+): Promise<unknown> {
+  const req: RoomRpcRequest = {
+    conn: o.conn,
+    signal: o.signal,
+    room: member.room,
+    uid: member.uid,
+    method,
+    params,
+  };
+  return o.bus.request(roomSubjects.rpc(o.dc), req, { timeoutMs: 10_000 });
 }

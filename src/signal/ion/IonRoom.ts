@@ -13,11 +13,10 @@ import {
   type MemberRecord,
   type PeerInfo,
   type RoomInfo,
-  type RoomRpcRequest,
 } from '../../protocol/room.ts';
 import { SwitchboardError } from '../../util/errors.ts';
 import { logger } from '../../util/logger.ts';
-import { admit } from '../admission.ts';
+import { admit, roomCall } from '../admission.ts';
 import { Status, type GrpcCall } from './GrpcCall.ts';
 import { IonStream } from './IonStream.ts';
 import type { IonAuth, IonToken } from './ionAuth.ts';
@@ -290,15 +289,8 @@ export class IonRoom extends IonStream<RoomRequest> {
     if (!m) {
       throw new SwitchboardError('invalid-state', 'join a room first');
     }
-    const req: RoomRpcRequest = {
-      conn: this.conn,
-      signal: this.#o.signalNode,
-      room: m.room,
-      uid: m.uid,
-      method,
-      params,
-    };
-    return this.#o.bus.request(roomSubjects.rpc(this.#o.dc), req, { timeoutMs: 10_000 });
+    const o = this.#o;
+    return roomCall({ bus: o.bus, dc: o.dc, conn: this.conn, signal: o.signalNode }, m, method, params);
   }
 
   #reply(r: RoomReply): void {

@@ -13,10 +13,9 @@ import { randomBytes } from 'node:crypto';
 import type { Bus } from '../../backbone/index.ts';
 import { RECONNECT_NOTIFICATION, subjects, type PeerRequest } from '../../protocol/cluster.ts';
 import { roomNotifications, roomSubjects, type MemberRecord } from '../../protocol/room.ts';
-import type { MediaGrants } from '../../protocol/tokens.ts';
 import { SwitchboardError } from '../../util/errors.ts';
 import { logger } from '../../util/logger.ts';
-import { admit } from '../admission.ts';
+import { admit, mediaGrantsOf } from '../admission.ts';
 import type { JoinIdentity } from '../Authenticator.ts';
 import { placeAndJoin } from '../placement.ts';
 import { Status, type GrpcCall } from './GrpcCall.ts';
@@ -224,13 +223,7 @@ export class IonRtc extends IonStream<RtcRequest> {
       }
     }
     this.#self = ident.identity;
-    const grants: MediaGrants = {
-      canPublish: ident.canPublish,
-      canSubscribe: ident.canSubscribe,
-      canPublishData: ident.canPublishData,
-      hidden: ident.hidden,
-      roomAdmin: ident.roomAdmin,
-    };
+    const grants = mediaGrantsOf(ident);
     const joinParams = {
       sid: room,
       uid: ident.identity,
