@@ -105,17 +105,8 @@ function bounded(v: unknown, what: string, max: number): string {
   return s;
 }
 
-interface RoomFields {
-  sid: string;
-  name: string;
-  lock: boolean;
-  password: string;
-  description: string;
-  maxPeers: number;
-}
-
 /** ION's `Room` of a Create/UpdateRoomRequest, checked. */
-function roomFields(msg: unknown): RoomFields {
+function roomFields(msg: unknown): IonRoomInfo {
   const r = obj(obj(msg)?.room);
   if (!r) {
     invalid('room is required');
