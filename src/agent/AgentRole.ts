@@ -13,7 +13,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import type { Store } from '../backbone/index.ts';
-import type { Config } from '../config/index.ts';
+import { clusterOf, type Config } from '../config/index.ts';
 import { storeKeys } from '../protocol/cluster.ts';
 import { DRAIN_TIMEOUT_MS } from '../sfu/index.ts';
 import { SwitchboardError } from '../util/errors.ts';
@@ -187,12 +187,12 @@ export class AgentRole {
    * heartbeat, its room leases and its lease table go (compare-and-delete: only what is still its).
    */
   async #release(node: string): Promise<void> {
-    const dc = this.#config.global.dc;
+    const cluster = clusterOf(this.#config);
     try {
-      await this.#store.del(storeKeys.node(dc, node));
-      const leases = storeKeys.nodeRooms(dc, node);
+      await this.#store.del(storeKeys.node(cluster, node));
+      const leases = storeKeys.nodeRooms(cluster, node);
       for (const room of Object.keys(await this.#store.hgetall(leases))) {
-        await this.#store.compareAndDelete(storeKeys.roomOwner(dc, room), node);
+        await this.#store.compareAndDelete(storeKeys.roomOwner(cluster, room), node);
       }
       await this.#store.del(leases);
     } catch (err) {

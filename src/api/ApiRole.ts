@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Bus, Store, Subscription } from '../backbone/index.ts';
-import type { Config } from '../config/index.ts';
+import { clusterOf, type Config } from '../config/index.ts';
 import { eventSubjects, type SwitchboardEvent } from '../protocol/events.ts';
 import { getRoom, getService } from '../protocol/records.ts';
 import { peekIssuer, signToken, verifyToken, type Grants } from '../protocol/tokens.ts';
@@ -35,7 +35,7 @@ export class ApiRole {
   readonly #config: Config;
   readonly #bus: Bus;
   readonly #store: Store;
-  readonly #dc: string;
+  readonly #cluster: string;
   readonly #secrets: ApiSecrets;
   readonly #mauth: MAuthVerifier;
   readonly #auth = new WeakMap<FastifyRequest, AuthContext>();
@@ -45,13 +45,13 @@ export class ApiRole {
     this.#config = config;
     this.#bus = bus;
     this.#store = store;
-    this.#dc = config.global.dc;
+    this.#cluster = clusterOf(config);
     this.#secrets = secrets;
     this.#mauth = new MAuthVerifier({
-      dc: this.#dc,
+      cluster: this.#cluster,
       store,
       windowSeconds: config.api.mauthwindow,
-      lookupService: (id) => getService(store, this.#dc, id),
+      lookupService: (id) => getService(store, this.#cluster, id),
     });
     const w = config.webhooks;
     this.webhooks = new Webhooks({
@@ -67,7 +67,7 @@ export class ApiRole {
     if (this.#config.webhooks.urls.length > 0) {
       // One api instance delivers each event (queue group).
       this.#sub = this.#bus.subscribe(
-        eventSubjects.all(this.#dc),
+        eventSubjects.all(this.#cluster),
         (data) => this.#enrich(data as SwitchboardEvent).then((e) => this.webhooks.enqueue(e)),
         { queue: 'webhooks' },
       );
@@ -100,7 +100,7 @@ export class ApiRole {
         api.get('/openapi.json', { config: { public: true } }, () => openApiDocument());
         api.get('/dev/token', { config: { public: true } }, (req, reply) => this.#devToken(req, reply));
         const routes: RouteContext = {
-          dc: this.#dc,
+          cluster: this.#cluster,
           store: this.#store,
           bus: this.#bus,
           authSecret: this.#secrets.authSecret,
@@ -150,7 +150,7 @@ export class ApiRole {
   async #bearer(token: string): Promise<AuthContext> {
     const iss = peekIssuer(token);
     const serviceId = iss ?? this.#secrets.superserviceId;
-    const service = await getService(this.#store, this.#dc, serviceId);
+    const service = await getService(this.#store, this.#cluster, serviceId);
     if (!service) {
       throw new SwitchboardError('unauthorized', 'invalid token: unknown issuer');
     }
@@ -184,7 +184,7 @@ export class ApiRole {
     if (e.service !== undefined) {
       return e;
     }
-    const rec = await getRoom(this.#store, this.#dc, e.room.sid).catch(() => undefined);
+    const rec = await getRoom(this.#store, this.#cluster, e.room.sid).catch(() => undefined);
     return rec ? { ...e, room: { sid: rec.id, name: rec.name }, service: rec.service } : e;
   }
 
@@ -192,9 +192,9 @@ export class ApiRole {
   async #signer(e: SwitchboardEvent): Promise<{ service: string; key: string }> {
     const id =
       e.service ??
-      (await getRoom(this.#store, this.#dc, e.room.sid))?.service ??
+      (await getRoom(this.#store, this.#cluster, e.room.sid))?.service ??
       this.#secrets.superserviceId;
-    const s = await getService(this.#store, this.#dc, id);
+    const s = await getService(this.#store, this.#cluster, id);
     if (s) {
       return { service: s.id, key: s.key };
     }

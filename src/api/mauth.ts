@@ -8,7 +8,7 @@
  *
  * Licode keeps the last (T, N) of each service in one process's memory and accepts any old-enough
  * timestamp after a restart. Here T must lie within `[api] mauthwindow` seconds of the server clock,
- * and each (service, T, N) is claimed once with the Store's set-if-absent (`sb:<dc>:mauth:<svc>:<T>:<N>`,
+ * and each (service, T, N) is claimed once with the Store's set-if-absent (`sb:<cluster>:mauth:<svc>:<T>:<N>`,
  * expiring when T leaves the window), so a replay is refused by every instance and after a restart.
  */
 import type { Store } from '../backbone/index.ts';
@@ -89,7 +89,7 @@ export interface MAuthResult {
 }
 
 export interface MAuthVerifierOptions {
-  dc: string;
+  cluster: string;
   store: Store;
   /** Accepted clock skew in seconds (`[api] mauthwindow`). */
   windowSeconds: number;
@@ -150,7 +150,7 @@ export class MAuthVerifier {
       refuse('MAuth: wrong signature');
     }
     // Only a correctly signed header claims its (timestamp, cnonce): forgeries cannot fill the Store.
-    const key = roomKeys.mauth(this.#o.dc, service.id, timestamp, cnonce);
+    const key = roomKeys.mauth(this.#o.cluster, service.id, timestamp, cnonce);
     const ttl = Math.max(1000, ts + windowMs - now + 1000);
     if (!(await this.#o.store.setIfAbsent(key, '1', ttl))) {
       refuse('MAuth: replayed request (timestamp and cnonce already used)');

@@ -70,7 +70,7 @@ export interface AuthContext {
 }
 
 export interface RouteContext {
-  dc: string;
+  cluster: string;
   store: Store;
   bus: Bus;
   /** HS256 key of the superservice's JWTs (`[auth] secret`). */
@@ -188,15 +188,15 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
  */
 export async function findServiceRoom(
   store: Store,
-  dc: string,
+  cluster: string,
   service: ServiceRecord,
   idOrName: string,
 ): Promise<RoomRecord> {
-  const byId = await getRoom(store, dc, idOrName);
+  const byId = await getRoom(store, cluster, idOrName);
   if (byId && byId.service === service.id) {
     return byId;
   }
-  const byName = await findRoomByName(store, dc, service.id, idOrName, true);
+  const byName = await findRoomByName(store, cluster, service.id, idOrName, true);
   if (byName) {
     return byName;
   }
@@ -204,14 +204,14 @@ export async function findServiceRoom(
 }
 
 export function registerNuveRoutes(api: FastifyInstance, ctx: RouteContext): void {
-  const { dc, store } = ctx;
+  const { cluster, store } = ctx;
   const opts = { bodyLimit: API_BODY_LIMIT };
 
   const findRoom = (service: ServiceRecord, idOrName: string): Promise<RoomRecord> =>
-    findServiceRoom(store, dc, service, idOrName);
+    findServiceRoom(store, cluster, service, idOrName);
 
   async function members(room: string): Promise<MemberRecord[]> {
-    const raw = await store.hgetall(roomKeys.members(dc, room));
+    const raw = await store.hgetall(roomKeys.members(cluster, room));
     const out: MemberRecord[] = [];
     for (const v of Object.values(raw)) {
       const r = memberRecord.safeParse(parseJson(v));
@@ -225,7 +225,7 @@ export function registerNuveRoutes(api: FastifyInstance, ctx: RouteContext): voi
   /** Asks the room role to kick or end; a cluster without one has nobody to disconnect. */
   async function control(req: ControlRequest, tolerateNoRoomService: boolean): Promise<unknown> {
     try {
-      return await ctx.bus.request(roomSubjects.control(dc), req, { timeoutMs: 10_000 });
+      return await ctx.bus.request(roomSubjects.control(cluster), req, { timeoutMs: 10_000 });
     } catch (err) {
       if (tolerateNoRoomService && err instanceof BusRequestError && err.code === 'no-responder') {
         return undefined;
@@ -241,7 +241,7 @@ export function registerNuveRoutes(api: FastifyInstance, ctx: RouteContext): voi
   }
 
   async function serviceJson(s: ServiceRecord): Promise<Record<string, unknown>> {
-    return { ...publicService(s), rooms: (await listRooms(store, dc, s.id)).map(roomJson) };
+    return { ...publicService(s), rooms: (await listRooms(store, cluster, s.id)).map(roomJson) };
   }
 
   // ---- rooms -----------------------------------------------------------------------------------------
@@ -254,7 +254,7 @@ export function registerNuveRoutes(api: FastifyInstance, ctx: RouteContext): voi
       throw new HttpError(400, 'test rooms are not supported');
     }
     if (o.getOrCreate) {
-      const existing = await findRoomByName(store, dc, a.service.id, body.name, true);
+      const existing = await findRoomByName(store, cluster, a.service.id, body.name, true);
       if (existing) {
         return roomJson(existing);
       }
@@ -273,11 +273,11 @@ export function registerNuveRoutes(api: FastifyInstance, ctx: RouteContext): voi
       ...settings(o),
     };
     try {
-      await createRoom(store, dc, rec);
+      await createRoom(store, cluster, rec);
     } catch (err) {
       // getOrCreate racing another create of the name: theirs is the room.
       const winner = o.getOrCreate
-        ? await findRoomByName(store, dc, a.service.id, body.name, true)
+        ? await findRoomByName(store, cluster, a.service.id, body.name, true)
         : undefined;
       if (!winner) {
         throw err;
@@ -289,7 +289,7 @@ export function registerNuveRoutes(api: FastifyInstance, ctx: RouteContext): voi
 
   api.get('/rooms', async (req) => {
     const a = ctx.auth(req);
-    return (await listRooms(store, dc, a.service.id)).map(roomJson);
+    return (await listRooms(store, cluster, a.service.id)).map(roomJson);
   });
 
   api.get('/rooms/:room', async (req) => {
@@ -302,10 +302,10 @@ export function registerNuveRoutes(api: FastifyInstance, ctx: RouteContext): voi
     const rec = await findRoom(ctx.auth(req).service, room);
     const body = nuveBody(updateRoomBody, req);
     const o = body.options ?? {};
-    await renameRoom(store, dc, rec, body.name);
+    await renameRoom(store, cluster, rec, body.name);
     // Nuve: p2p can only be turned on; data is replaced when given and kept otherwise (Licode's basic
     // example finds its room by data, and renames it).
-    await putRoom(store, dc, rec.id, {
+    await putRoom(store, cluster, rec.id, {
       name: body.name,
       p2p: o.p2p === true || rec.p2p === true ? true : undefined,
       ...(o.data !== undefined ? { data: o.data } : {}),
@@ -321,7 +321,7 @@ export function registerNuveRoutes(api: FastifyInstance, ctx: RouteContext): voi
     const o = body.options ?? {};
     const fields: Partial<RoomRecord> = { ...settings(o) };
     if (body.name !== undefined) {
-      await renameRoom(store, dc, rec, body.name);
+      await renameRoom(store, cluster, rec, body.name);
     }
     if (o.p2p === true) {
       fields.p2p = true;
@@ -330,7 +330,7 @@ export function registerNuveRoutes(api: FastifyInstance, ctx: RouteContext): voi
       // Nuve: data keys are merged.
       fields.data = isPlainObject(rec.data) && isPlainObject(o.data) ? { ...rec.data, ...o.data } : o.data;
     }
-    await putRoom(store, dc, rec.id, fields);
+    await putRoom(store, cluster, rec.id, fields);
     return text(reply, 'Room Updated');
   });
 
@@ -338,7 +338,7 @@ export function registerNuveRoutes(api: FastifyInstance, ctx: RouteContext): voi
     const { room } = roomParams.parse(req.params);
     const rec = await findRoom(ctx.auth(req).service, room);
     await control({ op: 'end', room: rec.id, reason: 'room deleted' }, true);
-    await deleteRoom(store, dc, rec.id);
+    await deleteRoom(store, cluster, rec.id);
     return text(reply, 'Room deleted');
   });
 
@@ -390,7 +390,7 @@ export function registerNuveRoutes(api: FastifyInstance, ctx: RouteContext): voi
       secure,
       creationDate: Date.now(),
     };
-    await store.set(roomKeys.licodeToken(dc, tokenId), JSON.stringify(doc), LICODE_TOKEN_TTL_MS);
+    await store.set(roomKeys.licodeToken(cluster, tokenId), JSON.stringify(doc), LICODE_TOKEN_TTL_MS);
     return text(reply, encodeLicodeToken({ tokenId, host, secure }, ctx.superserviceKey));
   });
 
@@ -426,19 +426,19 @@ export function registerNuveRoutes(api: FastifyInstance, ctx: RouteContext): voi
     requireSuper(ctx.auth(req));
     const body = nuveBody(createServiceBody, req);
     const id = newId();
-    await putService(store, dc, { id, name: body.name, key: body.key, createdAt: Date.now() });
+    await putService(store, cluster, { id, name: body.name, key: body.key, createdAt: Date.now() });
     return text(reply, id);
   });
 
   api.get('/services', async (req) => {
     requireSuper(ctx.auth(req));
-    return Promise.all((await listServices(store, dc)).map(serviceJson));
+    return Promise.all((await listServices(store, cluster)).map(serviceJson));
   });
 
   api.get('/services/:service', async (req) => {
     requireSuper(ctx.auth(req));
     const { service } = serviceParams.parse(req.params);
-    const s = await getService(store, dc, service);
+    const s = await getService(store, cluster, service);
     if (!s) {
       throw new HttpError(404, 'Service not found');
     }
@@ -448,18 +448,18 @@ export function registerNuveRoutes(api: FastifyInstance, ctx: RouteContext): voi
   api.delete('/services/:service', async (req, reply) => {
     requireSuper(ctx.auth(req));
     const { service } = serviceParams.parse(req.params);
-    const s = await getService(store, dc, service);
+    const s = await getService(store, cluster, service);
     if (!s) {
       throw new HttpError(404, 'Service not found');
     }
     if (s.superservice) {
       throw new HttpError(403, 'the superservice cannot be deleted');
     }
-    for (const r of await listRooms(store, dc, s.id)) {
+    for (const r of await listRooms(store, cluster, s.id)) {
       await control({ op: 'end', room: r.id, reason: 'service deleted' }, true);
-      await deleteRoom(store, dc, r.id);
+      await deleteRoom(store, cluster, r.id);
     }
-    await deleteService(store, dc, s.id);
+    await deleteService(store, cluster, s.id);
     return text(reply, 'Service deleted');
   });
 }

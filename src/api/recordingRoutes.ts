@@ -27,14 +27,14 @@ import { API_BODY_LIMIT, recordingParams, roomParams, startRecordingBody } from 
 const NODE_TIMEOUT_MS = 15_000;
 
 export function registerRecordingRoutes(api: FastifyInstance, ctx: RouteContext): void {
-  const { dc, store, bus } = ctx;
+  const { cluster, store, bus } = ctx;
 
   const roomOf = (req: FastifyRequest, room: string): Promise<RoomRecord> =>
-    findServiceRoom(store, dc, ctx.auth(req).service, room);
+    findServiceRoom(store, cluster, ctx.auth(req).service, room);
 
   /** The record, with a recording whose media node stopped heartbeating shown as failed. */
   async function current(r: RecordingInfo): Promise<RecordingInfo> {
-    if (r.state !== 'recording' || (await store.get(storeKeys.node(dc, r.node))) !== undefined) {
+    if (r.state !== 'recording' || (await store.get(storeKeys.node(cluster, r.node))) !== undefined) {
       return r;
     }
     return { ...r, state: 'failed', error: 'the media node writing it is gone' };
@@ -43,7 +43,7 @@ export function registerRecordingRoutes(api: FastifyInstance, ctx: RouteContext)
   async function recordingOf(req: FastifyRequest): Promise<RecordingInfo> {
     const p = recordingParams.parse(req.params);
     const room = await roomOf(req, p.room);
-    const r = await getRecording(store, dc, room.id, p.id);
+    const r = await getRecording(store, cluster, room.id, p.id);
     if (!r) {
       throw new HttpError(404, 'Recording does not exist');
     }
@@ -51,16 +51,16 @@ export function registerRecordingRoutes(api: FastifyInstance, ctx: RouteContext)
   }
 
   const ask = (node: string, r: RecordingRequest) =>
-    bus.request<RecordingInfo>(recordingSubjects.sfu(dc, node), r, { timeoutMs: NODE_TIMEOUT_MS });
+    bus.request<RecordingInfo>(recordingSubjects.sfu(cluster, node), r, { timeoutMs: NODE_TIMEOUT_MS });
 
   api.post('/rooms/:room/recordings', { bodyLimit: API_BODY_LIMIT }, async (req, reply) => {
     const { room } = roomParams.parse(req.params);
     const rec = await roomOf(req, room);
     const body = startRecordingBody.parse(req.body ?? {});
     // The owner first; in a cascaded room the participant may be on one of the relaying nodes.
-    const owner = await store.get(storeKeys.roomOwner(dc, rec.id));
+    const owner = await store.get(storeKeys.roomOwner(cluster, rec.id));
     const nodes = new Set(owner !== undefined ? [owner] : []);
-    for (const n of Object.keys(await store.hgetall(storeKeys.roomNodes(dc, rec.id)))) {
+    for (const n of Object.keys(await store.hgetall(storeKeys.roomNodes(cluster, rec.id)))) {
       nodes.add(n);
     }
     let notFound: unknown = new HttpError(404, 'nobody publishes in this room');
@@ -81,7 +81,7 @@ export function registerRecordingRoutes(api: FastifyInstance, ctx: RouteContext)
   api.get('/rooms/:room/recordings', async (req) => {
     const { room } = roomParams.parse(req.params);
     const rec = await roomOf(req, room);
-    return Promise.all((await listRecordings(store, dc, rec.id)).map(current));
+    return Promise.all((await listRecordings(store, cluster, rec.id)).map(current));
   });
 
   api.get('/rooms/:room/recordings/:id', (req) => recordingOf(req));
@@ -97,12 +97,12 @@ export function registerRecordingRoutes(api: FastifyInstance, ctx: RouteContext)
     } catch (err) {
       if (err instanceof BusRequestError && (err.code === 'not-found' || err.code === 'no-responder')) {
         // Its node no longer has it (it ended meanwhile, or the node is gone): the record says how it ended.
-        const latest = await getRecording(store, dc, r.room, r.id);
+        const latest = await getRecording(store, cluster, r.room, r.id);
         if (latest && latest.state !== 'recording') {
           return latest;
         }
         const failed: RecordingInfo = { ...r, state: 'failed', error: 'the media node writing it is gone' };
-        await putRecording(store, dc, failed);
+        await putRecording(store, cluster, failed);
         return failed;
       }
       throw err;

@@ -11,7 +11,7 @@ export interface Subscription {
 
 /**
  * The message seam between roles: request/reply with timeout, publish/subscribe, queue groups.
- * Subjects use NATS syntax (`*` one token, `>` the rest) and are namespaced `sb.<dc>.<role>.<node>.<verb>`.
+ * Subjects use NATS syntax (`*` one token, `>` the rest) and are namespaced `sb.<cluster>.<role>.<node>.<verb>`.
  * Payloads are plain JSON; implementations serialise them so in-process and NATS behave alike.
  */
 export interface Bus {

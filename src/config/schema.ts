@@ -53,18 +53,40 @@ const iceServer = z
       "`GET /ice`); TURN entries are also used by the server's own ICE agent.",
   );
 
+/**
+ * A cluster or data-centre name: a token of NATS subjects (`sb.<cluster>.…`) and Redis keys
+ * (`sb:<cluster>:…`), so no dots, colons, wildcards or spaces.
+ */
+const clusterToken = z
+  .string()
+  .min(1, { message: 'must not be empty' })
+  .max(64)
+  .regex(/^[A-Za-z0-9_-]+$/, { message: 'only letters, digits, `-` and `_` (a subject and key token)' });
+
 const globalSection = z
   .strictObject({
-    dc: z
-      .string()
-      .min(1)
+    dc: clusterToken
       .default('dc1')
       .describe(
-        'Data-centre name: namespaces Bus subjects and Store keys, so several clusters can share one NATS ' +
-          'and one Redis.',
+        'Data centre (region) of this process. Clients are placed on media nodes of the region of the ' +
+          'signal instance they reach, and a room spans regions through relays. Alone (no `cluster`), ' +
+          'it also names the cluster, as before: processes with different `dc` and no `cluster` are ' +
+          'separate clusters sharing one NATS and one Redis.',
+      ),
+    cluster: clusterToken
+      .optional()
+      .describe(
+        'Namespace of Bus subjects and Store keys that the processes of one cluster share (default: ' +
+          'the `dc` value). Processes with the same `cluster` and different `dc` form one cluster ' +
+          'across regions.',
       ),
   })
   .describe('Settings of the whole deployment.');
+
+/** The namespace of subjects and keys this process shares with its cluster: `cluster`, else `dc`. */
+export function clusterOf(config: { global: { dc: string; cluster?: string | undefined } }): string {
+  return config.global.cluster ?? config.global.dc;
+}
 
 const natsSection = z
   .strictObject({

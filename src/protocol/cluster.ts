@@ -11,6 +11,8 @@ export const ROOM_LEASE_MS = 10_000;
 /** What every media node writes into the Store each second (its heartbeat). */
 export interface NodeLoad {
   node: string;
+  /** The node's data centre (region, `[global] dc`); absent from nodes of older versions. */
+  dc?: string;
   peers: number;
   tracks: number;
   rooms: number;
@@ -88,39 +90,43 @@ export const notificationTargets = (n: PeerNotification): string[] =>
   n.also ? [n.conn, ...n.also] : [n.conn];
 
 /**
- * A signal instance asks the registry where a peer of `room` goes: the owner, or (owner full or in
- * `avoid`) another node that relays the room. `avoid`: nodes that just refused the join (full,
+ * A signal instance asks the registry where a peer of `room` goes: a node of the client's region
+ * (`dc`) — the owner, or another node that relays the room — and another region's node only when
+ * none of the client's takes peers (RegistryRole.place). `avoid`: nodes that just refused the join (full,
  * draining) or did not answer it (gone).
  */
 export const placeRequest = z.object({
   room: z.string().min(1).max(256),
   avoid: z.array(z.string().min(1).max(256)).max(64).optional(),
+  /** The client's region: the `[global] dc` of the signal instance it reached. Absent: any region. */
+  dc: z.string().min(1).max(64).optional(),
 });
 export type PlaceRequest = z.infer<typeof placeRequest>;
 
 export const subjects = {
-  sfuRpc: (dc: string, node: string) => `sb.${dc}.sfu.${node}.rpc`,
-  signalNotify: (dc: string, node: string) => `sb.${dc}.signal.${node}.notify`,
-  registryPlace: (dc: string) => `sb.${dc}.registry.place`,
+  sfuRpc: (cluster: string, node: string) => `sb.${cluster}.sfu.${node}.rpc`,
+  signalNotify: (cluster: string, node: string) => `sb.${cluster}.signal.${node}.notify`,
+  registryPlace: (cluster: string) => `sb.${cluster}.registry.place`,
   /**
    * Liveness of a media node (request, answers `{}`). Over NATS a dead node's subject has no
    * subscriber, so the request fails at once with `no-responder`: signal instances and the registry
    * notice a crashed node within a second, long before its heartbeat key expires.
    */
-  sfuPing: (dc: string, node: string) => `sb.${dc}.sfu.${node}.ping`,
+  sfuPing: (cluster: string, node: string) => `sb.${cluster}.sfu.${node}.ping`,
   /**
    * A starting process that finds no secrets in the Store asks the running ones (request, answers
    * `{}` when done) to look whether Redis lost its data and write back what they own first, so a
    * Redis restart never makes a new process generate secrets the cluster already has.
    */
-  storeCheck: (dc: string) => `sb.${dc}.store.check`,
+  storeCheck: (cluster: string) => `sb.${cluster}.store.check`,
   /**
    * The room's roster (`{room, peers}`), published by the node owning the room whenever it changes
    * (`peers: []` when the room closes there): for signal instances whose clients have no media peer
    * to be told (a Licode client learns of streams before it publishes or subscribes). NATS subject
    * tokens cannot hold `.`, `*`, `>` or spaces, so the room id goes base64url-encoded.
    */
-  roster: (dc: string, room: string) => `sb.${dc}.roster.${Buffer.from(room, 'utf8').toString('base64url')}`,
+  roster: (cluster: string, room: string) =>
+    `sb.${cluster}.roster.${Buffer.from(room, 'utf8').toString('base64url')}`,
 };
 
 /** What `subjects.roster` carries. */
@@ -167,9 +173,9 @@ export const RECONNECT_NOTIFICATION = 'reconnect';
 export type ReconnectReason = 'node-drain' | 'node-lost' | 'owner-changed' | 'room-closed' | 'ice-failed';
 
 export const storeKeys = {
-  node: (dc: string, node: string) => `sb:${dc}:node:${node}`,
-  nodePrefix: (dc: string) => `sb:${dc}:node:`,
-  roomOwner: (dc: string, room: string) => `sb:${dc}:room:${room}:owner`,
+  node: (cluster: string, node: string) => `sb:${cluster}:node:${node}`,
+  nodePrefix: (cluster: string) => `sb:${cluster}:node:`,
+  roomOwner: (cluster: string, room: string) => `sb:${cluster}:room:${room}:owner`,
   /**
    * Hash of the rooms leased to a node: field = room, value = lease expiry (ms since the epoch).
    * The registry adds a room when it places it there, the node renews its rooms with every
@@ -177,12 +183,12 @@ export const storeKeys = {
    * burst of placements between two heartbeats still spreads over the nodes. (Not under
    * `nodePrefix`: that prefix lists heartbeats only.)
    */
-  nodeRooms: (dc: string, node: string) => `sb:${dc}:leases:${node}`,
+  nodeRooms: (cluster: string, node: string) => `sb:${cluster}:leases:${node}`,
   /**
    * Hash of the nodes hosting a session of the room (owner and relaying nodes): field = node, value =
    * expiry (ms since the epoch). Each node renews its field with every heartbeat and prunes expired
    * fields of others, so a crashed node drops out of it; placement prefers these nodes for a room's
    * extra peers (one upstream copy per node).
    */
-  roomNodes: (dc: string, room: string) => `sb:${dc}:room:${room}:nodes`,
+  roomNodes: (cluster: string, room: string) => `sb:${cluster}:room:${room}:nodes`,
 };

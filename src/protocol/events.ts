@@ -1,6 +1,6 @@
 /**
  * Room and media events (LiveKit's webhook vocabulary). The sfu and room roles publish them on
- * `sb.<dc>.events.<type>`; the api role delivers them to `[webhooks] urls`. Publishing never waits
+ * `sb.<cluster>.events.<type>`; the api role delivers them to `[webhooks] urls`. Publishing never waits
  * for delivery, so nothing here can slow the media path.
  */
 import { randomUUID } from 'node:crypto';
@@ -64,18 +64,18 @@ export interface SwitchboardEvent {
 }
 
 export const eventSubjects = {
-  one: (dc: string, type: string) => `sb.${dc}.events.${type}`,
-  all: (dc: string) => `sb.${dc}.events.>`,
+  one: (cluster: string, type: string) => `sb.${cluster}.events.${type}`,
+  all: (cluster: string) => `sb.${cluster}.events.>`,
 };
 
 export type EventInit = Omit<SwitchboardEvent, 'id' | 'createdAt'>;
 
 /** Publishes an event on the Bus (fire and forget). */
-export function publishEvent(bus: Bus, dc: string, e: EventInit): void {
+export function publishEvent(bus: Bus, cluster: string, e: EventInit): void {
   const event: SwitchboardEvent = {
     id: `EV_${randomUUID()}`,
     createdAt: Math.floor(Date.now() / 1000),
     ...e,
   };
-  bus.publish(eventSubjects.one(dc, e.event), event);
+  bus.publish(eventSubjects.one(cluster, e.event), event);
 }

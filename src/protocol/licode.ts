@@ -74,12 +74,12 @@ export type LicodeRoomEvent = z.infer<typeof licodeRoomEvent>;
 const subjectToken = (room: string) => Buffer.from(room, 'utf8').toString('base64url');
 
 export const licodeSubjects = {
-  room: (dc: string, room: string) => `sb.${dc}.licode.${subjectToken(room)}`,
+  room: (cluster: string, room: string) => `sb.${cluster}.licode.${subjectToken(room)}`,
 };
 
 export const licodeKeys = {
   /** Hash id → LicodeStreamRecord JSON: the room's Licode streams (attributes, data-only streams). */
-  streams: (dc: string, room: string) => `sb:${dc}:licode:${room}`,
+  streams: (cluster: string, room: string) => `sb:${cluster}:licode:${room}`,
 };
 
 // ---- client events ----------------------------------------------------------------------------------

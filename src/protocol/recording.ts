@@ -1,7 +1,7 @@
 /**
  * Recording across the seams: what the api role and the sfu role's JSON-RPC methods ask a media node
- * (Bus subject `sb.<dc>.sfu.<node>.recording`), the recording record kept in the Store
- * (`sb:<dc>:recordings:<room>:<id>`, persisted by the embedded Store) and its helpers.
+ * (Bus subject `sb.<cluster>.sfu.<node>.recording`), the recording record kept in the Store
+ * (`sb:<cluster>:recordings:<room>:<id>`, persisted by the embedded Store) and its helpers.
  */
 import { z } from 'zod';
 import type { Store } from '../backbone/index.ts';
@@ -9,12 +9,12 @@ import { logger } from '../util/logger.ts';
 
 export const recordingSubjects = {
   /** api → sfu (request): start / stop a recording of a room this node hosts. */
-  sfu: (dc: string, node: string) => `sb.${dc}.sfu.${node}.recording`,
+  sfu: (cluster: string, node: string) => `sb.${cluster}.sfu.${node}.recording`,
 };
 
 export const recordingKeys = {
-  one: (dc: string, room: string, id: string) => `sb:${dc}:recordings:${room}:${id}`,
-  room: (dc: string, room: string) => `sb:${dc}:recordings:${room}:`,
+  one: (cluster: string, room: string, id: string) => `sb:${cluster}:recordings:${room}:${id}`,
+  room: (cluster: string, room: string) => `sb:${cluster}:recordings:${room}:`,
 };
 
 const id = z.string().min(1).max(256);
@@ -89,23 +89,23 @@ export const recordingInfo = z.object({
 });
 export type RecordingInfo = z.infer<typeof recordingInfo>;
 
-export async function putRecording(store: Store, dc: string, r: RecordingInfo): Promise<void> {
-  await store.set(recordingKeys.one(dc, r.room, r.id), JSON.stringify(r));
+export async function putRecording(store: Store, cluster: string, r: RecordingInfo): Promise<void> {
+  await store.set(recordingKeys.one(cluster, r.room, r.id), JSON.stringify(r));
 }
 
 export async function getRecording(
   store: Store,
-  dc: string,
+  cluster: string,
   room: string,
   rid: string,
 ): Promise<RecordingInfo | undefined> {
-  return parse(await store.get(recordingKeys.one(dc, room, rid)));
+  return parse(await store.get(recordingKeys.one(cluster, room, rid)));
 }
 
 /** A room's recordings, oldest first. */
-export async function listRecordings(store: Store, dc: string, room: string): Promise<RecordingInfo[]> {
+export async function listRecordings(store: Store, cluster: string, room: string): Promise<RecordingInfo[]> {
   const out: RecordingInfo[] = [];
-  for (const key of await store.keys(recordingKeys.room(dc, room))) {
+  for (const key of await store.keys(recordingKeys.room(cluster, room))) {
     const r = parse(await store.get(key));
     if (r) {
       out.push(r);
@@ -114,8 +114,13 @@ export async function listRecordings(store: Store, dc: string, room: string): Pr
   return out.sort((a, b) => a.startedAt - b.startedAt);
 }
 
-export async function deleteRecording(store: Store, dc: string, room: string, rid: string): Promise<void> {
-  await store.del(recordingKeys.one(dc, room, rid));
+export async function deleteRecording(
+  store: Store,
+  cluster: string,
+  room: string,
+  rid: string,
+): Promise<void> {
+  await store.del(recordingKeys.one(cluster, room, rid));
 }
 
 function parse(raw: string | undefined): RecordingInfo | undefined {

@@ -10,8 +10,8 @@ import { safeEqual } from './tokens.ts';
 import { SwitchboardError } from '../util/errors.ts';
 import { logger } from '../util/logger.ts';
 
-export async function getRoom(store: Store, dc: string, id: string): Promise<RoomRecord | undefined> {
-  const raw = await store.hgetall(roomKeys.room(dc, id));
+export async function getRoom(store: Store, cluster: string, id: string): Promise<RoomRecord | undefined> {
+  const raw = await store.hgetall(roomKeys.room(cluster, id));
   if (Object.keys(raw).length === 0) {
     return undefined;
   }
@@ -34,11 +34,11 @@ export async function getRoom(store: Store, dc: string, id: string): Promise<Roo
 /** Writes the given fields of a room (creating it when absent); `undefined` values delete the field. */
 export async function putRoom(
   store: Store,
-  dc: string,
+  cluster: string,
   id: string,
   fields: Partial<Omit<RoomRecord, 'id'>>,
 ): Promise<void> {
-  const key = roomKeys.room(dc, id);
+  const key = roomKeys.room(cluster, id);
   const set: Record<string, string> = { id: JSON.stringify(id) };
   for (const [k, v] of Object.entries(fields)) {
     if (v === undefined) {
@@ -51,12 +51,12 @@ export async function putRoom(
 }
 
 /** Deletes a room and frees its name (the name first: a crash in between leaves a findable record). */
-export async function deleteRoom(store: Store, dc: string, id: string): Promise<void> {
-  const rec = await getRoom(store, dc, id);
+export async function deleteRoom(store: Store, cluster: string, id: string): Promise<void> {
+  const rec = await getRoom(store, cluster, id);
   if (rec) {
-    await store.compareAndDelete(roomKeys.roomName(dc, rec.service, rec.name), id);
+    await store.compareAndDelete(roomKeys.roomName(cluster, rec.service, rec.name), id);
   }
-  await store.del(roomKeys.room(dc, id));
+  await store.del(roomKeys.room(cluster, id));
 }
 
 // ---- room names --------------------------------------------------------------------------------------
@@ -76,16 +76,16 @@ const NAME_CLAIM_TTL_MS = 30_000;
  */
 export async function claimRoomName(
   store: Store,
-  dc: string,
+  cluster: string,
   service: string,
   name: string,
   id: string,
 ): Promise<string | undefined> {
-  const key = roomKeys.roomName(dc, service, name);
+  const key = roomKeys.roomName(cluster, service, name);
   for (let attempt = 0; attempt < 2; attempt++) {
     if (await store.setIfAbsent(key, id, NAME_CLAIM_TTL_MS)) {
       // Rooms from before the index (or renamed past it) are not in it.
-      const other = (await listRooms(store, dc, service)).find((r) => r.name === name && r.id !== id);
+      const other = (await listRooms(store, cluster, service)).find((r) => r.name === name && r.id !== id);
       if (other) {
         await store.compareAndDelete(key, id);
         return other.id;
@@ -99,7 +99,7 @@ export async function claimRoomName(
     if (holder === undefined) {
       continue; // released meanwhile
     }
-    const rec = await getRoom(store, dc, holder);
+    const rec = await getRoom(store, cluster, holder);
     if (!rec || (rec.name === name && rec.service === service)) {
       return holder; // taken (or being created: no record yet)
     }
@@ -111,39 +111,44 @@ export async function claimRoomName(
 /** The record of a claimed name is written: the claim becomes permanent. */
 export async function confirmRoomName(
   store: Store,
-  dc: string,
+  cluster: string,
   service: string,
   name: string,
   id: string,
 ): Promise<void> {
-  await store.set(roomKeys.roomName(dc, service, name), id);
+  await store.set(roomKeys.roomName(cluster, service, name), id);
 }
 
 /** Writes a new room, its name claimed first; throws `conflict` (409) when the service has a room of that name. */
-export async function createRoom(store: Store, dc: string, rec: RoomRecord): Promise<void> {
-  const holder = await claimRoomName(store, dc, rec.service, rec.name, rec.id);
+export async function createRoom(store: Store, cluster: string, rec: RoomRecord): Promise<void> {
+  const holder = await claimRoomName(store, cluster, rec.service, rec.name, rec.id);
   if (holder !== undefined) {
     throw new SwitchboardError('conflict', `a room named "${rec.name}" already exists (id ${holder})`);
   }
-  await putRoom(store, dc, rec.id, rec);
-  await confirmRoomName(store, dc, rec.service, rec.name, rec.id);
+  await putRoom(store, cluster, rec.id, rec);
+  await confirmRoomName(store, cluster, rec.service, rec.name, rec.id);
 }
 
 /**
  * Renames a room, keeping the name index right (Nuve's updateRoom / PATCH call it before writing the
  * other fields); throws `conflict` when another room of the service has `name`.
  */
-export async function renameRoom(store: Store, dc: string, rec: RoomRecord, name: string): Promise<void> {
+export async function renameRoom(
+  store: Store,
+  cluster: string,
+  rec: RoomRecord,
+  name: string,
+): Promise<void> {
   if (name === rec.name) {
     return;
   }
-  const holder = await claimRoomName(store, dc, rec.service, name, rec.id);
+  const holder = await claimRoomName(store, cluster, rec.service, name, rec.id);
   if (holder !== undefined) {
     throw new SwitchboardError('conflict', `a room named "${name}" already exists (id ${holder})`);
   }
-  await putRoom(store, dc, rec.id, { name });
-  await confirmRoomName(store, dc, rec.service, name, rec.id);
-  await store.compareAndDelete(roomKeys.roomName(dc, rec.service, rec.name), rec.id);
+  await putRoom(store, cluster, rec.id, { name });
+  await confirmRoomName(store, cluster, rec.service, name, rec.id);
+  await store.compareAndDelete(roomKeys.roomName(cluster, rec.service, rec.name), rec.id);
 }
 
 /**
@@ -153,15 +158,15 @@ export async function renameRoom(store: Store, dc: string, rec: RoomRecord, name
  */
 export async function findRoomByName(
   store: Store,
-  dc: string,
+  cluster: string,
   service: string,
   name: string,
   scan: boolean,
 ): Promise<RoomRecord | undefined> {
-  const key = roomKeys.roomName(dc, service, name);
+  const key = roomKeys.roomName(cluster, service, name);
   const id = await store.get(key);
   if (id !== undefined) {
-    const rec = await getRoom(store, dc, id);
+    const rec = await getRoom(store, cluster, id);
     if (rec && rec.name === name && rec.service === service) {
       return rec;
     }
@@ -169,7 +174,7 @@ export async function findRoomByName(
   if (!scan) {
     return undefined;
   }
-  const found = (await listRooms(store, dc, service)).filter((r) => r.name === name);
+  const found = (await listRooms(store, cluster, service)).filter((r) => r.name === name);
   if (found.length > 1) {
     throw new SwitchboardError(
       'conflict',
@@ -184,11 +189,11 @@ export async function findRoomByName(
 }
 
 /** Rooms of one service (or all), oldest first. */
-export async function listRooms(store: Store, dc: string, service?: string): Promise<RoomRecord[]> {
-  const prefix = roomKeys.roomPrefix(dc);
+export async function listRooms(store: Store, cluster: string, service?: string): Promise<RoomRecord[]> {
+  const prefix = roomKeys.roomPrefix(cluster);
   const out: RoomRecord[] = [];
   for (const key of await store.keys(prefix)) {
-    const room = await getRoom(store, dc, key.slice(prefix.length));
+    const room = await getRoom(store, cluster, key.slice(prefix.length));
     if (room && (service === undefined || room.service === service)) {
       out.push(room);
     }
@@ -196,8 +201,12 @@ export async function listRooms(store: Store, dc: string, service?: string): Pro
   return out.sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
 }
 
-export async function getService(store: Store, dc: string, id: string): Promise<ServiceRecord | undefined> {
-  const raw = await store.get(roomKeys.service(dc, id));
+export async function getService(
+  store: Store,
+  cluster: string,
+  id: string,
+): Promise<ServiceRecord | undefined> {
+  const raw = await store.get(roomKeys.service(cluster, id));
   if (raw === undefined) {
     return undefined;
   }
@@ -209,19 +218,19 @@ export async function getService(store: Store, dc: string, id: string): Promise<
   }
 }
 
-export async function putService(store: Store, dc: string, s: ServiceRecord): Promise<void> {
-  await store.set(roomKeys.service(dc, s.id), JSON.stringify(s));
+export async function putService(store: Store, cluster: string, s: ServiceRecord): Promise<void> {
+  await store.set(roomKeys.service(cluster, s.id), JSON.stringify(s));
 }
 
-export async function deleteService(store: Store, dc: string, id: string): Promise<void> {
-  await store.del(roomKeys.service(dc, id));
+export async function deleteService(store: Store, cluster: string, id: string): Promise<void> {
+  await store.del(roomKeys.service(cluster, id));
 }
 
-export async function listServices(store: Store, dc: string): Promise<ServiceRecord[]> {
-  const prefix = roomKeys.servicePrefix(dc);
+export async function listServices(store: Store, cluster: string): Promise<ServiceRecord[]> {
+  const prefix = roomKeys.servicePrefix(cluster);
   const out: ServiceRecord[] = [];
   for (const key of await store.keys(prefix)) {
-    const s = await getService(store, dc, key.slice(prefix.length));
+    const s = await getService(store, cluster, key.slice(prefix.length));
     if (s) {
       out.push(s);
     }

@@ -9,19 +9,19 @@ import { deeperThan } from '../util/jsonDepth.ts';
 
 export const roomSubjects = {
   /** signal → room (request): may this peer join? Answers AdmitReply or an error. */
-  admit: (dc: string) => `sb.${dc}.room.admit`,
+  admit: (cluster: string) => `sb.${cluster}.room.admit`,
   /** signal → room (publish): the media join succeeded. */
-  joined: (dc: string) => `sb.${dc}.room.joined`,
+  joined: (cluster: string) => `sb.${cluster}.room.joined`,
   /** signal → room (publish): the peer's socket closed or its media join failed. */
-  leave: (dc: string) => `sb.${dc}.room.leave`,
+  leave: (cluster: string) => `sb.${cluster}.room.leave`,
   /** signal → room (request): a client's `room.*` call. */
-  rpc: (dc: string) => `sb.${dc}.room.rpc`,
+  rpc: (cluster: string) => `sb.${cluster}.room.rpc`,
   /** api → room (request): kick users, end a room (REST DELETE). */
-  control: (dc: string) => `sb.${dc}.room.control`,
+  control: (cluster: string) => `sb.${cluster}.room.control`,
   /** signal → room (publish): a member to write back after the Store lost its data (Redis restart). */
-  restore: (dc: string) => `sb.${dc}.room.restore`,
+  restore: (cluster: string) => `sb.${cluster}.room.restore`,
   /** room → sfu (request): act on the media of a room this node hosts. */
-  sfuAdmin: (dc: string, node: string) => `sb.${dc}.sfu.${node}.admin`,
+  sfuAdmin: (cluster: string, node: string) => `sb.${cluster}.sfu.${node}.admin`,
 };
 
 /** Queue group of room role instances: each request goes to one of them. */
@@ -32,34 +32,34 @@ export const ROOM_QUEUE = 'room';
  * `[api] datadir`); membership is live state and is not persisted.
  */
 export const roomKeys = {
-  room: (dc: string, id: string) => `sb:${dc}:rooms:${id}`,
-  roomPrefix: (dc: string) => `sb:${dc}:rooms:`,
+  room: (cluster: string, id: string) => `sb:${cluster}:rooms:${id}`,
+  roomPrefix: (cluster: string) => `sb:${cluster}:rooms:`,
   /** The id of the room called `name` among `service`'s rooms (names are unique per service). */
-  roomName: (dc: string, service: string, name: string) => `sb:${dc}:roomnames:${service}:${name}`,
-  service: (dc: string, id: string) => `sb:${dc}:services:${id}`,
-  servicePrefix: (dc: string) => `sb:${dc}:services:`,
-  secret: (dc: string, name: string) => `sb:${dc}:secrets:${name}`,
+  roomName: (cluster: string, service: string, name: string) => `sb:${cluster}:roomnames:${service}:${name}`,
+  service: (cluster: string, id: string) => `sb:${cluster}:services:${id}`,
+  servicePrefix: (cluster: string) => `sb:${cluster}:services:`,
+  secret: (cluster: string, name: string) => `sb:${cluster}:secrets:${name}`,
   /** One MAuth (timestamp, cnonce) pair seen for a service, kept for the skew window (replay protection). */
-  mauth: (dc: string, service: string, ts: string, cnonce: string) =>
-    `sb:${dc}:mauth:${service}:${ts}:${cnonce}`,
+  mauth: (cluster: string, service: string, ts: string, cnonce: string) =>
+    `sb:${cluster}:mauth:${service}:${ts}:${cnonce}`,
   /** A single-use JWT's id, kept until the token expires. */
-  jti: (dc: string, jti: string) => `sb:${dc}:jti:${jti}`,
+  jti: (cluster: string, jti: string) => `sb:${cluster}:jti:${jti}`,
   /** A Licode token document until it is used (3 minutes). */
-  licodeToken: (dc: string, id: string) => `sb:${dc}:nuvetoken:${id}`,
+  licodeToken: (cluster: string, id: string) => `sb:${cluster}:nuvetoken:${id}`,
   /** Hash uid → Member JSON. */
-  members: (dc: string, room: string) => `sb:${dc}:members:${room}`,
-  membersPrefix: (dc: string) => `sb:${dc}:members:`,
+  members: (cluster: string, room: string) => `sb:${cluster}:members:${room}`,
+  membersPrefix: (cluster: string) => `sb:${cluster}:members:`,
   /** Capacity slot `i` of a room, holding the occupant's connection id (atomic set-if-absent). */
-  slot: (dc: string, room: string, i: number) => `sb:${dc}:slot:${room}:${i}`,
+  slot: (cluster: string, room: string, i: number) => `sb:${cluster}:slot:${room}:${i}`,
   /** Set while a room has members: its first join starts it, its last leave finishes it. */
-  live: (dc: string, room: string) => `sb:${dc}:live:${room}`,
+  live: (cluster: string, room: string) => `sb:${cluster}:live:${room}`,
   /** A signal instance's heartbeat; members of a signal instance that stopped beating are reaped. */
-  signalAlive: (dc: string, node: string) => `sb:${dc}:signal:${node}`,
+  signalAlive: (cluster: string, node: string) => `sb:${cluster}:signal:${node}`,
 };
 
-export function persistentPrefixes(dc: string): string[] {
+export function persistentPrefixes(cluster: string): string[] {
   return ['rooms', 'roomnames', 'services', 'secrets', 'mauth', 'jti', 'nuvetoken', 'recordings'].map(
-    (p) => `sb:${dc}:${p}:`,
+    (p) => `sb:${cluster}:${p}:`,
   );
 }
 
@@ -67,8 +67,8 @@ export function persistentPrefixes(dc: string): string[] {
  * Durable records a process with the api or room role keeps a copy of, to write them back when Redis
  * loses its data (RedisStore's mirror). Secrets, members and leases are written back by their owners.
  */
-export function mirroredPrefixes(dc: string): string[] {
-  return ['rooms', 'roomnames', 'services', 'recordings'].map((p) => `sb:${dc}:${p}:`);
+export function mirroredPrefixes(cluster: string): string[] {
+  return ['rooms', 'roomnames', 'services', 'recordings'].map((p) => `sb:${cluster}:${p}:`);
 }
 
 export const SIGNAL_HEARTBEAT_MS = 5000;

@@ -8,7 +8,7 @@ const UNCAPPED_SLOTS = 100_000;
 /**
  * Who is in a room, in the Store: a hash uid → member, and one capacity slot key per member.
  *
- * A member holds slot `i` (`sb:<dc>:slot:<room>:<i>` = its connection id), claimed with the Store's
+ * A member holds slot `i` (`sb:<cluster>:slot:<room>:<i>` = its connection id), claimed with the Store's
  * atomic set-if-absent. With `maxPeers = N` only slots 0..N-1 exist, so however many room-role
  * instances admit peers at once, at most N hold a slot: the cap holds across instances. Releasing
  * is compare-and-delete on the slot, which also decides, between racing leaves (socket close, kick,
@@ -16,15 +16,15 @@ const UNCAPPED_SLOTS = 100_000;
  */
 export class Membership {
   readonly #store: Store;
-  readonly #dc: string;
+  readonly #cluster: string;
 
-  constructor(dc: string, store: Store) {
-    this.#dc = dc;
+  constructor(cluster: string, store: Store) {
+    this.#cluster = cluster;
     this.#store = store;
   }
 
   async list(room: string): Promise<MemberRecord[]> {
-    const raw = await this.#store.hgetall(roomKeys.members(this.#dc, room));
+    const raw = await this.#store.hgetall(roomKeys.members(this.#cluster, room));
     const out: MemberRecord[] = [];
     for (const v of Object.values(raw)) {
       const m = parseMember(v);
@@ -36,14 +36,14 @@ export class Membership {
   }
 
   async get(room: string, uid: string): Promise<MemberRecord | undefined> {
-    const raw = await this.#store.hgetall(roomKeys.members(this.#dc, room));
+    const raw = await this.#store.hgetall(roomKeys.members(this.#cluster, room));
     const v = raw[uid];
     return v === undefined ? undefined : parseMember(v);
   }
 
   /** Rooms that have members (for the reaper). */
   async rooms(): Promise<string[]> {
-    const prefix = roomKeys.membersPrefix(this.#dc);
+    const prefix = roomKeys.membersPrefix(this.#cluster);
     return (await this.#store.keys(prefix)).map((k) => k.slice(prefix.length));
   }
 
@@ -61,7 +61,7 @@ export class Membership {
     const start = occupied % size;
     for (let n = 0; n < size; n++) {
       const i = (start + n) % size;
-      if (await this.#store.setIfAbsent(roomKeys.slot(this.#dc, room, i), conn)) {
+      if (await this.#store.setIfAbsent(roomKeys.slot(this.#cluster, room, i), conn)) {
         return i;
       }
     }
@@ -69,11 +69,11 @@ export class Membership {
   }
 
   async releaseSlot(room: string, slot: number, conn: string): Promise<boolean> {
-    return this.#store.compareAndDelete(roomKeys.slot(this.#dc, room, slot), conn);
+    return this.#store.compareAndDelete(roomKeys.slot(this.#cluster, room, slot), conn);
   }
 
   async put(room: string, m: MemberRecord): Promise<void> {
-    await this.#store.hset(roomKeys.members(this.#dc, room), { [m.uid]: JSON.stringify(m) });
+    await this.#store.hset(roomKeys.members(this.#cluster, room), { [m.uid]: JSON.stringify(m) });
   }
 
   /**
@@ -86,7 +86,7 @@ export class Membership {
     }
     const current = await this.get(room, m.uid);
     if (current?.conn === m.conn) {
-      await this.#store.hdel(roomKeys.members(this.#dc, room), m.uid);
+      await this.#store.hdel(roomKeys.members(this.#cluster, room), m.uid);
     }
     return true;
   }

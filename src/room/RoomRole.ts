@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Bus, Store, Subscription } from '../backbone/index.ts';
 import { BusRequestError } from '../backbone/index.ts';
-import type { Config } from '../config/index.ts';
+import { clusterOf, type Config } from '../config/index.ts';
 import { storeKeys, subjects, type PeerNotification } from '../protocol/cluster.ts';
 import { publishEvent, type EventInit } from '../protocol/events.ts';
 import {
@@ -68,7 +68,7 @@ function forbidden(message: string): never {
 export class RoomRole {
   readonly #bus: Bus;
   readonly #store: Store;
-  readonly #dc: string;
+  readonly #cluster: string;
   readonly #anonymous: boolean;
   readonly #superservice: string;
   readonly #members: Membership;
@@ -79,22 +79,22 @@ export class RoomRole {
   constructor(config: Config, bus: Bus, store: Store, superserviceId: string) {
     this.#bus = bus;
     this.#store = store;
-    this.#dc = config.global.dc;
+    this.#cluster = clusterOf(config);
     this.#anonymous = config.auth.anonymous;
     this.#superservice = superserviceId;
-    this.#members = new Membership(this.#dc, store);
+    this.#members = new Membership(this.#cluster, store);
   }
 
   async start(): Promise<void> {
-    const dc = this.#dc;
+    const cluster = this.#cluster;
     const q = { queue: ROOM_QUEUE };
     this.#subs.push(
-      this.#bus.subscribe(roomSubjects.admit(dc), (d) => this.admit(admitRequest.parse(d)), q),
-      this.#bus.subscribe(roomSubjects.joined(dc), (d) => this.#joined(joinedMessage.parse(d)), q),
-      this.#bus.subscribe(roomSubjects.leave(dc), (d) => this.#leave(leaveMessage.parse(d)), q),
-      this.#bus.subscribe(roomSubjects.rpc(dc), (d) => this.#rpc(roomRpcRequest.parse(d)), q),
-      this.#bus.subscribe(roomSubjects.control(dc), (d) => this.#control(controlRequest.parse(d)), q),
-      this.#bus.subscribe(roomSubjects.restore(dc), (d) => this.#restore(restoreMessage.parse(d)), q),
+      this.#bus.subscribe(roomSubjects.admit(cluster), (d) => this.admit(admitRequest.parse(d)), q),
+      this.#bus.subscribe(roomSubjects.joined(cluster), (d) => this.#joined(joinedMessage.parse(d)), q),
+      this.#bus.subscribe(roomSubjects.leave(cluster), (d) => this.#leave(leaveMessage.parse(d)), q),
+      this.#bus.subscribe(roomSubjects.rpc(cluster), (d) => this.#rpc(roomRpcRequest.parse(d)), q),
+      this.#bus.subscribe(roomSubjects.control(cluster), (d) => this.#control(controlRequest.parse(d)), q),
+      this.#bus.subscribe(roomSubjects.restore(cluster), (d) => this.#restore(restoreMessage.parse(d)), q),
     );
     await this.#bus.flush();
     await this.#dropIdleAdhocRooms();
@@ -198,7 +198,7 @@ export class RoomRole {
     await this.#members.put(msg.room, confirmed);
     this.#notify(confirmed, MEMBER_RECORD_NOTIFICATION, confirmed);
     const rec = await this.#room(msg.room);
-    if (await this.#store.setIfAbsent(roomKeys.live(this.#dc, msg.room), '1')) {
+    if (await this.#store.setIfAbsent(roomKeys.live(this.#cluster, msg.room), '1')) {
       this.#event(rec, { event: 'room_started' });
     }
     this.#event(rec, { event: 'participant_joined', participant: { identity: m.uid, name: m.name } });
@@ -226,7 +226,7 @@ export class RoomRole {
       return;
     }
     let slot: number | undefined = member.slot;
-    if (!(await this.#store.setIfAbsent(roomKeys.slot(this.#dc, room, slot), member.conn))) {
+    if (!(await this.#store.setIfAbsent(roomKeys.slot(this.#cluster, room, slot), member.conn))) {
       slot = await this.#members.claimSlot(room, member.conn, 0, 0);
     }
     if (slot === undefined) {
@@ -234,7 +234,7 @@ export class RoomRole {
     }
     await this.#members.put(room, { ...member, slot });
     if (member.confirmed) {
-      await this.#store.setIfAbsent(roomKeys.live(this.#dc, room), '1');
+      await this.#store.setIfAbsent(roomKeys.live(this.#cluster, room), '1');
     }
   }
 
@@ -250,7 +250,7 @@ export class RoomRole {
       return false; // someone else (a racing leave, the reaper) already did
     }
     const all = await this.#members.list(room);
-    const rec = await getRoom(this.#store, this.#dc, room);
+    const rec = await getRoom(this.#store, this.#cluster, room);
     if (m.confirmed) {
       if (!m.hidden) {
         this.#broadcast(all, m.uid, roomNotifications.peer, { state: 'leave', peer: peerInfo(m), reason });
@@ -276,11 +276,11 @@ export class RoomRole {
     reason: string,
     deleteRecord = false,
   ): Promise<void> {
-    if ((await this.#store.compareAndDelete(roomKeys.live(this.#dc, room), '1')) && rec) {
+    if ((await this.#store.compareAndDelete(roomKeys.live(this.#cluster, room), '1')) && rec) {
       this.#event(rec, { event: 'room_finished', reason });
     }
     if (rec && (rec.adhoc || deleteRecord)) {
-      await deleteRoom(this.#store, this.#dc, room);
+      await deleteRoom(this.#store, this.#cluster, room);
     }
   }
 
@@ -408,7 +408,7 @@ export class RoomRole {
 
   async #update(room: string, fields: Partial<RoomRecord>): Promise<unknown> {
     await this.#room(room);
-    await putRoom(this.#store, this.#dc, room, fields);
+    await putRoom(this.#store, this.#cluster, room, fields);
     const info = roomInfo(await this.#room(room));
     this.#broadcast(await this.#members.list(room), undefined, roomNotifications.updated, { room: info });
     return info;
@@ -465,12 +465,12 @@ export class RoomRole {
 
   /** An existing room's settings from the API (renamed first: a taken name changes nothing). */
   async #controlUpdate(req: Extract<ControlRequest, { op: 'update' }>): Promise<unknown> {
-    const rec = await getRoom(this.#store, this.#dc, req.room);
+    const rec = await getRoom(this.#store, this.#cluster, req.room);
     if (!rec) {
       throw new SwitchboardError('not-found', 'room does not exist');
     }
     if (req.name !== undefined) {
-      await renameRoom(this.#store, this.#dc, rec, req.name);
+      await renameRoom(this.#store, this.#cluster, rec, req.name);
     }
     const fields: Partial<RoomRecord> = {};
     if (req.locked !== undefined) {
@@ -494,7 +494,7 @@ export class RoomRole {
    */
   async #addExternal(req: Extract<ControlRequest, { op: 'addPeer' }>): Promise<PeerInfo> {
     const room = req.room;
-    const rec = await getRoom(this.#store, this.#dc, room);
+    const rec = await getRoom(this.#store, this.#cluster, room);
     if (!rec) {
       throw new SwitchboardError('not-found', 'room does not exist');
     }
@@ -547,7 +547,7 @@ export class RoomRole {
   /** Everyone leaves; returns how many members there were. */
   async #end(room: string, reason: string, deleteRecord: boolean): Promise<number> {
     const members = await this.#members.list(room);
-    const rec = await getRoom(this.#store, this.#dc, room);
+    const rec = await getRoom(this.#store, this.#cluster, room);
     const removed: MemberRecord[] = [];
     for (const m of members) {
       if (await this.#members.remove(room, m)) {
@@ -575,9 +575,9 @@ export class RoomRole {
   /** Rooms a join created outlive a shutdown in the snapshot; with nobody in them they go. */
   async #dropIdleAdhocRooms(): Promise<void> {
     try {
-      for (const r of await listRooms(this.#store, this.#dc)) {
+      for (const r of await listRooms(this.#store, this.#cluster)) {
         if (r.adhoc && (await this.#members.list(r.id)).length === 0) {
-          await deleteRoom(this.#store, this.#dc, r.id);
+          await deleteRoom(this.#store, this.#cluster, r.id);
         }
       }
     } catch (err) {
@@ -597,7 +597,7 @@ export class RoomRole {
           }
           let ok = alive.get(m.signal);
           if (ok === undefined) {
-            ok = (await this.#store.get(roomKeys.signalAlive(this.#dc, m.signal))) !== undefined;
+            ok = (await this.#store.get(roomKeys.signalAlive(this.#cluster, m.signal))) !== undefined;
             alive.set(m.signal, ok);
           }
           if (!ok && (await this.#removeMember(room, m, 'signal-lost'))) {
@@ -619,36 +619,36 @@ export class RoomRole {
    * rooms share (made before names were unique) is refused rather than guessed.
    */
   async #admissionRoom(sid: string, service: string): Promise<RoomRecord> {
-    const dc = this.#dc;
-    const named = await findRoomByName(this.#store, dc, service, sid, false);
+    const cluster = this.#cluster;
+    const named = await findRoomByName(this.#store, cluster, service, sid, false);
     if (named) {
       return named;
     }
-    const byId = await getRoom(this.#store, dc, sid);
+    const byId = await getRoom(this.#store, cluster, sid);
     if (byId) {
       return byId;
     }
-    const scanned = await findRoomByName(this.#store, dc, service, sid, true);
+    const scanned = await findRoomByName(this.#store, cluster, service, sid, true);
     if (scanned) {
       return scanned;
     }
-    const holder = await claimRoomName(this.#store, dc, service, sid, sid);
+    const holder = await claimRoomName(this.#store, cluster, service, sid, sid);
     if (holder !== undefined) {
       // A REST create of this name won the race: its room it is, once written.
-      const rec = await getRoom(this.#store, dc, holder);
+      const rec = await getRoom(this.#store, cluster, holder);
       if (!rec) {
         throw new SwitchboardError('unavailable', `room "${sid}" is being created; try again`);
       }
       return rec;
     }
     const rec = await this.#room(sid, service);
-    await confirmRoomName(this.#store, dc, service, sid, sid);
+    await confirmRoomName(this.#store, cluster, service, sid, sid);
     return rec;
   }
 
   /** The room's record; a room nobody created through the API is created by its first join. */
   async #room(id: string, service = this.#superservice): Promise<RoomRecord> {
-    const existing = await getRoom(this.#store, this.#dc, id);
+    const existing = await getRoom(this.#store, this.#cluster, id);
     if (existing) {
       return existing;
     }
@@ -661,18 +661,18 @@ export class RoomRole {
       adhoc: true,
       createdAt: Date.now(),
     };
-    await putRoom(this.#store, this.#dc, id, { ...rec });
-    return (await getRoom(this.#store, this.#dc, id)) ?? rec;
+    await putRoom(this.#store, this.#cluster, id, { ...rec });
+    return (await getRoom(this.#store, this.#cluster, id)) ?? rec;
   }
 
   /** Acts on the media node hosting `room`; no node (no media yet) = nothing to do. */
   async #sfu(room: string, req: SfuAdminRequest): Promise<SfuAdminReply> {
-    const node = await this.#store.get(storeKeys.roomOwner(this.#dc, room));
+    const node = await this.#store.get(storeKeys.roomOwner(this.#cluster, room));
     if (!node) {
       return { count: 0 };
     }
     try {
-      return await this.#bus.request<SfuAdminReply>(roomSubjects.sfuAdmin(this.#dc, node), req, {
+      return await this.#bus.request<SfuAdminReply>(roomSubjects.sfuAdmin(this.#cluster, node), req, {
         timeoutMs: 5000,
       });
     } catch (err) {
@@ -689,7 +689,7 @@ export class RoomRole {
       return; // nobody to tell
     }
     const msg: PeerNotification = { conn: m.conn, method, params };
-    this.#bus.publish(subjects.signalNotify(this.#dc, m.signal), msg);
+    this.#bus.publish(subjects.signalNotify(this.#cluster, m.signal), msg);
   }
 
   #broadcast(
@@ -706,6 +706,10 @@ export class RoomRole {
   }
 
   #event(rec: RoomRecord, e: Omit<EventInit, 'room' | 'service'>): void {
-    publishEvent(this.#bus, this.#dc, { ...e, room: { sid: rec.id, name: rec.name }, service: rec.service });
+    publishEvent(this.#bus, this.#cluster, {
+      ...e,
+      room: { sid: rec.id, name: rec.name },
+      service: rec.service,
+    });
   }
 }

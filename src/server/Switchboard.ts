@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { connectBackbone, type Bus, type Store } from '../backbone/index.ts';
-import { logLevel, validateSupported, ConfigError, type Config } from '../config/index.ts';
+import { clusterOf, logLevel, validateSupported, ConfigError, type Config } from '../config/index.ts';
 import { AgentRole, workerPlan } from '../agent/index.ts';
 import { ApiRole } from '../api/index.ts';
 import { Metrics } from '../metrics/Metrics.ts';
@@ -74,8 +74,8 @@ export class Switchboard {
     this.bus = bus;
     this.store = store;
     this.secrets = secrets;
-    const dc = config.global.dc;
-    this.registry = roles.includes('registry') ? new RegistryRole(dc, bus, store) : undefined;
+    const cluster = clusterOf(config);
+    this.registry = roles.includes('registry') ? new RegistryRole(cluster, bus, store) : undefined;
     const workers = roles.includes('sfu') ? workerPlan(config) : { count: 0 };
     if (workers.note) {
       logger.info(workers.note);
@@ -121,7 +121,7 @@ export class Switchboard {
     // Without Redis, the in-memory Store keeps rooms, services and secrets in the data folder.
     let store = opts.store;
     if (!store && config.redis.addrs.length === 0) {
-      store = await PersistentMemoryStore.open(datadir, persistentPrefixes(config.global.dc)).catch(
+      store = await PersistentMemoryStore.open(datadir, persistentPrefixes(clusterOf(config))).catch(
         async (err: unknown) => {
           await app.close();
           throw err;
@@ -129,7 +129,7 @@ export class Switchboard {
       );
     }
     const ownStore = store !== opts.store ? store : undefined;
-    const mirror = roles.includes('api') || roles.includes('room') ? mirroredPrefixes(config.global.dc) : [];
+    const mirror = roles.includes('api') || roles.includes('room') ? mirroredPrefixes(clusterOf(config)) : [];
     const backbone = await connectBackbone(config, name, { bus: opts.bus, store }, mirror).catch(
       async (err: unknown) => {
         await app.close();
@@ -137,12 +137,14 @@ export class Switchboard {
         throw err;
       },
     );
-    const resolved = await resolveSecrets(config, backbone.store, backbone.bus).catch(async (err: unknown) => {
-      await app.close();
-      await backbone.bus.close();
-      await backbone.store.close();
-      throw err;
-    });
+    const resolved = await resolveSecrets(config, backbone.store, backbone.bus).catch(
+      async (err: unknown) => {
+        await app.close();
+        await backbone.bus.close();
+        await backbone.store.close();
+        throw err;
+      },
+    );
     const sb = new Switchboard(config, app, backbone.bus, backbone.store, roles, resolved.secrets);
     sb.#stopKeepingSecrets = keepSecrets(config, backbone.bus, backbone.store, resolved);
     try {

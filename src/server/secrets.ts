@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Bus, Store, Subscription } from '../backbone/index.ts';
-import type { Config } from '../config/index.ts';
+import { clusterOf, type Config } from '../config/index.ts';
 import { getService, listServices, putService } from '../protocol/records.ts';
 import { subjects } from '../protocol/cluster.ts';
 import { roomKeys } from '../protocol/room.ts';
@@ -64,12 +64,13 @@ export interface ResolvedSecrets {
  * (if any answer on the Bus) had the chance to write theirs back: Redis may have just lost its data.
  */
 export async function resolveSecrets(config: Config, store: Store, bus?: Bus): Promise<ResolvedSecrets> {
-  const dc = config.global.dc;
+  const cluster = clusterOf(config);
   const generated: Partial<Secrets> = {};
   const created = { authSecret: false, superservice: false };
   let asked: Promise<void> | undefined;
   const askCluster = (): Promise<void> =>
-    (asked ??= (bus?.request(subjects.storeCheck(dc), {}, { timeoutMs: CLUSTER_CHECK_TIMEOUT_MS }) ??
+    (asked ??= (
+      bus?.request(subjects.storeCheck(cluster), {}, { timeoutMs: CLUSTER_CHECK_TIMEOUT_MS }) ??
       Promise.resolve()
     ).then(
       () => undefined,
@@ -78,7 +79,7 @@ export async function resolveSecrets(config: Config, store: Store, bus?: Bus): P
 
   let authSecret = config.auth.secret;
   if (authSecret === undefined) {
-    const r = await storedOrNew(store, roomKeys.secret(dc, 'auth'), () => random(32), askCluster);
+    const r = await storedOrNew(store, roomKeys.secret(cluster, 'auth'), () => random(32), askCluster);
     authSecret = generated.authSecret = r.value;
     created.authSecret = r.created;
   }
@@ -87,7 +88,7 @@ export async function resolveSecrets(config: Config, store: Store, bus?: Bus): P
   if (superserviceId === undefined) {
     const r = await storedOrNew(
       store,
-      roomKeys.secret(dc, 'superserviceid'),
+      roomKeys.secret(cluster, 'superserviceid'),
       () => randomBytes(12).toString('hex'),
       askCluster,
     );
@@ -96,23 +97,28 @@ export async function resolveSecrets(config: Config, store: Store, bus?: Bus): P
   }
   let superserviceKey = config.api.superservicekey;
   if (superserviceKey === undefined) {
-    const r = await storedOrNew(store, roomKeys.secret(dc, 'superservicekey'), () => random(24), askCluster);
+    const r = await storedOrNew(
+      store,
+      roomKeys.secret(cluster, 'superservicekey'),
+      () => random(24),
+      askCluster,
+    );
     superserviceKey = generated.superserviceKey = r.value;
     created.superservice ||= r.created;
   }
 
   // The superservice is a service like any other in the Store (its rooms, its MAuth key).
-  const existing = await getService(store, dc, superserviceId);
-  await putService(store, dc, {
+  const existing = await getService(store, cluster, superserviceId);
+  await putService(store, cluster, {
     id: superserviceId,
     name: existing?.name ?? 'superservice',
     key: superserviceKey,
     createdAt: existing?.createdAt ?? Date.now(),
     superservice: true,
   });
-  for (const s of await listServices(store, dc)) {
+  for (const s of await listServices(store, cluster)) {
     if (s.superservice && s.id !== superserviceId) {
-      await putService(store, dc, { ...s, superservice: false }); // the configured id changed
+      await putService(store, cluster, { ...s, superservice: false }); // the configured id changed
     }
   }
   return { secrets: { authSecret, superserviceId, superserviceKey }, created, generated };
@@ -125,7 +131,7 @@ export async function resolveSecrets(config: Config, store: Store, bus?: Bus): P
  * process generated new secrets before anyone wrote the old ones back). Returns the stop function.
  */
 export function keepSecrets(config: Config, bus: Bus, store: Store, resolved: ResolvedSecrets): () => void {
-  const dc = config.global.dc;
+  const cluster = clusterOf(config);
   const s = resolved.secrets;
   const writeBack = async (): Promise<void> => {
     const values: [string, string | undefined][] = [
@@ -134,13 +140,13 @@ export function keepSecrets(config: Config, bus: Bus, store: Store, resolved: Re
       ['superservicekey', resolved.generated.superserviceKey],
     ];
     for (const [name, value] of values) {
-      const key = roomKeys.secret(dc, name);
+      const key = roomKeys.secret(cluster, name);
       if (value !== undefined && !(await store.setIfAbsent(key, value)) && (await store.get(key)) !== value) {
         logger.error({ key }, 'the Store holds another value of a secret than this process uses');
       }
     }
-    if (!(await getService(store, dc, s.superserviceId))) {
-      await putService(store, dc, {
+    if (!(await getService(store, cluster, s.superserviceId))) {
+      await putService(store, cluster, {
         id: s.superserviceId,
         name: 'superservice',
         key: s.superserviceKey,
@@ -150,7 +156,7 @@ export function keepSecrets(config: Config, bus: Bus, store: Store, resolved: Re
     }
   };
   const unregister = store.onReset(writeBack);
-  const sub: Subscription = bus.subscribe(subjects.storeCheck(dc), async () => {
+  const sub: Subscription = bus.subscribe(subjects.storeCheck(cluster), async () => {
     await store.checkReset();
     await writeBack();
     return {};

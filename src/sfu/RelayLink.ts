@@ -53,7 +53,7 @@ export type RelayLinkEvents = {
 export interface RelayLinkOptions {
   sfu: SFU;
   bus: Bus;
-  dc: string;
+  cluster: string;
   /** This node. */
   node: string;
   room: string;
@@ -223,7 +223,9 @@ export class RelayLink extends TypedEmitter<RelayLinkEvents> {
 
   #request(method: PeerRequest['method'], params: unknown): Promise<unknown> {
     const req: PeerRequest = { conn: this.conn, signal: this.#o.node, method, params };
-    return this.#o.bus.request(subjects.sfuRpc(this.#o.dc, this.far), req, { timeoutMs: REQUEST_TIMEOUT_MS });
+    return this.#o.bus.request(subjects.sfuRpc(this.#o.cluster, this.far), req, {
+      timeoutMs: REQUEST_TIMEOUT_MS,
+    });
   }
 
   #enqueue(step: () => Promise<void>): void {

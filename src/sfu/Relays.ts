@@ -41,7 +41,7 @@ export interface RelaysOptions {
   sfu: SFU;
   bus: Bus;
   store: Store;
-  dc: string;
+  cluster: string;
   node: string;
   /** Sends a notification to a conn (a client's, or another node's relay link). */
   notify(conn: string, method: string, params: unknown): void;
@@ -104,7 +104,7 @@ export class Relays {
 
   /** Listens for what other nodes send our links (their notifications come to our node id). */
   start(): void {
-    this.#sub = this.#o.bus.subscribe(subjects.signalNotify(this.#o.dc, this.#o.node), (data) => {
+    this.#sub = this.#o.bus.subscribe(subjects.signalNotify(this.#o.cluster, this.#o.node), (data) => {
       const n = peerNotification.safeParse(data);
       if (!n.success) {
         return;
@@ -264,7 +264,9 @@ export class Relays {
     this.dropInbound('node-drain');
     await Promise.allSettled([...this.#busy.values()]); // none may write our entry back afterwards
     for (const s of this.#o.sfu.sessions) {
-      await this.#o.store.hdel(storeKeys.roomNodes(this.#o.dc, s.id), this.#o.node).catch(() => undefined);
+      await this.#o.store
+        .hdel(storeKeys.roomNodes(this.#o.cluster, s.id), this.#o.node)
+        .catch(() => undefined);
     }
   }
 
@@ -288,7 +290,7 @@ export class Relays {
   }
 
   async #ownership(session: Session, draining: boolean): Promise<boolean> {
-    const { store, dc, node } = this.#o;
+    const { store, cluster, node } = this.#o;
     const room = session.id;
     if (session.closed || this.#closed) {
       return false;
@@ -297,14 +299,14 @@ export class Relays {
     if (draining) {
       return false;
     }
-    const key = storeKeys.roomOwner(dc, room);
+    const key = storeKeys.roomOwner(cluster, room);
     let owner: string | undefined;
     if (await store.refresh(key, node, ROOM_LEASE_MS)) {
       owner = node;
     } else {
       owner = await store.get(key);
       if (owner !== undefined && owner !== node) {
-        const load = await store.get(storeKeys.node(dc, owner));
+        const load = await store.get(storeKeys.node(cluster, owner));
         if (load === undefined) {
           // The owner stopped heartbeating (crashed): whoever hosts the room takes it over.
           await store.compareAndDelete(key, owner);
@@ -348,7 +350,7 @@ export class Relays {
     const link = new RelayLink({
       sfu: this.#o.sfu,
       bus: this.#o.bus,
-      dc: this.#o.dc,
+      cluster: this.#o.cluster,
       node: this.#o.node,
       room: session.id,
       far: owner,
@@ -366,8 +368,8 @@ export class Relays {
 
   /** Renews our entry in the room's host table and drops entries of nodes that stopped renewing. */
   async #hostTable(room: string): Promise<void> {
-    const { store, dc, node } = this.#o;
-    const key = storeKeys.roomNodes(dc, room);
+    const { store, cluster, node } = this.#o;
+    const key = storeKeys.roomNodes(cluster, room);
     const now = Date.now();
     await store.hset(key, { [node]: String(now + ROOM_LEASE_MS) }, ROOM_LEASE_MS);
     for (const [other, expires] of Object.entries(await store.hgetall(key))) {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Bus, Store, Subscription } from '../backbone/index.ts';
-import type { Config } from '../config/index.ts';
+import { clusterOf, type Config } from '../config/index.ts';
 import {
   SFU,
   Subscriptions,
@@ -80,6 +80,8 @@ export class SfuRole {
   readonly #store: Store;
   /** Publishes track and recording events with their room's service (its key signs the webhook). */
   readonly #events: RoomEvents;
+  readonly #cluster: string;
+  /** This node's region (`[global] dc`), in its heartbeat for region-aware placement. */
   readonly #dc: string;
   readonly #peers = new Map<string, Peer>();
   #sub: Subscription | undefined;
@@ -111,6 +113,7 @@ export class SfuRole {
     this.nodeId = nodeId;
     this.#bus = bus;
     this.#store = store;
+    this.#cluster = clusterOf(config);
     this.#dc = config.global.dc;
     this.#grants = new PeerGrants(this.sfu);
     this.#limits = { maxPeers: config.sfu.maxpeers, maxPacketRate: config.sfu.maxpacketrate };
@@ -118,7 +121,7 @@ export class SfuRole {
       sfu: this.sfu,
       bus,
       store,
-      dc: this.#dc,
+      cluster: this.#cluster,
       node: nodeId,
       notify: (conn, method, params) => this.#notify(conn, method, params),
       notifyAll: (conns, method, params) => this.#notifyAll(conns, method, params),
@@ -126,13 +129,13 @@ export class SfuRole {
       visible: (session, list) => this.#grants.visible(session, list),
       publishRoster: (room, peers) => this.#publishRoster(room, peers),
     });
-    this.#events = new RoomEvents(this.sfu, store, bus, this.#dc);
+    this.#events = new RoomEvents(this.sfu, store, bus, this.#cluster);
     watchTrackEvents(this.sfu, (e) => this.#events.publish(e));
     this.recordings = new RecordingService({
       config,
       bus,
       store,
-      dc: this.#dc,
+      cluster: this.#cluster,
       node: nodeId,
       sfu: this.sfu,
       publishEvent: (e) => this.#events.publish(e),
@@ -149,11 +152,13 @@ export class SfuRole {
 
   async start(): Promise<void> {
     await this.sfu.start(); // binds [webrtc] singleport / tcpport: a port in use fails the start
-    this.#sub = this.#bus.subscribe(subjects.sfuRpc(this.#dc, this.nodeId), (data) => this.#handle(data));
-    this.#adminSub = this.#bus.subscribe(roomSubjects.sfuAdmin(this.#dc, this.nodeId), (data) =>
+    this.#sub = this.#bus.subscribe(subjects.sfuRpc(this.#cluster, this.nodeId), (data) =>
+      this.#handle(data),
+    );
+    this.#adminSub = this.#bus.subscribe(roomSubjects.sfuAdmin(this.#cluster, this.nodeId), (data) =>
       this.#admin(sfuAdminRequest.parse(data)),
     );
-    this.#pingSub = this.#bus.subscribe(subjects.sfuPing(this.#dc, this.nodeId), () => ({}));
+    this.#pingSub = this.#bus.subscribe(subjects.sfuPing(this.#cluster, this.nodeId), () => ({}));
     this.recordings.start();
     this.#relays.start();
     // The heartbeat makes this node placeable: our subject must be live on the Bus before that.
@@ -178,13 +183,13 @@ export class SfuRole {
     this.#sendReconnect('node-drain');
     await this.#relays.close();
     for (const s of this.sfu.sessions) {
-      await this.#store.compareAndDelete(storeKeys.roomOwner(this.#dc, s.id), this.nodeId);
+      await this.#store.compareAndDelete(storeKeys.roomOwner(this.#cluster, s.id), this.nodeId);
     }
     this.sfu.close();
     this.#events.close();
     this.#peers.clear();
-    await this.#store.del(storeKeys.node(this.#dc, this.nodeId));
-    await this.#store.del(storeKeys.nodeRooms(this.#dc, this.nodeId));
+    await this.#store.del(storeKeys.node(this.#cluster, this.nodeId));
+    await this.#store.del(storeKeys.nodeRooms(this.#cluster, this.nodeId));
   }
 
   /** The node's load for its heartbeat; `peers` counts clients (relay links are `relays`). */
@@ -213,6 +218,7 @@ export class SfuRole {
     this.#cpuAt = now;
     return {
       node: this.nodeId,
+      dc: this.#dc,
       peers,
       tracks,
       rooms: [...this.sfu.sessions].length,
@@ -248,7 +254,7 @@ export class SfuRole {
     for (const s of [...this.sfu.sessions]) {
       await this.#release(s.id);
     }
-    await this.#store.del(storeKeys.nodeRooms(this.#dc, this.nodeId)).catch(() => undefined);
+    await this.#store.del(storeKeys.nodeRooms(this.#cluster, this.nodeId)).catch(() => undefined);
     this.#relays.dropInbound('node-drain');
     this.#sendReconnect('node-drain');
     const deadline = Date.now() + timeoutMs;
@@ -284,7 +290,7 @@ export class SfuRole {
       let count = 0;
       for (const node of far) {
         try {
-          const r = await this.#bus.request<SfuAdminReply>(roomSubjects.sfuAdmin(this.#dc, node), req, {
+          const r = await this.#bus.request<SfuAdminReply>(roomSubjects.sfuAdmin(this.#cluster, node), req, {
             timeoutMs: 5000,
           });
           count += r.count;
@@ -310,11 +316,15 @@ export class SfuRole {
 
   async #heartbeat(): Promise<void> {
     try {
-      await this.#store.set(storeKeys.node(this.#dc, this.nodeId), JSON.stringify(this.load()), NODE_TTL_MS);
+      await this.#store.set(
+        storeKeys.node(this.#cluster, this.nodeId),
+        JSON.stringify(this.load()),
+        NODE_TTL_MS,
+      );
       // Renew the leases of rooms we own, take over rooms whose owner is gone, relay the others.
       const held = await this.#relays.reconcile(this.#draining);
       if (Object.keys(held).length > 0) {
-        await this.#store.hset(storeKeys.nodeRooms(this.#dc, this.nodeId), held, ROOM_LEASE_MS);
+        await this.#store.hset(storeKeys.nodeRooms(this.#cluster, this.nodeId), held, ROOM_LEASE_MS);
       }
     } catch (err) {
       logger.warn({ err }, 'heartbeat failed');
@@ -324,9 +334,9 @@ export class SfuRole {
   /** The room closed here: give up its lease and drop it from this node's lease table. */
   async #release(room: string): Promise<void> {
     try {
-      await this.#store.compareAndDelete(storeKeys.roomOwner(this.#dc, room), this.nodeId);
-      await this.#store.hdel(storeKeys.nodeRooms(this.#dc, this.nodeId), room);
-      await this.#store.hdel(storeKeys.roomNodes(this.#dc, room), this.nodeId);
+      await this.#store.compareAndDelete(storeKeys.roomOwner(this.#cluster, room), this.nodeId);
+      await this.#store.hdel(storeKeys.nodeRooms(this.#cluster, this.nodeId), room);
+      await this.#store.hdel(storeKeys.roomNodes(this.#cluster, room), this.nodeId);
     } catch (err) {
       logger.warn({ err, room }, 'releasing room lease failed');
     }
@@ -342,13 +352,13 @@ export class SfuRole {
     if (peers.length > 0) {
       this.#rostered.add(room);
     }
-    this.#bus.publish(subjects.roster(this.#dc, room), { room, peers } satisfies RosterMessage);
+    this.#bus.publish(subjects.roster(this.#cluster, room), { room, peers } satisfies RosterMessage);
   }
 
   #notify(conn: string, method: string, params: unknown): void {
     const [signal] = conn.split('/');
     const msg: PeerNotification = { conn, method, params };
-    this.#bus.publish(subjects.signalNotify(this.#dc, signal!), msg);
+    this.#bus.publish(subjects.signalNotify(this.#cluster, signal!), msg);
   }
 
   /** The same notification to many connections: one Bus message per signal instance. */
@@ -365,7 +375,7 @@ export class SfuRole {
     }
     for (const [signal, [conn, ...also]] of bySignal) {
       const msg: PeerNotification = { conn: conn!, also: also.length > 0 ? also : undefined, method, params };
-      this.#bus.publish(subjects.signalNotify(this.#dc, signal), msg);
+      this.#bus.publish(subjects.signalNotify(this.#cluster, signal), msg);
     }
   }
 
@@ -575,7 +585,7 @@ export class SfuRole {
       const fromNode =
         req.signal === node &&
         req.conn.startsWith(`${node}/`) &&
-        (await this.#store.get(storeKeys.node(this.#dc, node))) !== undefined;
+        (await this.#store.get(storeKeys.node(this.#cluster, node))) !== undefined;
       if (!fromNode) {
         throw new SwitchboardError('forbidden', 'relay joins come from media nodes only');
       }

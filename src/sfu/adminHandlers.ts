@@ -1,6 +1,6 @@
 /**
  * Room-service actions on the media of rooms this node hosts, on their own subject
- * (`sb.<dc>.sfu.<node>.admin`, subscribed by SfuRole, which passes them on to the nodes relaying a
+ * (`sb.<cluster>.sfu.<node>.admin`, subscribed by SfuRole, which passes them on to the nodes relaying a
  * cascaded room): kick a peer, mute a participant's tracks, end a room. The room role decides who may
  * do what; this only acts.
  */

@@ -1,6 +1,6 @@
 /**
  * Recording on a media node, bound to the Bus and the Store: the api role's requests on
- * `sb.<dc>.sfu.<node>.recording`, the `startRecorder` / `stopRecorder` methods clients call on `/ws`
+ * `sb.<cluster>.sfu.<node>.recording`, the `startRecorder` / `stopRecorder` methods clients call on `/ws`
  * (roomAdmin only), the recording records in the Store and the `recording_started` /
  * `recording_finished` events (webhooks). The recording itself is src/recording (media core side).
  */
@@ -29,7 +29,7 @@ export interface RecordingServiceOptions {
   config: Config;
   bus: Bus;
   store: Store;
-  dc: string;
+  cluster: string;
   node: string;
   sfu: SFU;
   /** Publishes recording events (SfuRole fills in the room's service). */
@@ -72,7 +72,7 @@ export class RecordingService {
   }
 
   start(): void {
-    this.#sub = this.#o.bus.subscribe(recordingSubjects.sfu(this.#o.dc, this.#o.node), (data) =>
+    this.#sub = this.#o.bus.subscribe(recordingSubjects.sfu(this.#o.cluster, this.#o.node), (data) =>
       this.#handle(recordingRequest.parse(data)),
     );
     // The records of active recordings show their size and duration as they grow.
@@ -137,14 +137,14 @@ export class RecordingService {
       }
       let nodes: string[];
       if (req.op === 'stop') {
-        const rec = await getRecording(this.#o.store, this.#o.dc, req.room, req.id);
+        const rec = await getRecording(this.#o.store, this.#o.cluster, req.room, req.id);
         nodes = rec && rec.state === 'recording' ? [rec.node] : [];
       } else {
-        nodes = Object.keys(await this.#o.store.hgetall(storeKeys.roomNodes(this.#o.dc, req.room)));
+        nodes = Object.keys(await this.#o.store.hgetall(storeKeys.roomNodes(this.#o.cluster, req.room)));
       }
       for (const node of nodes.filter((n) => n !== this.#o.node)) {
         try {
-          return await this.#o.bus.request<RecordingInfo>(recordingSubjects.sfu(this.#o.dc, node), req, {
+          return await this.#o.bus.request<RecordingInfo>(recordingSubjects.sfu(this.#o.cluster, node), req, {
             timeoutMs: REMOTE_TIMEOUT_MS,
           });
         } catch (e) {
@@ -160,7 +160,7 @@ export class RecordingService {
   #save(info: RecordingInfo): void {
     const previous = this.#writes.get(info.id) ?? Promise.resolve();
     const next = previous
-      .then(() => putRecording(this.#o.store, this.#o.dc, info))
+      .then(() => putRecording(this.#o.store, this.#o.cluster, info))
       .catch((err: unknown) =>
         logger.warn({ err, recording: info.id }, 'storing the recording record failed'),
       );

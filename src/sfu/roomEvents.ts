@@ -24,12 +24,12 @@ export class RoomEvents {
 
   readonly #store: Store;
   readonly #bus: Bus;
-  readonly #dc: string;
+  readonly #cluster: string;
 
-  constructor(sfu: SFU, store: Store, bus: Bus, dc: string) {
+  constructor(sfu: SFU, store: Store, bus: Bus, cluster: string) {
     this.#store = store;
     this.#bus = bus;
-    this.#dc = dc;
+    this.#cluster = cluster;
     sfu.on('session', (session) => {
       const known = this.#lookup(session.id);
       this.#rooms.set(session.id, known);
@@ -55,7 +55,7 @@ export class RoomEvents {
       .then((id) =>
         publishEvent(
           this.#bus,
-          this.#dc,
+          this.#cluster,
           id && e.service === undefined
             ? { ...e, room: { sid: e.room.sid, name: id.name }, service: id.service }
             : e,
@@ -74,7 +74,7 @@ export class RoomEvents {
 
   async #lookup(sid: string): Promise<RoomIdentity | undefined> {
     try {
-      const rec = await getRoom(this.#store, this.#dc, sid);
+      const rec = await getRoom(this.#store, this.#cluster, sid);
       return rec ? { name: rec.name, service: rec.service } : undefined;
     } catch {
       return undefined; // the api role then looks the room up itself, as before

@@ -30,7 +30,7 @@ export interface JoinIdentity extends Grants {
 }
 
 export interface AuthenticatorOptions {
-  dc: string;
+  cluster: string;
   store: Store;
   /** `[auth] anonymous`: joins without a token are allowed. */
   anonymous: boolean;
@@ -118,7 +118,7 @@ export class Authenticator {
     if (!t || !safeEqual(t.signature, licodeTokenSignature(o.superserviceKey, t.tokenId, t.host))) {
       unauthorized('invalid token signature');
     }
-    const raw = await o.store.get(roomKeys.licodeToken(o.dc, t.tokenId));
+    const raw = await o.store.get(roomKeys.licodeToken(o.cluster, t.tokenId));
     const doc = raw === undefined ? undefined : licodeTokenDoc.safeParse(JSON.parse(raw));
     if (!doc?.success) {
       unauthorized('token does not exist (expired or already used)');
@@ -148,7 +148,7 @@ export class Authenticator {
     // Single use: a join claims the id until the token would have expired anyway. Atomic, so of two
     // concurrent joins with one token exactly one gets in; a refused join releases its own claim only.
     const claim = async (): Promise<Release> => {
-      const key = roomKeys.jti(o.dc, jti);
+      const key = roomKeys.jti(o.cluster, jti);
       const mine = randomUUID();
       const ttl = Math.max(1000, grants.exp * 1000 - Date.now() + 60_000);
       if (!(await o.store.setIfAbsent(key, mine, ttl))) {
@@ -166,7 +166,7 @@ export class Authenticator {
     let key = o.authSecret;
     let service = o.superserviceId;
     if (iss !== undefined && iss !== o.superserviceId) {
-      const s = await getService(o.store, o.dc, iss);
+      const s = await getService(o.store, o.cluster, iss);
       if (!s) {
         unauthorized('invalid token: unknown issuer');
       }
@@ -186,7 +186,7 @@ export class Authenticator {
     if (!safeEqual(t.signature, licodeTokenSignature(o.superserviceKey, t.tokenId, t.host))) {
       unauthorized('invalid token signature');
     }
-    const key = roomKeys.licodeToken(o.dc, t.tokenId);
+    const key = roomKeys.licodeToken(o.cluster, t.tokenId);
     const raw = await o.store.get(key);
     if (raw === undefined) {
       unauthorized('token does not exist (expired or already used)');

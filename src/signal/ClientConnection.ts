@@ -60,6 +60,8 @@ const ROOM_RPC_CODES: Partial<Record<string, number>> = {
 export interface ConnectionOptions {
   conn: string;
   signalNode: string;
+  cluster: string;
+  /** This signal instance's region (`[global] dc`): its clients are placed on media nodes of it. */
   dc: string;
   bus: Bus;
   auth: Authenticator;
@@ -358,7 +360,7 @@ export class ClientConnection {
     try {
       const answer = await this.#placeAndJoin(room, forwarded);
       if (this.#member) {
-        this.#o.bus.publish(roomSubjects.joined(this.#o.dc), { ...this.#member, conn: this.conn });
+        this.#o.bus.publish(roomSubjects.joined(this.#o.cluster), { ...this.#member, conn: this.conn });
       }
       return answer;
     } catch (err) {
@@ -372,7 +374,7 @@ export class ClientConnection {
   #placeAndJoin(room: string, forwarded: Record<string, unknown>): Promise<unknown> {
     return placeAndJoin(
       this.#o.bus,
-      this.#o.dc,
+      this.#o,
       room,
       (node) => (this.#node = node),
       () => this.#forward('join', forwarded),
@@ -404,7 +406,7 @@ export class ClientConnection {
   async #admit(ident: JoinIdentity, name: string, password: string | undefined): Promise<string> {
     const o = this.#o;
     const a = await admit(
-      { bus: o.bus, dc: o.dc, conn: this.conn, signal: o.signalNode },
+      { bus: o.bus, cluster: o.cluster, conn: this.conn, signal: o.signalNode },
       ident,
       name,
       password,
@@ -421,7 +423,7 @@ export class ClientConnection {
     if (m) {
       this.#member = undefined;
       this.#record = undefined;
-      this.#o.bus.publish(roomSubjects.leave(this.#o.dc), { ...m, conn: this.conn, reason });
+      this.#o.bus.publish(roomSubjects.leave(this.#o.cluster), { ...m, conn: this.conn, reason });
     }
   }
 
@@ -431,7 +433,12 @@ export class ClientConnection {
       throw new SwitchboardError('invalid-state', 'join a room first');
     }
     const o = this.#o;
-    return roomCall({ bus: o.bus, dc: o.dc, conn: this.conn, signal: o.signalNode }, m, method, params ?? {});
+    return roomCall(
+      { bus: o.bus, cluster: o.cluster, conn: this.conn, signal: o.signalNode },
+      m,
+      method,
+      params ?? {},
+    );
   }
 
   #reply(id: JsonRpcId | undefined, result: unknown): void {
@@ -442,7 +449,7 @@ export class ClientConnection {
 
   #forward(method: PeerRequest['method'], params: unknown): Promise<unknown> {
     const req: PeerRequest = { conn: this.conn, signal: this.#o.signalNode, method, params };
-    return this.#o.bus.request(subjects.sfuRpc(this.#o.dc, this.#node!), req, { timeoutMs: 15_000 });
+    return this.#o.bus.request(subjects.sfuRpc(this.#o.cluster, this.#node!), req, { timeoutMs: 15_000 });
   }
 }
 

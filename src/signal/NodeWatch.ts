@@ -20,15 +20,15 @@ const STRIKES = 2;
  */
 export class NodeWatch {
   readonly #bus: Bus;
-  readonly #dc: string;
+  readonly #cluster: string;
   readonly #conns: () => Iterable<SignalClient>;
   readonly #strikes = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
 
-  constructor(bus: Bus, dc: string, conns: () => Iterable<SignalClient>) {
+  constructor(bus: Bus, cluster: string, conns: () => Iterable<SignalClient>) {
     this.#bus = bus;
-    this.#dc = dc;
+    this.#cluster = cluster;
     this.#conns = conns;
   }
 
@@ -61,7 +61,7 @@ export class NodeWatch {
 
   async #ping(node: string): Promise<void> {
     try {
-      await this.#bus.request(subjects.sfuPing(this.#dc, node), null, { timeoutMs: PING_TIMEOUT_MS });
+      await this.#bus.request(subjects.sfuPing(this.#cluster, node), null, { timeoutMs: PING_TIMEOUT_MS });
       this.#strikes.delete(node);
     } catch (err) {
       if (!(err instanceof BusRequestError && err.code === 'no-responder')) {

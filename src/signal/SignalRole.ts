@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Bus, Store, Subscription } from '../backbone/index.ts';
-import type { Config } from '../config/index.ts';
+import { clusterOf, type Config } from '../config/index.ts';
 import { notificationTargets, peerNotification, subjects } from '../protocol/cluster.ts';
 import {
   memberRecord,
@@ -68,10 +68,10 @@ export class SignalRole {
     this.#bus = bus;
     this.#store = store;
     this.nodeId = nodeId;
-    this.#watch = new NodeWatch(bus, config.global.dc, () => this.#conns.values());
+    this.#watch = new NodeWatch(bus, clusterOf(config), () => this.#conns.values());
     this.#limits = new ClientLimits(config.signal.limits);
     this.#auth = new Authenticator({
-      dc: config.global.dc,
+      cluster: clusterOf(config),
       store,
       anonymous: config.auth.anonymous,
       ...secrets,
@@ -129,6 +129,7 @@ export class SignalRole {
       const conn = new ClientConnection(socket, {
         conn: `${this.nodeId}/${randomUUID()}`,
         signalNode: this.nodeId,
+        cluster: clusterOf(this.#config),
         dc: this.#config.global.dc,
         bus: this.#bus,
         auth: this.#auth,
@@ -171,6 +172,7 @@ export class SignalRole {
     const max = c.router.maxbandwidth > 0 ? c.router.maxbandwidth : UNCAPPED_KBPS;
     this.#licode = new LicodeServer({
       signalNode: this.nodeId,
+      cluster: clusterOf(c),
       dc: c.global.dc,
       bus: this.#bus,
       store: this.#store,
@@ -191,6 +193,7 @@ export class SignalRole {
     const c = this.#config;
     this.#ion = new IonServer({
       signalNode: this.nodeId,
+      cluster: clusterOf(c),
       dc: c.global.dc,
       bus: this.#bus,
       store: this.#store,
@@ -221,7 +224,7 @@ export class SignalRole {
   }
 
   async start(): Promise<void> {
-    this.#sub = this.#bus.subscribe(subjects.signalNotify(this.#config.global.dc, this.nodeId), (data) => {
+    this.#sub = this.#bus.subscribe(subjects.signalNotify(clusterOf(this.#config), this.nodeId), (data) => {
       const n = peerNotification.safeParse(data);
       if (!n.success) {
         logger.warn({ issues: n.error.issues }, 'malformed notification on the bus');
@@ -286,7 +289,7 @@ export class SignalRole {
     for (const c of this.#conns.values()) {
       const m = c.membership;
       if (m) {
-        this.#bus.publish(roomSubjects.restore(this.#config.global.dc), m);
+        this.#bus.publish(roomSubjects.restore(clusterOf(this.#config)), m);
         n++;
       }
     }
@@ -295,7 +298,7 @@ export class SignalRole {
 
   async #heartbeat(): Promise<void> {
     try {
-      await this.#store.set(roomKeys.signalAlive(this.#config.global.dc, this.nodeId), '1', SIGNAL_TTL_MS);
+      await this.#store.set(roomKeys.signalAlive(clusterOf(this.#config), this.nodeId), '1', SIGNAL_TTL_MS);
     } catch (err) {
       logger.warn({ err }, 'signal heartbeat failed');
     }
@@ -314,6 +317,6 @@ export class SignalRole {
       c.close();
     }
     this.#conns.clear();
-    await this.#store.del(roomKeys.signalAlive(this.#config.global.dc, this.nodeId)).catch(() => undefined);
+    await this.#store.del(roomKeys.signalAlive(clusterOf(this.#config), this.nodeId)).catch(() => undefined);
   }
 }

@@ -38,7 +38,7 @@ export interface AdmitExtras {
 
 /** Asks the room role to admit connection `conn` of signal instance `signal` as `ident`. */
 export async function admit(
-  o: { bus: Bus; dc: string; conn: string; signal: string },
+  o: { bus: Bus; cluster: string; conn: string; signal: string },
   ident: JoinIdentity,
   name: string,
   password: string | undefined,
@@ -65,7 +65,7 @@ export async function admit(
     ...(extras.attach ? { attach: true } : {}),
   };
   try {
-    const reply = await o.bus.request<AdmitReply>(roomSubjects.admit(o.dc), req);
+    const reply = await o.bus.request<AdmitReply>(roomSubjects.admit(o.cluster), req);
     return {
       room: reply.room.id,
       member: reply.member,
@@ -102,7 +102,7 @@ export function mediaGrantsOf(ident: JoinIdentity): MediaGrants {
 
 /** A member's `room.*` call to the room role (connection `conn` of signal instance `signal`). */
 export function roomCall(
-  o: { bus: Bus; dc: string; conn: string; signal: string },
+  o: { bus: Bus; cluster: string; conn: string; signal: string },
   member: { room: string; uid: string },
   method: string,
   params: unknown,
@@ -115,5 +115,5 @@ export function roomCall(
     method,
     params,
   };
-  return o.bus.request(roomSubjects.rpc(o.dc), req, { timeoutMs: 10_000 });
+  return o.bus.request(roomSubjects.rpc(o.cluster), req, { timeoutMs: 10_000 });
 }

@@ -12,12 +12,12 @@ import { subjects } from '../protocol/cluster.ts';
 export const JOIN_ATTEMPTS = 4;
 
 /**
- * Places a peer of `room` and runs `join` on the node chosen; `placed(node)` is called before each
+ * Places a peer of `room` (a client of this signal instance's region, `where.dc`) and runs `join` on the node chosen; `placed(node)` is called before each
  * attempt (the caller keeps the node its peer is on). Resolves with the join's result.
  */
 export async function placeAndJoin<T>(
   bus: Bus,
-  dc: string,
+  where: { cluster: string; dc: string },
   room: string,
   placed: (node: string) => void,
   join: (node: string) => Promise<T>,
@@ -25,8 +25,9 @@ export async function placeAndJoin<T>(
   const avoid: string[] = [];
   let refusal: Error | undefined;
   for (let attempt = 1; ; attempt++) {
-    const placing = bus.request<{ node: string }>(subjects.registryPlace(dc), {
+    const placing = bus.request<{ node: string }>(subjects.registryPlace(where.cluster), {
       room,
+      dc: where.dc,
       ...(avoid.length > 0 ? { avoid } : {}),
     });
     // No other node to try: the client gets the node's own refusal (e.g. no free media port).

@@ -32,7 +32,7 @@ import type {
 
 export interface IonRoomOptions {
   signalNode: string;
-  dc: string;
+  cluster: string;
   bus: Bus;
   auth: IonAuth;
   joinTimeoutMs: number;
@@ -212,7 +212,7 @@ export class IonRoom extends IonStream<RoomRequest> {
       let a;
       try {
         a = await admit(
-          { bus: o.bus, dc: o.dc, conn: this.conn, signal: o.signalNode },
+          { bus: o.bus, cluster: o.cluster, conn: this.conn, signal: o.signalNode },
           ident,
           name,
           password === '' ? undefined : password,
@@ -237,7 +237,7 @@ export class IonRoom extends IonStream<RoomRequest> {
       });
       // Confirmed at once (there is no media to wait for): the room role announces us to the others
       // and sends us `room.joined` with those already there.
-      o.bus.publish(roomSubjects.joined(o.dc), { room: a.room, uid: ident.identity, conn: this.conn });
+      o.bus.publish(roomSubjects.joined(o.cluster), { room: a.room, uid: ident.identity, conn: this.conn });
     } catch (err) {
       const e = roomError(err);
       if (e.code === 'UnkownError') {
@@ -290,7 +290,12 @@ export class IonRoom extends IonStream<RoomRequest> {
       throw new SwitchboardError('invalid-state', 'join a room first');
     }
     const o = this.#o;
-    return roomCall({ bus: o.bus, dc: o.dc, conn: this.conn, signal: o.signalNode }, m, method, params);
+    return roomCall(
+      { bus: o.bus, cluster: o.cluster, conn: this.conn, signal: o.signalNode },
+      m,
+      method,
+      params,
+    );
   }
 
   #reply(r: RoomReply): void {
@@ -304,7 +309,7 @@ export class IonRoom extends IonStream<RoomRequest> {
     }
     this.#in = undefined;
     this.#o.left(this, `${m.sid}\n${m.uid}`);
-    this.#o.bus.publish(roomSubjects.leave(this.#o.dc), {
+    this.#o.bus.publish(roomSubjects.leave(this.#o.cluster), {
       room: m.room,
       uid: m.uid,
       conn: this.conn,

@@ -26,6 +26,8 @@ import type { RtcError, RtcReply, RtcRequest, SessionDescription, Target, TrackI
 
 export interface IonRtcOptions {
   signalNode: string;
+  cluster: string;
+  /** This signal instance's region (`[global] dc`): its clients are placed on media nodes of it. */
   dc: string;
   bus: Bus;
   auth: IonAuth;
@@ -209,7 +211,7 @@ export class IonRtc extends IonStream<RtcRequest> {
       this.#unlink = holder.companion((reason) => this.call.end(Status.CANCELLED, reason));
     } else {
       const a = await admit(
-        { bus: o.bus, dc: o.dc, conn: this.conn, signal: o.signalNode },
+        { bus: o.bus, cluster: o.cluster, conn: this.conn, signal: o.signalNode },
         ident,
         name,
         undefined,
@@ -234,13 +236,13 @@ export class IonRtc extends IonStream<RtcRequest> {
     };
     const reply = (await placeAndJoin(
       o.bus,
-      o.dc,
+      o,
       room,
       (node) => (this.#node = node),
       () => this.#forward('join', joinParams),
     )) as { sdp?: string };
     if (this.#member) {
-      o.bus.publish(roomSubjects.joined(o.dc), { room, uid: ident.identity, conn: this.conn });
+      o.bus.publish(roomSubjects.joined(o.cluster), { room, uid: ident.identity, conn: this.conn });
     }
     return reply.sdp ?? '';
   }
@@ -507,7 +509,7 @@ export class IonRtc extends IonStream<RtcRequest> {
     const m = this.#member;
     if (m) {
       this.#member = undefined;
-      this.#o.bus.publish(roomSubjects.leave(this.#o.dc), {
+      this.#o.bus.publish(roomSubjects.leave(this.#o.cluster), {
         room: m.room,
         uid: m.uid,
         conn: this.conn,
@@ -537,6 +539,6 @@ export class IonRtc extends IonStream<RtcRequest> {
 
   #forward(method: PeerRequest['method'], params: unknown): Promise<unknown> {
     const req = { conn: this.conn, signal: this.#o.signalNode, method, params };
-    return this.#o.bus.request(subjects.sfuRpc(this.#o.dc, this.#node!), req, { timeoutMs: 15_000 });
+    return this.#o.bus.request(subjects.sfuRpc(this.#o.cluster, this.#node!), req, { timeoutMs: 15_000 });
   }
 }

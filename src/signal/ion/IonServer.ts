@@ -22,6 +22,8 @@ import { RoomService } from './RoomService.ts';
 
 export interface IonServerOptions {
   signalNode: string;
+  cluster: string;
+  /** This signal instance's region (`[global] dc`): its clients are placed on media nodes of it. */
   dc: string;
   bus: Bus;
   store: Store;
@@ -61,7 +63,7 @@ export class IonServer {
       maxPayload: o.maxMessageSize + 6,
       handleProtocols: (protocols) => (protocols.has(GRPC_WEBSOCKETS) ? GRPC_WEBSOCKETS : false),
     });
-    this.#roomService = new RoomService({ bus: o.bus, store: o.store, dc: o.dc, auth: o.auth });
+    this.#roomService = new RoomService({ bus: o.bus, store: o.store, cluster: o.cluster, auth: o.auth });
   }
 
   /**
@@ -130,6 +132,7 @@ export class IonServer {
       case '/rtc.RTC/Signal': {
         const rtc = new IonRtc(call, authorized, {
           signalNode: o.signalNode,
+          cluster: o.cluster,
           dc: o.dc,
           bus: o.bus,
           auth: o.auth,
@@ -145,7 +148,7 @@ export class IonServer {
       case '/room.RoomSignal/Signal': {
         const room = new IonRoom(call, authorized, {
           signalNode: o.signalNode,
-          dc: o.dc,
+          cluster: o.cluster,
           bus: o.bus,
           auth: o.auth,
           joinTimeoutMs: o.joinTimeoutMs,

@@ -178,7 +178,7 @@ function refusalOf(err: SwitchboardError, notFound: RoomErrorType): Refusal {
 export interface RoomServiceOptions {
   bus: Bus;
   store: Store;
-  dc: string;
+  cluster: string;
   auth: IonAuth;
 }
 
@@ -265,22 +265,22 @@ export class RoomService {
   // ---- rooms ---------------------------------------------------------------------------------------
 
   async #createRoom(service: string, msg: unknown): Promise<Outcome> {
-    const { store, dc } = this.#o;
+    const { store, cluster } = this.#o;
     const r = roomFields(msg);
     const name = r.name === '' ? r.sid : r.name;
-    if (await getRoom(store, dc, r.sid)) {
+    if (await getRoom(store, cluster, r.sid)) {
       throw new Refusal('RoomAlreadyExist', `room "${r.sid}" already exists`);
     }
     // A join names a room by its name before its id: no other room may be found by this sid, and
     // this room's name must not be another room's sid.
     const named = await this.#guard(
-      () => findRoomByName(store, dc, service, r.sid, true),
+      () => findRoomByName(store, cluster, service, r.sid, true),
       'RoomAlreadyExist',
     );
     if (named) {
       throw new Refusal('RoomAlreadyExist', `room "${named.id}" is named "${r.sid}"`);
     }
-    if (name !== r.sid && (await getRoom(store, dc, name))?.service === service) {
+    if (name !== r.sid && (await getRoom(store, cluster, name))?.service === service) {
       throw new Refusal('RoomAlreadyExist', `name "${name}" is the sid of another room`);
     }
     const rec: RoomRecord = {
@@ -294,7 +294,7 @@ export class RoomService {
       ...(r.description !== '' ? { description: r.description } : {}),
       ...(r.password !== '' ? { passwordHash: hashPassword(r.password) } : {}),
     };
-    await this.#guard(() => createRoom(store, dc, rec), 'RoomAlreadyExist', 'RoomAlreadyExist');
+    await this.#guard(() => createRoom(store, cluster, rec), 'RoomAlreadyExist', 'RoomAlreadyExist');
     logger.info({ room: r.sid, service }, 'ION CreateRoom');
     return { success: true };
   }
@@ -317,12 +317,12 @@ export class RoomService {
     };
     if (!(await this.#control(req, 'RoomNotExist', true))) {
       // No room role: nobody is in a room to be told; the record is written here.
-      const { store, dc } = this.#o;
+      const { store, cluster } = this.#o;
       await this.#guard(async () => {
         if (req.name !== undefined) {
-          await renameRoom(store, dc, rec, req.name);
+          await renameRoom(store, cluster, rec, req.name);
         }
-        await putRoom(store, dc, rec.id, {
+        await putRoom(store, cluster, rec.id, {
           locked: r.lock,
           maxPeers: r.maxPeers,
           passwordHash: r.password === '' ? undefined : hashPassword(r.password),
@@ -340,14 +340,14 @@ export class RoomService {
     const reason = str(m?.reason).slice(0, MAX_REASON) || 'room ended';
     await this.#control({ op: 'end', room: rec.id, reason }, 'RoomNotExist', true);
     if (m?.delete === true) {
-      await deleteRoom(this.#o.store, this.#o.dc, rec.id);
+      await deleteRoom(this.#o.store, this.#o.cluster, rec.id);
     }
     logger.info({ room: rec.id, service, deleted: m?.delete === true }, 'ION EndRoom');
     return { success: true };
   }
 
   async #getRooms(service: string): Promise<Outcome & { rooms: IonRoomInfo[] }> {
-    const rooms = await listRooms(this.#o.store, this.#o.dc, service);
+    const rooms = await listRooms(this.#o.store, this.#o.cluster, service);
     return { success: true, rooms: rooms.map((r) => ionRoomInfo(r.id, roomInfo(r))) };
   }
 
@@ -427,17 +427,17 @@ export class RoomService {
    * service's rooms, else by id); RoomNotExist without one.
    */
   async #room(service: string, sid: string): Promise<RoomRecord> {
-    const { store, dc } = this.#o;
+    const { store, cluster } = this.#o;
     const rec = await this.#guard(async () => {
-      const named = await findRoomByName(store, dc, service, sid, false);
+      const named = await findRoomByName(store, cluster, service, sid, false);
       if (named) {
         return named;
       }
-      const byId = await getRoom(store, dc, sid);
+      const byId = await getRoom(store, cluster, sid);
       if (byId?.service === service) {
         return byId;
       }
-      return findRoomByName(store, dc, service, sid, true);
+      return findRoomByName(store, cluster, service, sid, true);
     }, 'RoomNotExist');
     if (!rec) {
       throw new Refusal('RoomNotExist', `room "${sid}" does not exist`);
@@ -446,7 +446,7 @@ export class RoomService {
   }
 
   async #members(room: string): Promise<MemberRecord[]> {
-    const raw = await this.#o.store.hgetall(roomKeys.members(this.#o.dc, room));
+    const raw = await this.#o.store.hgetall(roomKeys.members(this.#o.cluster, room));
     const out: MemberRecord[] = [];
     for (const v of Object.values(raw)) {
       try {
@@ -472,7 +472,7 @@ export class RoomService {
     conflict: RoomErrorType = 'InvalidParams',
   ): Promise<boolean> {
     try {
-      await this.#o.bus.request(roomSubjects.control(this.#o.dc), req, { timeoutMs: 10_000 });
+      await this.#o.bus.request(roomSubjects.control(this.#o.cluster), req, { timeoutMs: 10_000 });
       return true;
     } catch (err) {
       if (tolerateNone && err instanceof BusRequestError && err.code === 'no-responder') {

@@ -38,6 +38,8 @@ export interface LicodeBandwidth {
 export interface LicodeClientOptions {
   conn: string;
   signalNode: string;
+  cluster: string;
+  /** This signal instance's region (`[global] dc`): its clients are placed on media nodes of it. */
   dc: string;
   bus: Bus;
   store: Store;
@@ -110,7 +112,7 @@ export class LicodeClient {
     this.#room = new LicodeRoom({
       bus: o.bus,
       store: o.store,
-      dc: o.dc,
+      cluster: o.cluster,
       room: o.room,
       signalNode: o.signalNode,
     });
@@ -148,7 +150,7 @@ export class LicodeClient {
       iceServers: o.iceServers,
     });
     this.#listen();
-    o.bus.publish(roomSubjects.joined(o.dc), { room: o.room, uid: o.ident.identity, conn: this.conn });
+    o.bus.publish(roomSubjects.joined(o.cluster), { room: o.room, uid: o.ident.identity, conn: this.conn });
   }
 
   // ---- what SignalRole routes to its clients
@@ -198,7 +200,7 @@ export class LicodeClient {
     this.#own.clear();
     if (this.#record) {
       const o = this.#o;
-      o.bus.publish(roomSubjects.leave(o.dc), {
+      o.bus.publish(roomSubjects.leave(o.cluster), {
         room: o.room,
         uid: o.ident.identity,
         conn: this.conn,
@@ -503,6 +505,7 @@ export class LicodeClient {
       id,
       conn: `${o.conn}.${id}`,
       signalNode: o.signalNode,
+      cluster: o.cluster,
       dc: o.dc,
       bus: o.bus,
       room: o.room,
@@ -625,7 +628,7 @@ export class LicodeClient {
     let reason = 'the room has no media yet';
     for (const node of nodes) {
       try {
-        const info = await o.bus.request<RecordingInfo>(recordingSubjects.sfu(o.dc, node), req, {
+        const info = await o.bus.request<RecordingInfo>(recordingSubjects.sfu(o.cluster, node), req, {
           timeoutMs: 10_000,
         });
         ack(req.op === 'start' ? info.id : true);

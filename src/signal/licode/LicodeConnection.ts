@@ -26,6 +26,8 @@ export interface LicodeConnectionOptions {
   /** Our conn id on the Bus: `<signal>/<socket id>.<id>`. */
   conn: string;
   signalNode: string;
+  cluster: string;
+  /** This signal instance's region (`[global] dc`): its clients are placed on media nodes of it. */
   dc: string;
   bus: Bus;
   room: string;
@@ -76,7 +78,7 @@ export class LicodeConnection implements SignalClient {
     const o = this.#o;
     const reply = await placeAndJoin(
       o.bus,
-      o.dc,
+      o,
       o.room,
       (node) => (this.#node = node),
       () => this.#forward('join', params),
@@ -215,6 +217,6 @@ export class LicodeConnection implements SignalClient {
   #forward(method: PeerRequest['method'], params: unknown): Promise<unknown> {
     const o = this.#o;
     const req: PeerRequest = { conn: this.conn, signal: o.signalNode, method, params };
-    return o.bus.request(subjects.sfuRpc(o.dc, this.#node!), req, { timeoutMs: 15_000 });
+    return o.bus.request(subjects.sfuRpc(o.cluster, this.#node!), req, { timeoutMs: 15_000 });
   }
 }

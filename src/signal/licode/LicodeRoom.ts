@@ -1,7 +1,7 @@
 /**
  * What every signal instance knows of one room for its Licode clients: the room's Licode streams
- * (attributes, data-only streams; Store hash `sb:<dc>:licode:<room>`), their events between instances
- * (Bus `sb.<dc>.licode.<room>`), and the room's roster as the media node owning it sees it.
+ * (attributes, data-only streams; Store hash `sb:<cluster>:licode:<room>`), their events between instances
+ * (Bus `sb.<cluster>.licode.<room>`), and the room's roster as the media node owning it sees it.
  */
 import type { Bus, Store, Subscription } from '../../backbone/index.ts';
 import { rosterMessage, storeKeys, subjects, type RosterMessage } from '../../protocol/cluster.ts';
@@ -19,7 +19,7 @@ import { logger } from '../../util/logger.ts';
 export interface LicodeRoomOptions {
   bus: Bus;
   store: Store;
-  dc: string;
+  cluster: string;
   room: string;
   /** This signal instance: its clients' records are live by definition. */
   signalNode: string;
@@ -31,12 +31,12 @@ export class LicodeRoom {
 
   constructor(o: LicodeRoomOptions) {
     this.#o = o;
-    this.#key = licodeKeys.streams(o.dc, o.room);
+    this.#key = licodeKeys.streams(o.cluster, o.room);
   }
 
   /** Room events (streams added and removed, data, attributes) from every instance, ours included. */
   watch(handler: (e: LicodeRoomEvent) => void): Subscription {
-    return this.#o.bus.subscribe(licodeSubjects.room(this.#o.dc, this.#o.room), (data) => {
+    return this.#o.bus.subscribe(licodeSubjects.room(this.#o.cluster, this.#o.room), (data) => {
       const e = licodeRoomEvent.safeParse(data);
       if (e.success) {
         handler(e.data);
@@ -46,7 +46,7 @@ export class LicodeRoom {
 
   /** The owner node's roster whenever it changes (`[]` when the room closes there). */
   watchRoster(handler: (peers: RosterMessage['peers']) => void): Subscription {
-    return this.#o.bus.subscribe(subjects.roster(this.#o.dc, this.#o.room), (data) => {
+    return this.#o.bus.subscribe(subjects.roster(this.#o.cluster, this.#o.room), (data) => {
       const r = rosterMessage.safeParse(data);
       if (r.success) {
         handler(r.data.peers);
@@ -55,7 +55,7 @@ export class LicodeRoom {
   }
 
   publish(e: LicodeRoomEvent): void {
-    this.#o.bus.publish(licodeSubjects.room(this.#o.dc, this.#o.room), e);
+    this.#o.bus.publish(licodeSubjects.room(this.#o.cluster, this.#o.room), e);
   }
 
   async put(rec: LicodeStreamRecord): Promise<void> {
@@ -101,7 +101,7 @@ export class LicodeRoom {
           signal,
           signal === o.signalNode
             ? Promise.resolve(true)
-            : o.store.get(roomKeys.signalAlive(o.dc, signal)).then((v) => v !== undefined),
+            : o.store.get(roomKeys.signalAlive(o.cluster, signal)).then((v) => v !== undefined),
         );
       }
       if (await alive.get(signal)) {
@@ -117,13 +117,13 @@ export class LicodeRoom {
   /** The roster of the node owning the room (none yet: no media, no streams). */
   async roster(): Promise<RosterMessage['peers']> {
     const o = this.#o;
-    const owner = await o.store.get(storeKeys.roomOwner(o.dc, o.room));
+    const owner = await o.store.get(storeKeys.roomOwner(o.cluster, o.room));
     if (owner === undefined) {
       return [];
     }
     try {
       const reply = await o.bus.request<SfuAdminReply>(
-        roomSubjects.sfuAdmin(o.dc, owner),
+        roomSubjects.sfuAdmin(o.cluster, owner),
         { op: 'roster', room: o.room },
         { timeoutMs: 5000 },
       );
@@ -140,7 +140,7 @@ export class LicodeRoom {
     const o = this.#o;
     for (const node of await this.nodes()) {
       const reply = await o.bus
-        .request<SfuAdminReply>(roomSubjects.sfuAdmin(o.dc, node), {
+        .request<SfuAdminReply>(roomSubjects.sfuAdmin(o.cluster, node), {
           op: 'streamStats',
           room: o.room,
           streamId: msid,
@@ -155,6 +155,6 @@ export class LicodeRoom {
 
   /** The media nodes hosting the room (owner and relaying nodes). */
   async nodes(): Promise<string[]> {
-    return Object.keys(await this.#o.store.hgetall(storeKeys.roomNodes(this.#o.dc, this.#o.room)));
+    return Object.keys(await this.#o.store.hgetall(storeKeys.roomNodes(this.#o.cluster, this.#o.room)));
   }
 }

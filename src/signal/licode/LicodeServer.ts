@@ -23,6 +23,8 @@ export const LICODE_PATH = '/socket.io/';
 
 export interface LicodeServerOptions {
   signalNode: string;
+  cluster: string;
+  /** This signal instance's region (`[global] dc`): its clients are placed on media nodes of it. */
   dc: string;
   bus: Bus;
   store: Store;
@@ -151,7 +153,7 @@ export class LicodeServer {
     const conn = `${o.signalNode}/${socket.id}`;
     try {
       const a = await admit(
-        { bus: o.bus, dc: o.dc, conn, signal: o.signalNode },
+        { bus: o.bus, cluster: o.cluster, conn, signal: o.signalNode },
         ident,
         ident.name ?? ident.identity,
         undefined,
@@ -159,6 +161,7 @@ export class LicodeServer {
       const client = new LicodeClient(new ReliableSocket(socket), {
         conn,
         signalNode: o.signalNode,
+        cluster: o.cluster,
         dc: o.dc,
         bus: o.bus,
         store: o.store,

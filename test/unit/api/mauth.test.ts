@@ -44,7 +44,7 @@ function header(o: HeaderOptions = {}): string {
 
 function verifier(store = new MemoryStore(), now = NOW): MAuthVerifier {
   return new MAuthVerifier({
-    dc: 'dc1',
+    cluster: 'dc1',
     store,
     windowSeconds: WINDOW_S,
     lookupService: (id) => Promise.resolve(id === SERVICE.id ? SERVICE : undefined),

@@ -151,7 +151,7 @@ void describe('Licode tokens', () => {
 void describe('join token checks (signal role)', () => {
   const make = (anonymous: boolean, store = new MemoryStore()) =>
     new Authenticator({
-      dc: 'dc1',
+      cluster: 'dc1',
       store,
       anonymous,
       authSecret: SECRET,

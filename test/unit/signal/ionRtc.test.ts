@@ -45,7 +45,7 @@ function setup(): { call: TestCall; forwarded: PeerRequest[]; rtc: IonRtc } {
     return req.method === 'join' || req.method === 'offer' ? { type: 'answer', sdp: sdp('server') } : null;
   });
   const auth = new Authenticator({
-    dc: DC,
+    cluster: DC,
     store,
     anonymous: true,
     authSecret: 'a-secret-of-sixteen-chars',
@@ -61,6 +61,7 @@ function setup(): { call: TestCall; forwarded: PeerRequest[]; rtc: IonRtc } {
   const call = new TestCall();
   const rtc = new IonRtc(call, Promise.resolve(undefined), {
     signalNode: 'signal-1',
+    cluster: DC,
     dc: DC,
     bus,
     auth: ionAuth,
