@@ -59,7 +59,7 @@ const iceServer = z
  */
 const clusterToken = z
   .string()
-  .min(1, { message: 'must not be empty' })
+  .min(1, { message: 'must not be empty', abort: true })
   .max(64)
   .regex(/^[A-Za-z0-9_-]+$/, { message: 'only letters, digits, `-` and `_` (a subject and key token)' });
 

@@ -8,15 +8,47 @@ import { nativeAvailable } from '../media/srtp/index.ts';
  * `sfu_video_tracks`) plus RTP totals and Node process metrics. Values are read from the media core
  * at scrape time, so nothing is counted in the per-packet path.
  */
+export interface MetricsOptions {
+  /** The cluster's namespace and this process's region (`[global] cluster` / `dc`). */
+  cluster: string;
+  dc: string;
+  /** The media node of this process, if it runs one. */
+  sfu?: { node: string; sfu: SFU } | undefined;
+  /** The registry's placement counts, if this process runs the registry role. */
+  placements?: { readonly local: number; readonly otherRegion: number } | undefined;
+}
+
 export class Metrics {
   readonly registry = new Registry();
 
-  constructor(sfu: SFU | undefined) {
+  constructor(o: MetricsOptions) {
     collectDefaultMetrics({ register: this.registry });
-    if (!sfu) {
+    const reg = [this.registry];
+    // Where this process sits: dashboards group nodes by region with it (`* on(instance) group_left(dc)`).
+    new Gauge({
+      name: 'switchboard_info',
+      help: 'Always 1: the cluster, region (dc) and media node id of this process',
+      labelNames: ['cluster', 'dc', 'node'],
+      registers: reg,
+    }).set({ cluster: o.cluster, dc: o.dc, node: o.sfu?.node ?? '' }, 1);
+    const placements = o.placements;
+    if (placements) {
+      new Counter({
+        name: 'registry_placements',
+        help: "Joins placed by this registry: on a node of the client's region (local) or, none of its nodes taking peers, of another (other)",
+        labelNames: ['region'],
+        registers: reg,
+        collect() {
+          this.reset();
+          this.inc({ region: 'local' }, placements.local);
+          this.inc({ region: 'other' }, placements.otherRegion);
+        },
+      });
+    }
+    if (!o.sfu) {
       return;
     }
-    const reg = [this.registry];
+    const sfu = o.sfu.sfu;
     const census = () => {
       let peers = 0;
       let audio = 0;

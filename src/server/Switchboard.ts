@@ -228,7 +228,12 @@ export class Switchboard {
 
   async #routes(): Promise<void> {
     const app = this.app;
-    const metrics = new Metrics(this.sfu?.sfu);
+    const metrics = new Metrics({
+      cluster: clusterOf(this.config),
+      dc: this.config.global.dc,
+      sfu: this.sfu ? { node: this.sfu.nodeId, sfu: this.sfu.sfu } : undefined,
+      placements: this.registry?.placements,
+    });
     app.get('/metrics', async (_req, reply) => {
       reply.type(metrics.registry.contentType);
       return metrics.registry.metrics();

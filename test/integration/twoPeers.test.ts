@@ -83,6 +83,15 @@ void describe('two wrtc peers in one room', { timeout: 120_000 }, () => {
     assert.equal(metricValue(text, 'sfu_ingress_packets', { result: 'dropped' }), 0);
   });
 
+  void it('/metrics names the region and cluster, and counts both joins as placed in the region', async () => {
+    const s = sb!;
+    const text = await fetchMetrics(s);
+    const node = s.sfu!.nodeId;
+    assert.equal(metricValue(text, 'switchboard_info', { cluster: 'dc1', dc: 'dc1', node }), 1);
+    assert.ok((metricValue(text, 'registry_placements', { region: 'local' }) ?? 0) >= 2, 'placements');
+    assert.equal(metricValue(text, 'registry_placements', { region: 'other' }), 0);
+  });
+
   void it('sfu_peers drops to 0 once both peers have left', async () => {
     const s = sb!;
     await alice!.close();

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import {
+  clusterOf,
   ConfigError,
   defaultConfig,
   loadConfig,
@@ -262,6 +263,31 @@ await test('a short auth.secret or superservice key fails naming the key', () =>
     'config.toml: auth.secret: must be at least 16 characters',
     'config.toml: api.superservicekey: must be at least 16 characters',
   ]);
+});
+
+await test('global.cluster defaults to dc; the same cluster with another dc is one cluster in another region', () => {
+  const one = parseConfig('[global]\ndc = "eu-west"\n');
+  assert.equal(one.global.cluster, undefined);
+  assert.equal(clusterOf(one), 'eu-west');
+  const region = parseConfig('[global]\ncluster = "world"\ndc = "us-east"\n');
+  assert.equal(clusterOf(region), 'world');
+  assert.equal(region.global.dc, 'us-east');
+});
+
+await test('an empty or malformed global.dc / global.cluster fails naming the key', () => {
+  const err = parseError('[global]\ndc = ""\ncluster = "eu.west"\n');
+  assert.deepEqual(err.issues, [
+    'config.toml: global.dc: must not be empty',
+    'config.toml: global.cluster: only letters, digits, `-` and `_` (a subject and key token)',
+  ]);
+  assert.deepEqual(parseError('[global]\ndc = "a b"\ncluster = ""\n').issues, [
+    'config.toml: global.dc: only letters, digits, `-` and `_` (a subject and key token)',
+    'config.toml: global.cluster: must not be empty',
+  ]);
+  assert.match(
+    parseError('[global]\ncluster = 7\n').issues[0]!,
+    /^config\.toml: global\.cluster: expected string/,
+  );
 });
 
 await test('a superservice id with odd characters fails naming api.superserviceid', () => {
