@@ -44,6 +44,7 @@ import {
 import { BusRequestError } from '../backbone/index.ts';
 import { HttpError } from './httpErrors.ts';
 import { logger } from '../util/logger.ts';
+import { userPlacement, type UserPlace } from './userPlacement.ts';
 import {
   API_BODY_LIMIT,
   createRoomBody,
@@ -125,7 +126,7 @@ export function roomJson(r: RoomRecord): Record<string, unknown> {
   };
 }
 
-function userJson(m: MemberRecord): Record<string, unknown> {
+function userJson(m: MemberRecord, where: UserPlace | undefined): Record<string, unknown> {
   return {
     id: m.uid,
     name: m.name,
@@ -134,6 +135,7 @@ function userJson(m: MemberRecord): Record<string, unknown> {
     permissions: { publish: m.canPublish ?? true, subscribe: m.canSubscribe ?? true, data: m.canPublishData },
     ...(m.hidden ? { hidden: true } : {}),
     joinedAt: m.joinedAt,
+    ...(where ? { node: where.node, ...(where.dc !== undefined ? { dc: where.dc } : {}) } : {}),
   };
 }
 
@@ -399,7 +401,11 @@ export function registerNuveRoutes(api: FastifyInstance, ctx: RouteContext): voi
   api.get('/rooms/:room/users', async (req) => {
     const { room } = roomParams.parse(req.params);
     const rec = await findRoom(ctx.auth(req).service, room);
-    return (await members(rec.id)).map(userJson);
+    const [list, where] = await Promise.all([
+      members(rec.id),
+      userPlacement(ctx.bus, store, cluster, rec.id),
+    ]);
+    return list.map((m) => userJson(m, where.get(m.uid)));
   });
 
   api.get('/rooms/:room/users/:user', async (req) => {
@@ -409,7 +415,7 @@ export function registerNuveRoutes(api: FastifyInstance, ctx: RouteContext): voi
     if (!m) {
       throw new HttpError(404, 'User does not exist');
     }
-    return userJson(m);
+    return userJson(m, (await userPlacement(ctx.bus, store, cluster, rec.id)).get(m.uid));
   });
 
   /** Nuve's deleteUser: disconnects every client of that user (uid or name). */

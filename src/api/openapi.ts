@@ -53,6 +53,11 @@ const user = {
     },
     hidden: { type: 'boolean' },
     joinedAt: { type: 'integer', description: 'ms since the epoch' },
+    node: {
+      type: 'string',
+      description: 'The media node holding the user’s media (absent before it joins one)',
+    },
+    dc: { type: 'string', description: 'That node’s region (`[global] dc`)' },
   },
 };
 

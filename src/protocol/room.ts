@@ -322,6 +322,8 @@ export const sfuAdminRequest = z.discriminatedUnion('op', [
   z.object({ op: z.literal('roster'), room: id }),
   /** What this node receives of stream `streamId` (msid), per track and layer (`stats`). */
   z.object({ op: z.literal('streamStats'), room: id, streamId: id }),
+  /** Uids of the room's clients on this node (`uids`; not those of relayed nodes): where users are. */
+  z.object({ op: z.literal('clients'), room: id }),
 ]);
 export type SfuAdminRequest = z.infer<typeof sfuAdminRequest>;
 export interface SfuAdminReply {
@@ -331,6 +333,8 @@ export interface SfuAdminReply {
   peers?: unknown[];
   /** `streamStats`: the stream's tracks (StreamStats), when this node receives it from its publisher. */
   stats?: StreamStats;
+  /** `clients`: uids of the room's clients on this node. */
+  uids?: string[];
 }
 
 /** A published stream as the media node receiving it sees it (Licode's `getStreamStats`). */

@@ -70,6 +70,10 @@ export function handleAdmin(sfu: SFU, req: SfuAdminRequest): SfuAdminReply {
       }
       return tracks.length > 0 ? { count: tracks.length, stats: { tracks } } : { count: 0 };
     }
+    case 'clients': {
+      const uids = [...new Set([...session.peers].filter((p) => !p.relay).map((p) => p.uid))];
+      return { count: uids.length, uids };
+    }
     case 'end': {
       const count = session.size;
       session.close();

@@ -327,7 +327,11 @@ void describe('REST API (Nuve routes)', { timeout: 120_000 }, () => {
       (users.json as { id: string; name: string; role: string }[]).map((u) => [u.id, u.name, u.role]),
       [['alice', 'alice', 'presenter']],
     );
-    assert.equal((await call('GET', `/rooms/${r._id}/users/alice`)).json.permissions.publish, true);
+    const one = (await call('GET', `/rooms/${r._id}/users/alice`)).json;
+    assert.equal(one.permissions.publish, true);
+    // Where the user's media is: this process's media node, in the default region.
+    assert.deepEqual([one.node, one.dc], [sb!.sfu!.nodeId, 'dc1']);
+    assert.deepEqual((users.json as { node: string }[])[0]!.node, sb!.sfu!.nodeId);
     assertJsonError(await call('GET', `/rooms/${r._id}/users/mallory`), 404, /User does not exist/);
 
     // Single use: the same token on another socket is refused.
