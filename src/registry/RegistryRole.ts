@@ -166,7 +166,10 @@ export class RegistryRole {
         throw new SwitchboardError('no-responder', 'no media node available');
       }
       if (ownerLoad) {
-        return this.#placed(room, target, dc); // the owner keeps the room; another node may cascade it
+        if (target !== ownerLoad) {
+          await this.#hosting(room, target.node);
+        }
+        return this.#placed(room, target, dc); // the owner keeps the room; another node cascades it
       }
       if (owner) {
         await this.#store.compareAndDelete(key, owner); // stopped heartbeating, draining or crashed
@@ -178,6 +181,9 @@ export class RegistryRole {
       if (await this.#store.setIfAbsent(key, heir.node, ROOM_LEASE_MS)) {
         const leases = storeKeys.nodeRooms(this.#cluster, heir.node);
         await this.#store.hset(leases, { [room]: String(Date.now() + ROOM_LEASE_MS) }, ROOM_LEASE_MS);
+        if (target !== heir) {
+          await this.#hosting(room, target.node);
+        }
         return this.#placed(room, target, dc);
       }
     }
@@ -189,6 +195,19 @@ export class RegistryRole {
     const hosting = pool.filter((n) => hosts.has(n.node));
     const from = hosting.length > 0 ? hosting : pool;
     return selectNode(from, await this.leasedRooms(from));
+  }
+
+  /**
+   * Enters a cascade's node in the room's host table at once (the node renews the entry once it
+   * hosts the room, or it expires): the next peers of its region, placed before the node's first
+   * heartbeat with the room, join it there instead of opening a second copy on another node.
+   */
+  async #hosting(room: string, node: string): Promise<void> {
+    await this.#store.hset(
+      storeKeys.roomNodes(this.#cluster, room),
+      { [node]: String(Date.now() + ROOM_LEASE_MS) },
+      ROOM_LEASE_MS,
+    );
   }
 
   /** Counts a placement, and says so when it left the client's region. */
