@@ -10,7 +10,11 @@ import { Switchboard, type RoleName } from '../../src/server/Switchboard.ts';
 import type { NatsServer, RedisServer } from './services.ts';
 
 export class TestCluster {
+  /** `[global] dc` of the instances: their region. */
   readonly dc: string;
+  /** The namespace of their subjects and keys: `[global] cluster` when given, else `dc` (as before). */
+  readonly cluster: string;
+  readonly #clusterOption: string | undefined;
   readonly #nats: NatsServer;
   readonly #redis: RedisServer;
   readonly #members: Switchboard[] = [];
@@ -19,10 +23,16 @@ export class TestCluster {
   /** Our own view of the Store, to assert what the roles wrote. */
   readonly redis: Redis;
 
-  constructor(nats: NatsServer, redis: RedisServer, dc = 'dc1') {
+  /**
+   * `cluster`: `[global] cluster` of every instance, so that several TestClusters of different `dc`
+   * (regions, each with its own nats-server of a supercluster) form one cluster.
+   */
+  constructor(nats: NatsServer, redis: RedisServer, dc = 'dc1', cluster?: string) {
     this.#nats = nats;
     this.#redis = redis;
     this.dc = dc;
+    this.cluster = cluster ?? dc;
+    this.#clusterOption = cluster;
     this.redis = new Redis({ host: '127.0.0.1', port: redis.port, lazyConnect: true });
   }
 
@@ -36,6 +46,9 @@ export class TestCluster {
     const cfg = defaultConfig();
     cfg.sfu.workers = 1; // media in this process: the test drives the SfuRole directly
     cfg.global.dc = this.dc;
+    if (this.#clusterOption !== undefined) {
+      cfg.global.cluster = this.#clusterOption;
+    }
     cfg.signal.host = '127.0.0.1';
     cfg.signal.port = 0;
     cfg.log.level = 'warn';
@@ -52,14 +65,14 @@ export class TestCluster {
 
   /** The heartbeat a media node last wrote, if its key is live. */
   async nodeLoad(node: string): Promise<NodeLoad | undefined> {
-    const v = await this.redis.get(storeKeys.node(this.dc, node));
+    const v = await this.redis.get(storeKeys.node(this.cluster, node));
     return v ? (JSON.parse(v) as NodeLoad) : undefined;
   }
 
   /** Every live heartbeat in the Store. */
   async nodes(): Promise<NodeLoad[]> {
     const out: NodeLoad[] = [];
-    for (const key of await this.redis.keys(`${storeKeys.nodePrefix(this.dc)}*`)) {
+    for (const key of await this.redis.keys(`${storeKeys.nodePrefix(this.cluster)}*`)) {
       const v = await this.redis.get(key);
       if (v) {
         out.push(JSON.parse(v) as NodeLoad);
@@ -76,7 +89,7 @@ export class TestCluster {
   /** Keys of the Store that name `text` in the key or its value (string or hash), e.g. a dead node's id. */
   async keysMentioning(text: string): Promise<string[]> {
     const found: string[] = [];
-    for (const key of await this.redis.keys(`sb:${this.dc}:*`)) {
+    for (const key of await this.redis.keys(`sb:${this.cluster}:*`)) {
       const type = await this.redis.type(key);
       const value =
         type === 'string'
@@ -92,7 +105,7 @@ export class TestCluster {
   }
 
   async roomOwner(room: string): Promise<string | null> {
-    return this.redis.get(storeKeys.roomOwner(this.dc, room));
+    return this.redis.get(storeKeys.roomOwner(this.cluster, room));
   }
 
   /** Closes every instance (signal first, as a process would drain) and our Redis client. */

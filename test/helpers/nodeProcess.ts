@@ -25,6 +25,8 @@ export interface NodeProcessOptions {
   nats: NatsServer;
   redis: RedisServer;
   dc?: string;
+  /** `[global] cluster` (absent: the namespace is `dc`, as before). */
+  cluster?: string;
   roles?: string[];
   /** Extra TOML sections, merged over the generated ones (e.g. `{ sfu: { workers: 2 } }`). */
   config?: Record<string, Record<string, unknown>>;
@@ -57,7 +59,7 @@ export class NodeProcess {
   static async start(o: NodeProcessOptions): Promise<NodeProcess> {
     const dir = await mkdtemp(join(tmpdir(), 'sb-node-'));
     const sections: Record<string, Record<string, unknown>> = {
-      global: { dc: o.dc ?? 'dc1' },
+      global: { dc: o.dc ?? 'dc1', ...(o.cluster !== undefined ? { cluster: o.cluster } : {}) },
       nats: { url: o.nats.url },
       redis: { addrs: [o.redis.addr] },
       signal: { host: '127.0.0.1' },

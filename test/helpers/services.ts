@@ -2,8 +2,10 @@
 // contract and distributed tests. Each is stopped by its PID; never the system services on 4222/6379.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { AbortWait, waitFor } from './waitFor.ts';
 
 const HOST = '127.0.0.1';
@@ -174,4 +176,136 @@ export function startRedis(): Promise<RedisServer> {
     const args = ['--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no', '--dir', tmpdir()];
     return new RedisServer('redis-server', args, port);
   });
+}
+
+/** Gateways a server of a supercluster reports on its monitoring endpoint (`/gatewayz`). */
+interface Gatewayz {
+  outbound_gateways?: Record<string, unknown>;
+  inbound_gateways?: Record<string, unknown>;
+}
+
+/** One region's `nats-server` of a supercluster (`startNatsSupercluster`). */
+export class RegionalNatsServer extends NatsServer {
+  readonly region: string;
+  /** HTTP monitoring port (`/gatewayz`), on 127.0.0.1. */
+  readonly monitorPort: number;
+
+  constructor(region: string, config: string, port: number, monitorPort: number) {
+    super('nats-server', ['-c', config], port);
+    this.region = region;
+    this.monitorPort = monitorPort;
+  }
+
+  /** Names of the other regions this server has a gateway connection to, both ways. */
+  async gateways(): Promise<string[]> {
+    const res = await fetch(`http://${HOST}:${this.monitorPort}/gatewayz`);
+    const z = (await res.json()) as Gatewayz;
+    const inbound = new Set(Object.keys(z.inbound_gateways ?? {}));
+    return Object.keys(z.outbound_gateways ?? {})
+      .filter((name) => inbound.has(name))
+      .sort();
+  }
+}
+
+/** A NATS supercluster: one server per region, joined by gateways; `stop()` stops them all. */
+export class NatsSupercluster {
+  readonly servers: readonly RegionalNatsServer[];
+  readonly #dir: string;
+
+  constructor(servers: readonly RegionalNatsServer[], dir: string) {
+    this.servers = servers;
+    this.#dir = dir;
+  }
+
+  /** The server of `region`. */
+  of(region: string): RegionalNatsServer {
+    const s = this.servers.find((x) => x.region === region);
+    if (!s) {
+      throw new Error(`no nats-server for region ${region}`);
+    }
+    return s;
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.servers) {
+      await s.stop();
+    }
+    await rm(this.#dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Starts one `nats-server` per region (names: NATS gateway names, e.g. `['eu', 'us']`) on free ports
+ * of 127.0.0.1, each from a config file with a `gateway` block naming every region, and resolves
+ * once every server has a gateway connection to every other region in both directions (its
+ * `/gatewayz`). Stop it with `stop()` in `after()`.
+ */
+export async function startNatsSupercluster(regions: readonly string[]): Promise<NatsSupercluster> {
+  for (let attempt = 1; ; attempt++) {
+    const dir = await mkdtemp(join(tmpdir(), 'sb-nats-'));
+    const taken = new Set<number>();
+    const port = async (): Promise<number> => {
+      for (;;) {
+        const p = await freePort();
+        if (!taken.has(p)) {
+          taken.add(p);
+          return p;
+        }
+      }
+    };
+    const ports: { client: number; gateway: number; monitor: number }[] = [];
+    for (let i = 0; i < regions.length; i++) {
+      ports.push({ client: await port(), gateway: await port(), monitor: await port() });
+    }
+    const gateways = regions
+      .map((name, i) => `    { name: "${name}", url: "nats://${HOST}:${ports[i]!.gateway}" }`)
+      .join(',\n');
+    const servers = await Promise.all(
+      regions.map(async (region, i) => {
+        const p = ports[i]!;
+        const file = join(dir, `${region}.conf`);
+        await writeFile(
+          file,
+          [
+            `server_name: "${region}-1"`,
+            `listen: "${HOST}:${p.client}"`,
+            `http: "${HOST}:${p.monitor}"`,
+            'gateway {',
+            `  name: "${region}"`,
+            `  listen: "${HOST}:${p.gateway}"`,
+            '  gateways: [',
+            gateways,
+            '  ]',
+            '}',
+            '',
+          ].join('\n'),
+        );
+        return new RegionalNatsServer(region, file, p.client, p.monitor);
+      }),
+    );
+    const sc = new NatsSupercluster(servers, dir);
+    try {
+      for (const s of servers) {
+        await s.start();
+      }
+      await waitFor(
+        async () => {
+          for (const s of servers) {
+            const others = regions.filter((r) => r !== s.region).sort();
+            if ((await s.gateways()).join() !== others.join()) {
+              return false;
+            }
+          }
+          return true;
+        },
+        { timeout: 15_000, interval: 100, what: `the gateways of ${regions.join(', ')} to connect` },
+      );
+      return sc;
+    } catch (err) {
+      await sc.stop();
+      if (attempt >= 3) {
+        throw err;
+      }
+    }
+  }
 }
