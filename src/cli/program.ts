@@ -150,7 +150,17 @@ naming the key:
     .command('cluster')
     .description('run a local cluster: nats-server, redis-server and several nodes, until Ctrl-C')
     .option('-c, --config <file>', 'base configuration for every node ([nats] and [redis] are set for you)')
-    .option('-n, --nodes <n>', 'nodes to start, each with every role and one media worker', parseCount, 3)
+    .option(
+      '-n, --nodes <n>',
+      'nodes to start per region, each with every role and one media worker (default: 3; 1 with --regions > 1)',
+      parseCount,
+    )
+    .option(
+      '-r, --regions <n>',
+      'regions (data centres): one nats-server each, joined by gateways, and --nodes nodes each',
+      parseCount,
+      1,
+    )
     .option(
       '-p, --port <port>',
       'HTTP port of the first node; the others take the next ones',
@@ -166,6 +176,15 @@ and configuration files, and prefixes every line of their output with its name
 ([node1], [nats-server], ...). The configuration files stay in a temporary
 folder while it runs: \`switchboard token --config <a node's file>\` signs tokens
 the cluster accepts.
+
+With --regions 2 (or more) it is one cluster across regions, as across data
+centres: one nats-server per region ([nats-region1], ...), joined by NATS
+gateways into a supercluster, one redis-server they all use, and --nodes nodes
+per region, region 1's first. Every node has [global] cluster = "local" (or
+the base file's) and [global] dc = "region1", "region2", ... and connects to
+its region's nats-server. The summary lists each region's node URLs and
+nats-server; a client is placed on a media node of the region of the node it
+connected to, and a room spans regions through relay links.
 
 Signals: Ctrl-C (SIGINT) or SIGTERM stops the nodes, then the servers, and
 removes the temporary folder.
