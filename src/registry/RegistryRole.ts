@@ -109,15 +109,25 @@ export class RegistryRole {
     if (!room) {
       throw new SwitchboardError('invalid-params', 'room is required');
     }
-    // Fast path, without queueing behind claims: the room has a live owner in the client's region
-    // with room to spare.
+    // Fast path, without scanning the node table or queueing behind claims: the room has a live owner
+    // in the client's region with room to spare, or a node of that region relaying it (a far region's
+    // Redis round trips make the slow path slow).
     const owner = await this.#store.get(storeKeys.roomOwner(this.#cluster, room));
     if (owner && !avoid.includes(owner)) {
-      const raw = await this.#store.get(storeKeys.node(this.#cluster, owner));
-      const load = raw === undefined ? undefined : (JSON.parse(raw) as NodeLoad);
-      if (load && nodeAccepts(load) && inRegion(load, dc)) {
-        this.placements.local++;
-        return { node: owner };
+      const load = await this.#load(owner);
+      if (load && nodeAccepts(load)) {
+        if (inRegion(load, dc)) {
+          this.placements.local++;
+          return { node: owner };
+        }
+        // The owner is in another region: a node of the client's region that relays the room already.
+        for (const node of await this.hosts(room)) {
+          const host = node === owner || avoid.includes(node) ? undefined : await this.#load(node);
+          if (host && nodeAccepts(host) && inRegion(host, dc)) {
+            this.placements.local++;
+            return { node };
+          }
+        }
       }
     }
     const claim = this.#claims.then(() => this.#claim(room, avoid, dc));
@@ -222,6 +232,12 @@ export class RegistryRole {
       );
     }
     return { node: target.node };
+  }
+
+  /** A node's last heartbeat, if its key is live. */
+  async #load(node: string): Promise<NodeLoad | undefined> {
+    const raw = await this.#store.get(storeKeys.node(this.#cluster, node));
+    return raw === undefined ? undefined : (JSON.parse(raw) as NodeLoad);
   }
 
   /** A node whose ping finds no subscriber is gone (crashed), even while its heartbeat key lives on. */
