@@ -167,7 +167,10 @@ export class RedisStore implements Store {
       written += ok ? 1 : 0;
     }
     if (this.#mirror.size > 0) {
-      log.info({ written, mirrored: this.#mirror.size }, 'wrote back mirrored records after a redis data loss');
+      log.info(
+        { written, mirrored: this.#mirror.size },
+        'wrote back mirrored records after a redis data loss',
+      );
     }
   }
 

@@ -48,6 +48,17 @@ export const LOSS_WINDOW_MS = 1000;
 /** Seconds between 1900-01-01 (NTP epoch) and 1970-01-01. */
 const NTP_EPOCH_OFFSET = 2208988800n;
 
+/**
+ * What a DownTrack hands to the next one on the same transceiver (a WHEP viewer's m-line changing
+ * source): sequence numbers, timestamps, VP8 picture ids and SRTP's rollover continue, so the viewer
+ * sees one stream.
+ */
+export interface SendContinuation {
+  munger: RtpMunger;
+  vp8: Vp8Munger | undefined;
+  sentExt: number;
+}
+
 /** What the subscriber negotiated for this track; read once DTLS is up (ids never change afterwards). */
 interface Binding {
   dtls: RTCDtlsTransport;
@@ -105,7 +116,7 @@ export class DownTrack extends TypedEmitter<DownTrackEvents> implements TrackSen
   /** Highest outgoing sequence number NACKed, extended: an older one NACKed again is no new loss. */
   #nackedExt = -1;
   #binding: Binding | undefined;
-  readonly #munger = new RtpMunger();
+  readonly #munger: RtpMunger;
   /** VP8 only: picture IDs continue across layer switches. */
   readonly #vp8: Vp8Munger | undefined;
   /**
@@ -119,12 +130,15 @@ export class DownTrack extends TypedEmitter<DownTrackEvents> implements TrackSen
   /** VP8 descriptor of a replayed packet (fast start). */
   readonly #replayVp8 = newVp8Info();
   /** Highest sequence number sent, extended with its rollover count (SRTP's ROC is ours to keep). */
-  #sentExt = -1;
+  #sentExt: number;
   readonly #clockRate: number;
   readonly #unsubs: (() => void)[] = [];
 
-  constructor(receiver: Receiver, transceiver: RTCRtpTransceiver) {
+  constructor(receiver: Receiver, transceiver: RTCRtpTransceiver, from?: SendContinuation) {
     super();
+    this.#munger = from?.munger ?? new RtpMunger();
+    this.#munger.pause(); // a handed-over stream continues after the last packet sent
+    this.#sentExt = from?.sentExt ?? -1;
     this.receiver = receiver;
     this.transceiver = transceiver;
     this.kind = receiver.kind;
@@ -139,7 +153,9 @@ export class DownTrack extends TypedEmitter<DownTrackEvents> implements TrackSen
       sender.onRtcp.subscribe((p) => this.#onRtcp(p)).unSubscribe,
     );
     receiver.on('mute', this.#onPublisherMute);
-    this.#vp8 = receiver.codec.mimeType.toLowerCase() === 'video/vp8' ? new Vp8Munger() : undefined;
+    this.#vp8 =
+      receiver.codec.mimeType.toLowerCase() === 'video/vp8' ? (from?.vp8 ?? new Vp8Munger()) : undefined;
+    this.#vp8?.rebase();
     if (!receiver.simulcast) {
       // Forwarding starts at the first keyframe (audio: the first packet), like a layer switch.
       this.#target = receiver.layers[0];
@@ -437,10 +453,18 @@ export class DownTrack extends TypedEmitter<DownTrackEvents> implements TrackSen
     }
   }
 
+  /** For the next DownTrack on this transceiver (see SendContinuation). */
+  handOver(): SendContinuation {
+    return { munger: this.#munger, vp8: this.#vp8, sentExt: this.#sentExt };
+  }
+
   #bind(): Binding | undefined {
     const sender = this.transceiver.sender;
     const dtls = sender.dtlsTransport as RTCDtlsTransport | undefined;
-    if (!dtlsReady(dtls) || !sender.codec) {
+    // The receiver's codec among those negotiated (an answered m-line may carry several).
+    const mime = this.receiver.codec.mimeType.toLowerCase();
+    const codec = this.transceiver.codecs.find((c) => c.mimeType.toLowerCase() === mime) ?? sender.codec;
+    if (!dtlsReady(dtls) || !codec) {
       return undefined;
     }
     const ext = (uri: string, value: Buffer): HeaderExtension | undefined => {
@@ -452,7 +476,7 @@ export class DownTrack extends TypedEmitter<DownTrackEvents> implements TrackSen
       dtls,
       egress: Egress.of(dtls),
       ssrc: sender.ssrc,
-      payloadType: sender.codec.payloadType,
+      payloadType: codec.payloadType,
       mid: mid ? ext(EXT_MID, Buffer.from(mid)) : undefined,
       audioLevel: this.kind === 'audio' ? ext(EXT_AUDIO_LEVEL, Buffer.alloc(1)) : undefined,
       absSendTime: this.kind === 'video' ? ext(EXT_ABS_SEND_TIME, Buffer.alloc(3)) : undefined,

@@ -66,7 +66,10 @@ export class Peer extends TypedEmitter<PeerEvents> {
      * both talk to the same far node, and a shared socket demultiplexes by remote address).
      */
     subscriberOpts: MediaOptions = opts,
-    routing: { subscribes: Subscriptions; member: string } = { subscribes: Subscriptions.all(), member: uid },
+    routing: { subscribes: Subscriptions; member: string; answering?: boolean } = {
+      subscribes: Subscriptions.all(),
+      member: uid,
+    },
   ) {
     super();
     this.id = id;
@@ -77,11 +80,16 @@ export class Peer extends TypedEmitter<PeerEvents> {
     this.relay = relay;
     this.#temporal = opts.enableTemporalLayer;
     this.publisher = new Publisher(id, opts, sink, onAudioLevel);
-    this.subscriber = new Subscriber(subscriberOpts, sink, {
-      onApiMessage: (data) => this.#onApiMessage(data),
-      onChannelMessage: (label, data) => this.safeEmit('channelMessage', label, data),
-      onDownTrackClose: (dt) => this.safeEmit('downTrackClose', dt),
-    });
+    this.subscriber = new Subscriber(
+      subscriberOpts,
+      sink,
+      {
+        onApiMessage: (data) => this.#onApiMessage(data),
+        onChannelMessage: (label, data) => this.safeEmit('channelMessage', label, data),
+        onDownTrackClose: (dt) => this.safeEmit('downTrackClose', dt),
+      },
+      routing.answering === true,
+    );
     this.publisher.router.on('receiver', (r) => {
       r.on('mute', () => this.safeEmit('updated'));
       this.safeEmit('receiver', r);
@@ -100,9 +108,9 @@ export class Peer extends TypedEmitter<PeerEvents> {
     return this.#closed;
   }
 
-  /** Whether this peer receives track `t` (another peer's Receiver). */
-  wants(t: SubscribableTrack): boolean {
-    return this.subscribes.wants(t);
+  /** Whether this peer receives track `t` (a Receiver of participant `from`'s). */
+  wants(t: SubscribableTrack, from: string): boolean {
+    return this.subscribes.wants(t, from);
   }
 
   get receivers(): IterableIterator<Receiver> {
@@ -112,6 +120,12 @@ export class Peer extends TypedEmitter<PeerEvents> {
   /** Labels of the data channels this client opened (fanned out to everyone else). */
   get channels(): ReadonlySet<string> {
     return this.#channels;
+  }
+
+  /** A WHEP viewer's offer, answered by the subscriber PC (Subscriber.answerOffer). */
+  async view(sdp: string, streamId: string): Promise<string> {
+    this.#assertOpen();
+    return this.subscriber.answerOffer(sdp, streamId);
   }
 
   /** join's offer and later publisher renegotiations. */

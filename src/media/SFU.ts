@@ -27,6 +27,11 @@ export interface JoinRequest {
   subscribes?: Subscriptions | undefined;
   /** The participant it belongs to, when that is not `uid` (a Licode client has a peer per stream). */
   member?: string | undefined;
+  /**
+   * A viewer's offer (WHEP): the client offers its recvonly m-lines and the subscriber PC answers
+   * (Subscriber.answerOffer), every track in stream `view.streamId`. Exclusive with `offer`.
+   */
+  view?: { offer: string; streamId: string } | undefined;
 }
 
 /**
@@ -110,7 +115,11 @@ export class SFU extends TypedEmitter<SFUEvents> {
       session.observeAudio,
       relay,
       { ...opts, sockets: subSockets },
-      { subscribes: req.subscribes ?? Subscriptions.all(), member: req.member ?? req.uid },
+      {
+        subscribes: req.subscribes ?? Subscriptions.all(),
+        member: req.member ?? req.uid,
+        answering: req.view !== undefined,
+      },
     );
     peer.once('close', () => {
       void sockets.release();
@@ -120,7 +129,12 @@ export class SFU extends TypedEmitter<SFUEvents> {
     });
     this.#account(peer);
     try {
-      const answer = req.offer === undefined ? undefined : await peer.offer(req.offer);
+      const answer =
+        req.view !== undefined
+          ? await peer.view(req.view.offer, req.view.streamId)
+          : req.offer === undefined
+            ? undefined
+            : await peer.offer(req.offer);
       if (peer.closed) {
         throw new InvalidStateError('peer closed during join');
       }

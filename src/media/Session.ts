@@ -82,7 +82,7 @@ export class Session extends TypedEmitter<SessionEvents> {
         continue;
       }
       for (const r of other.receivers) {
-        if (peer.wants(r)) {
+        if (peer.wants(r, other.member)) {
           peer.subscriber.addDownTrack(r);
         }
       }
@@ -117,6 +117,12 @@ export class Session extends TypedEmitter<SessionEvents> {
       }
     });
     peer.on('updated', () => this.#rosterChanged());
+    // An answering subscriber (a WHEP viewer) has fixed slots: a slot freed takes the next track.
+    peer.on('downTrackClose', () => {
+      if (peer.subscriber.answering && !peer.closed) {
+        this.#fillSlots(peer);
+      }
+    });
     peer.once('close', () => {
       this.#peers.delete(peer.id);
       if (this.#peers.size === 0) {
@@ -234,13 +240,28 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.removeAllListeners();
   }
 
+  /** Offers `peer` every track of the others it wants (addDownTrack skips those it has). */
+  #fillSlots(peer: Peer): void {
+    for (const other of this.#peers.values()) {
+      // A leaving publisher's receivers close one by one: its next track must not take the slot.
+      if (other === peer || other.closed) {
+        continue;
+      }
+      for (const r of other.receivers) {
+        if (!r.closed && peer.wants(r, other.member) && !peer.subscriber.downTrackOf(r)) {
+          peer.subscriber.addDownTrack(r);
+        }
+      }
+    }
+  }
+
   #onReceiver(owner: Peer, r: Receiver): void {
     if (r.kind === 'audio') {
       this.#audio.addStream(r.streamId);
       r.once('close', () => this.#audio.removeStream(r.streamId));
     }
     for (const other of this.#peers.values()) {
-      if (other !== owner && other.wants(r)) {
+      if (other !== owner && other.wants(r, owner.member)) {
         other.subscriber.addDownTrack(r);
       }
     }

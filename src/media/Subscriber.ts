@@ -2,13 +2,14 @@ import type {
   RTCDataChannel,
   RTCIceCandidateInit,
   RTCPeerConnection,
+  RTCRtpTransceiver,
   RTCRtpCodecParameters,
   RtcpSrPacket,
 } from 'werift';
 import { CandidateQueue } from './candidates.ts';
-import { DownTrack, LAYER_NAMES } from './DownTrack.ts';
+import { DownTrack, LAYER_NAMES, type SendContinuation } from './DownTrack.ts';
 import type { Receiver } from './Receiver.ts';
-import { assertValidAnswer, sdpLimits, type SdpLimits } from './sdpCheck.ts';
+import { assertValidAnswer, assertValidOffer, sdpLimits, type SdpLimits } from './sdpCheck.ts';
 import { createPeerConnection } from './werift.ts';
 import type { MediaOptions, SignalSink } from './types.ts';
 import { SwitchboardError } from '../util/errors.ts';
@@ -41,6 +42,11 @@ export interface SubscriberHooks {
  * The subscriber PC of a peer (ion-sfu target 1): we offer, the client answers. Holds one DownTrack
  * per forwarded track, the server-created `ion-sfu` data channel and the fanned-out channels.
  * Offers are debounced, and a new offer waits while an answer is pending.
+ *
+ * **Answering** (a WHEP viewer): the client offers its recvonly m-lines once (`answerOffer`) and
+ * nothing is renegotiated. Each m-line is a slot that carries one track of its kind at a time: a
+ * track takes a free slot, and when it ends the slot takes the next one, the stream continuing
+ * (DownTrack's SendContinuation). No data channels.
  */
 export class Subscriber {
   readonly pc: RTCPeerConnection;
@@ -49,7 +55,12 @@ export class Subscriber {
   readonly #candidates: CandidateQueue;
   readonly #downTracks = new Map<Receiver, DownTrack>();
   readonly #channels = new Map<string, RTCDataChannel>();
-  readonly #api: RTCDataChannel;
+  readonly #api: RTCDataChannel | undefined;
+  /** Answering: the client's m-lines, and the DownTrack each carries now (undefined: free). */
+  readonly #slots = new Map<RTCRtpTransceiver, DownTrack | undefined>();
+  /** Answering: where each slot's last stream left off. */
+  readonly #handOvers = new Map<RTCRtpTransceiver, SendContinuation>();
+  readonly #answering: boolean;
   readonly #srTimer: NodeJS.Timeout;
   readonly #allocTimer: NodeJS.Timeout;
   readonly #bestQualityFirst: boolean;
@@ -66,9 +77,10 @@ export class Subscriber {
   #renegotiate = false;
   #closed = false;
 
-  constructor(opts: MediaOptions, sink: SignalSink, hooks: SubscriberHooks) {
+  constructor(opts: MediaOptions, sink: SignalSink, hooks: SubscriberHooks, answering = false) {
     this.#sink = sink;
     this.#hooks = hooks;
+    this.#answering = answering;
     this.pc = createPeerConnection('subscriber', opts);
     this.#limits = sdpLimits(opts);
     this.#candidates = new CandidateQueue(this.pc, this.#limits.maxCandidates);
@@ -78,13 +90,18 @@ export class Subscriber {
       }
     });
     // ion-sdk-js's join() resolves only when this channel arrives, so it exists from the start.
-    this.#api = this.pc.createDataChannel(API_CHANNEL);
-    this.#api.onMessage.subscribe((m) => hooks.onApiMessage(typeof m === 'string' ? m : m.toString('utf8')));
+    this.#api = answering ? undefined : this.pc.createDataChannel(API_CHANNEL);
+    this.#api?.onMessage.subscribe((m) => hooks.onApiMessage(typeof m === 'string' ? m : m.toString('utf8')));
     this.#srTimer = setInterval(() => this.#sendReports(), SENDER_REPORT_INTERVAL_MS);
     this.#srTimer.unref();
     this.#bestQualityFirst = opts.bestQualityFirst;
     this.#allocTimer = setInterval(() => this.allocate(), ALLOCATE_INTERVAL_MS);
     this.#allocTimer.unref();
+  }
+
+  /** It answers the client's one offer (a WHEP viewer) instead of offering. */
+  get answering(): boolean {
+    return this.#answering;
   }
 
   /** The subscriber's bandwidth estimate (REMB), bps; Infinity until it sends one. */
@@ -127,10 +144,38 @@ export class Subscriber {
     return this.#downTracks.get(receiver);
   }
 
+  /**
+   * Answering: answers the client's offer, every audio and video m-line sendonly and in stream
+   * `streamId` (one stream whatever its sources: a player shows `event.streams[0]`). Tracks take
+   * the m-lines as slots afterwards (`addDownTrack`).
+   */
+  async answerOffer(sdp: string, streamId: string): Promise<string> {
+    if (!this.#answering || this.pc.signalingState !== 'stable' || this.#slots.size > 0) {
+      throw new SwitchboardError('invalid-state', 'this subscriber does not take an offer');
+    }
+    assertValidOffer(sdp, this.#limits, new Set());
+    await this.pc.setRemoteDescription({ type: 'offer', sdp });
+    for (const t of this.pc.getTransceivers()) {
+      if (t.kind === 'audio' || t.kind === 'video') {
+        t.setDirection('sendonly');
+        t.sender.streamIds = [streamId];
+        (t.sender as { trackId: string }).trackId = `${t.kind}-${t.mid ?? this.#slots.size}`;
+        this.#slots.set(t, undefined);
+      }
+    }
+    const answer = await this.pc.createAnswer();
+    await this.pc.setLocalDescription(answer);
+    await this.#candidates.flush();
+    return this.pc.localDescription!.sdp;
+  }
+
   /** Starts forwarding `receiver` to this subscriber; the stream keeps the publisher's msid. */
   addDownTrack(receiver: Receiver): DownTrack | undefined {
     if (this.#closed || this.#downTracks.has(receiver)) {
       return undefined;
+    }
+    if (this.#answering) {
+      return this.#fillSlot(receiver);
     }
     const t = this.pc.addTransceiver(receiver.kind, { direction: 'sendonly' });
     t.sender.streamIds = [receiver.streamId];
@@ -140,17 +185,7 @@ export class Subscriber {
       t.setCodecPreferences([codec]);
     }
     const dt = new DownTrack(receiver, t);
-    this.#downTracks.set(receiver, dt);
-    dt.on('estimate', (bps) => {
-      if (bps !== this.#estimate) {
-        this.#estimateFalling = Number.isFinite(this.#estimate) && bps < this.#estimate;
-        this.#estimate = bps;
-      }
-    });
-    dt.on('layer', (index) => this.#sendActiveLayer(dt, index));
-    receiver.addDownTrack(dt);
-    receiver.on('layers', this.#onLayersChanged);
-    dt.allocate(Infinity, false, Date.now(), this.#bestQualityFirst);
+    this.#track(receiver, dt);
     dt.once('close', () => {
       this.#downTracks.delete(receiver);
       this.#hooks.onDownTrackClose(dt);
@@ -164,6 +199,48 @@ export class Subscriber {
     });
     this.negotiate();
     return dt;
+  }
+
+  /** Answering: `receiver` in a free slot of its kind whose codecs include its codec, if any. */
+  #fillSlot(receiver: Receiver): DownTrack | undefined {
+    const mime = receiver.codec.mimeType.toLowerCase();
+    let slot: RTCRtpTransceiver | undefined;
+    for (const [t, dt] of this.#slots) {
+      if (!dt && t.kind === receiver.kind && t.codecs.some((c) => c.mimeType.toLowerCase() === mime)) {
+        slot = t;
+        break;
+      }
+    }
+    if (!slot) {
+      return undefined;
+    }
+    const t = slot;
+    const dt = new DownTrack(receiver, t, this.#handOvers.get(t));
+    this.#slots.set(t, dt);
+    this.#track(receiver, dt);
+    dt.once('close', () => {
+      this.#handOvers.set(t, dt.handOver());
+      this.#slots.set(t, undefined);
+      this.#downTracks.delete(receiver);
+      receiver.off('layers', this.#onLayersChanged);
+      this.#hooks.onDownTrackClose(dt); // the session offers the slot its next track
+    });
+    return dt;
+  }
+
+  /** Wiring common to both modes: estimates, layer reports, the receiver's layer changes. */
+  #track(receiver: Receiver, dt: DownTrack): void {
+    this.#downTracks.set(receiver, dt);
+    dt.on('estimate', (bps) => {
+      if (bps !== this.#estimate) {
+        this.#estimateFalling = Number.isFinite(this.#estimate) && bps < this.#estimate;
+        this.#estimate = bps;
+      }
+    });
+    dt.on('layer', (index) => this.#sendActiveLayer(dt, index));
+    receiver.addDownTrack(dt);
+    receiver.on('layers', this.#onLayersChanged);
+    dt.allocate(Infinity, false, Date.now(), this.#bestQualityFirst);
   }
 
   /** A same-label channel on this PC for another client's data channel (ion-sfu fan-out). */
@@ -195,13 +272,13 @@ export class Subscriber {
   }
 
   sendApi(message: unknown): void {
-    if (this.#api.readyState === 'open') {
+    if (this.#api?.readyState === 'open') {
       this.#api.send(JSON.stringify(message));
     }
   }
 
   negotiate(): void {
-    if (this.#closed || this.#quickOffer) {
+    if (this.#closed || this.#quickOffer || this.#answering) {
       return; // a quick offer is due: it includes this change
     }
     clearTimeout(this.#negotiateTimer);

@@ -26,13 +26,22 @@ export class Subscriptions {
   readonly channels: boolean;
   readonly offer: boolean;
   readonly #streams: ReadonlySet<string>;
+  /** Only tracks of this participant (a WHEP viewer of one participant's streams). */
+  readonly #member: string | undefined;
   /** Tracks subscribed by id (beyond `auto` / `#streams`). */
   readonly #tracks = new Set<string>();
   /** Tracks unsubscribed by id: not received even when `auto` or their stream says so. */
   readonly #excluded = new Set<string>();
 
-  private constructor(auto: boolean, streams: Iterable<string>, channels: boolean, offer: boolean) {
+  private constructor(
+    auto: boolean,
+    streams: Iterable<string>,
+    channels: boolean,
+    offer: boolean,
+    member?: string,
+  ) {
     this.auto = auto;
+    this.#member = member;
     this.#streams = new Set(streams);
     this.channels = channels;
     this.offer = offer;
@@ -52,9 +61,17 @@ export class Subscriptions {
     return new Subscriptions(false, list, o.channels ?? false, o.offer ?? list.length > 0);
   }
 
-  /** Whether the peer receives `t`. */
-  wants(t: SubscribableTrack): boolean {
-    if (this.#excluded.has(t.trackId)) {
+  /**
+   * Every track (`member` undefined), or participant `member`'s only, as they come; no data channels
+   * and no offer at join (a WHEP viewer, which offers itself).
+   */
+  static viewer(member?: string): Subscriptions {
+    return new Subscriptions(true, [], false, false, member);
+  }
+
+  /** Whether the peer receives `t`, a track of participant `from`. */
+  wants(t: SubscribableTrack, from?: string): boolean {
+    if (this.#excluded.has(t.trackId) || (this.#member !== undefined && from !== this.#member)) {
       return false;
     }
     return this.auto || this.#streams.has(t.streamId) || this.#tracks.has(t.trackId);

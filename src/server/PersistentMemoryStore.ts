@@ -87,7 +87,10 @@ export class PersistentMemoryStore implements Store {
       } else {
         await this.#inner.hset(key, entry.v, ttl);
       }
-      this.#shadow.set(key, { v: typeof entry.v === 'string' ? entry.v : dict(Object.entries(entry.v)), e: entry.e });
+      this.#shadow.set(key, {
+        v: typeof entry.v === 'string' ? entry.v : dict(Object.entries(entry.v)),
+        e: entry.e,
+      });
       loaded++;
     }
     logger.debug({ file: this.file, keys: loaded }, 'store snapshot loaded');
@@ -207,7 +210,10 @@ export class PersistentMemoryStore implements Store {
     await this.#inner.hset(key, fields, ttlMs);
     if (this.#persisted(key)) {
       const prev = this.#live(key);
-      const map = dict([...(prev && typeof prev.v !== 'string' ? Object.entries(prev.v) : []), ...Object.entries(fields)]);
+      const map = dict([
+        ...(prev && typeof prev.v !== 'string' ? Object.entries(prev.v) : []),
+        ...Object.entries(fields),
+      ]);
       this.#changed(key, { v: map, e: ttlMs ? Date.now() + ttlMs : (prev?.e ?? 0) });
     }
   }

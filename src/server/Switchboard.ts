@@ -40,6 +40,9 @@ function nodeId(prefix: string): string {
  * A Switchboard process: the chosen roles, the Bus and Store they talk through, and one HTTP
  * server for `/ws`, `/metrics` and the demo page. Roles never call each other directly.
  */
+/** Requests still running when the HTTP server closes get this long to finish. */
+const HTTP_CLOSE_GRACE_MS = 2000;
+
 export class Switchboard {
   readonly config: Config;
   readonly app: FastifyInstance;
@@ -221,7 +224,12 @@ export class Switchboard {
     await this.agent?.close();
     await this.turn?.close();
     await this.registry?.close();
+    // A keep-alive connection Node does not count as idle (seen after a WHIP PATCH answered while its
+    // session ended) would hold the close for fastify's keepAliveTimeout (72 s): requests get a grace.
+    const force = setTimeout(() => this.app.server.closeAllConnections(), HTTP_CLOSE_GRACE_MS);
+    force.unref();
     await this.app.close();
+    clearTimeout(force);
     await this.bus.close();
     await this.store.close();
   }

@@ -29,6 +29,7 @@ import {
 } from '../protocol/cluster.ts';
 import type { RosterMessage } from '../protocol/cluster.ts';
 import { licodePeerJoin, licodeUnsubscribe } from '../protocol/licode.ts';
+import { WHEP_STREAM_ID, whepPeerJoin } from '../protocol/whip.ts';
 import { roomSubjects, sfuAdminRequest, type SfuAdminReply, type SfuAdminRequest } from '../protocol/room.ts';
 import { SwitchboardError } from '../util/errors.ts';
 import { logger } from '../util/logger.ts';
@@ -517,14 +518,17 @@ export class SfuRole {
     }
     // A Licode client's peer connection (src/signal/licode): one stream published or received.
     const licode = hasLicode(req.params) ? licodePeerJoin.parse(req.params) : undefined;
-    const ion = licode ? undefined : methods.join.parse(req.params);
-    const p = licode ?? ion!;
+    // A WHEP viewer (src/signal/whip): its offer is for the subscriber PC.
+    const whep = !licode && isWhep(req.params) ? whepPeerJoin.parse(req.params) : undefined;
+    const ion = licode || whep ? undefined : methods.join.parse(req.params);
+    const p = licode ?? whep ?? ion!;
     const uid = p.uid && p.uid.length > 0 ? p.uid : req.conn.split('/')[1]!;
     const grants = PeerGrants.fromJoin(req.params);
     // ion-sfu's NoPublish / NoSubscribe / NoAutoSubscribe (methods.join checked the values).
     const config = joinConfig(ion?.config) ?? DEFAULT_JOIN_CONFIG;
-    if (p.offer) {
-      PeerGrants.assertMayPublish(grants, p.offer.sdp, config);
+    const offer = whep ? undefined : (licode ?? ion)?.offer;
+    if (offer) {
+      PeerGrants.assertMayPublish(grants, offer.sdp, config);
     } else if (!grants.canSubscribe) {
       throw new SwitchboardError('forbidden', 'not allowed to subscribe');
     }
@@ -536,13 +540,18 @@ export class SfuRole {
         sid: p.sid,
         uid,
         name: p.name ?? uid,
-        offer: p.offer?.sdp,
+        offer: offer?.sdp,
+        view: whep ? { offer: whep.whep.offer, streamId: WHEP_STREAM_ID } : undefined,
         sink: (method, params) => this.#notify(req.conn, method, params),
         relay: relay !== undefined,
         subscribes: licode
           ? // A Licode peer receives its one subscribed stream, or nothing (it publishes).
             Subscriptions.only(licode.licode.subscribe !== undefined ? [licode.licode.subscribe] : [])
-          : subscriptionsOf(config),
+          : whep
+            ? Subscriptions.viewer(whep.whep.participant)
+            : isWhip(req.params)
+              ? Subscriptions.only([]) // a WHIP encoder only sends: no subscriber PC is offered
+              : subscriptionsOf(config),
         ...(licode ? { member: licode.licode.member } : {}),
       });
     } finally {
@@ -647,4 +656,13 @@ function subscriptionChange(c: {
 
 function hasLicode(params: unknown): boolean {
   return typeof params === 'object' && params !== null && 'licode' in params;
+}
+
+/** A WHIP publisher's join (src/signal/whip): only the signal role sets `whip`; it strips it from clients'. */
+function isWhip(params: unknown): boolean {
+  return (params as { whip?: unknown } | null)?.whip === true;
+}
+
+function isWhep(params: unknown): boolean {
+  return typeof params === 'object' && params !== null && 'whep' in params;
 }

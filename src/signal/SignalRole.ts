@@ -20,6 +20,7 @@ import { IonServer } from './ion/IonServer.ts';
 import type { SignalClient } from './SignalClient.ts';
 import { ClientLimits } from './ClientLimits.ts';
 import { rpcNotification } from './jsonRpc.ts';
+import { WhipEndpoint } from './whip/WhipEndpoint.ts';
 import { NodeWatch } from './NodeWatch.ts';
 import { logger } from '../util/logger.ts';
 import { SwitchboardError } from '../util/errors.ts';
@@ -56,6 +57,7 @@ export class SignalRole {
   #unregisterReset: (() => void) | undefined;
   #licode: LicodeServer | undefined;
   #ion: IonServer | undefined;
+  #whip: WhipEndpoint | undefined;
   /** ION's services over native gRPC (`[signal.grpc] enabled`). */
   #grpc: GrpcServer | undefined;
   /** The port of the native gRPC listener, once started. */
@@ -110,6 +112,7 @@ export class SignalRole {
     });
     this.#registerLicode(app);
     this.#registerIon(app);
+    this.#registerWhip(app);
     app.get('/ws', { websocket: true }, (socket, req) => {
       const origin = req.headers.origin;
       if (origins.length > 0 && origin && !origins.includes(origin)) {
@@ -186,6 +189,26 @@ export class SignalRole {
       removed: (client) => this.#conns.delete(client.conn),
     });
     this.#licode.attach(app.server);
+  }
+
+  /** WHIP ingest and WHEP playback over HTTP (src/signal/whip). */
+  #registerWhip(app: FastifyInstance): void {
+    const c = this.#config;
+    this.#whip = new WhipEndpoint({
+      signalNode: this.nodeId,
+      cluster: clusterOf(c),
+      dc: c.global.dc,
+      bus: this.#bus,
+      store: this.#store,
+      auth: this.#auth,
+      limits: this.#limits,
+      origins: c.signal.allowedorigins,
+      maxBody: c.signal.maxmessagesize,
+      iceServers: (identity, host) => clientIceServers(c, identity, host),
+      added: (client) => this.#conns.set(client.conn, client),
+      removed: (client) => this.#conns.delete(client.conn),
+    });
+    this.#whip.register(app);
   }
 
   /** ION's cluster API (`Ion.Connector`): gRPC-web WebSockets on the same port. */
@@ -313,6 +336,7 @@ export class SignalRole {
     clearInterval(this.#pinger);
     await this.#watch.close();
     this.#sub?.unsubscribe();
+    await this.#whip?.close(); // their peers leave their nodes before the Bus goes
     for (const c of this.#conns.values()) {
       c.close();
     }
