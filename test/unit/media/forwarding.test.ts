@@ -70,7 +70,7 @@ function fakeSubscriberTransceiver(kind: 'audio' | 'video') {
     { id: 2, uri: EXT_AUDIO_LEVEL },
     { id: 4, uri: EXT_ABS_SEND_TIME },
   ];
-  return { transceiver: { sender, mid: '5', headerExtensions } as never, sent, sender, dtls, peer };
+  return { transceiver: { sender, mid: '5', headerExtensions, codecs: [] } as never, sent, sender, dtls, peer };
 }
 
 /** A VP8 payload that starts a keyframe: descriptor S=1 PID=0, then P=0, the start code and 640×360. */
