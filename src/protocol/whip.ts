@@ -26,6 +26,8 @@ export const whipResource = z.object({
   etag: z.string().min(1),
   /** The client's ICE username fragment: a PATCH with another one is an ICE restart. */
   ufrag: z.string().optional(),
+  /** WHIP: the client's offer as last applied (an ICE restart re-offers it with new credentials). */
+  offer: z.string().optional(),
 });
 export type WhipResource = z.infer<typeof whipResource>;
 

@@ -85,6 +85,65 @@ export class WhipPublisher {
     });
   }
 
+  /**
+   * An ICE restart as RFC 9725 §4.3.2 has it: new credentials and all gathered candidates in one
+   * PATCH with `If-Match: *`; on 200 the answer is rebuilt with the server's new credentials and
+   * candidates and applied, and the new ETag kept.
+   */
+  async restartIce(): Promise<{ status: number; headers: Headers; body: string }> {
+    const offer = await this.pc.createOffer({ iceRestart: true });
+    await this.pc.setLocalDescription(offer);
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, 2000);
+      const check = () => {
+        if (this.pc.iceGatheringState === 'complete') {
+          clearTimeout(t);
+          resolve();
+        }
+      };
+      this.pc.onicegatheringstatechange = check;
+      check();
+    });
+    const sdp = this.pc.localDescription!.sdp;
+    const ufrag = /^a=ice-ufrag:(\S+)/m.exec(sdp)![1]!;
+    const pwd = /^a=ice-pwd:(\S+)/m.exec(sdp)![1]!;
+    const cands = [...new Set([...sdp.matchAll(/^a=(candidate:[^\r\n]+)/gm)].map((m) => m[1]!))];
+    const frag = [`a=ice-ufrag:${ufrag}`, `a=ice-pwd:${pwd}`, 'm=audio 9 UDP/TLS/RTP/SAVPF 0', 'a=mid:0']
+      .concat(
+        cands.map((c) => `a=${c}`),
+        ['a=end-of-candidates'],
+      )
+      .join('\r\n');
+    const res = await fetch(this.location!, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/trickle-ice-sdpfrag', 'if-match': '*', ...this.#auth() },
+      body: `${frag}\r\n`,
+    });
+    const body = await res.text();
+    if (res.status === 200) {
+      this.etag = res.headers.get('etag') ?? undefined;
+      const newUfrag = /^a=ice-ufrag:(\S+)/m.exec(body)![1]!;
+      const newPwd = /^a=ice-pwd:(\S+)/m.exec(body)![1]!;
+      const remote = [...body.matchAll(/^a=(candidate:[^\r\n]+)/gm)].map((m) => m[1]!);
+      const answer = this.pc
+        .remoteDescription!.sdp.split('\r\n')
+        .filter((l) => !l.startsWith('a=candidate:') && l !== 'a=end-of-candidates')
+        .map((l) =>
+          l.startsWith('a=ice-ufrag:')
+            ? `a=ice-ufrag:${newUfrag}`
+            : l.startsWith('a=ice-pwd:')
+              ? `a=ice-pwd:${newPwd}`
+              : l,
+        )
+        .join('\r\n');
+      await this.pc.setRemoteDescription({ type: 'answer', sdp: answer });
+      for (const c of remote) {
+        await this.pc.addIceCandidate({ candidate: c, sdpMLineIndex: 0 });
+      }
+    }
+    return { status: res.status, headers: res.headers, body };
+  }
+
   /** DELETEs the session (status of the answer). */
   async stop(): Promise<number> {
     const res = await fetch(this.location!, { method: 'DELETE', headers: this.#auth() });

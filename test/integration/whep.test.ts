@@ -107,6 +107,18 @@ void describe('WHEP playback', { timeout: 120_000 }, () => {
     }
   });
 
+  void it('an ICE restart of a WHEP session is refused (422) and the session goes on', async () => {
+    const v = viewers[1]!;
+    const r = await fetch(v.location!, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/trickle-ice-sdpfrag', 'if-match': '*' },
+      body: 'a=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuvwxyz\r\n',
+    });
+    assert.equal(r.status, 422);
+    const before = v.frames;
+    await waitFor(() => v.frames > before + 10, { what: 'the player to go on after the refused restart' });
+  });
+
   void it('DELETE ends the viewer (200), a second DELETE is 404', async () => {
     const v = viewers[1]!;
     assert.equal(await v.stop(), 200);

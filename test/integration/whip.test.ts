@@ -1,7 +1,7 @@
 // WHIP (RFC 9725) at the protocol level, with plain HTTP and a libwebrtc publisher: a session is a
 // participant of its room (a /ws client decodes its video), the resource's lifecycle (POST, PATCH
-// trickle, DELETE, a second DELETE 404), every refusal the RFC asks for (415, 400, 404, 412, 422,
-// 428, 401, 403, 413) — and none of them disturbs the session that streams meanwhile.
+// trickle, ICE restart, DELETE, a second DELETE 404), every refusal the RFC asks for (415, 400, 404,
+// 412, 428, 401, 403, 413) — and none of them disturbs the session that streams meanwhile.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { signToken, type GrantFlags } from '../../src/protocol/tokens.ts';
@@ -66,12 +66,30 @@ void describe('WHIP ingest (anonymous mode)', { timeout: 120_000 }, () => {
       assert.equal(r.status, 204);
       assert.equal(r.headers.get('etag'), null);
     }
-    const frag = 'a=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuvwxyz\r\n';
     const same = await patch(w, 'a=end-of-candidates\r\n');
     assert.equal(same.status, 204);
-    // Other credentials are an ICE restart, which this server refuses without ending the session.
-    assert.equal((await patch(w, frag)).status, 422);
-    assert.equal((await patch(w, 'a=end-of-candidates\r\n', { 'if-match': '*' })).status, 422);
+    // A restart must bring both new credentials.
+    assert.equal((await patch(w, 'a=end-of-candidates\r\n', { 'if-match': '*' })).status, 400);
+  });
+
+  void it('ICE restart: 200 with new credentials, candidates and ETag; media flows on the new ICE session', async () => {
+    const w = whip!;
+    const oldEtag = w.etag!;
+    const res = await w.restartIce();
+    assert.equal(res.status, 200, res.body);
+    assert.equal(res.headers.get('content-type'), 'application/trickle-ice-sdpfrag');
+    assert.match(res.body, /^a=ice-ufrag:\S+\r\na=ice-pwd:\S+\r\n/);
+    assert.match(res.body, /a=candidate:/);
+    assert.notEqual(w.etag, oldEtag);
+    await waitFor(() => w.pc.iceConnectionState === 'connected' || w.pc.iceConnectionState === 'completed', {
+      what: 'the publisher to reconnect on the new ICE session',
+    });
+    const v = viewer!;
+    const before = v.videoFrames(w.streamId);
+    await waitFor(() => v.videoFrames(w.streamId) > before + 20, { what: 'frames after the ICE restart' });
+    // The old ICE session's ETag is stale now; the new one takes trickles.
+    assert.equal((await patch(w, 'a=end-of-candidates\r\n', { 'if-match': oldEtag })).status, 412);
+    assert.equal((await patch(w, 'a=end-of-candidates\r\n')).status, 204);
   });
 
   void it('PATCH refusals: 428 without If-Match, 412 for another ETag, 415, 400, 404', async () => {

@@ -18,7 +18,13 @@ import type { Bus, Store } from '../../backbone/index.ts';
 import { BusRequestError } from '../../backbone/index.ts';
 import { subjects, type PeerRequest } from '../../protocol/cluster.ts';
 import { roomSubjects } from '../../protocol/room.ts';
-import { WHIP_ENDED_NOTIFICATION, whipKeys, whipResource, type WhipResource } from '../../protocol/whip.ts';
+import {
+  WHIP_ENDED_NOTIFICATION,
+  WHIP_RESOURCE_TTL_MS,
+  whipKeys,
+  whipResource,
+  type WhipResource,
+} from '../../protocol/whip.ts';
 import type { ClientIceServer } from '../../turn/iceServers.ts';
 import { SwitchboardError } from '../../util/errors.ts';
 import { logger } from '../../util/logger.ts';
@@ -26,7 +32,7 @@ import type { Authenticator } from '../Authenticator.ts';
 import type { ClientLimits } from '../ClientLimits.ts';
 import type { SignalClient } from '../SignalClient.ts';
 import { iceServerLinks } from './iceLinks.ts';
-import { parseSdpFrag, SdpFragError } from './sdpFrag.ts';
+import { buildSdpFrag, parseSdpFrag, SdpFragError, type SdpFrag } from './sdpFrag.ts';
 import { WhipSession } from './WhipSession.ts';
 
 const SDP = 'application/sdp';
@@ -189,7 +195,7 @@ export class WhipEndpoint {
         : { whep: { offer, ...(participant !== undefined ? { participant } : {}) } };
     let started;
     try {
-      started = await session.start(ident, name, params, /^a=ice-ufrag:(\S+)/m.exec(offer)?.[1]);
+      started = await session.start(ident, name, params, offer);
     } catch (err) {
       await ident.release?.().catch(() => undefined);
       throw err;
@@ -227,9 +233,7 @@ export class WhipEndpoint {
       throw new HttpRefusal(400, err instanceof SdpFragError ? err.message : 'malformed SDP fragment');
     }
     if (ifMatch === '*' || (frag.ufrag !== undefined && frag.ufrag !== res.ufrag)) {
-      // A restart needs new credentials from the media node's ICE agent: not offered (RFC 9725 §4.3:
-      // a session doing trickle but not restarts answers 422); the client DELETEs and POSTs again.
-      throw new HttpRefusal(422, 'ICE restarts are not supported: end the session (DELETE) and POST again');
+      return this.#restart(res, frag, reply);
     }
     const target = kind === 'whip' ? 0 : 1;
     try {
@@ -243,6 +247,52 @@ export class WhipEndpoint {
       throw err;
     }
     return reply.code(204).send();
+  }
+
+  /**
+   * An ICE restart (RFC 9725 §4.3.2): the client's offer is applied again with its new credentials,
+   * the media node's ICE agent restarts with credentials of its own, and those and its candidates
+   * go back in a fragment with the new ETag. WHEP sessions (an answering subscriber) do not restart.
+   */
+  async #restart(res: WhipResource, frag: SdpFrag, reply: FastifyReply): Promise<unknown> {
+    if (res.kind !== 'whip' || res.offer === undefined) {
+      throw new HttpRefusal(422, 'ICE restarts of WHEP sessions are not supported: DELETE and POST again');
+    }
+    if (frag.ufrag === undefined || frag.pwd === undefined) {
+      throw new HttpRefusal(400, 'an ICE restart carries the new a=ice-ufrag and a=ice-pwd');
+    }
+    const offer = withIceCredentials(res.offer, frag.ufrag, frag.pwd);
+    const answered = (await this.#toNode(res, 'offer', { desc: { type: 'offer', sdp: offer } })) as {
+      sdp?: string;
+    } | null;
+    const answer = answered?.sdp;
+    const ufrag = answer && /^a=ice-ufrag:(\S+)/m.exec(answer)?.[1];
+    const pwd = answer && /^a=ice-pwd:(\S+)/m.exec(answer)?.[1];
+    if (!answer || !ufrag || !pwd) {
+      throw new Error('the media node answered an ICE restart without ICE credentials');
+    }
+    const next: WhipResource = {
+      ...res,
+      etag: `"${randomBytes(9).toString('base64url')}"`,
+      ufrag: frag.ufrag,
+      offer,
+    };
+    await this.#o.store.set(
+      whipKeys.resource(this.#o.cluster, res.id),
+      JSON.stringify(next),
+      WHIP_RESOURCE_TTL_MS,
+    );
+    for (const c of frag.candidates) {
+      await this.#toNode(next, 'trickle', { candidate: c, target: 0 });
+    }
+    const mid = /^a=mid:(\S+)/m.exec(answer)?.[1] ?? '0';
+    const candidates = [...answer.matchAll(/^a=(candidate:[^\r\n]+)/gm)].map((m) => m[1]!);
+    logger.info({ id: res.id, room: res.room }, 'WHIP session restarted ICE');
+    return reply
+      .code(200)
+      .header('content-type', SDP_FRAG)
+      .header('etag', next.etag)
+      .send(buildSdpFrag(ufrag, pwd, mid, candidates));
   }
 
   async #delete(kind: Kind, req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
@@ -414,4 +464,19 @@ function assertOffer(kind: Kind, sdp: string): void {
       kind === 'whip' ? 'a WHIP offer only sends (sendonly)' : 'a WHEP offer only receives (recvonly)',
     );
   }
+}
+
+/** `sdp` with every ICE username fragment and password replaced, and its candidates left out. */
+function withIceCredentials(sdp: string, ufrag: string, pwd: string): string {
+  return sdp
+    .split(/\r?\n/)
+    .filter((l) => !l.startsWith('a=candidate:') && l !== 'a=end-of-candidates')
+    .map((l) =>
+      l.startsWith('a=ice-ufrag:')
+        ? `a=ice-ufrag:${ufrag}`
+        : l.startsWith('a=ice-pwd:')
+          ? `a=ice-pwd:${pwd}`
+          : l,
+    )
+    .join('\r\n');
 }

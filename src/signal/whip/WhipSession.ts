@@ -14,6 +14,7 @@ import {
   WHIP_RESOURCE_RENEW_MS,
   WHIP_RESOURCE_TTL_MS,
   whipKeys,
+  whipResource,
   type WhipResource,
 } from '../../protocol/whip.ts';
 import { SwitchboardError } from '../../util/errors.ts';
@@ -76,7 +77,7 @@ export class WhipSession implements SignalClient {
     ident: JoinIdentity,
     name: string,
     params: Record<string, unknown>,
-    ufrag: string | undefined,
+    offer: string,
   ): Promise<{ answer: string; resource: WhipResource }> {
     const o = this.#o;
     const a = await admit(
@@ -117,11 +118,17 @@ export class WhipSession implements SignalClient {
         signal: o.signalNode,
         node: this.#node!,
         etag: `"${randomBytes(9).toString('base64url')}"`,
-        ...(ufrag !== undefined ? { ufrag } : {}),
+        ...iceCredentials(offer),
+        ...(o.kind === 'whip' ? { offer } : {}),
       };
-      await this.#save(resource);
+      await this.#o.store.set(
+        whipKeys.resource(o.cluster, this.id),
+        JSON.stringify(resource),
+        WHIP_RESOURCE_TTL_MS,
+      );
+      this.#resource = resource;
       this.#renew = setInterval(
-        () => void this.#save(resource).catch(() => undefined),
+        () => void this.#renewRecord().catch(() => undefined),
         WHIP_RESOURCE_RENEW_MS,
       );
       this.#renew.unref();
@@ -161,9 +168,7 @@ export class WhipSession implements SignalClient {
       o.bus.publish(roomSubjects.leave(o.cluster), { ...m, conn: this.conn, reason });
     }
     if (this.#resource) {
-      await o.store
-        .compareAndDelete(whipKeys.resource(o.cluster, this.id), JSON.stringify(this.#resource))
-        .catch(() => undefined);
+      await o.store.del(whipKeys.resource(o.cluster, this.id)).catch(() => undefined);
     }
     logger.info({ conn: this.conn, kind: o.kind, reason }, `${o.kind.toUpperCase()} session ended`);
     o.ended(this);
@@ -202,15 +207,28 @@ export class WhipSession implements SignalClient {
     void this.end('signal-closing');
   }
 
-  async #save(resource: WhipResource): Promise<void> {
-    if (this.#ended) {
+  /**
+   * Extends the record's life; when another instance rewrote it (an ICE restart's new ETag and
+   * credentials), adopts that version.
+   */
+  async #renewRecord(): Promise<void> {
+    const store = this.#o.store;
+    const key = whipKeys.resource(this.#o.cluster, this.id);
+    const mine = this.#resource;
+    if (this.#ended || !mine || (await store.refresh(key, JSON.stringify(mine), WHIP_RESOURCE_TTL_MS))) {
       return;
     }
-    await this.#o.store.set(
-      whipKeys.resource(this.#o.cluster, this.id),
-      JSON.stringify(resource),
-      WHIP_RESOURCE_TTL_MS,
-    );
-    this.#resource = resource;
+    const raw = await store.get(key);
+    const now = raw === undefined ? undefined : whipResource.safeParse(JSON.parse(raw));
+    if (now?.success && now.data.id === this.id && !this.#ended) {
+      this.#resource = now.data;
+      await store.refresh(key, raw!, WHIP_RESOURCE_TTL_MS);
+    }
   }
+}
+
+/** The client's ICE ufrag in an SDP (the first one: BUNDLE makes them all the same). */
+export function iceCredentials(sdp: string): { ufrag?: string } {
+  const ufrag = /^a=ice-ufrag:(\S+)/m.exec(sdp)?.[1];
+  return ufrag !== undefined ? { ufrag } : {};
 }
