@@ -244,3 +244,36 @@ function patch(
   }
   return fetch(w.location!, { method: 'PATCH', headers: h, body });
 }
+
+void describe('WHIP on a full node', { timeout: 60_000 }, () => {
+  let sb: RunningSwitchboard | undefined;
+  const open: WhipPublisher[] = [];
+
+  before(async () => {
+    sb = await startSwitchboard((c) => {
+      c.sfu.maxpeers = 1;
+    });
+  });
+
+  after(async () => {
+    for (const w of open) {
+      w.close();
+    }
+    await sb?.close();
+  });
+
+  void it('503 with Retry-After when no media node takes the session; the first one is unharmed', async () => {
+    const first = new WhipPublisher();
+    open.push(first);
+    assert.equal((await first.publish(`${sb!.url}/whip/rooms/full`)).status, 201);
+    // The node counts its peers in its heartbeat (a second at most).
+    await new Promise((r) => setTimeout(r, 1200));
+    const second = new WhipPublisher();
+    open.push(second);
+    const res = await second.publish(`${sb!.url}/whip/rooms/full`);
+    assert.equal(res.status, 503, res.body);
+    assert.equal(res.headers.get('retry-after'), '5');
+    assert.match(res.body, /full/);
+    assert.equal(await first.stop(), 200);
+  });
+});
