@@ -80,12 +80,18 @@ export class WhipSession implements SignalClient {
     offer: string,
   ): Promise<{ answer: string; resource: WhipResource }> {
     const o = this.#o;
-    const a = await admit(
-      { bus: o.bus, cluster: o.cluster, conn: this.conn, signal: o.signalNode },
-      ident,
-      name,
-      undefined,
-    );
+    let a;
+    try {
+      a = await admit(
+        { bus: o.bus, cluster: o.cluster, conn: this.conn, signal: o.signalNode },
+        ident,
+        name,
+        undefined,
+      );
+    } catch (err) {
+      await this.end('admission-refused', false);
+      throw err;
+    }
     if (a.member) {
       this.#member = { room: a.room, uid: ident.identity };
       this.#record = a.member;
