@@ -5,9 +5,9 @@
 // test bundles a one-line entry that re-exports the package with esbuild into a browser script.
 //
 // whip-web-client 1.1.7 trickles with a PATCH that carries the session's entity-tag in an `ETag`
-// request header, not `If-Match` (RFC 9725 §4.3.1), so the server answers 428 and the client stops
-// trickling; ICE still completes: the server's answer has its candidates, and it learns the browser's
-// address from the browser's connectivity checks (peer-reflexive). This test does not depend on it.
+// request header, not `If-Match` (RFC 9725 §4.3.1); the server takes it as If-Match (WhipEndpoint).
+// ICE does not depend on those trickles: the server's answer has its candidates, and it learns the
+// browser's address from the browser's connectivity checks (peer-reflexive).
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
@@ -166,6 +166,11 @@ void describe('WHIP and WHEP with @eyevinn clients in Chromium', { timeout: 120_
             `window.whip.client.peer && window.whip.client.peer.connectionState === 'connected'`,
           ),
         { timeout: MEDIA_TIMEOUT, what: "the WHIP client's RTCPeerConnection to connect" },
+      );
+      const patches = exchanges.filter((e) => e.startsWith('PATCH '));
+      assert.ok(
+        patches.every((e) => e.endsWith('→ 204')),
+        `trickles: ${patches.join(', ')}`,
       );
     });
 

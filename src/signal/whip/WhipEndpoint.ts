@@ -219,7 +219,9 @@ export class WhipEndpoint {
     requireType(req, SDP_FRAG);
     const res = await this.#resource(kind, req);
     await this.#authorizeSession(req, res);
-    const ifMatch = req.headers['if-match'];
+    // @eyevinn/whip-web-client (1.1.7) sends the session's tag in an `ETag` request header, an early
+    // WHIP draft's way; taken as `If-Match` when that is absent.
+    const ifMatch = req.headers['if-match'] ?? headerValue(req.headers.etag);
     if (ifMatch === undefined) {
       throw new HttpRefusal(428, 'If-Match is required: the ETag of the session (RFC 9725 §4.3.1)');
     }
@@ -479,4 +481,8 @@ function withIceCredentials(sdp: string, ufrag: string, pwd: string): string {
           : l,
     )
     .join('\r\n');
+}
+
+function headerValue(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
 }
