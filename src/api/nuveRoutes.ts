@@ -44,6 +44,7 @@ import {
 import { BusRequestError } from '../backbone/index.ts';
 import { HttpError } from './httpErrors.ts';
 import { logger } from '../util/logger.ts';
+import { askRoomNodes } from './roomNodes.ts';
 import { userPlacement, type UserPlace } from './userPlacement.ts';
 import {
   API_BODY_LIMIT,
@@ -416,6 +417,33 @@ export function registerNuveRoutes(api: FastifyInstance, ctx: RouteContext): voi
       throw new HttpError(404, 'User does not exist');
     }
     return userJson(m, (await userPlacement(ctx.bus, store, cluster, rec.id)).get(m.uid));
+  });
+
+  /**
+   * The room's media statistics (ours, not Nuve's): every node hosting the room reports its clients'
+   * tracks and subscriptions (src/media/stats.ts); each participant carries its node and region.
+   */
+  api.get('/rooms/:room/stats', async (req) => {
+    const { room } = roomParams.parse(req.params);
+    const rec = await findRoom(ctx.auth(req).service, room);
+    const answers = await askRoomNodes(ctx.bus, store, cluster, rec.id, { op: 'stats', room: rec.id });
+    return {
+      room: rec.id,
+      name: rec.name,
+      at: Date.now(),
+      nodes: answers.map((a) => ({
+        node: a.node,
+        ...(a.dc !== undefined ? { dc: a.dc } : {}),
+        answered: !!a.reply,
+      })),
+      participants: answers.flatMap((a) =>
+        (a.reply?.media ?? []).map((p) => ({
+          ...(p as object),
+          node: a.node,
+          ...(a.dc !== undefined ? { dc: a.dc } : {}),
+        })),
+      ),
+    };
   });
 
   /** Nuve's deleteUser: disconnects every client of that user (uid or name). */

@@ -61,6 +61,85 @@ const user = {
   },
 };
 
+const layerStats = {
+  type: 'object',
+  properties: {
+    rid: { type: 'string' },
+    ssrc: { type: 'integer' },
+    packets: { type: 'integer' },
+    bytes: { type: 'integer' },
+    bitrate: { type: 'number', description: 'bps over the last second' },
+    width: { type: 'integer' },
+    height: { type: 'integer' },
+  },
+};
+
+const roomStats = {
+  type: 'object',
+  properties: {
+    room: { type: 'string' },
+    name: { type: 'string' },
+    at: { type: 'integer', description: 'ms since the epoch' },
+    nodes: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: { node: { type: 'string' }, dc: { type: 'string' }, answered: { type: 'boolean' } },
+      },
+    },
+    participants: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          uid: { type: 'string' },
+          name: { type: 'string' },
+          joinedAt: { type: 'integer' },
+          node: { type: 'string' },
+          dc: { type: 'string' },
+          estimate: { type: ['number', 'null'], description: 'the subscriber’s REMB, bps' },
+          tracks: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                trackId: { type: 'string' },
+                streamId: { type: 'string' },
+                kind: { enum: ['audio', 'video'] },
+                codec: { type: 'string' },
+                muted: { type: 'boolean' },
+                packets: { type: 'integer' },
+                bytes: { type: 'integer' },
+                layers: { type: 'array', items: layerStats },
+                subscribers: { type: 'integer' },
+              },
+            },
+          },
+          subscriptions: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                trackId: { type: 'string' },
+                kind: { enum: ['audio', 'video'] },
+                layer: { type: 'integer', description: 'forwarded layer, lowest 0; -1 none' },
+                targetLayer: { type: 'integer' },
+                bitrate: { type: 'number' },
+                packetsSent: { type: 'integer' },
+                bytesSent: { type: 'integer' },
+                loss: { type: 'number' },
+                nacks: { type: 'integer' },
+                retransmitted: { type: 'integer' },
+                muted: { type: 'boolean' },
+              },
+            },
+          },
+        },
+      },
+    },
+  },
+};
+
 const service = {
   type: 'object',
   properties: {
@@ -130,6 +209,7 @@ export function openApiDocument(): Record<string, unknown> {
         Error: error,
         Room: room,
         User: user,
+        RoomStats: roomStats,
         Service: service,
         CreateRoom: schema(createRoomBody),
         UpdateRoom: schema(updateRoomBody),
@@ -215,6 +295,13 @@ export function openApiDocument(): Record<string, unknown> {
         get: {
           summary: 'Who is in the room',
           responses: { 200: { description: 'Users', content: jsonArray('User') }, ...errors(401, 404) },
+        },
+      },
+      '/rooms/{room}/stats': {
+        parameters: [roomParam],
+        get: {
+          summary: 'Media statistics of the room, from every media node hosting it',
+          responses: { 200: { description: 'Statistics', content: json('RoomStats') }, ...errors(401, 404) },
         },
       },
       '/rooms/{room}/users/{user}': {

@@ -189,6 +189,16 @@ export class DownTrack extends TypedEmitter<DownTrackEvents> implements TrackSen
     this.#maxTemporal = t;
   }
 
+  /** Index of the layer it switches to at that layer's next keyframe (the wanted one), -1 when none. */
+  get targetLayer(): number {
+    return this.#target ? this.receiver.orderedLayers.indexOf(this.#target) : -1;
+  }
+
+  /** Loss toward the subscriber over the last window (0–1; video only, see #loss). */
+  get loss(): number {
+    return this.#loss;
+  }
+
   /** Index of the forwarded layer in `receiver.orderedLayers`, -1 when none. */
   get currentLayer(): number {
     return this.#current ? this.receiver.orderedLayers.indexOf(this.#current) : -1;

@@ -48,6 +48,8 @@ export class Peer extends TypedEmitter<PeerEvents> {
   readonly subscribes: Subscriptions;
   /** The participant this peer belongs to (its uid, or the client whose streams each have a peer). */
   readonly member: string;
+  /** When it joined (ms since the epoch). */
+  readonly joinedAt = Date.now();
   readonly #channels = new Set<string>();
   /** `[router.simulcast] enabletemporallayer`: honour `framerate` preferences. */
   readonly #temporal: boolean;

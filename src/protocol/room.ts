@@ -324,6 +324,8 @@ export const sfuAdminRequest = z.discriminatedUnion('op', [
   z.object({ op: z.literal('streamStats'), room: id, streamId: id }),
   /** Uids of the room's clients on this node (`uids`; not those of relayed nodes): where users are. */
   z.object({ op: z.literal('clients'), room: id }),
+  /** This node's media figures of the room's clients (`media`: src/media/stats.ts). */
+  z.object({ op: z.literal('stats'), room: id }),
 ]);
 export type SfuAdminRequest = z.infer<typeof sfuAdminRequest>;
 export interface SfuAdminReply {
@@ -335,6 +337,8 @@ export interface SfuAdminReply {
   stats?: StreamStats;
   /** `clients`: uids of the room's clients on this node. */
   uids?: string[];
+  /** `stats`: per participant on this node, its tracks and subscriptions (ParticipantMediaStats). */
+  media?: unknown[];
 }
 
 /** A published stream as the media node receiving it sees it (Licode's `getStreamStats`). */

@@ -278,7 +278,7 @@ export class SfuRole {
    * to pass it to: the star has one hub).
    */
   async #admin(req: SfuAdminRequest): Promise<SfuAdminReply> {
-    if (req.op === 'streamStats' || req.op === 'clients') {
+    if (req.op === 'streamStats' || req.op === 'clients' || req.op === 'stats') {
       return handleAdmin(this.sfu, req); // asked of every node of the room by the caller
     }
     if (req.op === 'roster') {

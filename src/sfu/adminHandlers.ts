@@ -4,7 +4,7 @@
  * cascaded room): kick a peer, mute a participant's tracks, end a room. The room role decides who may
  * do what; this only acts.
  */
-import type { SFU } from '../media/index.ts';
+import { roomMediaStats, type SFU } from '../media/index.ts';
 import type { SfuAdminReply, SfuAdminRequest, StreamStats } from '../protocol/room.ts';
 import { logger } from '../util/logger.ts';
 
@@ -69,6 +69,10 @@ export function handleAdmin(sfu: SFU, req: SfuAdminRequest): SfuAdminReply {
         }
       }
       return tracks.length > 0 ? { count: tracks.length, stats: { tracks } } : { count: 0 };
+    }
+    case 'stats': {
+      const media = roomMediaStats(session);
+      return { count: media.length, media };
     }
     case 'clients': {
       const uids = [...new Set([...session.peers].filter((p) => !p.relay).map((p) => p.uid))];

@@ -1,0 +1,121 @@
+/**
+ * What a media node can say of a room's media right now (issue #18's statistics): per participant
+ * its published tracks (codec, layers with resolution, bitrate and packets) and its subscriptions
+ * (layer forwarded and wanted, bitrate, loss, NACKs). Read from counters the forwarding path keeps
+ * anyway, so asking costs nothing per packet. Relay peers (other nodes' links) are left out: a
+ * relayed track's figures belong to its publisher's node.
+ */
+import type { Session } from './Session.ts';
+
+export interface LayerStats {
+  rid: string;
+  ssrc: number;
+  packets: number;
+  bytes: number;
+  /** Over the last second, bps. */
+  bitrate: number;
+  width: number;
+  height: number;
+}
+
+export interface TrackStats {
+  trackId: string;
+  streamId: string;
+  kind: 'audio' | 'video';
+  codec: string;
+  muted: boolean;
+  packets: number;
+  bytes: number;
+  /** Lowest first; one entry without simulcast. */
+  layers: LayerStats[];
+  /** DownTracks forwarding it on this node (relay links included). */
+  subscribers: number;
+}
+
+export interface SubscriptionStats {
+  trackId: string;
+  kind: 'audio' | 'video';
+  /** Index into the track's layers (lowest first): forwarded now, and wanted; -1 = none. */
+  layer: number;
+  targetLayer: number;
+  /** Forwarded, over the last second, bps. */
+  bitrate: number;
+  packetsSent: number;
+  bytesSent: number;
+  /** Loss toward the subscriber over the last window, 0–1 (video). */
+  loss: number;
+  nacks: number;
+  retransmitted: number;
+  /** Paused by the subscriber (`layer` none / mute). */
+  muted: boolean;
+}
+
+export interface ParticipantMediaStats {
+  uid: string;
+  name: string;
+  joinedAt: number;
+  tracks: TrackStats[];
+  subscriptions: SubscriptionStats[];
+  /** The subscriber's bandwidth estimate (REMB), bps; null until one came. */
+  estimate: number | null;
+}
+
+/** One entry per participant (a Licode client's peers merge). */
+export function roomMediaStats(session: Session): ParticipantMediaStats[] {
+  const byMember = new Map<string, ParticipantMediaStats>();
+  for (const peer of session.peers) {
+    if (peer.relay) {
+      continue;
+    }
+    let p = byMember.get(peer.member);
+    if (!p) {
+      const estimate = peer.subscriber.estimate;
+      p = {
+        uid: peer.member,
+        name: peer.name,
+        joinedAt: peer.joinedAt,
+        tracks: [],
+        subscriptions: [],
+        estimate: Number.isFinite(estimate) ? estimate : null,
+      };
+      byMember.set(peer.member, p);
+    }
+    for (const r of peer.receivers) {
+      p.tracks.push({
+        trackId: r.trackId,
+        streamId: r.streamId,
+        kind: r.kind,
+        codec: r.codec.mimeType,
+        muted: r.muted,
+        packets: r.packets,
+        bytes: r.bytes,
+        layers: r.orderedLayers.map((l) => ({
+          rid: l.rid,
+          ssrc: l.ssrc,
+          packets: l.packets,
+          bytes: l.bytes,
+          bitrate: l.bitrate,
+          width: l.width,
+          height: l.height,
+        })),
+        subscribers: r.downTracks.size,
+      });
+    }
+    for (const dt of peer.subscriber.downTracks) {
+      p.subscriptions.push({
+        trackId: dt.receiver.trackId,
+        kind: dt.kind,
+        layer: dt.currentLayer,
+        targetLayer: dt.targetLayer,
+        bitrate: dt.bitrate,
+        packetsSent: dt.packetsSent,
+        bytesSent: dt.bytesSent,
+        loss: dt.loss,
+        nacks: dt.nacksReceived,
+        retransmitted: dt.retransmitted,
+        muted: dt.muted,
+      });
+    }
+  }
+  return [...byMember.values()];
+}
