@@ -44,6 +44,7 @@ import {
 import { BusRequestError } from '../backbone/index.ts';
 import { HttpError } from './httpErrors.ts';
 import { logger } from '../util/logger.ts';
+import { storeKeys, type NodeLoad } from '../protocol/cluster.ts';
 import { askRoomNodes } from './roomNodes.ts';
 import { userPlacement, type UserPlace } from './userPlacement.ts';
 import {
@@ -452,6 +453,29 @@ export function registerNuveRoutes(api: FastifyInstance, ctx: RouteContext): voi
     const rec = await findRoom(ctx.auth(req).service, room);
     await control({ op: 'kick', room: rec.id, user, reason: 'removed by the service' }, false);
     return text(reply, 'Success');
+  });
+
+  // ---- nodes (superservice only; ours) ------------------------------------------------------------------
+
+  /** The cluster's live media nodes: each one's last heartbeat and the rooms it owns now. */
+  api.get('/nodes', async (req) => {
+    requireSuper(ctx.auth(req));
+    const now = Date.now();
+    const nodes: Record<string, unknown>[] = [];
+    for (const key of await store.keys(storeKeys.nodePrefix(cluster))) {
+      const raw = await store.get(key);
+      if (raw === undefined) {
+        continue;
+      }
+      const load = JSON.parse(raw) as NodeLoad;
+      const leases = await store.hgetall(storeKeys.nodeRooms(cluster, load.node));
+      const owns = Object.entries(leases)
+        .filter(([, expires]) => Number(expires) > now)
+        .map(([room]) => room)
+        .sort();
+      nodes.push({ ...load, owns });
+    }
+    return { nodes: nodes.sort((a, b) => String(a.node).localeCompare(String(b.node))) };
   });
 
   // ---- services (superservice only) -------------------------------------------------------------------

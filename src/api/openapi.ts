@@ -140,6 +140,34 @@ const roomStats = {
   },
 };
 
+const nodesSchema = {
+  type: 'object',
+  properties: {
+    nodes: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          node: { type: 'string' },
+          dc: { type: 'string', description: 'region' },
+          peers: { type: 'integer' },
+          tracks: { type: 'integer' },
+          rooms: { type: 'integer' },
+          relays: { type: 'integer' },
+          cpu: { type: 'number', description: '% of one core' },
+          packetRate: { type: 'number', description: 'packets forwarded per second' },
+          rss: { type: 'integer', description: 'bytes' },
+          eventLoopDelayMs: { type: 'number', description: 'p99 since the last heartbeat' },
+          maxPeers: { type: 'integer' },
+          draining: { type: 'boolean' },
+          at: { type: 'integer' },
+          owns: { type: 'array', items: { type: 'string' }, description: 'rooms it owns' },
+        },
+      },
+    },
+  },
+};
+
 const service = {
   type: 'object',
   properties: {
@@ -210,6 +238,7 @@ export function openApiDocument(): Record<string, unknown> {
         Room: room,
         User: user,
         RoomStats: roomStats,
+        Nodes: nodesSchema,
         Service: service,
         CreateRoom: schema(createRoomBody),
         UpdateRoom: schema(updateRoomBody),
@@ -295,6 +324,13 @@ export function openApiDocument(): Record<string, unknown> {
         get: {
           summary: 'Who is in the room',
           responses: { 200: { description: 'Users', content: jsonArray('User') }, ...errors(401, 404) },
+        },
+      },
+      '/nodes': {
+        get: {
+          summary:
+            "The cluster's live media nodes: heartbeat (load, region, limits) and rooms owned (superservice)",
+          responses: { 200: { description: 'Nodes', content: json('Nodes') }, ...errors(401) },
         },
       },
       '/rooms/{room}/stats': {

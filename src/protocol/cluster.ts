@@ -29,6 +29,9 @@ export interface NodeLoad {
   maxPacketRate?: number;
   /** The node is draining (SIGTERM): it takes no new rooms and no new peers. */
   draining?: boolean;
+  /** Resident memory of the process, bytes; event-loop delay p99 over the last interval, ms. */
+  rss?: number;
+  eventLoopDelayMs?: number;
   /** Process id and host name, for operators (and the agent, which restarts its workers). */
   pid?: number;
   host?: string;

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Bus, Store, Subscription } from '../backbone/index.ts';
 import { clusterOf, type Config } from '../config/index.ts';
 import {
@@ -96,6 +97,8 @@ export class SfuRole {
   #beat: Promise<void> | undefined;
   #cpu = process.cpuUsage();
   #cpuAt = Date.now();
+  /** Event-loop delay between heartbeats (operators see a node falling behind before peers do). */
+  readonly #loopDelay = monitorEventLoopDelay({ resolution: 20 });
   /** Cascading: relay links to and from other nodes (Relays.ts). */
   readonly #relays: Relays;
   /** `[sfu] maxpeers`, `maxpacketrate` (0 = none). */
@@ -152,6 +155,7 @@ export class SfuRole {
   }
 
   async start(): Promise<void> {
+    this.#loopDelay.enable();
     await this.sfu.start(); // binds [webrtc] singleport / tcpport: a port in use fails the start
     this.#sub = this.#bus.subscribe(subjects.sfuRpc(this.#cluster, this.nodeId), (data) =>
       this.#handle(data),
@@ -179,6 +183,7 @@ export class SfuRole {
     this.#sub?.unsubscribe();
     this.#adminSub?.unsubscribe();
     this.#pingSub?.unsubscribe();
+    this.#loopDelay.disable();
     await this.recordings.close(); // finishes the files while the media still flows
     // Clients and other nodes' links learn at once that this node goes (not at their next ping).
     this.#sendReconnect('node-drain');
@@ -230,9 +235,19 @@ export class SfuRole {
       maxPeers: this.#limits.maxPeers,
       maxPacketRate: this.#limits.maxPacketRate,
       ...(this.#draining ? { draining: true } : {}),
+      rss: process.memoryUsage.rss(),
+      eventLoopDelayMs: this.#loopDelayMs(),
       pid: process.pid,
       host: hostname(),
     };
+  }
+
+  /** p99 of the event-loop delay since the last heartbeat, ms; the histogram starts over. */
+  #loopDelayMs(): number {
+    const h = this.#loopDelay;
+    const ms = h.count > 0 ? Math.round(h.percentile(99) / 1e4) / 100 : 0;
+    h.reset();
+    return ms;
   }
 
   get draining(): boolean {

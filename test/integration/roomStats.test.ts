@@ -112,6 +112,27 @@ void describe('room statistics over REST', { timeout: 120_000 }, () => {
     }
   });
 
+  void it('GET /api/nodes: the media node with its region, load, memory, loop delay and the room it owns', async () => {
+    const a = await waitFor(
+      async () => {
+        const r = await call('/nodes');
+        const n = (r.json as { nodes: { peers: number }[] }).nodes[0];
+        return n && n.peers === 2 ? r : undefined;
+      },
+      { what: 'the heartbeat to count both peers' },
+    );
+    const [node] = (a.json as { nodes: Record<string, unknown>[] }).nodes;
+    assert.equal(node!.node, sb!.sfu!.nodeId);
+    assert.equal(node!.dc, 'dc1');
+    assert.deepEqual(node!.owns, [ROOM]);
+    assert.ok((node!.rss as number) > 10_000_000, `rss ${String(node!.rss)}`);
+    assert.equal(typeof node!.eventLoopDelayMs, 'number');
+    assert.ok((node!.packetRate as number) > 0);
+    // Only the superservice sees the cluster.
+    const other = await apiCall(sb!.url, 'GET', '/nodes', { anonymous: true });
+    assert.equal(other.status, 401);
+  });
+
   void it('a participant that leaves is gone from the figures; an unknown room is 404', async () => {
     await bob!.close();
     bob = undefined;
