@@ -1,7 +1,9 @@
 /**
- * `switchboard token` and `switchboard room …`: operator commands. Keys come from the configuration
- * (`[auth] secret`, `[api] superserviceid` / `superservicekey`) or, when the server generated them,
- * from `<datadir>/secrets.json`.
+ * `switchboard token` and `switchboard room …`: operator commands. Keys come, in order, from the
+ * environment (`SWITCHBOARD_SECRET`, `SWITCHBOARD_SUPERSERVICE_ID` / `SWITCHBOARD_SUPERSERVICE_KEY`),
+ * the configuration (`--config`: `[auth] secret`, `[api] superserviceid` / `superservicekey`) and,
+ * when the server generated them, `<[api] datadir>/secrets.json` (datadir relative to the working
+ * directory, as the server resolves it). The server URL: `--url`, `SWITCHBOARD_URL`, `[signal]`.
  */
 import { resolve } from 'node:path';
 import { buildMAuthHeader } from '../api/mauth.ts';
@@ -22,16 +24,33 @@ interface Keys {
   datadir: string;
 }
 
+/** The environment variables the operator commands read (docs/cli.md). */
+export const ENV = {
+  url: 'SWITCHBOARD_URL',
+  secret: 'SWITCHBOARD_SECRET',
+  superserviceId: 'SWITCHBOARD_SUPERSERVICE_ID',
+  superserviceKey: 'SWITCHBOARD_SUPERSERVICE_KEY',
+} as const;
+
+function env(name: string): string | undefined {
+  const v = process.env[name];
+  return v === undefined || v === '' ? undefined : v;
+}
+
 async function keys(configPath: string | undefined): Promise<Keys> {
   const config = await loadConfig(configPath);
+  // The server resolves a relative [api] datadir against its working directory: so does the CLI.
   const datadir = resolve(config.api.datadir);
-  const file = await readSecretsFile(datadir);
+  const authSecret = env(ENV.secret) ?? config.auth.secret;
+  const superserviceId = env(ENV.superserviceId) ?? config.api.superserviceid;
+  const superserviceKey = env(ENV.superserviceKey) ?? config.api.superservicekey;
+  const file = authSecret && superserviceId && superserviceKey ? {} : await readSecretsFile(datadir);
   return {
     config,
     datadir,
-    authSecret: config.auth.secret ?? file.authSecret,
-    superserviceId: config.api.superserviceid ?? file.superserviceId,
-    superserviceKey: config.api.superservicekey ?? file.superserviceKey,
+    authSecret: authSecret ?? file.authSecret,
+    superserviceId: superserviceId ?? file.superserviceId,
+    superserviceKey: superserviceKey ?? file.superserviceKey,
   };
 }
 
@@ -52,8 +71,8 @@ export async function makeToken(o: TokenOptions): Promise<string> {
   const k = await keys(o.config);
   if (!k.authSecret) {
     throw new CliError(
-      `no [auth] secret in the configuration and no secrets.json in ${k.datadir}: ` +
-        'start the server once (it generates one) or set [auth] secret',
+      `no token secret: set ${ENV.secret}, pass --config <the server's file> ([auth] secret or its ` +
+        `[api] datadir), or run where the server's data/ is (no secrets.json in ${k.datadir})`,
     );
   }
   let grants;
@@ -129,15 +148,17 @@ export async function apiClient(o: ApiClientOptions): Promise<ApiClient> {
   const k = await keys(o.config);
   if (!k.superserviceId || !k.superserviceKey) {
     throw new CliError(
-      `no superservice credentials in the configuration and no secrets.json in ${k.datadir}: ` +
-        'start the server once or set [api] superserviceid and superservicekey',
+      `no superservice credentials: set ${ENV.superserviceId} and ${ENV.superserviceKey}, pass ` +
+        `--config <the server's file> ([api] superserviceid / superservicekey or its [api] datadir), ` +
+        `or run where the server's data/ is (no secrets.json in ${k.datadir})`,
     );
   }
   const host = ['0.0.0.0', '::'].includes(k.config.signal.host) ? '127.0.0.1' : k.config.signal.host;
-  const base = (o.url ?? `http://${host.includes(':') ? `[${host}]` : host}:${k.config.signal.port}`).replace(
-    /\/+$/,
-    '',
-  );
+  const base = (
+    o.url ??
+    env(ENV.url) ??
+    `http://${host.includes(':') ? `[${host}]` : host}:${k.config.signal.port}`
+  ).replace(/\/+$/, '');
   const send = async (method: string, path: string, body?: unknown): Promise<Response> => {
     const headers: Record<string, string> = {
       authorization: buildMAuthHeader({ serviceId: k.superserviceId!, key: k.superserviceKey! }),
@@ -177,7 +198,60 @@ export async function apiClient(o: ApiClientOptions): Promise<ApiClient> {
   };
 }
 
-/** Runs `room list|create|delete` against the REST API as the superservice; returns what to print. */
+interface UserJson {
+  id: string;
+  name: string;
+  role?: string;
+  host?: boolean;
+  hidden?: boolean;
+  joinedAt: number;
+  node?: string;
+  dc?: string;
+}
+
+/** "42s ago", "5m ago", "3h ago", "2d ago". */
+export function ago(t: number, now = Date.now()): string {
+  const s = Math.max(0, Math.round((now - t) / 1000));
+  if (s < 60) {
+    return `${s}s ago`;
+  }
+  if (s < 3600) {
+    return `${Math.floor(s / 60)}m ago`;
+  }
+  if (s < 86400) {
+    return `${Math.floor(s / 3600)}h ago`;
+  }
+  return `${Math.floor(s / 86400)}d ago`;
+}
+
+/** Columns padded to the widest cell (the last one unpadded). */
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+function usersTable(users: UserJson[]): string {
+  if (users.length === 0) {
+    return '(no participants)';
+  }
+  const rows = users.map((u) => [
+    u.id,
+    u.name,
+    `${u.role ?? ''}${u.host && u.role !== 'host' ? ' (host)' : ''}${u.hidden ? ' hidden' : ''}`,
+    u.node === undefined ? '-' : u.dc !== undefined ? `${u.node}/${u.dc}` : u.node,
+    ago(u.joinedAt),
+  ]);
+  return table([['UID', 'NAME', 'ROLE', 'NODE/REGION', 'JOINED'], ...rows]);
+}
+
+/** Runs `room list|create|delete|users` against the REST API as the superservice; returns what to print. */
 export async function roomCommand(action: string, name: string | undefined, o: RoomOptions): Promise<string> {
   const api = await apiClient(o);
   const call = (method: string, path: string, body?: unknown) => api.call(method, path, body);
@@ -220,7 +294,16 @@ export async function roomCommand(action: string, name: string | undefined, o: R
       }
       return (await call('DELETE', `/rooms/${encodeURIComponent(name)}`)).text;
     }
+    case 'users': {
+      if (!name) {
+        throw new CliError('room users needs a room name or id');
+      }
+      const users = JSON.parse(
+        (await call('GET', `/rooms/${encodeURIComponent(name)}/users`)).text,
+      ) as UserJson[];
+      return o.json ? JSON.stringify(users, null, 2) : usersTable(users);
+    }
     default:
-      throw new CliError(`unknown room action "${action}" (list, create, delete)`);
+      throw new CliError(`unknown room action "${action}" (list, create, delete, users)`);
   }
 }

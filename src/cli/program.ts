@@ -55,10 +55,13 @@ async function run(f: () => Promise<string>): Promise<void> {
 
 /** Help lines shared by the commands that call the REST API as the superservice. */
 const SUPERSERVICE_HELP = `
-The superservice's id and key come from [api] superserviceid and superservicekey
-or, when the server generated them, from <[api] datadir>/secrets.json: run the
-command with the server's --config. It calls --url, else
-http://<[signal] host>:<[signal] port> (127.0.0.1 for a wildcard host).`;
+The superservice's id and key come, first found wins, from the environment
+variables SWITCHBOARD_SUPERSERVICE_ID and SWITCHBOARD_SUPERSERVICE_KEY, from
+[api] superserviceid and superservicekey of --config, or, when the server
+generated them, from <[api] datadir>/secrets.json (datadir of --config, default
+./data; relative to the working directory, as the server resolves it). It calls
+--url, else SWITCHBOARD_URL, else http://<[signal] host>:<[signal] port>
+(127.0.0.1 for a wildcard host).`;
 
 const EXIT_HELP = `
 Exit codes: 0 done; 1 an error (the message is on stderr); 2 an invalid
@@ -236,9 +239,10 @@ Grants (--grant name=value; a grant not named keeps the default shown):
 subscribe from the grants, services rtc and room), signed with [signal.jwt] key
 or [auth] secret.
 
-The token is signed with [auth] secret or, when the server generated it, with
-the one in <[api] datadir>/secrets.json: run the command with the server's
---config.
+The token is signed with, first found wins, the environment variable
+SWITCHBOARD_SECRET, [auth] secret of --config, or, when the server generated
+it, the one in <[api] datadir>/secrets.json (datadir of --config, default
+./data; relative to the working directory, as the server resolves it).
 ${EXIT_HELP}`,
     )
     .action((opts: TokenOptions) => run(() => makeToken(opts)));
@@ -246,9 +250,9 @@ ${EXIT_HELP}`,
   program
     .command('room')
     .description('manage rooms through the REST API, as the superservice')
-    .argument('<action>', 'list | create | delete')
-    .argument('[name]', 'room name (create) or name / id (delete)')
-    .option('--url <url>', 'server base URL (default: from [signal] host and port)')
+    .argument('<action>', 'list | create | delete | users')
+    .argument('[name]', 'room name (create) or name / id (delete, users)')
+    .option('--url <url>', 'server base URL (default: SWITCHBOARD_URL, else from [signal] host and port)')
     .option('--max-peers <n>', 'create: most participants at once (0 = unlimited)', parseCount)
     .option('--password <password>', 'create: join password')
     .option('--json', 'print JSON')
@@ -260,6 +264,8 @@ Actions:
   list           one line per room: id  name  [locked]  [password]  [max N]
   create <name>  create a room (--max-peers, --password) and print it
   delete <name>  delete a room, by name or id; everyone in it is disconnected
+  users <name>   its participants, one line each: uid  name  role  node[/region]
+                 joined (relative time); --json prints the REST answer
 ${SUPERSERVICE_HELP}
 ${EXIT_HELP}`,
     )
@@ -280,7 +286,7 @@ ${EXIT_HELP}`,
       '-o, --output <file>',
       "download: file to write (default: the recording's name; never overwritten)",
     )
-    .option('--url <url>', 'server base URL (default: from [signal] host and port)')
+    .option('--url <url>', 'server base URL (default: SWITCHBOARD_URL, else from [signal] host and port)')
     .option('--json', 'print JSON')
     .option('-c, --config <file>', 'configuration file (for the superservice credentials and [api] datadir)')
     .addHelpText(

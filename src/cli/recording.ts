@@ -1,6 +1,6 @@
 /**
  * `switchboard recording list|start|stop|download`: the REST recording routes as the superservice
- * (keys from the configuration or `<datadir>/secrets.json`, like `switchboard room`).
+ * (keys from the environment, the configuration or `<datadir>/secrets.json`, like `switchboard room`).
  */
 import { createWriteStream } from 'node:fs';
 import { basename } from 'node:path';

@@ -1,4 +1,5 @@
-// `switchboard token` and `switchboard room list|create|delete` against a running server.
+// `switchboard token` and `switchboard room list|create|delete|users` against a running server; keys
+// from the environment in a directory without data/, and the one-line error when none are found.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -9,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { startSwitchboard, type RunningSwitchboard } from '../helpers/server.ts';
 import { verifyToken } from '../../src/protocol/tokens.ts';
+import { WrtcPeer, wsUrlOf } from '../helpers/wrtcPeer.ts';
 
 const run = promisify(execFile);
 const bin = fileURLToPath(new URL('../../bin/switchboard.js', import.meta.url));
@@ -24,6 +26,17 @@ void describe('switchboard CLI', { timeout: 60_000 }, () => {
         env: { ...process.env, SB_LOG_LEVEL: 'warn' },
       })
     ).stdout.trim();
+
+  /** Runs the CLI in `cwd` (no data/ there) with no --config, no SWITCHBOARD_* but `vars`. */
+  const bare = async (cwd: string, vars: Record<string, string>, ...args: string[]): Promise<string> => {
+    const env: Record<string, string | undefined> = { ...process.env, SB_LOG_LEVEL: 'warn', ...vars };
+    for (const k of Object.keys(env)) {
+      if (k.startsWith('SWITCHBOARD_') && !(k in vars)) {
+        delete env[k];
+      }
+    }
+    return (await run(process.execPath, [bin, ...args], { cwd, env })).stdout.trim();
+  };
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'switchboard-cli-'));
@@ -82,5 +95,73 @@ void describe('switchboard CLI', { timeout: 60_000 }, () => {
     assert.ok(listed.split('\n').includes(created), listed);
     assert.equal(await cli('room', 'delete', 'standup', '--url', sb!.url), 'Room deleted');
     assert.equal(await cli('room', 'list', '--url', sb!.url), '(no rooms)');
+  });
+
+  void it('room users lists a joined wrtc peer with its uid, name, role, node and join time', async () => {
+    const peer = await WrtcPeer.connect(wsUrlOf(sb!.url), 'carol');
+    try {
+      await peer.join('cli-users', 'carol-uid');
+      const json = JSON.parse(await cli('room', 'users', 'cli-users', '--json', '--url', sb!.url)) as {
+        id: string;
+        node?: string;
+        dc?: string;
+      }[];
+      assert.equal(json.length, 1, JSON.stringify(json));
+      assert.equal(json[0]!.id, 'carol-uid');
+      assert.ok(typeof json[0]!.node === 'string' && json[0]!.node !== '', JSON.stringify(json));
+      const lines = (await cli('room', 'users', 'cli-users', '--url', sb!.url)).split('\n');
+      assert.match(lines[0]!, /^UID +NAME +ROLE +NODE\/REGION +JOINED$/);
+      assert.equal(lines.length, 2, lines.join('\n'));
+      const cells = lines[1]!.split(/ {2,}/);
+      assert.equal(cells[0], 'carol-uid');
+      const { node, dc } = json[0]!;
+      assert.equal(cells[3], dc === undefined ? node : `${node}/${dc}`, lines[1]);
+      assert.match(cells.at(-1)!, /^\d+s ago$/);
+    } finally {
+      await peer.close();
+    }
+  });
+
+  void it('keys and URL from SWITCHBOARD_* environment variables work in a directory without data/', async () => {
+    const cwd = await mkdtemp(join(tmpdir(), 'switchboard-cli-cwd-'));
+    try {
+      const vars = {
+        SWITCHBOARD_URL: sb!.url,
+        SWITCHBOARD_SUPERSERVICE_ID: sb!.secrets.superserviceId,
+        SWITCHBOARD_SUPERSERVICE_KEY: sb!.secrets.superserviceKey,
+        SWITCHBOARD_SECRET: sb!.secrets.authSecret,
+      };
+      assert.equal(await bare(cwd, vars, 'room', 'list'), '(no rooms)');
+      const jwt = await bare(cwd, vars, 'token', '--room', 'r2', '--identity', 'dave');
+      assert.equal((await verifyToken(jwt, sb!.secrets.authSecret, 's')).identity, 'dave');
+    } finally {
+      await rm(cwd, { recursive: true, force: true });
+    }
+  });
+
+  void it('without options, environment variables, --config or data/secrets.json: one line naming them all', async () => {
+    const cwd = await mkdtemp(join(tmpdir(), 'switchboard-cli-cwd-'));
+    try {
+      for (const [args, names] of [
+        [['room', 'list', '--url', sb!.url], /SWITCHBOARD_SUPERSERVICE_ID and SWITCHBOARD_SUPERSERVICE_KEY/],
+        [
+          ['recording', 'list', 'r', '--url', sb!.url],
+          /SWITCHBOARD_SUPERSERVICE_ID and SWITCHBOARD_SUPERSERVICE_KEY/,
+        ],
+        [['token', '--room', 'r', '--identity', 'a'], /SWITCHBOARD_SECRET/],
+      ] as const) {
+        await assert.rejects(bare(cwd, {}, ...args), (err: { code: number; stderr: string }) => {
+          assert.equal(err.code, 1);
+          const lines = err.stderr.trim().split('\n');
+          assert.equal(lines.length, 1, err.stderr);
+          assert.match(lines[0]!, names);
+          assert.match(lines[0]!, /--config/);
+          assert.ok(lines[0]!.includes(join(cwd, 'data')), lines[0]);
+          return true;
+        });
+      }
+    } finally {
+      await rm(cwd, { recursive: true, force: true });
+    }
   });
 });
