@@ -45,7 +45,7 @@ import { BusRequestError } from '../backbone/index.ts';
 import { HttpError } from './httpErrors.ts';
 import { logger } from '../util/logger.ts';
 import { storeKeys, type NodeLoad } from '../protocol/cluster.ts';
-import { askRoomNodes } from './roomNodes.ts';
+import { roomStats } from '../protocol/roomNodes.ts';
 import { userPlacement, type UserPlace } from './userPlacement.ts';
 import {
   API_BODY_LIMIT,
@@ -427,23 +427,13 @@ export function registerNuveRoutes(api: FastifyInstance, ctx: RouteContext): voi
   api.get('/rooms/:room/stats', async (req) => {
     const { room } = roomParams.parse(req.params);
     const rec = await findRoom(ctx.auth(req).service, room);
-    const answers = await askRoomNodes(ctx.bus, store, cluster, rec.id, { op: 'stats', room: rec.id });
+    const stats = await roomStats(ctx.bus, store, cluster, rec.id);
     return {
-      room: rec.id,
+      room: stats.room,
       name: rec.name,
-      at: Date.now(),
-      nodes: answers.map((a) => ({
-        node: a.node,
-        ...(a.dc !== undefined ? { dc: a.dc } : {}),
-        answered: !!a.reply,
-      })),
-      participants: answers.flatMap((a) =>
-        (a.reply?.media ?? []).map((p) => ({
-          ...(p as object),
-          node: a.node,
-          ...(a.dc !== undefined ? { dc: a.dc } : {}),
-        })),
-      ),
+      at: stats.at,
+      nodes: stats.nodes,
+      participants: stats.participants,
     };
   });
 

@@ -3,7 +3,7 @@
  * the nodes hosting the room (`sfuAdmin` op `clients`, roomNodes.ts).
  */
 import type { Bus, Store } from '../backbone/index.ts';
-import { askRoomNodes } from './roomNodes.ts';
+import { askRoomNodes } from '../protocol/roomNodes.ts';
 
 export interface UserPlace {
   node: string;

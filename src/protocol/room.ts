@@ -370,6 +370,8 @@ const uidParam = z.string().min(1).max(256);
 
 export const roomMethods = {
   'room.info': z.object({}).strict().optional(),
+  /** Hosts: the room's media statistics from every node hosting it (as `GET /api/rooms/{room}/stats`). */
+  'room.stats': z.object({}).strict().optional(),
   'room.peers': z.object({}).strict().optional(),
   'room.lock': z.object({}).strict().optional(),
   'room.unlock': z.object({}).strict().optional(),

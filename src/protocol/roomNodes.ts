@@ -1,12 +1,12 @@
 /**
- * The api role's questions to the media nodes of a room: the nodes hosting it (owner and relaying
+ * Questions to the media nodes of a room (the api and room roles ask them): the nodes hosting it (owner and relaying
  * nodes, `storeKeys.roomNodes`) each answer an `sfuAdmin` request, with the node's region from its
  * heartbeat. A node that does not answer in time is reported without a reply rather than failing the
  * whole answer. Used for where users are (`clients`) and for the room's statistics (`stats`).
  */
 import type { Bus, Store } from '../backbone/index.ts';
-import { storeKeys, type NodeLoad } from '../protocol/cluster.ts';
-import { roomSubjects, type SfuAdminReply, type SfuAdminRequest } from '../protocol/room.ts';
+import { storeKeys, type NodeLoad } from './cluster.ts';
+import { roomSubjects, type SfuAdminReply, type SfuAdminRequest } from './room.ts';
 
 const ASK_TIMEOUT_MS = 2000;
 
@@ -41,4 +41,23 @@ export async function askRoomNodes(
       return { node, ...(dc !== undefined ? { dc } : {}), ...(reply !== undefined ? { reply } : {}) };
     }),
   );
+}
+
+/** The room's media statistics from every node hosting it; each participant names its node and region. */
+export async function roomStats(
+  bus: Bus,
+  store: Store,
+  cluster: string,
+  room: string,
+): Promise<{ room: string; at: number; nodes: object[]; participants: object[] }> {
+  const answers = await askRoomNodes(bus, store, cluster, room, { op: 'stats', room });
+  const where = (a: NodeAnswer) => ({ node: a.node, ...(a.dc !== undefined ? { dc: a.dc } : {}) });
+  return {
+    room,
+    at: Date.now(),
+    nodes: answers.map((a) => ({ ...where(a), answered: a.reply !== undefined })),
+    participants: answers.flatMap((a) =>
+      (a.reply?.media ?? []).map((p) => ({ ...(p as object), ...where(a) })),
+    ),
+  };
 }

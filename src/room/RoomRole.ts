@@ -1,3 +1,4 @@
+import { roomStats } from '../protocol/roomNodes.ts';
 import { randomUUID } from 'node:crypto';
 import type { Bus, Store, Subscription } from '../backbone/index.ts';
 import { BusRequestError } from '../backbone/index.ts';
@@ -301,6 +302,9 @@ export class RoomRole {
     switch (req.method) {
       case 'room.info':
         return roomInfo(await this.#room(room));
+      case 'room.stats':
+        requireHost("see the room's statistics");
+        return roomStats(this.#bus, this.#store, this.#cluster, room);
       case 'room.peers':
         return (await this.#members.list(room)).filter((m) => !m.hidden || m.uid === self.uid).map(peerInfo);
       case 'room.lock':

@@ -133,6 +133,13 @@ void describe('room statistics over REST', { timeout: 120_000 }, () => {
     assert.equal(other.status, 401);
   });
 
+  void it('room.stats on /ws: the host (first in, anonymous mode) gets the same figures, a guest is refused', async () => {
+    const s = await alice!.call<Stats>('room.stats', {});
+    assert.deepEqual(s.participants.map((p) => p.uid).sort(), ['alice', 'bob']);
+    assert.equal(s.nodes[0]!.node, sb!.sfu!.nodeId);
+    await assert.rejects(bob!.call('room.stats', {}), /only the host/);
+  });
+
   void it('a participant that leaves is gone from the figures; an unknown room is 404', async () => {
     await bob!.close();
     bob = undefined;
