@@ -251,7 +251,63 @@ function usersTable(users: UserJson[]): string {
   return table([['UID', 'NAME', 'ROLE', 'NODE/REGION', 'JOINED'], ...rows]);
 }
 
-/** Runs `room list|create|delete|users` against the REST API as the superservice; returns what to print. */
+interface StatsJson {
+  participants: {
+    uid: string;
+    node: string;
+    dc?: string;
+    tracks: {
+      kind: string;
+      codec: string;
+      muted: boolean;
+      layers: { rid: string; bitrate: number; width: number; height: number }[];
+    }[];
+    subscriptions: {
+      kind: string;
+      trackId: string;
+      layer: number;
+      targetLayer: number;
+      bitrate: number;
+      loss: number;
+    }[];
+  }[];
+}
+
+const kbps = (bps: number): string => `${Math.round(bps / 1000)} kbit/s`;
+
+/** One line per published track and per subscription, under its participant. */
+function statsTable(s: StatsJson): string {
+  if (s.participants.length === 0) {
+    return '(no media)';
+  }
+  const rows: string[][] = [];
+  for (const p of s.participants) {
+    const where = p.dc !== undefined ? `${p.node}/${p.dc}` : p.node;
+    for (const t of p.tracks) {
+      const layers = t.layers
+        .map(
+          (l) =>
+            `${l.rid ? `${l.rid}:` : ''}${l.width > 0 ? `${l.width}x${l.height} ` : ''}${kbps(l.bitrate)}`,
+        )
+        .join(', ');
+      rows.push([p.uid, where, 'publishes', `${t.kind} ${t.codec}${t.muted ? ' muted' : ''}`, layers]);
+    }
+    for (const x of p.subscriptions) {
+      const layer =
+        x.kind === 'video' ? `layer ${x.layer}${x.targetLayer !== x.layer ? `→${x.targetLayer}` : ''}, ` : '';
+      rows.push([
+        p.uid,
+        where,
+        'receives',
+        `${x.kind} ${x.trackId}`,
+        `${layer}${kbps(x.bitrate)}, loss ${Math.round(x.loss * 100)} %`,
+      ]);
+    }
+  }
+  return table([['UID', 'NODE/REGION', '', 'TRACK', 'FIGURES'], ...rows]);
+}
+
+/** Runs `room list|create|delete|users|stats` against the REST API as the superservice; returns what to print. */
 export async function roomCommand(action: string, name: string | undefined, o: RoomOptions): Promise<string> {
   const api = await apiClient(o);
   const call = (method: string, path: string, body?: unknown) => api.call(method, path, body);
@@ -303,7 +359,16 @@ export async function roomCommand(action: string, name: string | undefined, o: R
       ) as UserJson[];
       return o.json ? JSON.stringify(users, null, 2) : usersTable(users);
     }
+    case 'stats': {
+      if (!name) {
+        throw new CliError('room stats needs a room name or id');
+      }
+      const stats = JSON.parse(
+        (await call('GET', `/rooms/${encodeURIComponent(name)}/stats`)).text,
+      ) as StatsJson;
+      return o.json ? JSON.stringify(stats, null, 2) : statsTable(stats);
+    }
     default:
-      throw new CliError(`unknown room action "${action}" (list, create, delete, users)`);
+      throw new CliError(`unknown room action "${action}" (list, create, delete, users, stats)`);
   }
 }

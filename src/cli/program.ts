@@ -250,8 +250,8 @@ ${EXIT_HELP}`,
   program
     .command('room')
     .description('manage rooms through the REST API, as the superservice')
-    .argument('<action>', 'list | create | delete | users')
-    .argument('[name]', 'room name (create) or name / id (delete, users)')
+    .argument('<action>', 'list | create | delete | users | stats')
+    .argument('[name]', 'room name (create) or name / id (delete, users, stats)')
     .option('--url <url>', 'server base URL (default: SWITCHBOARD_URL, else from [signal] host and port)')
     .option('--max-peers <n>', 'create: most participants at once (0 = unlimited)', parseCount)
     .option('--password <password>', 'create: join password')
@@ -266,6 +266,9 @@ Actions:
   delete <name>  delete a room, by name or id; everyone in it is disconnected
   users <name>   its participants, one line each: uid  name  role  node[/region]
                  joined (relative time); --json prints the REST answer
+  stats <name>   its media: per participant the tracks it publishes (codec,
+                 layers with resolution and bitrate) and receives (layer,
+                 bitrate, loss); --json prints GET /api/rooms/{room}/stats
 ${SUPERSERVICE_HELP}
 ${EXIT_HELP}`,
     )

@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { startSwitchboard, type RunningSwitchboard } from '../helpers/server.ts';
 import { verifyToken } from '../../src/protocol/tokens.ts';
 import { WrtcPeer, wsUrlOf } from '../helpers/wrtcPeer.ts';
+import { waitFor } from '../helpers/waitFor.ts';
 
 const run = promisify(execFile);
 const bin = fileURLToPath(new URL('../../bin/switchboard.js', import.meta.url));
@@ -117,6 +118,34 @@ void describe('switchboard CLI', { timeout: 60_000 }, () => {
       const { node, dc } = json[0]!;
       assert.equal(cells[3], dc === undefined ? node : `${node}/${dc}`, lines[1]);
       assert.match(cells.at(-1)!, /^\d+s ago$/);
+    } finally {
+      await peer.close();
+    }
+  });
+
+  void it('room stats prints what a publishing wrtc peer sends, per track', async () => {
+    const peer = await WrtcPeer.connect(wsUrlOf(sb!.url), 'erin');
+    try {
+      await peer.join('cli-stats', 'erin-uid');
+      await peer.publish();
+      const out = await waitFor(
+        async () => {
+          const text = await cli('room', 'stats', 'cli-stats', '--url', sb!.url);
+          return /erin-uid .*publishes +video video\/\w+ +320x240 [1-9]\d* kbit\/s/.test(text)
+            ? text
+            : undefined;
+        },
+        { what: 'room stats to show the video bitrate' },
+      );
+      assert.match(out.split('\n')[0]!, /^UID +NODE\/REGION +TRACK +FIGURES$/);
+      assert.match(out, /erin-uid .*publishes +audio audio\/opus/);
+      const json = JSON.parse(await cli('room', 'stats', 'cli-stats', '--json', '--url', sb!.url)) as {
+        participants: { uid: string }[];
+      };
+      assert.deepEqual(
+        json.participants.map((p) => p.uid),
+        ['erin-uid'],
+      );
     } finally {
       await peer.close();
     }
