@@ -4,7 +4,7 @@ export { Subscriptions } from './Subscriptions.ts';
 export { Peer, type Target } from './Peer.ts';
 export { Receiver } from './Receiver.ts';
 export { DownTrack } from './DownTrack.ts';
-export { roomMediaStats, type ParticipantMediaStats } from './stats.ts';
+export { layerStats, roomMediaStats, type ParticipantMediaStats } from './stats.ts';
 export { RtpMunger } from './RtpMunger.ts';
 export { AudioObserver } from './AudioObserver.ts';
 export type {

@@ -5,6 +5,7 @@
  * anyway, so asking costs nothing per packet. Relay peers (other nodes' links) are left out: a
  * relayed track's figures belong to its publisher's node.
  */
+import type { Layer } from './Receiver.ts';
 import type { Session } from './Session.ts';
 
 export interface LayerStats {
@@ -60,6 +61,19 @@ export interface ParticipantMediaStats {
   estimate: number | null;
 }
 
+/** A layer's figures (Licode's getStreamStats shows the same, src/sfu/adminHandlers.ts). */
+export function layerStats(l: Layer): LayerStats {
+  return {
+    rid: l.rid,
+    ssrc: l.ssrc,
+    packets: l.packets,
+    bytes: l.bytes,
+    bitrate: l.bitrate,
+    width: l.width,
+    height: l.height,
+  };
+}
+
 /** One entry per participant (a Licode client's peers merge). */
 export function roomMediaStats(session: Session): ParticipantMediaStats[] {
   const byMember = new Map<string, ParticipantMediaStats>();
@@ -89,15 +103,7 @@ export function roomMediaStats(session: Session): ParticipantMediaStats[] {
         muted: r.muted,
         packets: r.packets,
         bytes: r.bytes,
-        layers: r.orderedLayers.map((l) => ({
-          rid: l.rid,
-          ssrc: l.ssrc,
-          packets: l.packets,
-          bytes: l.bytes,
-          bitrate: l.bitrate,
-          width: l.width,
-          height: l.height,
-        })),
+        layers: r.orderedLayers.map(layerStats),
         subscribers: r.downTracks.size,
       });
     }

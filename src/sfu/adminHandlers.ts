@@ -4,7 +4,7 @@
  * cascaded room): kick a peer, mute a participant's tracks, end a room. The room role decides who may
  * do what; this only acts.
  */
-import { roomMediaStats, type SFU } from '../media/index.ts';
+import { layerStats, roomMediaStats, type SFU } from '../media/index.ts';
 import type { SfuAdminReply, SfuAdminRequest, StreamStats } from '../protocol/room.ts';
 import { logger } from '../util/logger.ts';
 
@@ -55,15 +55,7 @@ export function handleAdmin(sfu: SFU, req: SfuAdminRequest): SfuAdminReply {
           tracks.push({
             kind: r.kind,
             codec: r.codec.mimeType,
-            layers: r.layers.map((l) => ({
-              rid: l.rid,
-              ssrc: l.ssrc,
-              packets: l.packets,
-              bytes: l.bytes,
-              bitrate: l.bitrate,
-              width: l.width,
-              height: l.height,
-            })),
+            layers: r.layers.map(layerStats),
             subscribers: r.downTracks.size,
           });
         }
