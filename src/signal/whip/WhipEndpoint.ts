@@ -15,7 +15,6 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { randomBytes } from 'node:crypto';
 import sdpTransform from 'sdp-transform';
 import type { Bus, Store } from '../../backbone/index.ts';
-import { BusRequestError } from '../../backbone/index.ts';
 import { subjects, type PeerRequest } from '../../protocol/cluster.ts';
 import { roomSubjects } from '../../protocol/room.ts';
 import {
@@ -118,7 +117,7 @@ export class WhipEndpoint {
         for (const path of endpoints) {
           scope.post(path, (req, reply) => this.#handle(reply, () => this.#post(kind, req, reply)));
           scope.options(path, (req, reply) =>
-            this.#handle(reply, () => this.#options(kind, req, reply, 'endpoint')),
+            this.#handle(reply, () => this.#options(req, reply, 'endpoint')),
           );
           scope.get(path, (_req, reply) => reply.code(204).send());
         }
@@ -126,7 +125,7 @@ export class WhipEndpoint {
         scope.patch(session, (req, reply) => this.#handle(reply, () => this.#patch(kind, req, reply)));
         scope.delete(session, (req, reply) => this.#handle(reply, () => this.#delete(kind, req, reply)));
         scope.options(session, (req, reply) =>
-          this.#handle(reply, () => this.#options(kind, req, reply, 'session')),
+          this.#handle(reply, () => this.#options(req, reply, 'session')),
         );
         scope.get(session, (req, reply) =>
           this.#handle(reply, async () => {
@@ -325,12 +324,7 @@ export class WhipEndpoint {
     return reply.code(200).send();
   }
 
-  async #options(
-    kind: Kind,
-    req: FastifyRequest,
-    reply: FastifyReply,
-    what: 'endpoint' | 'session',
-  ): Promise<unknown> {
+  async #options(req: FastifyRequest, reply: FastifyReply, what: 'endpoint' | 'session'): Promise<unknown> {
     if (what === 'endpoint') {
       reply.header('accept-post', SDP);
     } else {
@@ -343,7 +337,6 @@ export class WhipEndpoint {
         reply.header('link', iceServerLinks(this.#o.iceServers(identity, req.headers.host)));
       }
     }
-    void kind;
     return reply.code(204).send();
   }
 
@@ -399,12 +392,11 @@ export class WhipEndpoint {
       let message: string;
       let headers: Record<string, string> = {};
       if (err instanceof HttpRefusal) {
-        ({ status, message, headers } = { status: err.status, message: err.message, headers: err.headers });
+        status = err.status;
+        message = err.message;
+        headers = err.headers;
       } else if (err instanceof SwitchboardError && STATUS[err.code] !== undefined) {
-        status = STATUS[err.code]!;
-        message =
-          err.code === 'no-responder' || err.code === 'timeout' ? 'no media node available' : err.message;
-      } else if (err instanceof BusRequestError && STATUS[err.code] !== undefined) {
+        // Also the Bus's own errors (BusRequestError is one): their text names subjects, not for clients.
         status = STATUS[err.code]!;
         message =
           err.code === 'no-responder' || err.code === 'timeout' ? 'no media node available' : err.message;
