@@ -1,15 +1,7 @@
 // Small statistics helpers shared by the orchestrator and the report.
 import type { Histogram } from './servers.ts';
 
-/** Nearest-rank percentile (p in 0..100) of unsorted values; undefined for an empty list. */
-export function percentile(values: readonly number[], p: number): number | undefined {
-  if (values.length === 0) {
-    return undefined;
-  }
-  const s = [...values].sort((a, b) => a - b);
-  const i = Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1));
-  return s[i];
-}
+export { percentile } from '../src/loadtest/percentile.ts';
 
 /** The histogram of what was observed between two scrapes (same bucket layout). */
 export function histogramDelta(a: Histogram | undefined, b: Histogram | undefined): Histogram | undefined {

@@ -98,6 +98,8 @@ const handles: { session: number; handle: number }[] = [];
 let seq = 0;
 
 const FIRST_PACKET_TIMEOUT_MS = 20_000;
+// BENCH_PUBLISHER_SEQ=n starts every source at sequence number n (e.g. 65500: wraps at once).
+const firstSeq = process.env.BENCH_PUBLISHER_SEQ ? Number(process.env.BENCH_PUBLISHER_SEQ) : undefined;
 const loop = monitorEventLoopDelay({ resolution: 10 });
 loop.enable();
 
@@ -204,10 +206,10 @@ function addSources(
 ): { sources: SyntheticSource[]; ts: RTCRtpTransceiver[] } {
   const sources: SyntheticSource[] = [];
   if (spec.audio) {
-    sources.push(new SyntheticSource('audio', spec.audio));
+    sources.push(new SyntheticSource('audio', spec.audio, { firstSeq }));
   }
   if (spec.video) {
-    sources.push(new SyntheticSource('video', spec.video));
+    sources.push(new SyntheticSource('video', spec.video, { firstSeq }));
   }
   const stream = new MediaStream(sources.map((s) => s.track));
   const ts = sources.map((s) => pc.addTransceiver(s.track, { direction: 'sendonly', streams: [stream] }));
