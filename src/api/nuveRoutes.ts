@@ -22,6 +22,7 @@ import {
   publicService,
   putRoom,
   putService,
+  parseStoredJson,
   renameRoom,
 } from '../protocol/records.ts';
 import {
@@ -52,6 +53,8 @@ import {
   createRoomBody,
   createServiceBody,
   createTokenBody,
+  endRoomBody,
+  muteBody,
   patchRoomBody,
   roomParams,
   serviceParams,
@@ -137,7 +140,9 @@ function userJson(m: MemberRecord, where: UserPlace | undefined): Record<string,
     permissions: { publish: m.canPublish ?? true, subscribe: m.canSubscribe ?? true, data: m.canPublishData },
     ...(m.hidden ? { hidden: true } : {}),
     joinedAt: m.joinedAt,
+    ...(m.protocol !== undefined ? { protocol: m.protocol } : {}),
     ...(where ? { node: where.node, ...(where.dc !== undefined ? { dc: where.dc } : {}) } : {}),
+    tracks: where?.tracks ?? [],
   };
 }
 
@@ -171,15 +176,6 @@ function nuveBody<T extends z.ZodType>(schema: T, req: FastifyRequest): z.infer<
     logger.info({ ignored: ignored.slice(0, 20), route: req.url }, 'ignoring unknown keys in a Nuve request');
   }
   return parsed;
-}
-
-/** A Store value that is not JSON reads as undefined (the record is then skipped), never as a 500. */
-function parseJson(v: string): unknown {
-  try {
-    return JSON.parse(v);
-  } catch {
-    return undefined;
-  }
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -218,7 +214,7 @@ export function registerNuveRoutes(api: FastifyInstance, ctx: RouteContext): voi
     const raw = await store.hgetall(roomKeys.members(cluster, room));
     const out: MemberRecord[] = [];
     for (const v of Object.values(raw)) {
-      const r = memberRecord.safeParse(parseJson(v));
+      const r = memberRecord.safeParse(parseStoredJson(v));
       if (r.success) {
         out.push(r.data);
       }
@@ -346,6 +342,21 @@ export function registerNuveRoutes(api: FastifyInstance, ctx: RouteContext): voi
     return text(reply, 'Room deleted');
   });
 
+  /**
+   * Ours: the meeting ends (everyone leaves, told `reason`); a room created by the API stays for the next
+   * one (an ad-hoc room, made by its first join, goes with its members as always).
+   */
+  api.post('/rooms/:room/end', opts, async (req) => {
+    const { room } = roomParams.parse(req.params);
+    const rec = await findRoom(ctx.auth(req).service, room);
+    const body = endRoomBody.parse(req.body ?? {});
+    const r = (await control(
+      { op: 'end', room: rec.id, reason: body.reason ?? 'ended by the service' },
+      true,
+    )) as { peers?: number } | undefined;
+    return { ended: true, peers: r?.peers ?? 0 };
+  });
+
   // ---- tokens ----------------------------------------------------------------------------------------
 
   api.post('/rooms/:room/tokens', opts, async (req, reply) => {
@@ -432,6 +443,7 @@ export function registerNuveRoutes(api: FastifyInstance, ctx: RouteContext): voi
       room: stats.room,
       name: rec.name,
       at: stats.at,
+      owner: stats.owner,
       nodes: stats.nodes,
       participants: stats.participants,
     };
@@ -443,6 +455,28 @@ export function registerNuveRoutes(api: FastifyInstance, ctx: RouteContext): voi
     const rec = await findRoom(ctx.auth(req).service, room);
     await control({ op: 'kick', room: rec.id, user, reason: 'removed by the service' }, false);
     return text(reply, 'Success');
+  });
+
+  /** Ours: mute (or unmute) one kind of a participant's (uid or name) tracks, as a host can on `/ws`. */
+  api.post('/rooms/:room/users/:user/mute', opts, async (req) => {
+    const { room, user } = userParams.parse(req.params);
+    const rec = await findRoom(ctx.auth(req).service, room);
+    const body = muteBody.parse(req.body ?? {});
+    const m = (await members(rec.id)).find((x) => x.uid === user || x.name === user);
+    if (!m) {
+      throw new HttpError(404, 'User does not exist');
+    }
+    return control(
+      {
+        op: 'mute',
+        room: rec.id,
+        uid: m.uid,
+        kind: body.kind,
+        muted: body.muted,
+        ...(body.streamId !== undefined ? { streamId: body.streamId } : {}),
+      },
+      false,
+    );
   });
 
   // ---- nodes (superservice only; ours) ------------------------------------------------------------------

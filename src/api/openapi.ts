@@ -6,6 +6,8 @@ import {
   createTokenBody,
   patchRoomBody,
   startRecordingBody,
+  muteBody,
+  endRoomBody,
   updateRoomBody,
 } from './schemas.ts';
 import { recordingInfo } from '../protocol/recording.ts';
@@ -58,6 +60,34 @@ const user = {
       description: 'The media node holding the user’s media (absent before it joins one)',
     },
     dc: { type: 'string', description: 'That node’s region (`[global] dc`)' },
+    protocol: { enum: ['jsonrpc', 'ion', 'licode', 'whip', 'whep'], description: 'How it connected' },
+    tracks: {
+      type: 'array',
+      description: 'What it publishes',
+      items: {
+        type: 'object',
+        properties: {
+          trackId: { type: 'string' },
+          streamId: { type: 'string' },
+          kind: { enum: ['audio', 'video'] },
+          muted: { type: 'boolean' },
+        },
+      },
+    },
+  },
+};
+
+const transportStats = {
+  type: 'object',
+  properties: {
+    state: { type: 'string', description: 'ICE state' },
+    protocol: { type: ['string', 'null'], description: 'udp or tcp' },
+    localType: { type: ['string', 'null'], description: 'selected pair, our side: host or relay' },
+    remoteType: { type: ['string', 'null'], description: 'client side: host, srflx, prflx or relay' },
+    remoteAddress: { type: ['string', 'null'] },
+    rtt: { type: ['number', 'null'], description: 'ms, ICE consent checks (none with ICE-lite)' },
+    bytesSent: { type: 'integer' },
+    bytesReceived: { type: 'integer' },
   },
 };
 
@@ -71,6 +101,11 @@ const layerStats = {
     bitrate: { type: 'number', description: 'bps over the last second' },
     width: { type: 'integer' },
     height: { type: 'integer' },
+    plis: { type: 'integer', description: 'keyframe requests sent to the publisher' },
+    keyframes: { type: 'integer' },
+    nacks: { type: 'integer', description: 'packets NACKed toward the publisher' },
+    packetsLost: { type: 'integer', description: 'lost on the way in (RFC 3550 count)' },
+    paused: { type: 'boolean', description: 'dynacast paused it at the publisher' },
   },
 };
 
@@ -80,6 +115,7 @@ const roomStats = {
     room: { type: 'string' },
     name: { type: 'string' },
     at: { type: 'integer', description: 'ms since the epoch' },
+    owner: { type: ['string', 'null'], description: 'The node owning the room; the others relay to it' },
     nodes: {
       type: 'array',
       items: {
@@ -97,7 +133,12 @@ const roomStats = {
           joinedAt: { type: 'integer' },
           node: { type: 'string' },
           dc: { type: 'string' },
+          protocol: { enum: ['jsonrpc', 'ion', 'licode', 'whip', 'whep'] },
           estimate: { type: ['number', 'null'], description: 'the subscriber’s REMB, bps' },
+          transport: {
+            type: 'object',
+            properties: { publisher: transportStats, subscriber: transportStats },
+          },
           tracks: {
             type: 'array',
             items: {
@@ -131,6 +172,13 @@ const roomStats = {
                 nacks: { type: 'integer' },
                 retransmitted: { type: 'integer' },
                 muted: { type: 'boolean' },
+                paused: {
+                  enum: ['subscriber', 'publisher', 'bandwidth', 'dynacast', null],
+                  description: 'why nothing is forwarded; null while it is',
+                },
+                rtt: { type: ['number', 'null'], description: 'ms, from its receiver reports' },
+                jitter: { type: ['number', 'null'], description: 'ms, from its receiver reports' },
+                packetsLost: { type: 'integer', description: 'as its receiver reports count them' },
               },
             },
           },
@@ -246,6 +294,8 @@ export function openApiDocument(): Record<string, unknown> {
         CreateService: schema(createServiceBody),
         CreateToken: schema(createTokenBody),
         StartRecording: schema(startRecordingBody),
+        MuteUser: schema(muteBody),
+        EndRoom: schema(endRoomBody),
         Recording: schema(recordingInfo),
       },
       responses: Object.fromEntries(
@@ -291,6 +341,28 @@ export function openApiDocument(): Record<string, unknown> {
         delete: {
           summary: 'Delete a room; everyone in it is disconnected',
           responses: { 200: textBody('"Room deleted"'), ...errors(401, 404) },
+        },
+      },
+      '/rooms/{room}/end': {
+        parameters: [roomParam],
+        post: {
+          summary:
+            'End the meeting: everyone leaves (told the reason); a created room stays, an ad-hoc one goes',
+          requestBody: body('EndRoom', false),
+          responses: {
+            200: {
+              description: 'Ended',
+              content: {
+                'application/json': {
+                  schema: {
+                    type: 'object',
+                    properties: { ended: { type: 'boolean' }, peers: { type: 'integer' } },
+                  },
+                },
+              },
+            },
+            ...errors(400, 401, 404, 413),
+          },
         },
       },
       '/rooms/{room}/tokens': {
@@ -349,6 +421,24 @@ export function openApiDocument(): Record<string, unknown> {
         delete: {
           summary: "Disconnect the user's clients (kick)",
           responses: { 200: textBody('"Success"'), ...errors(401, 404, 503) },
+        },
+      },
+      '/rooms/{room}/users/{user}/mute': {
+        parameters: [roomParam, userParam],
+        post: {
+          summary: "Mute (or unmute) one kind of the user's tracks, as a host can",
+          requestBody: body('MuteUser'),
+          responses: {
+            200: {
+              description: 'Tracks changed',
+              content: {
+                'application/json': {
+                  schema: { type: 'object', properties: { tracks: { type: 'integer' } } },
+                },
+              },
+            },
+            ...errors(400, 401, 404, 413, 503),
+          },
         },
       },
       '/rooms/{room}/recordings': {

@@ -93,6 +93,20 @@ export const startRecordingBody = z
     path: ['uid'],
   });
 
+/** `POST /rooms/:room/users/:user/mute`: one kind of the participant's tracks (or of one stream). */
+export const muteBody = z
+  .object({
+    kind: z.enum(['audio', 'video']).describe('Which tracks'),
+    muted: z.boolean().default(true).describe('false unmutes'),
+    streamId: z.string().min(1).max(256).optional().describe("Only this stream's (msid) track"),
+  })
+  .strict();
+
+/** `POST /rooms/:room/end`: everyone leaves (a created room's record stays). */
+export const endRoomBody = z
+  .object({ reason: z.string().max(256).optional().describe('Told to the participants') })
+  .strict();
+
 export const recordingParams = z.object({
   room: z.string().min(1).max(256),
   id: z.string().min(1).max(256),

@@ -264,3 +264,12 @@ export function checkPassword(password: string, stored: string): boolean {
   }
   return safeEqual(createHash('sha256').update(`${salt}:${password}`).digest('hex'), hex);
 }
+
+/** A Store value that is not JSON reads as undefined (the record is then skipped), never as a failure. */
+export function parseStoredJson(v: string): unknown {
+  try {
+    return JSON.parse(v);
+  } catch {
+    return undefined;
+  }
+}

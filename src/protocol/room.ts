@@ -111,6 +111,13 @@ export const peerRole = z.enum(['host', 'guest']);
 export type PeerRole = z.infer<typeof peerRole>;
 
 /** One member of a room (Store hash field, by uid). */
+/**
+ * The protocol a member speaks: `jsonrpc` (ion-sfu JSON-RPC on /ws: ion-sdk-js, the demo page, the
+ * SDK), `ion` (ION's gRPC: Room / RTC services), `licode` (erizo.js), `whip`, `whep`.
+ */
+export const clientProtocol = z.enum(['jsonrpc', 'ion', 'licode', 'whip', 'whep']);
+export type ClientProtocol = z.infer<typeof clientProtocol>;
+
 export const memberRecord = z.object({
   uid: z.string(),
   name: z.string(),
@@ -123,6 +130,8 @@ export const memberRecord = z.object({
   canPublishData: z.boolean(),
   /** Licode role of the token, when it came from Nuve. */
   tokenRole: z.string().optional(),
+  /** How it connected (absent in records written before it was kept). */
+  protocol: clientProtocol.optional(),
   slot: z.number().int().min(0),
   joinedAt: z.number(),
   /** Free-form, set by the peer with `room.updatePeer`. */
@@ -213,6 +222,7 @@ export const admitRequest = z.object({
   grants: grantsSchema.omit({ api: true }),
   service: z.string(),
   tokenRole: z.string().optional(),
+  protocol: clientProtocol.optional(),
   password: z.string().max(256).optional(),
   /** Joined without a token (`[auth] anonymous = true`). */
   anonymous: z.boolean(),
@@ -272,6 +282,15 @@ export const controlRequest = z.discriminatedUnion('op', [
   }),
   /** End the room: everyone leaves (Nuve's DELETE /rooms/:room). */
   z.object({ op: z.literal('end'), room: id, reason: z.string().max(256).optional() }),
+  /** Mute (or unmute) a member's tracks of one kind, or of one stream (the REST API and dashboard). */
+  z.object({
+    op: z.literal('mute'),
+    room: id,
+    uid: id,
+    kind: z.enum(['audio', 'video']),
+    muted: z.boolean(),
+    streamId: id.optional(),
+  }),
   /**
    * Change an existing room's settings (ION's RoomService.UpdateRoom): the given fields, then
    * `room.updated` to the members. `password` / `description` null (or "") remove them.
@@ -337,8 +356,18 @@ export interface SfuAdminReply {
   stats?: StreamStats;
   /** `clients`: uids of the room's clients on this node. */
   uids?: string[];
+  /** `clients`: the tracks each of them publishes (uid → tracks). */
+  tracks?: Record<string, PublishedTrack[]>;
   /** `stats`: per participant on this node, its tracks and subscriptions (ParticipantMediaStats). */
   media?: unknown[];
+}
+
+/** A track a client publishes, as users listings show it. */
+export interface PublishedTrack {
+  trackId: string;
+  streamId: string;
+  kind: 'audio' | 'video';
+  muted: boolean;
 }
 
 /** A published stream as the media node receiving it sees it (Licode's `getStreamStats`). */

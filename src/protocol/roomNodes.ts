@@ -6,7 +6,8 @@
  */
 import type { Bus, Store } from '../backbone/index.ts';
 import { storeKeys, type NodeLoad } from './cluster.ts';
-import { roomSubjects, type SfuAdminReply, type SfuAdminRequest } from './room.ts';
+import { parseStoredJson } from './records.ts';
+import { memberRecord, roomKeys, roomSubjects, type SfuAdminReply, type SfuAdminRequest } from './room.ts';
 
 const ASK_TIMEOUT_MS = 2000;
 
@@ -49,15 +50,31 @@ export async function roomStats(
   store: Store,
   cluster: string,
   room: string,
-): Promise<{ room: string; at: number; nodes: object[]; participants: object[] }> {
-  const answers = await askRoomNodes(bus, store, cluster, room, { op: 'stats', room });
-  const where = (a: NodeAnswer) => ({ node: a.node, ...(a.dc !== undefined ? { dc: a.dc } : {}) });
+): Promise<{ room: string; at: number; owner: string | null; nodes: object[]; participants: object[] }> {
+  const [answers, owner, members] = await Promise.all([
+    askRoomNodes(bus, store, cluster, room, { op: 'stats', room }),
+    store.get(storeKeys.roomOwner(cluster, room)),
+    store.hgetall(roomKeys.members(cluster, room)),
+  ]);
+  const protocols = new Map<string, string>();
+  for (const raw of Object.values(members)) {
+    const m = memberRecord.safeParse(parseStoredJson(raw));
+    if (m.success && m.data.protocol !== undefined) {
+      protocols.set(m.data.uid, m.data.protocol);
+    }
+  }
+  const where = (a: NodeAnswer, uid?: string) => ({
+    node: a.node,
+    ...(a.dc !== undefined ? { dc: a.dc } : {}),
+    ...(uid !== undefined && protocols.has(uid) ? { protocol: protocols.get(uid) } : {}),
+  });
   return {
     room,
     at: Date.now(),
+    owner: owner ?? null,
     nodes: answers.map((a) => ({ ...where(a), answered: a.reply !== undefined })),
     participants: answers.flatMap((a) =>
-      (a.reply?.media ?? []).map((p) => ({ ...(p as object), ...where(a) })),
+      (a.reply?.media ?? []).map((p) => ({ ...(p as object), ...where(a, (p as { uid?: string }).uid) })),
     ),
   };
 }

@@ -180,6 +180,7 @@ export class RoomRole {
       canSubscribe: req.grants.canSubscribe,
       canPublishData: req.grants.canPublishData,
       ...(req.tokenRole !== undefined ? { tokenRole: req.tokenRole } : {}),
+      ...(req.protocol !== undefined ? { protocol: req.protocol } : {}),
       slot,
       joinedAt: Date.now(),
       ...(req.info !== undefined ? { info: req.info } : {}),
@@ -366,21 +367,7 @@ export class RoomRole {
             forbidden('only the owner can unmute a track');
           }
         }
-        if (!(await this.#members.get(room, p.uid))) {
-          throw new SwitchboardError('not-found', `no peer "${p.uid}" in this room`);
-        }
-        const r = await this.#sfu(room, {
-          op: 'mute',
-          room,
-          uid: p.uid,
-          kind: p.kind,
-          muted: p.muted,
-          ...(p.streamId !== undefined ? { streamId: p.streamId } : {}),
-        });
-        if (r.count === 0) {
-          throw new SwitchboardError('not-found', `"${p.uid}" publishes no ${p.kind} track`);
-        }
-        return { tracks: r.count };
+        return { tracks: await this.#mute(room, p.uid, p.kind, p.muted, p.streamId) };
       }
       case 'room.setRole': {
         requireHost('change roles');
@@ -452,6 +439,8 @@ export class RoomRole {
       }
       case 'addPeer':
         return this.#addExternal(req);
+      case 'mute':
+        return { tracks: await this.#mute(req.room, req.uid, req.kind, req.muted, req.streamId) };
       case 'kick':
         break;
     }
@@ -538,6 +527,31 @@ export class RoomRole {
     await this.#joined({ room, uid: req.uid, conn });
     logger.info({ room, uid: req.uid }, 'peer without a connection added');
     return peerInfo(member);
+  }
+
+  /** A member's tracks of one kind (or of one stream) muted or unmuted on its node; how many changed. */
+  async #mute(
+    room: string,
+    uid: string,
+    kind: 'audio' | 'video',
+    muted: boolean,
+    streamId: string | undefined,
+  ): Promise<number> {
+    if (!(await this.#members.get(room, uid))) {
+      throw new SwitchboardError('not-found', `no peer "${uid}" in this room`);
+    }
+    const r = await this.#sfu(room, {
+      op: 'mute',
+      room,
+      uid,
+      kind,
+      muted,
+      ...(streamId !== undefined ? { streamId } : {}),
+    });
+    if (r.count === 0) {
+      throw new SwitchboardError('not-found', `"${uid}" publishes no ${kind} track`);
+    }
+    return r.count;
   }
 
   /** Membership first (so the socket's own leave, which follows, finds nothing), then the media. */

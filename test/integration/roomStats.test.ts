@@ -18,9 +18,35 @@ interface Stats {
     uid: string;
     node: string;
     dc?: string;
-    tracks: { kind: string; codec: string; bytes: number; layers: { bitrate: number; width: number }[] }[];
-    subscriptions: { kind: string; layer: number; packetsSent: number; bitrate: number }[];
+    protocol?: string;
+    transport: { publisher?: Transport; subscriber?: Transport };
+    tracks: {
+      kind: string;
+      codec: string;
+      bytes: number;
+      muted: boolean;
+      layers: { bitrate: number; width: number; keyframes: number; plis: number; paused: boolean }[];
+    }[];
+    subscriptions: {
+      kind: string;
+      layer: number;
+      packetsSent: number;
+      bitrate: number;
+      rtt: number | null;
+      jitter: number | null;
+      paused: string | null;
+    }[];
   }[];
+  owner: string | null;
+}
+
+interface Transport {
+  state: string;
+  protocol: string | null;
+  localType: string | null;
+  remoteType: string | null;
+  bytesSent: number;
+  bytesReceived: number;
 }
 
 /** Payload bytes the client's publisher PC sent, video only (outbound-rtp `bytesSent`). */
@@ -112,6 +138,63 @@ void describe('room statistics over REST', { timeout: 120_000 }, () => {
     }
   });
 
+  void it('per peer: protocol and transport (candidate types, bytes); per subscription: RTT and jitter from receiver reports', async () => {
+    const s = await waitFor(
+      async () => {
+        const x = await stats();
+        return x.participants.every((p) => p.subscriptions.every((sub) => sub.rtt !== null)) ? x : undefined;
+      },
+      { what: 'receiver reports answering our sender reports' },
+    );
+    assert.equal(s.owner, sb!.sfu!.nodeId);
+    for (const p of s.participants) {
+      assert.equal(p.protocol, 'jsonrpc');
+      for (const t of [p.transport.publisher!, p.transport.subscriber!]) {
+        assert.equal(t.state, 'connected');
+        assert.equal(t.protocol, 'udp');
+        assert.equal(t.localType, 'host');
+        assert.ok(t.remoteType !== null, 'a selected pair');
+      }
+      assert.ok(p.transport.publisher!.bytesReceived > 50_000, 'the publisher PC received media');
+      assert.ok(p.transport.subscriber!.bytesSent > 50_000, 'the subscriber PC sent media');
+      for (const sub of p.subscriptions) {
+        assert.ok(sub.rtt! >= 0 && sub.rtt! < 500, `${p.uid} ${sub.kind} rtt ${sub.rtt}`);
+        assert.equal(typeof sub.jitter, 'number');
+        assert.equal(sub.paused, null);
+      }
+      const video = p.tracks.find((t) => t.kind === 'video')!;
+      assert.ok(video.layers[0]!.keyframes >= 1, 'keyframes counted');
+      assert.equal(video.layers[0]!.paused, false);
+    }
+  });
+
+  void it('users listing: protocol and the tracks each one publishes', async () => {
+    const a = await call(`/rooms/${ROOM}/users`);
+    const users = a.json as { id: string; protocol: string; tracks: { kind: string; muted: boolean }[] }[];
+    for (const u of users) {
+      assert.equal(u.protocol, 'jsonrpc');
+      assert.deepEqual(u.tracks.map((t) => t.kind).sort(), ['audio', 'video']);
+    }
+  });
+
+  void it("POST /users/{user}/mute mutes bob's video (stats and subscription show it); unknown users are 404", async () => {
+    const post = (path: string, body: unknown) => apiCall(sb!.url, 'POST', path, { creds: SUPER, body });
+    const r = await post(`/rooms/${ROOM}/users/bob/mute`, { kind: 'video' });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json, { tracks: 1 });
+    const s = await stats();
+    const bobVideo = s.participants.find((p) => p.uid === 'bob')!.tracks.find((t) => t.kind === 'video')!;
+    assert.equal(bobVideo.muted, true);
+    const aliceSub = s.participants
+      .find((p) => p.uid === 'alice')!
+      .subscriptions.find((x) => x.kind === 'video')!;
+    assert.equal(aliceSub.paused, 'publisher');
+    assert.equal((await post(`/rooms/${ROOM}/users/nobody/mute`, { kind: 'audio' })).status, 404);
+    assert.equal((await post(`/rooms/${ROOM}/users/bob/mute`, { kind: 'smell' })).status, 400);
+    const un = await post(`/rooms/${ROOM}/users/bob/mute`, { kind: 'video', muted: false });
+    assert.equal(un.status, 200, un.text);
+  });
+
   void it('GET /api/nodes: the media node with its region, load, memory, loop delay and the room it owns', async () => {
     const a = await waitFor(
       async () => {
@@ -151,5 +234,31 @@ void describe('room statistics over REST', { timeout: 120_000 }, () => {
       { what: "bob's entries to go" },
     );
     assert.equal((await call('/rooms/no-such-room/stats')).status, 404);
+  });
+
+  void it('POST /rooms/{room}/end: everyone leaves, told the reason; an ad-hoc room goes, a created one stays', async () => {
+    const r = await apiCall(sb!.url, 'POST', `/rooms/${ROOM}/end`, {
+      creds: SUPER,
+      body: { reason: 'closing' },
+    });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json, { ended: true, peers: 1 });
+    await waitFor(
+      () => alice!.notifications.some((n) => n.method === 'room.ended' && n.params.reason === 'closing'),
+      {
+        what: 'alice to be told',
+      },
+    );
+    // Created by alice's join (ad hoc): gone with its last member, as when everyone leaves.
+    await waitFor(async () => (await call(`/rooms/${ROOM}`)).status === 404, {
+      what: 'the ad-hoc room to go',
+    });
+    const created = await apiCall(sb!.url, 'POST', '/rooms', { creds: SUPER, body: { name: 'kept-room' } });
+    assert.equal(created.status, 200, created.text);
+    const id = (created.json as { _id: string })._id;
+    const ended = await apiCall(sb!.url, 'POST', `/rooms/${id}/end`, { creds: SUPER });
+    assert.deepEqual(ended.json, { ended: true, peers: 0 });
+    assert.equal((await call(`/rooms/${id}`)).status, 200);
+    assert.equal((await apiCall(sb!.url, 'POST', '/rooms/no-such-room/end', { creds: SUPER })).status, 404);
   });
 });
