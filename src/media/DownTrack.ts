@@ -1,6 +1,7 @@
 import {
   RtcpSenderInfo,
   RtcpSrPacket,
+  type RtcpReceiverInfo,
   type RTCDtlsTransport,
   type RTCRtpTransceiver,
   type RtcpPacket,
@@ -47,6 +48,8 @@ export const LOSS_WINDOW_MS = 1000;
 
 /** Seconds between 1900-01-01 (NTP epoch) and 1970-01-01. */
 const NTP_EPOCH_OFFSET = 2208988800n;
+/** Sender reports remembered for the RTT: a receiver report answers the latest it got (~1 s apart). */
+const SR_HISTORY = 4;
 
 /**
  * What a DownTrack hands to the next one on the same transceiver (a WHEP viewer's m-line changing
@@ -115,6 +118,16 @@ export class DownTrack extends TypedEmitter<DownTrackEvents> implements TrackSen
   #nackedPackets = 0;
   /** Highest outgoing sequence number NACKed, extended: an older one NACKed again is no new loss. */
   #nackedExt = -1;
+  /**
+   * From the subscriber's receiver reports (RFC 3550 §6.4.1): round trip in ms (LSR/DLSR against the
+   * sender reports we sent), interarrival jitter in ms, and the cumulative loss it reports; null
+   * until a report came. Statistics only: #loss above drives layer choice.
+   */
+  rtt: number | null = null;
+  jitter: number | null = null;
+  remotePacketsLost = 0;
+  /** NTP middle 32 bits → send time (ms) of our last sender reports, for the RTT. */
+  readonly #srSent: [number, number][] = [];
   #binding: Binding | undefined;
   readonly #munger: RtpMunger;
   /** VP8 only: picture IDs continue across layer switches. */
@@ -418,6 +431,10 @@ export class DownTrack extends TypedEmitter<DownTrackEvents> implements TrackSen
     const ms = BigInt(now);
     const seconds = ms / 1000n + NTP_EPOCH_OFFSET;
     const fraction = ((ms % 1000n) << 32n) / 1000n;
+    this.#srSent.push([Number(((seconds << 16n) | (fraction >> 16n)) & 0xffffffffn), now]);
+    if (this.#srSent.length > SR_HISTORY) {
+      this.#srSent.shift();
+    }
     return new RtcpSrPacket({
       ssrc: b.ssrc,
       senderInfo: new RtcpSenderInfo({
@@ -610,7 +627,9 @@ export class DownTrack extends TypedEmitter<DownTrackEvents> implements TrackSen
   }
 
   #onRtcp(p: RtcpPacket): void {
-    if (p.type === 206) {
+    if (p.type === 200 || p.type === 201) {
+      this.#onReport(p.reports);
+    } else if (p.type === 206) {
       const fb = (p as { feedback: { count: number; bitrate?: bigint } }).feedback;
       if (fb.count === 4) {
         // FIR asks for a keyframe like PLI; werift only surfaces PLI as an event.
@@ -618,6 +637,22 @@ export class DownTrack extends TypedEmitter<DownTrackEvents> implements TrackSen
       } else if (fb.count === 15 && fb.bitrate !== undefined) {
         this.safeEmit('estimate', Number(fb.bitrate));
       }
+    }
+  }
+
+  /** The subscriber's report block for our SSRC: RTT, jitter and its loss count (statistics). */
+  #onReport(reports: readonly RtcpReceiverInfo[]): void {
+    const ssrc = this.#binding?.ssrc;
+    const r = reports.find((x) => x.ssrc === ssrc);
+    if (!r) {
+      return;
+    }
+    this.jitter = (r.jitter * 1000) / this.#clockRate;
+    this.remotePacketsLost = r.packetsLost;
+    const sent = r.lsr !== 0 ? this.#srSent.find(([ntp]) => ntp === r.lsr) : undefined;
+    if (sent) {
+      const rtt = Date.now() - sent[1] - (r.dlsr * 1000) / 65536;
+      this.rtt = Math.max(0, Math.round(rtt * 10) / 10);
     }
   }
 }

@@ -35,6 +35,9 @@ export class Dynacast {
     const send = () => {
       this.#timer = undefined;
       this.#sent = key;
+      for (const l of r.layers) {
+        l.paused = !active.includes(l.rid);
+      }
       this.#sink('layers', { streamId: r.streamId, trackId: r.trackId, active });
     };
     clearTimeout(this.#timer);

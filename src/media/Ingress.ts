@@ -184,11 +184,14 @@ export class Ingress {
     const now = Date.now();
     const packets: RtcpTransportLayerFeedback[] = [];
     let pending = false;
-    for (const { rx } of this.#streams.values()) {
+    for (const { rx, route } of this.#streams.values()) {
       if (!rx || rx.pendingNacks === 0) {
         continue;
       }
       const lost = rx.nacks(now);
+      if (route) {
+        route.layer.nacks += lost.length;
+      }
       pending ||= rx.pendingNacks > 0;
       if (lost.length > 0) {
         packets.push(
@@ -214,6 +217,9 @@ export class Ingress {
       const r = s.rx?.report(now);
       if (r) {
         reports.push(r);
+        if (s.route) {
+          s.route.layer.packetsLost = r.packetsLost;
+        }
       }
     }
     // An RR holds 31 report blocks at most (5-bit count).

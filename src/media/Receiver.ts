@@ -98,6 +98,13 @@ export interface Layer {
   senderReport: SenderReport | undefined;
   /** Bytes at the start of the current bitrate window. */
   windowBytes: number;
+  /** Statistics: keyframe requests sent, keyframes received, packets NACKed and lost (ingress, RFC 3550). */
+  plis: number;
+  keyframes: number;
+  nacks: number;
+  packetsLost: number;
+  /** Dynacast asked the publisher to stop sending it (no subscriber wants it). */
+  paused: boolean;
 }
 
 /** What an RTCP sender report says: the sender's wall clock (NTP, in ms) at an RTP timestamp. */
@@ -213,6 +220,11 @@ export class Receiver extends TypedEmitter<ReceiverEvents> {
         keyframeTs: 0,
         keyframeMs: 0,
         senderReport: undefined,
+        plis: 0,
+        keyframes: 0,
+        nacks: 0,
+        packetsLost: 0,
+        paused: false,
       };
       this.layers.push(layer);
     }
@@ -319,6 +331,7 @@ export class Receiver extends TypedEmitter<ReceiverEvents> {
     l.pliDeferred = undefined;
     l.lastPliMs = now;
     l.pliOutstanding = true;
+    l.plis++;
     this.transceiver.receiver
       .sendRtcpPLI(l.ssrc)
       .catch((err: unknown) => logger.debug({ err }, 'PLI failed'));
@@ -418,6 +431,7 @@ export class Receiver extends TypedEmitter<ReceiverEvents> {
     }
     if (keyframe) {
       if (layer.cache && (layer.keyframeSeq < 0 || packet.timestamp !== layer.keyframeTs)) {
+        layer.keyframes++;
         layer.keyframeSeq = packet.seq; // the first packet of a keyframe (H.264: the first one flagged)
         layer.keyframeTs = packet.timestamp;
         layer.keyframeMs = now;

@@ -5,7 +5,9 @@
  * anyway, so asking costs nothing per packet. Relay peers (other nodes' links) are left out: a
  * relayed track's figures belong to its publisher's node.
  */
+import type { DownTrack } from './DownTrack.ts';
 import type { Layer } from './Receiver.ts';
+import { transportStats, type TransportStats } from './werift.ts';
 import type { Session } from './Session.ts';
 
 export interface LayerStats {
@@ -17,6 +19,14 @@ export interface LayerStats {
   bitrate: number;
   width: number;
   height: number;
+  /** Keyframe requests sent to the publisher, keyframes received (video). */
+  plis: number;
+  keyframes: number;
+  /** Packets we NACKed, and lost on the way in as our receiver reports count them (RFC 3550). */
+  nacks: number;
+  packetsLost: number;
+  /** Dynacast paused it at the publisher: no subscriber wants it. */
+  paused: boolean;
 }
 
 export interface TrackStats {
@@ -49,6 +59,15 @@ export interface SubscriptionStats {
   retransmitted: number;
   /** Paused by the subscriber (`layer` none / mute). */
   muted: boolean;
+  /**
+   * Why nothing is forwarded, null while it is: `subscriber` (its choice), `publisher` (track muted),
+   * `bandwidth` (no layer fits its estimate), `dynacast` (the layer is paused at the publisher).
+   */
+  paused: 'subscriber' | 'publisher' | 'bandwidth' | 'dynacast' | null;
+  /** From its receiver reports: round trip (ms), jitter (ms), packets it counts lost; null before one. */
+  rtt: number | null;
+  jitter: number | null;
+  packetsLost: number;
 }
 
 export interface ParticipantMediaStats {
@@ -59,6 +78,8 @@ export interface ParticipantMediaStats {
   subscriptions: SubscriptionStats[];
   /** The subscriber's bandwidth estimate (REMB), bps; null until one came. */
   estimate: number | null;
+  /** Its two peer connections' transports (a Licode client's first peer); undefined before they exist. */
+  transport: { publisher?: TransportStats; subscriber?: TransportStats };
 }
 
 /** A layer's figures (Licode's getStreamStats shows the same, src/sfu/adminHandlers.ts). */
@@ -71,7 +92,30 @@ export function layerStats(l: Layer): LayerStats {
     bitrate: l.bitrate,
     width: l.width,
     height: l.height,
+    plis: l.plis,
+    keyframes: l.keyframes,
+    nacks: l.nacks,
+    packetsLost: l.packetsLost,
+    paused: l.paused,
   };
+}
+
+/** Why a DownTrack forwards nothing (see SubscriptionStats.paused). */
+function pausedReason(dt: DownTrack): SubscriptionStats['paused'] {
+  if (dt.muted) {
+    return 'subscriber';
+  }
+  if (dt.receiver.muted) {
+    return 'publisher';
+  }
+  if (dt.currentLayer >= 0) {
+    return null;
+  }
+  const target = dt.receiver.orderedLayers[dt.targetLayer];
+  if (target?.paused) {
+    return 'dynacast';
+  }
+  return dt.receiver.simulcast && dt.targetLayer < 0 ? 'bandwidth' : null;
 }
 
 /** One entry per participant (a Licode client's peers merge). */
@@ -91,7 +135,16 @@ export function roomMediaStats(session: Session): ParticipantMediaStats[] {
         tracks: [],
         subscriptions: [],
         estimate: Number.isFinite(estimate) ? estimate : null,
+        transport: {},
       };
+      const pub = transportStats(peer.publisher.pc);
+      const sub = transportStats(peer.subscriber.pc);
+      if (pub) {
+        p.transport.publisher = pub;
+      }
+      if (sub) {
+        p.transport.subscriber = sub;
+      }
       byMember.set(peer.member, p);
     }
     for (const r of peer.receivers) {
@@ -120,6 +173,10 @@ export function roomMediaStats(session: Session): ParticipantMediaStats[] {
         nacks: dt.nacksReceived,
         retransmitted: dt.retransmitted,
         muted: dt.muted,
+        paused: pausedReason(dt),
+        rtt: dt.rtt,
+        jitter: dt.jitter === null ? null : Math.round(dt.jitter * 10) / 10,
+        packetsLost: dt.remotePacketsLost,
       });
     }
   }

@@ -882,3 +882,44 @@ export function extensionId(transceiver: RTCRtpTransceiver, uri: string): number
 export function dtlsReady(dtls: RTCDtlsTransport | undefined): dtls is RTCDtlsTransport {
   return dtls !== undefined && dtls.state === 'connected' && dtls.srtpStarted;
 }
+
+/** A peer connection's transport as statistics show it (the selected ICE pair and the DTLS byte counts). */
+export interface TransportStats {
+  state: string;
+  /** `udp` or `tcp`; candidate types `host`, `srflx`, `prflx`, `relay`: how the client reached us. */
+  protocol: string | null;
+  localType: string | null;
+  remoteType: string | null;
+  remoteAddress: string | null;
+  /** The last ICE round trip (consent checks; ms), null when not measured (an ICE-lite server sends none). */
+  rtt: number | null;
+  bytesSent: number;
+  bytesReceived: number;
+}
+
+/** The selected pair of the PC's (bundled) transport: werift's internals, read only. */
+export function transportStats(pc: RTCPeerConnection): TransportStats | undefined {
+  const dtls = pc.dtlsTransports[0];
+  if (!dtls) {
+    return undefined;
+  }
+  const conn = dtls.iceTransport.connection as any;
+  const pair = conn.nominated as
+    | {
+        protocol: { type?: string; localCandidate?: { type: string; transport: string } };
+        remoteCandidate: { type: string; host: string; port: number; transport: string };
+        rtt?: number;
+      }
+    | undefined;
+  const local = pair?.protocol.localCandidate;
+  return {
+    state: String(conn.state),
+    protocol: pair ? (local?.transport ?? pair.remoteCandidate.transport).toLowerCase() : null,
+    localType: local?.type ?? null,
+    remoteType: pair?.remoteCandidate.type ?? null,
+    remoteAddress: pair ? `${pair.remoteCandidate.host}:${pair.remoteCandidate.port}` : null,
+    rtt: pair?.rtt !== undefined ? Math.round(pair.rtt * 10_000) / 10 : null,
+    bytesSent: dtls.bytesSent,
+    bytesReceived: dtls.bytesReceived,
+  };
+}

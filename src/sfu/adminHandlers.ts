@@ -5,7 +5,7 @@
  * do what; this only acts.
  */
 import { layerStats, roomMediaStats, type SFU } from '../media/index.ts';
-import type { SfuAdminReply, SfuAdminRequest, StreamStats } from '../protocol/room.ts';
+import type { PublishedTrack, SfuAdminReply, SfuAdminRequest, StreamStats } from '../protocol/room.ts';
 import { logger } from '../util/logger.ts';
 
 export function handleAdmin(sfu: SFU, req: SfuAdminRequest): SfuAdminReply {
@@ -67,8 +67,18 @@ export function handleAdmin(sfu: SFU, req: SfuAdminRequest): SfuAdminReply {
       return { count: media.length, media };
     }
     case 'clients': {
-      const uids = [...new Set([...session.peers].filter((p) => !p.relay).map((p) => p.uid))];
-      return { count: uids.length, uids };
+      const tracks: Record<string, PublishedTrack[]> = {};
+      for (const peer of session.peers) {
+        if (peer.relay) {
+          continue;
+        }
+        const list = (tracks[peer.uid] ??= []);
+        for (const r of peer.receivers) {
+          list.push({ trackId: r.trackId, streamId: r.streamId, kind: r.kind, muted: r.muted });
+        }
+      }
+      const uids = Object.keys(tracks);
+      return { count: uids.length, uids, tracks };
     }
     case 'end': {
       const count = session.size;

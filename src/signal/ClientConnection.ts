@@ -407,7 +407,7 @@ export class ClientConnection {
   async #admit(ident: JoinIdentity, name: string, password: string | undefined): Promise<string> {
     const o = this.#o;
     const a = await admit(
-      { bus: o.bus, cluster: o.cluster, conn: this.conn, signal: o.signalNode },
+      { bus: o.bus, cluster: o.cluster, conn: this.conn, signal: o.signalNode, protocol: 'jsonrpc' },
       ident,
       name,
       password,

@@ -8,6 +8,7 @@ import {
   roomSubjects,
   type AdmitReply,
   type AdmitRequest,
+  type ClientProtocol,
   type MemberRecord,
   type RoomInfo,
   type RoomRpcRequest,
@@ -38,7 +39,7 @@ export interface AdmitExtras {
 
 /** Asks the room role to admit connection `conn` of signal instance `signal` as `ident`. */
 export async function admit(
-  o: { bus: Bus; cluster: string; conn: string; signal: string },
+  o: { bus: Bus; cluster: string; conn: string; signal: string; protocol: ClientProtocol },
   ident: JoinIdentity,
   name: string,
   password: string | undefined,
@@ -59,6 +60,7 @@ export async function admit(
     },
     service: ident.service,
     ...(ident.role !== undefined ? { tokenRole: ident.role } : {}),
+    protocol: o.protocol,
     ...(password !== undefined ? { password } : {}),
     anonymous: ident.anonymous,
     ...(extras.info !== undefined ? { info: extras.info } : {}),

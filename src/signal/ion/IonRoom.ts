@@ -212,7 +212,7 @@ export class IonRoom extends IonStream<RoomRequest> {
       let a;
       try {
         a = await admit(
-          { bus: o.bus, cluster: o.cluster, conn: this.conn, signal: o.signalNode },
+          { bus: o.bus, cluster: o.cluster, conn: this.conn, signal: o.signalNode, protocol: 'ion' },
           ident,
           name,
           password === '' ? undefined : password,

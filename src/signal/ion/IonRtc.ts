@@ -211,7 +211,7 @@ export class IonRtc extends IonStream<RtcRequest> {
       this.#unlink = holder.companion((reason) => this.call.end(Status.CANCELLED, reason));
     } else {
       const a = await admit(
-        { bus: o.bus, cluster: o.cluster, conn: this.conn, signal: o.signalNode },
+        { bus: o.bus, cluster: o.cluster, conn: this.conn, signal: o.signalNode, protocol: 'ion' },
         ident,
         name,
         undefined,

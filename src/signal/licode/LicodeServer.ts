@@ -153,7 +153,7 @@ export class LicodeServer {
     const conn = `${o.signalNode}/${socket.id}`;
     try {
       const a = await admit(
-        { bus: o.bus, cluster: o.cluster, conn, signal: o.signalNode },
+        { bus: o.bus, cluster: o.cluster, conn, signal: o.signalNode, protocol: 'licode' },
         ident,
         ident.name ?? ident.identity,
         undefined,

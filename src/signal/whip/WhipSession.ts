@@ -83,7 +83,7 @@ export class WhipSession implements SignalClient {
     let a;
     try {
       a = await admit(
-        { bus: o.bus, cluster: o.cluster, conn: this.conn, signal: o.signalNode },
+        { bus: o.bus, cluster: o.cluster, conn: this.conn, signal: o.signalNode, protocol: o.kind },
         ident,
         name,
         undefined,
