@@ -12,6 +12,7 @@ import { runWorker } from './worker.ts';
 import { DRAIN_TIMEOUT_MS } from '../sfu/index.ts';
 import { runCluster, type ClusterOptions } from './cluster.ts';
 import { recordingCommand, type RecordingOptions } from './recording.ts';
+import { loadtestCommand } from '../loadtest/command.ts';
 
 function parseRoles(value: string): RoleName[] {
   const roles = value.split(',').map((r) => r.trim());
@@ -264,11 +265,13 @@ Actions:
   list           one line per room: id  name  [locked]  [password]  [max N]
   create <name>  create a room (--max-peers, --password) and print it
   delete <name>  delete a room, by name or id; everyone in it is disconnected
-  users <name>   its participants, one line each: uid  name  role  node[/region]
-                 joined (relative time); --json prints the REST answer
+  users <name>   its participants, one line each: uid  name  role  protocol
+                 tracks  node[/region]  joined (relative time); --json prints
+                 the REST answer
   stats <name>   its media: per participant the tracks it publishes (codec,
                  layers with resolution and bitrate) and receives (layer,
-                 bitrate, loss); --json prints GET /api/rooms/{room}/stats
+                 bitrate, loss, rtt, why paused); --json prints
+                 GET /api/rooms/{room}/stats
 ${SUPERSERVICE_HELP}
 ${EXIT_HELP}`,
     )
@@ -310,6 +313,8 @@ ${EXIT_HELP}`,
     .action((action: string, room: string | undefined, id: string | undefined, opts: RecordingOptions) =>
       run(() => recordingCommand(action, room, id, opts)),
     );
+
+  program.addCommand(loadtestCommand());
 
   return program;
 }

@@ -1,5 +1,6 @@
 // The synthetic load clients' werift peer connections (`npm run bench` and `switchboard loadtest`):
-// Opus and VP8 only, no STUN server, a patient ICE consent check.
+// Opus and VP8 only, no STUN server, a patient ICE consent check. Importing this patches werift for
+// the whole process: load it in client processes only (the CLI imports it when `loadtest` runs).
 import {
   Connection,
   RTCPeerConnection,
@@ -18,7 +19,9 @@ import {
 // src/media/werift.ts does).
 const gather = (Connection.prototype as any).gatherCandidates as (...a: unknown[]) => Promise<unknown>;
 (Connection.prototype as any).gatherCandidates = function (this: any, ...args: unknown[]) {
-  this.stunServer = undefined;
+  if ((this.options?.stunServer ?? undefined) === undefined) {
+    this.stunServer = undefined;
+  }
   return gather.apply(this, args);
 };
 
