@@ -207,6 +207,8 @@ interface UserJson {
   joinedAt: number;
   node?: string;
   dc?: string;
+  protocol?: string;
+  tracks?: { kind: string; muted: boolean }[];
 }
 
 /** "42s ago", "5m ago", "3h ago", "2d ago". */
@@ -245,10 +247,12 @@ function usersTable(users: UserJson[]): string {
     u.id,
     u.name,
     `${u.role ?? ''}${u.host && u.role !== 'host' ? ' (host)' : ''}${u.hidden ? ' hidden' : ''}`,
+    u.protocol ?? '-',
+    (u.tracks ?? []).map((t) => `${t.kind}${t.muted ? ' (muted)' : ''}`).join(', ') || '-',
     u.node === undefined ? '-' : u.dc !== undefined ? `${u.node}/${u.dc}` : u.node,
     ago(u.joinedAt),
   ]);
-  return table([['UID', 'NAME', 'ROLE', 'NODE/REGION', 'JOINED'], ...rows]);
+  return table([['UID', 'NAME', 'ROLE', 'PROTOCOL', 'TRACKS', 'NODE/REGION', 'JOINED'], ...rows]);
 }
 
 interface StatsJson {
@@ -269,6 +273,8 @@ interface StatsJson {
       targetLayer: number;
       bitrate: number;
       loss: number;
+      rtt?: number | null;
+      paused?: string | null;
     }[];
   }[];
 }
@@ -300,7 +306,9 @@ function statsTable(s: StatsJson): string {
         where,
         'receives',
         `${x.kind} ${x.trackId}`,
-        `${layer}${kbps(x.bitrate)}, loss ${Math.round(x.loss * 100)} %`,
+        `${layer}${kbps(x.bitrate)}, loss ${Math.round(x.loss * 100)} %` +
+          (typeof x.rtt === 'number' ? `, rtt ${Math.round(x.rtt)} ms` : '') +
+          (x.paused ? `, paused (${x.paused})` : ''),
       ]);
     }
   }

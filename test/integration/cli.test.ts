@@ -98,10 +98,20 @@ void describe('switchboard CLI', { timeout: 60_000 }, () => {
     assert.equal(await cli('room', 'list', '--url', sb!.url), '(no rooms)');
   });
 
-  void it('room users lists a joined wrtc peer with its uid, name, role, node and join time', async () => {
+  void it('room users lists a joined wrtc peer with its uid, name, role, protocol, tracks, node and join time', async () => {
     const peer = await WrtcPeer.connect(wsUrlOf(sb!.url), 'carol');
     try {
       await peer.join('cli-users', 'carol-uid');
+      await peer.publish();
+      await waitFor(
+        async () =>
+          (
+            JSON.parse(await cli('room', 'users', 'cli-users', '--json', '--url', sb!.url)) as {
+              tracks: [];
+            }[]
+          )[0]?.tracks.length === 2,
+        { what: "carol's tracks in the listing" },
+      );
       const json = JSON.parse(await cli('room', 'users', 'cli-users', '--json', '--url', sb!.url)) as {
         id: string;
         node?: string;
@@ -111,12 +121,14 @@ void describe('switchboard CLI', { timeout: 60_000 }, () => {
       assert.equal(json[0]!.id, 'carol-uid');
       assert.ok(typeof json[0]!.node === 'string' && json[0]!.node !== '', JSON.stringify(json));
       const lines = (await cli('room', 'users', 'cli-users', '--url', sb!.url)).split('\n');
-      assert.match(lines[0]!, /^UID +NAME +ROLE +NODE\/REGION +JOINED$/);
+      assert.match(lines[0]!, /^UID +NAME +ROLE +PROTOCOL +TRACKS +NODE\/REGION +JOINED$/);
       assert.equal(lines.length, 2, lines.join('\n'));
       const cells = lines[1]!.split(/ {2,}/);
       assert.equal(cells[0], 'carol-uid');
+      assert.equal(cells[3], 'jsonrpc');
+      assert.match(cells[4]!, /^(audio, video|video, audio)$/);
       const { node, dc } = json[0]!;
-      assert.equal(cells[3], dc === undefined ? node : `${node}/${dc}`, lines[1]);
+      assert.equal(cells[5], dc === undefined ? node : `${node}/${dc}`, lines[1]);
       assert.match(cells.at(-1)!, /^\d+s ago$/);
     } finally {
       await peer.close();
