@@ -7,6 +7,7 @@ import { getRoom, getService } from '../protocol/records.ts';
 import { peekIssuer, signToken, verifyToken, type Grants } from '../protocol/tokens.ts';
 import { SwitchboardError } from '../util/errors.ts';
 import { logger } from '../util/logger.ts';
+import { Dashboard, type DashboardAssets } from './dashboard.ts';
 import { apiErrorHandler, HttpError, sendError } from './httpErrors.ts';
 import { MAuthVerifier } from './mauth.ts';
 import { useJsonBodyParser } from './jsonBody.ts';
@@ -80,8 +81,11 @@ export class ApiRole {
     await this.webhooks.close();
   }
 
-  /** Registers `/api/*` on the server (before it listens). */
-  async register(app: FastifyInstance): Promise<void> {
+  /**
+   * Registers `/api/*` on the server (before it listens), and the operator's dashboard at `/dashboard`
+   * (src/api/dashboard.ts) when its page is given.
+   */
+  async register(app: FastifyInstance, dashboardAssets?: DashboardAssets): Promise<void> {
     await app.register(
       (api) => {
         api.setErrorHandler(apiErrorHandler);
@@ -120,6 +124,15 @@ export class ApiRole {
       },
       { prefix: '/api' },
     );
+    if (dashboardAssets) {
+      await new Dashboard({
+        store: this.#store,
+        cluster: this.#cluster,
+        ...this.#secrets,
+        verifyManagementToken: async (token) => (await this.#bearer(token)).service,
+        assets: dashboardAssets,
+      }).register(app);
+    }
   }
 
   /** MAuth (Licode) or `Authorization: Bearer <JWT with grants.api>`. */

@@ -15,6 +15,7 @@ import { SfuRole } from '../sfu/index.ts';
 import { SignalRole } from '../signal/index.ts';
 import { TurnServer } from '../turn/index.ts';
 import { logger, setLogLevel } from '../util/logger.ts';
+import { buildDashboardAssets } from './dashboardAssets.ts';
 import { buildDemoAssets } from './demoAssets.ts';
 import { PersistentMemoryStore } from './PersistentMemoryStore.ts';
 import { keepSecrets, resolveSecrets, writeSecretsFile, type Secrets } from './secrets.ts';
@@ -257,7 +258,7 @@ export class Switchboard {
         api: !!this.api,
       },
     }));
-    await this.api?.register(app);
+    await this.api?.register(app, buildDashboardAssets);
     this.signal?.register(app);
     if (this.signal) {
       const assets = await buildDemoAssets();

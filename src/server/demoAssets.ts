@@ -16,8 +16,8 @@ const clientEntry = new URL('../../client/index.ts', import.meta.url);
 
 const JS = 'text/javascript; charset=utf-8';
 
-/** Bundles one ESM entry point to a single minified file, in memory. */
-async function bundle(entry: URL, outName: string, sourcemap: boolean): Promise<Buffer> {
+/** Bundles one ESM entry point to a single minified file, in memory (the dashboard's too). */
+export async function bundle(entry: URL, outName: string, sourcemap: boolean): Promise<Buffer> {
   const result = await build({
     entryPoints: [fileURLToPath(entry)],
     outfile: outName, // nothing is written (write: false); esbuild only needs a name for the output
