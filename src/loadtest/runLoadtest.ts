@@ -67,7 +67,12 @@ export async function runLoadtest(o: LoadtestCliOptions): Promise<number> {
     });
     const tty = process.stderr.isTTY;
     const show = (last: boolean) => {
-      const line = progressLine(test.snapshot(), o.duration);
+      const snap = test.snapshot();
+      // Nothing to show yet: no line (a join refused at once then leaves only its error line).
+      if (!last && snap.phase === 'joining' && snap.connected + snap.failed === 0 && snap.elapsedS < 5) {
+        return;
+      }
+      const line = progressLine(snap, o.duration);
       process.stderr.write(tty ? `\r\x1b[K${line}${last ? '\n' : ''}` : `${line}\n`);
     };
     timer = setInterval(() => show(false), 1000);
