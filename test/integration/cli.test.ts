@@ -107,7 +107,7 @@ void describe('switchboard CLI', { timeout: 60_000 }, () => {
         async () =>
           (
             JSON.parse(await cli('room', 'users', 'cli-users', '--json', '--url', sb!.url)) as {
-              tracks: [];
+              tracks: unknown[];
             }[]
           )[0]?.tracks.length === 2,
         { what: "carol's tracks in the listing" },
