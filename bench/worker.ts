@@ -3,6 +3,7 @@
 // (HTTP API). Commands arrive over the IPC channel; every reply carries the request's id.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { MediaStream, type RTCPeerConnection, type RTCRtpTransceiver } from 'werift';
+import { connected } from '../src/loadtest/connected.ts';
 import { IonPeer, IonSignal, JanusSession, sdpOf } from './signaling.ts';
 import {
   RxCounter,
@@ -166,30 +167,6 @@ function firstPacket(counter: RxCounter): Promise<void> {
   });
 }
 
-/** Resolves once `pc` is connected (ICE + DTLS); Janus accepts subscribers to a feed only then. */
-function connected(pc: RTCPeerConnection, ms = FIRST_PACKET_TIMEOUT_MS): Promise<void> {
-  if (pc.connectionState === 'connected') {
-    return Promise.resolve();
-  }
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      sub.unSubscribe();
-      reject(new Error(`publisher PC not connected within ${ms / 1000} s (${pc.connectionState})`));
-    }, ms);
-    const sub = pc.connectionStateChange.subscribe((state) => {
-      if (state === 'connected') {
-        clearTimeout(timer);
-        sub.unSubscribe();
-        resolve();
-      } else if (state === 'failed' || state === 'closed') {
-        clearTimeout(timer);
-        sub.unSubscribe();
-        reject(new Error(`publisher PC ${state}`));
-      }
-    });
-  });
-}
-
 /** Publisher PC state changes go to the worker's log (a publisher leg that dies ends a sweep). */
 function logStates(pc: RTCPeerConnection, what: string): void {
   pc.connectionStateChange.subscribe((state) => {
@@ -266,7 +243,7 @@ async function ionClient(spec: ClientSpec, publish: boolean): Promise<Client> {
     mark('joined');
     startSources(sources, ts);
     if (publish) {
-      await connected(peer.pub);
+      await connected(peer.pub, 'publisher PC', FIRST_PACKET_TIMEOUT_MS);
     }
     if (counter && !publish) {
       await firstPacket(counter);
@@ -320,7 +297,8 @@ async function janusPublisher(spec: ClientSpec): Promise<Client> {
     await pc.setRemoteDescription(ev.jsep);
     void s.trickleComplete(handle).catch(() => undefined);
     startSources(sources, ts);
-    await connected(pc);
+    // Janus accepts subscribers to a feed only once its publisher is connected.
+    await connected(pc, 'publisher PC', FIRST_PACKET_TIMEOUT_MS);
   } catch (err) {
     client.close();
     throw err;

@@ -1,7 +1,8 @@
 // One synthetic participant of `switchboard loadtest`: an ion-sfu client on werift that publishes
 // synthetic audio / video (a publisher) or only receives (a subscriber), and counts what it receives.
-import { MediaStream, type RTCPeerConnection, type RTCRtpTransceiver } from 'werift';
+import { MediaStream, type RTCRtpTransceiver } from 'werift';
 import { clientPc } from './clientPc.ts';
+import { connected } from './connected.ts';
 import { IonPeer } from './IonPeer.ts';
 import { IonSignal } from './IonSignal.ts';
 import { monoUs } from './monoUs.ts';
@@ -29,30 +30,6 @@ export interface LoadPeerOptions {
 
 /** How long a join may take: socket, `join` answer, and the media PC connected (ICE + DTLS). */
 export const JOIN_TIMEOUT_MS = 20_000;
-
-/** Resolves once `pc` is connected; rejects when it fails or `ms` pass first. */
-function connected(pc: RTCPeerConnection, what: string, ms: number): Promise<void> {
-  if (pc.connectionState === 'connected') {
-    return Promise.resolve();
-  }
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      sub.unSubscribe();
-      reject(new Error(`${what} not connected within ${ms / 1000} s (${pc.connectionState})`));
-    }, ms);
-    const sub = pc.connectionStateChange.subscribe((state) => {
-      if (state === 'connected') {
-        clearTimeout(timer);
-        sub.unSubscribe();
-        resolve();
-      } else if (state === 'failed' || state === 'closed') {
-        clearTimeout(timer);
-        sub.unSubscribe();
-        reject(new Error(`${what} ${state}`));
-      }
-    });
-  });
-}
 
 export class LoadPeer {
   readonly o: LoadPeerOptions;

@@ -5,6 +5,7 @@ import type { LoadTestResult, Snapshot } from './LoadTest.ts';
 const ms = (v: number | null): string => (v === null ? '-' : `${Math.round(v)} ms`);
 const pct = (v: number | null): string => (v === null ? '-' : `${(v * 100).toFixed(v < 0.1 ? 2 : 1)} %`);
 const count = (n: number): string => n.toLocaleString('en-US');
+const plural = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
 
 /** `[ 12s] joining  peers 7/8  out 1,234  in 5,678  loss 0.00 %  join p50 120 ms p95 310 ms` */
 export function progressLine(s: Snapshot, durationS: number): string {
@@ -24,13 +25,14 @@ export function progressLine(s: Snapshot, durationS: number): string {
 
 /** The summary: one figure per line, label and value. */
 export function summaryTable(r: LoadTestResult): string {
-  const video =
+  const media =
     r.videoBitrate === 0
-      ? 'audio only'
-      : `${Math.round(r.videoBitrate / 1000)} kbit/s video${r.simulcast ? ' (simulcast: top layer)' : ''}`;
+      ? 'Opus audio only'
+      : `${Math.round(r.videoBitrate / 1000)} kbit/s VP8${r.simulcast ? ' (top of 3 simulcast layers)' : ''} + Opus`;
   const rows: [string, string][] = [
     ['Server', r.url],
-    ['Rooms', `${r.rooms} × (${r.publishers} publishers + ${r.subscribers} subscribers), ${video} + Opus`],
+    ['Rooms', `${r.rooms} × (${plural(r.publishers, 'publisher')} + ${plural(r.subscribers, 'subscriber')})`],
+    ['Media', media],
     ['Measured', `${r.durationS} s (after ${Math.round(r.elapsedS - r.durationS)} s of joins)`],
     ['Peers connected', `${r.connected}/${r.peers}${r.failed > 0 ? `, ${r.failed} failed to join` : ''}`],
     ['Subscribers receiving', `${r.subscribersReceiving}/${r.rooms * r.subscribers}`],

@@ -1,6 +1,6 @@
 // Runs `switchboard loadtest` with parsed options: checks the target, runs the LoadTest with a
 // progress line, prints the result; returns the exit code (0 ok, 1 error, 3 failed run).
-import { LoadTest, newRoomPrefix, tokenRoom, type LoadTestResult } from './LoadTest.ts';
+import { LoadTest, newRoomPrefix, tokenRoom, type LoadTestResult, type Snapshot } from './LoadTest.ts';
 import { LoadTestError } from './LoadTestError.ts';
 import { progressLine, summaryTable } from './report.ts';
 import { preflight, targetOf } from './preflight.ts';
@@ -66,8 +66,8 @@ export async function runLoadtest(o: LoadtestCliOptions): Promise<number> {
       secret,
     });
     const tty = process.stderr.isTTY;
-    const show = (last: boolean) => {
-      const snap = test.snapshot();
+    const show = (last: Snapshot | undefined) => {
+      const snap = last ?? test.snapshot();
       // Nothing to show yet: no line (a join refused at once then leaves only its error line).
       if (!last && snap.phase === 'joining' && snap.connected + snap.failed === 0 && snap.elapsedS < 5) {
         return;
@@ -75,7 +75,7 @@ export async function runLoadtest(o: LoadtestCliOptions): Promise<number> {
       const line = progressLine(snap, o.duration);
       process.stderr.write(tty ? `\r\x1b[K${line}${last ? '\n' : ''}` : `${line}\n`);
     };
-    timer = setInterval(() => show(false), 1000);
+    timer = setInterval(() => show(undefined), 1000);
     let interrupted = false;
     process.on('SIGINT', () => {
       if (interrupted) {
@@ -86,7 +86,7 @@ export async function runLoadtest(o: LoadtestCliOptions): Promise<number> {
     });
     result = await test.run();
     clearInterval(timer);
-    show(true);
+    show(result); // as measured: its peers are closed by now
   } catch (e) {
     clearInterval(timer);
     if (process.stderr.isTTY) {
