@@ -284,7 +284,9 @@ const sfuSection = z
     withstats: z
       .boolean()
       .default(false)
-      .describe("ION's per-stream `rtp_*` Prometheus histograms. Accepted; not implemented yet."),
+      .describe(
+        "ION's per-stream `rtp_*` Prometheus metrics: expected / received packets, loss, jitter and audio-video drift per incoming stream, sampled each second.",
+      ),
     workers: z
       .int()
       .min(0)

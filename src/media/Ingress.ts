@@ -219,6 +219,7 @@ export class Ingress {
         reports.push(r);
         if (s.route) {
           s.route.layer.packetsLost = r.packetsLost;
+          s.route.layer.jitter = (r.jitter * 1000) / s.route.receiver.codec.clockRate;
         }
       }
     }

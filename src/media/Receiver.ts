@@ -103,6 +103,10 @@ export interface Layer {
   keyframes: number;
   nacks: number;
   packetsLost: number;
+  /** Interarrival jitter (RFC 3550 A.8) in ms, as our last receiver report gave it. */
+  jitter: number;
+  /** RTP timestamp of the latest packet (its capture time, with senderReport: `withstats` drift). */
+  lastTimestamp: number;
   /** Dynacast asked the publisher to stop sending it (no subscriber wants it). */
   paused: boolean;
 }
@@ -224,6 +228,8 @@ export class Receiver extends TypedEmitter<ReceiverEvents> {
         keyframes: 0,
         nacks: 0,
         packetsLost: 0,
+        jitter: 0,
+        lastTimestamp: 0,
         paused: false,
       };
       this.layers.push(layer);
@@ -394,6 +400,7 @@ export class Receiver extends TypedEmitter<ReceiverEvents> {
     layer.packets++;
     layer.bytes += size;
     layer.lastPacketMs = now;
+    layer.lastTimestamp = packet.timestamp;
     this.packets++;
     this.bytes += size;
     layer.cache?.put(packet);

@@ -2,7 +2,7 @@ export { SFU, type JoinRequest, type SFUEvents } from './SFU.ts';
 export { Session, type SubscriptionChange } from './Session.ts';
 export { Subscriptions } from './Subscriptions.ts';
 export { Peer, type Target } from './Peer.ts';
-export { Receiver } from './Receiver.ts';
+export { Receiver, type Layer } from './Receiver.ts';
 export { DownTrack } from './DownTrack.ts';
 export { layerStats, roomMediaStats, type ParticipantMediaStats } from './stats.ts';
 export { RtpMunger } from './RtpMunger.ts';

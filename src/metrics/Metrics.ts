@@ -2,6 +2,7 @@ import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'pr
 import type { SFU } from '../media/index.ts';
 import { RESIDENCE_BUCKETS, residenceHistogram, residenceQuantiles } from '../media/residence.ts';
 import { nativeAvailable } from '../media/srtp/index.ts';
+import { StreamStats } from './StreamStats.ts';
 
 /**
  * Prometheus metrics with ion-sfu's names (`sfu_sessions`, `sfu_peers`, `sfu_audio_tracks`,
@@ -16,10 +17,13 @@ export interface MetricsOptions {
   sfu?: { node: string; sfu: SFU } | undefined;
   /** The registry's placement counts, if this process runs the registry role. */
   placements?: { readonly local: number; readonly otherRegion: number } | undefined;
+  /** `[sfu] withstats`: ION's per-stream `rtp_*` histograms (StreamStats.ts). */
+  withStats?: boolean;
 }
 
 export class Metrics {
   readonly registry = new Registry();
+  #streams: StreamStats | undefined;
 
   constructor(o: MetricsOptions) {
     collectDefaultMetrics({ register: this.registry });
@@ -49,6 +53,9 @@ export class Metrics {
       return;
     }
     const sfu = o.sfu.sfu;
+    if (o.withStats) {
+      this.#streams = new StreamStats(sfu, this.registry);
+    }
     const census = () => {
       let peers = 0;
       let audio = 0;
@@ -225,5 +232,10 @@ export class Metrics {
         this.set(nativeAvailable() ? 1 : 0);
       },
     });
+  }
+
+  /** Stops the `withstats` sampler. */
+  close(): void {
+    this.#streams?.close();
   }
 }

@@ -64,6 +64,7 @@ export class Switchboard {
   readonly turn: TurnServer | undefined;
   #stopKeepingSecrets: (() => void) | undefined;
   #closed = false;
+  #metrics: Metrics | undefined;
 
   private constructor(
     config: Config,
@@ -225,6 +226,7 @@ export class Switchboard {
     await this.agent?.close();
     await this.turn?.close();
     await this.registry?.close();
+    this.#metrics?.close();
     // A keep-alive connection Node does not count as idle (seen after a WHIP PATCH answered while its
     // session ended) would hold the close for fastify's keepAliveTimeout (72 s): requests get a grace.
     const force = setTimeout(() => this.app.server.closeAllConnections(), HTTP_CLOSE_GRACE_MS);
@@ -242,7 +244,9 @@ export class Switchboard {
       dc: this.config.global.dc,
       sfu: this.sfu ? { node: this.sfu.nodeId, sfu: this.sfu.sfu } : undefined,
       placements: this.registry?.placements,
+      withStats: this.config.sfu.withstats,
     });
+    this.#metrics = metrics;
     app.get('/metrics', async (_req, reply) => {
       reply.type(metrics.registry.contentType);
       return metrics.registry.metrics();
