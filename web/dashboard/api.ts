@@ -138,7 +138,8 @@ export interface NodeInfo {
 export interface RecordingInfo {
   id: string;
   room: string;
-  uid?: string;
+  /** The recorded participant. */
+  participant: { identity: string; name: string };
   streamId?: string;
   node: string;
   /** recording, finished or failed. */

@@ -219,10 +219,7 @@ function recordingRow(): View<{ room: RoomModel; rec: RecordingInfo }> {
       current = x;
       const { room, rec } = x;
       row.dataset.recording = rec.id;
-      const who =
-        room.stats?.participants.find((p) => p.uid === rec.uid)?.name ??
-        rec.uid ??
-        `stream ${rec.streamId ?? '?'}`;
+      const who = rec.participant.name || rec.participant.identity;
       const texts = [
         room.info.name,
         who,

@@ -155,8 +155,9 @@ export function sparkline(kind: 'bitrate' | 'loss'): {
     el: root,
     draw(values: number[], max?: number): void {
       const top = Math.max(max ?? 0, ...values, kind === 'loss' ? 0.05 : 1);
-      const step = SPARK_W / (HISTORY - 1);
-      const x0 = SPARK_W - (values.length - 1) * step;
+      // The history so far fills the width (a new figure's line is not a stub at the right edge).
+      const step = SPARK_W / Math.max(1, values.length - 1);
+      const x0 = values.length > 1 ? 0 : SPARK_W;
       const pts = values.map((v, i) => {
         const x = x0 + i * step;
         const y = SPARK_H - 1 - (v / top) * (SPARK_H - 2);

@@ -78,7 +78,7 @@ function nodeBox(b: Box, roomName: (id: string) => string): SVGGElement {
     text(
       x,
       b.y + 39,
-      `${n.peers} peers · ${n.tracks} tracks · ${relays} relay${relays === 1 ? '' : 's'}${n.draining ? ' · draining' : ''}`,
+      `${n.peers} peer${n.peers === 1 ? '' : 's'} · ${n.tracks} track${n.tracks === 1 ? '' : 's'} · ${relays} relay${relays === 1 ? '' : 's'}${n.draining ? ' · draining' : ''}`,
       'figure',
     ),
   );
@@ -93,7 +93,7 @@ function nodeBox(b: Box, roomName: (id: string) => string): SVGGElement {
 }
 
 /** The path of an arrow from box `a` to box `b` (an arc on the right when they share a column). */
-function edgePath(a: Box, b: Box): { d: string; mx: number; my: number } {
+function edgePath(a: Box, b: Box): { d: string; mx: number; my: number; anchor: 'start' | 'middle' } {
   const ay = a.y + BOX_H / 2;
   const by = b.y + BOX_H / 2;
   if (a.x === b.x) {
@@ -107,7 +107,12 @@ function edgePath(a: Box, b: Box): { d: string; mx: number; my: number } {
   }
   const [from, to] = a.x < b.x ? [a.x + BOX_W, b.x - 4] : [a.x, b.x + BOX_W + 4];
   const mid = (from + to) / 2;
-  return { d: `M ${from} ${ay} C ${mid} ${ay}, ${mid} ${by}, ${to} ${by}`, mx: mid, my: (ay + by) / 2 - 6 };
+  return {
+    d: `M ${from} ${ay} C ${mid} ${ay}, ${mid} ${by}, ${to} ${by}`,
+    mx: mid,
+    my: (ay + by) / 2 - 6,
+    anchor: 'middle',
+  };
 }
 
 /** Redraws `root` (an `<svg>`) for these nodes and rooms. */
@@ -121,7 +126,8 @@ export function drawNodeMap(
   const at = new Map(boxes.map((b) => [b.node, b]));
   const dcs = [...new Map(boxes.map((b) => [b.x, b.dc]))].sort((p, q) => p[0] - q[0]);
   const rows = Math.max(1, ...boxes.map((b) => (b.y - TOP) / (BOX_H + ROW_GAP) + 1));
-  const width = Math.max(LEFT * 2 + BOX_W + 60, LEFT + dcs.length * COL_W);
+  // Room on the right for the last column's arcs and their labels.
+  const width = LEFT + (Math.max(1, dcs.length) - 1) * COL_W + BOX_W + 200;
   const height = TOP + rows * (BOX_H + ROW_GAP) - ROW_GAP + 12;
   root.setAttribute('viewBox', `0 0 ${width} ${height}`);
   root.setAttribute('width', String(width));
@@ -162,7 +168,9 @@ export function drawNodeMap(
     const p = edgePath(e.from, e.to);
     const g = svg('g', { class: 'relay', 'data-from': e.from.node, 'data-to': e.to.node });
     g.append(svg('path', { d: p.d, 'marker-end': 'url(#arrow)' }));
-    g.append(text(p.mx, p.my, truncate(e.rooms.join(', '), 28), 'label'));
+    const label = text(p.mx, p.my, truncate(e.rooms.join(', '), 28), 'label');
+    label.setAttribute('text-anchor', p.anchor);
+    g.append(label);
     parts.push(g);
   }
   for (const b of boxes) {

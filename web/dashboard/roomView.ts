@@ -82,22 +82,23 @@ function members(r: RoomModel): Member[] {
   return [...out.values()].sort((a, b) => joined(a) - joined(b) || a.uid.localeCompare(b.uid));
 }
 
-/** "udp host → srflx, rtt 12 ms" per peer connection (one line when both are alike). */
+/**
+ * How the client reaches us: "udp host → prflx · rtt 1.1 / 1.8 ms" (publisher / subscriber peer
+ * connections; each named when they differ).
+ */
 function describeTransport(t: ParticipantStats['transport']): string {
-  const one = (x: TransportStats | undefined): string => {
-    if (!x || (x.protocol ?? null) === null) {
-      return '';
-    }
-    const pair = x.localType || x.remoteType ? ` ${x.localType ?? '?'} → ${x.remoteType ?? '?'}` : '';
-    const rtt = x.rtt !== null && x.rtt !== undefined ? `, rtt ${x.rtt} ms` : '';
-    return `${x.protocol}${pair}${rtt}`;
-  };
-  const pub = one(t?.publisher);
-  const sub = one(t?.subscriber);
-  if (pub === sub || sub === '') {
-    return pub;
+  const pair = (x: TransportStats | undefined): string | undefined =>
+    x && x.protocol ? `${x.protocol} ${x.localType ?? '?'} → ${x.remoteType ?? '?'}` : undefined;
+  const rtt = (x: TransportStats | undefined): string | undefined =>
+    x?.rtt !== null && x?.rtt !== undefined ? `${x.rtt}` : undefined;
+  const [pub, sub] = [pair(t?.publisher), pair(t?.subscriber)];
+  const rtts = [rtt(t?.publisher), rtt(t?.subscriber)].filter((r) => r !== undefined);
+  const rttText = rtts.length > 0 ? ` · rtt ${rtts.join(' / ')} ms` : '';
+  if (pub === undefined && sub === undefined) {
+    return '';
   }
-  return pub === '' ? sub : `up ${pub}; down ${sub}`;
+  const pairs = pub === sub || sub === undefined ? pub! : pub === undefined ? sub : `up ${pub}, down ${sub}`;
+  return `${pairs}${rttText}`;
 }
 
 function layersText(t: TrackStats): string {
@@ -274,7 +275,9 @@ export class RoomCard implements View<RoomModel> {
     const uid = el('span', { class: 'uid' });
     const badge = el('span', { class: 'badge', hidden: true });
     const since = el('span', { class: 'since' });
-    const where = el('td', { class: 'where' });
+    const place = el('span', { class: 'line' });
+    const link = el('span', { class: 'line' });
+    const where = el('td', { class: 'where' }, place, link);
     const up = el('td', { class: 'figure' });
     const button = (action: string, label: string, cls = 'small') =>
       el('button', { type: 'button', class: cls, 'data-action': action }, label);
@@ -285,7 +288,7 @@ export class RoomCard implements View<RoomModel> {
     const row = el(
       'tr',
       { class: 'participant' },
-      el('td', { class: 'who' }, name, badge, uid, since),
+      el('td', { class: 'who' }, name, badge, uid, el('span', { class: 'line' }, since)),
       where,
       up,
       el('td'),
@@ -297,7 +300,7 @@ export class RoomCard implements View<RoomModel> {
       return { any: tracks.length > 0, allMuted: tracks.length > 0 && tracks.every((t) => t.muted) };
     };
     const recording = () =>
-      this.#model.recordings?.find((rec) => rec.state === 'recording' && rec.uid === m.uid);
+      this.#model.recordings?.find((rec) => rec.state === 'recording' && rec.participant.identity === m.uid);
     for (const [btn, kind] of [
       [muteAudio, 'audio'],
       [muteVideo, 'video'],
@@ -332,17 +335,16 @@ export class RoomCard implements View<RoomModel> {
         );
         const node = m.media?.node ?? m.user?.node;
         const dc = m.media?.dc ?? m.user?.dc;
-        const transport = m.media?.transport ? describeTransport(m.media.transport) : '';
         setText(
-          where,
+          place,
           [
             node !== undefined ? `${node}${dc !== undefined ? ` · ${dc}` : ''}` : 'no media node yet',
             m.user?.protocol,
-            transport,
           ]
             .filter((s) => s !== undefined && s !== '')
             .join(' · '),
         );
+        setText(link, describeTransport(m.media?.transport));
         const tracks = m.media?.tracks ?? [];
         setText(
           up,
