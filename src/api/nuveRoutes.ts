@@ -444,6 +444,7 @@ export function registerNuveRoutes(api: FastifyInstance, ctx: RouteContext): voi
       name: rec.name,
       at: stats.at,
       owner: stats.owner,
+      totals: stats.totals,
       nodes: stats.nodes,
       participants: stats.participants,
     };

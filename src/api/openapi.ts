@@ -101,6 +101,7 @@ const layerStats = {
     bitrate: { type: 'number', description: 'bps over the last second' },
     width: { type: 'integer' },
     height: { type: 'integer' },
+    frameRate: { type: 'number', description: 'frames per second over the last second' },
     plis: { type: 'integer', description: 'keyframe requests sent to the publisher' },
     keyframes: { type: 'integer' },
     nacks: { type: 'integer', description: 'packets NACKed toward the publisher' },
@@ -116,6 +117,16 @@ const roomStats = {
     name: { type: 'string' },
     at: { type: 'integer', description: 'ms since the epoch' },
     owner: { type: ['string', 'null'], description: 'The node owning the room; the others relay to it' },
+    totals: {
+      type: 'object',
+      properties: {
+        participants: { type: 'integer' },
+        tracks: { type: 'integer', description: 'published' },
+        subscriptions: { type: 'integer', description: 'tracks forwarded to subscribers' },
+        bitrateIn: { type: 'number', description: 'bps received from publishers (every layer)' },
+        bitrateOut: { type: 'number', description: 'bps forwarded to subscribers' },
+      },
+    },
     nodes: {
       type: 'array',
       items: {

@@ -107,6 +107,10 @@ export interface Layer {
   jitter: number;
   /** RTP timestamp of the latest packet (its capture time, with senderReport: `withstats` drift). */
   lastTimestamp: number;
+  /** Frames (RTP timestamps) received, and per second over the last bitrate window. */
+  frames: number;
+  frameRate: number;
+  windowFrames: number;
   /** Dynacast asked the publisher to stop sending it (no subscriber wants it). */
   paused: boolean;
 }
@@ -230,6 +234,9 @@ export class Receiver extends TypedEmitter<ReceiverEvents> {
         packetsLost: 0,
         jitter: 0,
         lastTimestamp: 0,
+        frames: 0,
+        frameRate: 0,
+        windowFrames: 0,
         paused: false,
       };
       this.layers.push(layer);
@@ -400,7 +407,10 @@ export class Receiver extends TypedEmitter<ReceiverEvents> {
     layer.packets++;
     layer.bytes += size;
     layer.lastPacketMs = now;
-    layer.lastTimestamp = packet.timestamp;
+    if (packet.timestamp !== layer.lastTimestamp) {
+      layer.frames++;
+      layer.lastTimestamp = packet.timestamp;
+    }
     this.packets++;
     this.bytes += size;
     layer.cache?.put(packet);
@@ -490,6 +500,8 @@ export class Receiver extends TypedEmitter<ReceiverEvents> {
       changed ||= (rate === 0) !== (l.bitrate === 0);
       l.bitrate = rate;
       l.windowBytes = l.bytes;
+      l.frameRate = rate === 0 ? 0 : ((l.frames - l.windowFrames) * 1000) / BITRATE_WINDOW_MS;
+      l.windowFrames = l.frames;
     }
     if (!this.simulcast) {
       return;

@@ -19,6 +19,8 @@ export interface LayerStats {
   bitrate: number;
   width: number;
   height: number;
+  /** Frames per second over the last second (video). */
+  frameRate: number;
   /** Keyframe requests sent to the publisher, keyframes received (video). */
   plis: number;
   keyframes: number;
@@ -92,6 +94,7 @@ export function layerStats(l: Layer): LayerStats {
     bitrate: l.bitrate,
     width: l.width,
     height: l.height,
+    frameRate: Math.round(l.frameRate * 10) / 10,
     plis: l.plis,
     keyframes: l.keyframes,
     nacks: l.nacks,

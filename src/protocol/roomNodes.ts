@@ -50,7 +50,14 @@ export async function roomStats(
   store: Store,
   cluster: string,
   room: string,
-): Promise<{ room: string; at: number; owner: string | null; nodes: object[]; participants: object[] }> {
+): Promise<{
+  room: string;
+  at: number;
+  owner: string | null;
+  totals: ReturnType<typeof roomTotals>;
+  nodes: object[];
+  participants: object[];
+}> {
   const [answers, owner, members] = await Promise.all([
     askRoomNodes(bus, store, cluster, room, { op: 'stats', room }),
     store.get(storeKeys.roomOwner(cluster, room)),
@@ -68,13 +75,48 @@ export async function roomStats(
     ...(a.dc !== undefined ? { dc: a.dc } : {}),
     ...(uid !== undefined && protocols.has(uid) ? { protocol: protocols.get(uid) } : {}),
   });
+  const participants = answers.flatMap((a) =>
+    (a.reply?.media ?? []).map((p) => ({ ...(p as object), ...where(a, (p as { uid?: string }).uid) })),
+  );
   return {
     room,
     at: Date.now(),
     owner: owner ?? null,
+    totals: roomTotals(participants as ParticipantFigures[]),
     nodes: answers.map((a) => ({ ...where(a), answered: a.reply !== undefined })),
-    participants: answers.flatMap((a) =>
-      (a.reply?.media ?? []).map((p) => ({ ...(p as object), ...where(a, (p as { uid?: string }).uid) })),
-    ),
+    participants,
   };
+}
+
+/** What roomTotals reads of a participant's figures (src/media/stats.ts ParticipantMediaStats). */
+interface ParticipantFigures {
+  tracks?: { layers?: { bitrate?: number }[] }[];
+  subscriptions?: { bitrate?: number }[];
+}
+
+/** The room at a glance: participants, tracks published and forwarded, bitrate in and out (bps). */
+export function roomTotals(participants: ParticipantFigures[]): {
+  participants: number;
+  tracks: number;
+  subscriptions: number;
+  bitrateIn: number;
+  bitrateOut: number;
+} {
+  let tracks = 0;
+  let subscriptions = 0;
+  let bitrateIn = 0;
+  let bitrateOut = 0;
+  for (const p of participants) {
+    for (const t of p.tracks ?? []) {
+      tracks++;
+      for (const l of t.layers ?? []) {
+        bitrateIn += l.bitrate ?? 0;
+      }
+    }
+    for (const s of p.subscriptions ?? []) {
+      subscriptions++;
+      bitrateOut += s.bitrate ?? 0;
+    }
+  }
+  return { participants: participants.length, tracks, subscriptions, bitrateIn, bitrateOut };
 }

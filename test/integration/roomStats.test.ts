@@ -25,7 +25,14 @@ interface Stats {
       codec: string;
       bytes: number;
       muted: boolean;
-      layers: { bitrate: number; width: number; keyframes: number; plis: number; paused: boolean }[];
+      layers: {
+        bitrate: number;
+        width: number;
+        frameRate: number;
+        keyframes: number;
+        plis: number;
+        paused: boolean;
+      }[];
     }[];
     subscriptions: {
       kind: string;
@@ -38,6 +45,13 @@ interface Stats {
     }[];
   }[];
   owner: string | null;
+  totals: {
+    participants: number;
+    tracks: number;
+    subscriptions: number;
+    bitrateIn: number;
+    bitrateOut: number;
+  };
 }
 
 interface Transport {
@@ -49,12 +63,13 @@ interface Transport {
   bytesReceived: number;
 }
 
-/** Payload bytes the client's publisher PC sent, video only (outbound-rtp `bytesSent`). */
-async function videoBytesSent(p: WrtcPeer): Promise<number> {
+/** A counter of the client's publisher PC, video only (outbound-rtp `bytesSent`, `framesEncoded`). */
+async function videoSent(p: WrtcPeer, field: 'bytesSent' | 'framesEncoded' = 'bytesSent'): Promise<number> {
   let n = 0;
   (await p.publisher.getStats()).forEach((s: Record<string, unknown>) => {
-    if (s.type === 'outbound-rtp' && s.kind === 'video' && typeof s.bytesSent === 'number') {
-      n += s.bytesSent;
+    const v = s[field];
+    if (s.type === 'outbound-rtp' && s.kind === 'video' && typeof v === 'number') {
+      n += v;
     }
   });
   return n;
@@ -110,20 +125,31 @@ void describe('room statistics over REST', { timeout: 120_000 }, () => {
   void it("each published video's bitrate is within ±30 % of what its client sent", async () => {
     for (const peer of [alice!, bob!]) {
       const uid = peer.label;
-      const sentBefore = await videoBytesSent(peer);
+      const sentBefore = await videoSent(peer);
+      const framesBefore = await videoSent(peer, 'framesEncoded');
       const t0 = Date.now();
       const samples: number[] = [];
+      const fps: number[] = [];
       for (let i = 0; i < 3; i++) {
         await new Promise((r) => setTimeout(r, 1000));
         const p = (await stats()).participants.find((x) => x.uid === uid)!;
-        samples.push(p.tracks.find((t) => t.kind === 'video')!.layers[0]!.bitrate);
+        const layer = p.tracks.find((t) => t.kind === 'video')!.layers[0]!;
+        samples.push(layer.bitrate);
+        fps.push(layer.frameRate);
       }
-      const sentRate = (((await videoBytesSent(peer)) - sentBefore) * 8) / ((Date.now() - t0) / 1000);
-      const reported = samples.reduce((a, b) => a + b, 0) / samples.length;
+      const seconds = (Date.now() - t0) / 1000;
+      const sentRate = (((await videoSent(peer)) - sentBefore) * 8) / seconds;
+      const frameRate = ((await videoSent(peer, 'framesEncoded')) - framesBefore) / seconds;
+      const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+      const reported = mean(samples);
       assert.ok(sentRate > 10_000, `${uid} sends video (${Math.round(sentRate)} bps)`);
       assert.ok(
         Math.abs(reported - sentRate) <= 0.3 * sentRate,
         `${uid}: server says ${Math.round(reported)} bps, the client sent ${Math.round(sentRate)} bps`,
+      );
+      assert.ok(
+        frameRate > 5 && Math.abs(mean(fps) - frameRate) <= 0.3 * frameRate,
+        `${uid}: server says ${mean(fps)} fps, the client encoded ${frameRate} fps`,
       );
     }
   });
@@ -147,6 +173,11 @@ void describe('room statistics over REST', { timeout: 120_000 }, () => {
       { what: 'receiver reports answering our sender reports' },
     );
     assert.equal(s.owner, sb!.sfu!.nodeId);
+    assert.deepEqual(
+      { participants: s.totals.participants, tracks: s.totals.tracks, subscriptions: s.totals.subscriptions },
+      { participants: 2, tracks: 4, subscriptions: 4 },
+    );
+    assert.ok(s.totals.bitrateIn > 20_000 && s.totals.bitrateOut > 20_000, JSON.stringify(s.totals));
     for (const p of s.participants) {
       assert.equal(p.protocol, 'jsonrpc');
       for (const t of [p.transport.publisher!, p.transport.subscriber!]) {
