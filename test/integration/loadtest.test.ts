@@ -44,7 +44,7 @@ function loadtest(...args: string[]): Promise<Run> {
   });
 }
 
-/** The failure is exactly one line on stderr, with no stack trace, and came within 20 s. */
+/** The failure is exactly one line on stderr, with no stack trace, and came within 30 s (the CLI alone takes 3–8 s to start on a busy 2-core machine). */
 function oneLine(r: Run, pattern: RegExp): void {
   assert.equal(r.code, 1, `exit code ${r.code}\n${r.stderr}`);
   const lines = r.stderr.trimEnd().split('\n');
@@ -52,7 +52,7 @@ function oneLine(r: Run, pattern: RegExp): void {
   assert.match(lines[0]!, pattern);
   assert.doesNotMatch(r.stderr, /^\s+at /m);
   assert.equal(r.stdout, '');
-  assert.ok(r.ms < 20_000, `took ${r.ms} ms`);
+  assert.ok(r.ms < 30_000, `took ${r.ms} ms`);
 }
 
 void describe('switchboard loadtest', { timeout: 180_000 }, () => {
