@@ -70,6 +70,8 @@ export interface LoadTestResult extends Snapshot {
   errors: string[];
   /** All peers connected and every subscriber received packets. */
   ok: boolean;
+  /** Ended early by `stop()` (Ctrl-C). */
+  interrupted: boolean;
 }
 
 const round1 = (v: number | undefined): number | null => (v === undefined ? null : Math.round(v * 10) / 10);
@@ -309,6 +311,7 @@ export class LoadTest {
       latencyMs: { p50: round1(percentile(lat, 50)), p95: round1(percentile(lat, 95)) },
       errors: [...this.#errors].slice(0, 10).map(([text, n]) => (n > 1 ? `${text} (×${n})` : text)),
       ok: snap.connected === this.peers && receiving === o.rooms * o.subscribers,
+      interrupted: this.#stopped,
     };
   }
 }

@@ -51,8 +51,8 @@ and received, loss, join time p50 / p95. At the end a summary on stdout (or
 one JSON object with --json: peers, connected, failed, packetsSent,
 packetsReceived, bytesReceived, loss (0..1, over the measurement),
 streamsExpected, streamsActive, joinMs, firstPacketMs and latencyMs
-{p50, p95, max}, durationS, errors, ok). Ctrl-C ends the measurement early and
-prints the summary.
+{p50, p95, max}, durationS, errors, ok, interrupted). Ctrl-C ends the
+measurement early and prints the summary (interrupted: true).
 
 The server's per-address limits apply to the whole run ([signal.limits]
 peersperip, default 50; joinrate / joinburst are waited out): raise them, or

@@ -33,7 +33,10 @@ export function summaryTable(r: LoadTestResult): string {
     ['Server', r.url],
     ['Rooms', `${r.rooms} × (${plural(r.publishers, 'publisher')} + ${plural(r.subscribers, 'subscriber')})`],
     ['Media', media],
-    ['Measured', `${r.durationS} s (after ${Math.round(r.elapsedS - r.durationS)} s of joins)`],
+    [
+      'Measured',
+      `${r.durationS} s (after ${Math.round(r.elapsedS - r.durationS)} s of joins${r.interrupted ? '; ended by Ctrl-C' : ''})`,
+    ],
     ['Peers connected', `${r.connected}/${r.peers}${r.failed > 0 ? `, ${r.failed} failed to join` : ''}`],
     ['Subscribers receiving', `${r.subscribersReceiving}/${r.rooms * r.subscribers}`],
     ['Streams receiving', `${r.streamsActive}/${r.streamsExpected}`],

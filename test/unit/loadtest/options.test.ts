@@ -77,6 +77,7 @@ void describe('loadtest report', () => {
     latencyMs: { p50: 1, p95: 4 },
     errors: [],
     ok: true,
+    interrupted: false,
   };
 
   void it('the progress line has peers, packets, loss and join percentiles', () => {
