@@ -1,9 +1,15 @@
 /**
  * The dashboard's REST client: management tokens from `/dashboard/session` (one per service the
  * signed-in operator may see), renewed before they expire, and the `/api` calls the page makes with
- * them. Answers are typed loosely on purpose: fields added on the server later (a room's `owner`, a
- * peer's `transport`) are shown when present and missed quietly when not.
+ * them. The answers' types are the server's own (type-only imports, nothing of the server is bundled),
+ * so a renamed field fails the typecheck rather than the page.
  */
+import type { SubscriptionStats, TrackStats, ParticipantMediaStats } from '../../src/media/stats.ts';
+import type { TransportStats } from '../../src/media/werift.ts';
+import type { NodeLoad } from '../../src/protocol/cluster.ts';
+import type { RecordingInfo } from '../../src/protocol/recording.ts';
+
+export type { RecordingInfo, SubscriptionStats, TrackStats, TransportStats };
 
 export interface ServiceToken {
   service: string;
@@ -38,119 +44,25 @@ export interface UserInfo {
   protocol?: string;
 }
 
-export interface LayerStats {
-  rid: string;
-  bitrate: number;
-  packets: number;
-  width: number;
-  height: number;
-  /** Dynacast paused it at the publisher: no subscriber wants it. */
-  paused?: boolean;
-  packetsLost?: number;
-}
-
-export interface TrackStats {
-  trackId: string;
-  streamId: string;
-  kind: 'audio' | 'video';
-  codec: string;
-  muted: boolean;
-  packets: number;
-  bytes: number;
-  layers: LayerStats[];
-  subscribers: number;
-}
-
-export interface SubscriptionStats {
-  trackId: string;
-  kind: 'audio' | 'video';
-  layer: number;
-  targetLayer: number;
-  bitrate: number;
-  packetsSent: number;
-  loss: number;
-  nacks: number;
-  retransmitted: number;
-  muted: boolean;
-  /** Why nothing is forwarded (subscriber, publisher, bandwidth, dynacast); null while it is. */
-  paused?: string | null;
-  /** From the subscriber's receiver reports, ms; null before one came. */
-  rtt?: number | null;
-  jitter?: number | null;
-}
-
-/** A peer connection's transport: its selected ICE pair and byte counts. */
-export interface TransportStats {
-  state?: string;
-  /** udp or tcp. */
-  protocol?: string | null;
-  /** Candidate types: host, srflx, prflx, relay. */
-  localType?: string | null;
-  remoteType?: string | null;
-  remoteAddress?: string | null;
-  /** ms; null when not measured. */
-  rtt?: number | null;
-  bytesSent?: number;
-  bytesReceived?: number;
-}
-
-export interface ParticipantStats {
-  uid: string;
-  name: string;
-  joinedAt: number;
+/** A participant's media figures as `/stats` answers them: the media node's, with its node and region. */
+export interface ParticipantStats extends ParticipantMediaStats {
   node: string;
   dc?: string;
-  tracks: TrackStats[];
-  subscriptions: SubscriptionStats[];
-  estimate: number | null;
-  /** Its publisher and subscriber peer connections. */
-  transport?: { publisher?: TransportStats; subscriber?: TransportStats };
 }
 
 export interface RoomStats {
   room: string;
   name: string;
   at: number;
-  owner?: string | null;
+  /** The node holding the room's lease; null when none does. */
+  owner: string | null;
   nodes: { node: string; dc?: string; answered: boolean }[];
   participants: ParticipantStats[];
 }
 
-export interface NodeInfo {
-  node: string;
-  dc?: string;
-  peers: number;
-  tracks: number;
-  rooms: number;
-  cpu: number;
-  at: number;
-  packetRate?: number;
-  relays?: number;
-  maxPeers?: number;
-  maxPacketRate?: number;
-  draining?: boolean;
-  rss?: number;
-  eventLoopDelayMs?: number;
-  host?: string;
+/** A media node's last heartbeat and the rooms it owns (`GET /api/nodes`). */
+export interface NodeInfo extends NodeLoad {
   owns: string[];
-}
-
-export interface RecordingInfo {
-  id: string;
-  room: string;
-  /** The recorded participant. */
-  participant: { identity: string; name: string };
-  streamId?: string;
-  node: string;
-  /** recording, finished or failed. */
-  state: string;
-  format: string;
-  tracks: { kind: string; codec: string }[];
-  startedAt: number;
-  endedAt?: number;
-  size?: number;
-  duration?: number;
-  error?: string;
 }
 
 /** A failed call, with the server's own words when it sent some. */

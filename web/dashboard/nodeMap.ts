@@ -101,8 +101,9 @@ function edgePath(a: Box, b: Box): { d: string; mx: number; my: number; anchor: 
     const bend = x + 40 + Math.abs(by - ay) / 6;
     return {
       d: `M ${x} ${ay} C ${bend} ${ay}, ${bend} ${by}, ${x + 4} ${by}`,
-      mx: bend - 8,
-      my: (ay + by) / 2,
+      mx: x + 4 + (bend - x) * 0.75,
+      my: (ay + by) / 2 + 4,
+      anchor: 'start',
     };
   }
   const [from, to] = a.x < b.x ? [a.x + BOX_W, b.x - 4] : [a.x, b.x + BOX_W + 4];

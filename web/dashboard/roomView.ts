@@ -86,7 +86,7 @@ function members(r: RoomModel): Member[] {
  * How the client reaches us: "udp host → prflx · rtt 1.1 / 1.8 ms" (publisher / subscriber peer
  * connections; each named when they differ).
  */
-function describeTransport(t: ParticipantStats['transport']): string {
+function describeTransport(t: ParticipantStats['transport'] | undefined): string {
   const pair = (x: TransportStats | undefined): string | undefined =>
     x && x.protocol ? `${x.protocol} ${x.localType ?? '?'} → ${x.remoteType ?? '?'}` : undefined;
   const rtt = (x: TransportStats | undefined): string | undefined =>
@@ -401,20 +401,34 @@ export class RoomCard implements View<RoomModel> {
     };
   }
 
-  #receivingRow(): View<Row> {
-    const toggle = el('button', { type: 'button', class: 'link', 'aria-expanded': 'false' });
+  /**
+   * A row of what a participant receives: its first cell, a detail, and bitrate and loss with their
+   * sparklines; `figures(key, bps, loss)` updates both and their history.
+   */
+  #downRow(cls: string, indent: string, first: Node) {
     const detail = el('td', { class: 'detail' });
     const bitrate = figureCell('bitrate');
     const loss = figureCell('loss');
     const row = el(
       'tr',
-      { class: 'receiving' },
-      el('td', { class: 'indent' }, toggle),
+      { class: cls },
+      el('td', { class: indent }, first),
       detail,
       bitrate.td,
       loss.td,
       el('td'),
     );
+    const figures = (key: string, bps: number, lost: number): void => {
+      const k = `${this.#model.info._id}:${key}`;
+      bitrate.set(bps, this.#history.push(`${k}:bitrate`, bps));
+      loss.set(lost, this.#history.push(`${k}:loss`, lost));
+    };
+    return { row, detail, figures };
+  }
+
+  #receivingRow(): View<Row> {
+    const toggle = el('button', { type: 'button', class: 'link', 'aria-expanded': 'false' });
+    const { row, detail, figures } = this.#downRow('receiving', 'indent', toggle);
     let uid = '';
     toggle.addEventListener('click', () => {
       if (!this.#expanded.delete(uid)) {
@@ -437,29 +451,18 @@ export class RoomCard implements View<RoomModel> {
             ? `bandwidth estimate ${formatBitrate(est)}`
             : 'no bandwidth estimate yet',
         );
-        const key = `${this.#model.info._id}:${uid}:down`;
-        const total = subs.reduce((n, s) => n + s.bitrate, 0);
-        const worst = subs.reduce((n, s) => Math.max(n, s.loss), 0);
-        bitrate.set(total, this.#history.push(`${key}:bitrate`, total));
-        loss.set(worst, this.#history.push(`${key}:loss`, worst));
+        figures(
+          `${uid}:down`,
+          subs.reduce((n, s) => n + s.bitrate, 0),
+          subs.reduce((n, s) => Math.max(n, s.loss), 0),
+        );
       },
     };
   }
 
   #subRow(): View<Row> {
     const what = el('span');
-    const detail = el('td', { class: 'detail' });
-    const bitrate = figureCell('bitrate');
-    const loss = figureCell('loss');
-    const row = el(
-      'tr',
-      { class: 'subscription' },
-      el('td', { class: 'indent2' }, what),
-      detail,
-      bitrate.td,
-      loss.td,
-      el('td'),
-    );
+    const { row, detail, figures } = this.#downRow('subscription', 'indent2', what);
     return {
       el: row,
       update: (x) => {
@@ -472,7 +475,7 @@ export class RoomCard implements View<RoomModel> {
         );
         setText(
           what,
-          `${from?.name ?? 'relayed'} · ${s.kind}${s.paused ? ` (paused: ${s.paused})` : s.muted ? ' (paused)' : ''}`,
+          `${from?.name ?? 'relayed'} · ${s.kind}${s.paused !== null ? ` (paused: ${s.paused})` : ''}`,
         );
         const layer =
           s.kind === 'video'
@@ -488,9 +491,7 @@ export class RoomCard implements View<RoomModel> {
             .filter((v) => v !== undefined)
             .join(' · '),
         );
-        const key = `${this.#model.info._id}:${m.uid}:${s.trackId}:down`;
-        bitrate.set(s.bitrate, this.#history.push(`${key}:bitrate`, s.bitrate));
-        loss.set(s.loss, this.#history.push(`${key}:loss`, s.loss));
+        figures(`${m.uid}:${s.trackId}:down`, s.bitrate, s.loss);
       },
     };
   }
