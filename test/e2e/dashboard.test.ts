@@ -1,8 +1,9 @@
 // The operator's dashboard (/dashboard) in headless Chromium: refused without credentials (page, assets
 // and session alike), opened with a management token given once in the URL (then a cookie), it shows
 // the live room with two libwebrtc publishers and a video bitrate that changes between refreshes;
-// mute, record and stop from the page; a kick removes the participant. Screenshots go to
-// test-output/dashboard/; with SB_DOC_IMAGES=1 also to docs/images/dashboard.png (the README's).
+// mute, record and stop from the page; a kick removes the participant; ending the meeting empties the
+// room and keeps it. Screenshots go to test-output/dashboard/; with SB_DOC_IMAGES=1 also to
+// docs/images/dashboard.png (the README's).
 import assert from 'node:assert/strict';
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -63,6 +64,9 @@ void describe('operator dashboard', { timeout: 240_000 }, () => {
       grants: { api: true },
       ttlSeconds: 600,
     });
+    // A room of its own record (not an ad hoc one), so that it outlives the meeting ended below.
+    const created = await apiCall(sb.url, 'POST', '/rooms', { creds: SUPER, body: { name: ROOM } });
+    assert.equal(created.status, 200, created.text);
     alice = await WrtcPeer.connect(wsUrlOf(sb.url), 'alice');
     bob = await WrtcPeer.connect(wsUrlOf(sb.url), 'bob');
     await alice.join(ROOM, 'alice');
@@ -217,5 +221,17 @@ void describe('operator dashboard', { timeout: 240_000 }, () => {
       ['alice'],
     );
     assert.equal(await row('alice').count(), 1);
+  });
+
+  void it('ends the meeting: everyone leaves, and the room stays', async () => {
+    await room().locator('button[data-action="end-room"]').click();
+    await alice!.socketClosed;
+    await row('alice').waitFor({ state: 'detached', timeout: TIMEOUT });
+    await room().locator('.empty', { hasText: 'Nobody is in this room.' }).waitFor({ timeout: TIMEOUT });
+    const rooms = await apiCall(sb!.url, 'GET', '/rooms', { creds: SUPER });
+    assert.deepEqual(
+      (rooms.json as { name: string }[]).map((r) => r.name),
+      [ROOM],
+    );
   });
 });
