@@ -17,8 +17,6 @@ export interface LoadPeerOptions {
   wsUrl: string;
   room: string;
   uid: string;
-  /** Access token for `join` (its `token` param); none in anonymous mode. */
-  token?: string | undefined;
   /** Publishers: video bitrate (bit/s, the top layer's with simulcast); 0 = audio only. */
   videoBitrate: number;
   simulcast: boolean;
@@ -60,8 +58,11 @@ export class LoadPeer {
       : undefined;
   }
 
-  /** Joins and waits for the media PC to connect; throws an RpcError when the server refuses the join. */
-  async join(): Promise<void> {
+  /**
+   * Joins (with `token` in the `join` params; none in anonymous mode) and waits for the media PC to
+   * connect; throws an RpcError when the server refuses the join.
+   */
+  async join(token: string | undefined): Promise<void> {
     const o = this.o;
     const publisher = o.role === 'publisher';
     const signal = await IonSignal.connect(o.wsUrl, JOIN_TIMEOUT_MS);
@@ -98,7 +99,7 @@ export class LoadPeer {
       }
     }
     this.#t0 = monoUs();
-    await peer.join(o.room, o.uid, o.token !== undefined ? { token: o.token } : {});
+    await peer.join(o.room, o.uid, token !== undefined ? { token } : {});
     this.sources.forEach((s, i) => {
       s.watch(transceivers[i]!);
       s.start();

@@ -81,8 +81,11 @@ const spread = (v: number[]) => ({
   max: round1(v.length > 0 ? Math.max(...v) : undefined),
 });
 
-/** How many times a join refused for the join rate (429 "try again in N s") is tried again. */
-const RATE_RETRIES = 5;
+/** One-way latency samples kept (4 a second per receiving peer come in); past it, every other goes. */
+const MAX_LATENCY_SAMPLES = 100_000;
+
+/** How long a join refused for the join rate (429 "try again in N s") is tried again, ms. */
+const RATE_RETRY_MS = 120_000;
 
 export class LoadTest {
   readonly #o: LoadTestOptions;
@@ -210,10 +213,11 @@ export class LoadTest {
   }
 
   async #join(peer: LoadPeer): Promise<void> {
-    peer.o.token = await this.#tokenFor(peer);
-    for (let attempt = 0; ; attempt++) {
+    const token = await this.#tokenFor(peer);
+    const giveUp = performance.now() + RATE_RETRY_MS;
+    for (;;) {
       try {
-        await peer.join();
+        await peer.join(token);
         return;
       } catch (err) {
         peer.close();
@@ -221,8 +225,11 @@ export class LoadTest {
           return;
         }
         const wait = err instanceof RpcError ? retryAfterS(err) : undefined;
-        if (wait !== undefined && attempt < RATE_RETRIES) {
+        if (wait !== undefined && performance.now() + wait * 1000 < giveUp) {
           await new Promise((r) => setTimeout(r, wait * 1000));
+          if (this.#stopped) {
+            return;
+          }
           const again = new LoadPeer(peer.o);
           this.#peers[this.#peers.indexOf(peer)] = again;
           peer = again;
@@ -243,6 +250,15 @@ export class LoadTest {
   /** The figures now (the progress line). */
   snapshot(): Snapshot {
     const now = performance.now();
+    if (this.#latencies.length > MAX_LATENCY_SAMPLES) {
+      // Every other sample: the distribution stays, the memory of a long run does not grow.
+      const l = this.#latencies;
+      let j = 0;
+      for (let i = 0; i < l.length; i += 2) {
+        l[j++] = l[i]!;
+      }
+      l.length = j;
+    }
     let sent = 0;
     let received = 0;
     let expected = 0;
