@@ -141,7 +141,12 @@ export class LoadTest {
     try {
       // Publishers first, so that a subscriber's first packet measures the SFU, not a publisher's join.
       await this.#joinAll(publishers);
-      await this.#joinAll(subscribers);
+      // No publisher got its media through (UDP blocked on the way?): subscribers would only wait for
+      // nothing, 20 s each. The result says why the publishers failed.
+      const noMedia = publishers.length > 0 && !publishers.some((p) => p.connected);
+      if (!noMedia) {
+        await this.#joinAll(subscribers);
+      }
       if (this.#fatal) {
         throw this.#fatal;
       }
@@ -150,7 +155,7 @@ export class LoadTest {
       for (const p of this.#peers) {
         p.counter.mark();
       }
-      if (!this.#stopped) {
+      if (!this.#stopped && !noMedia) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, o.durationMs);
           this.#stop = () => {
@@ -237,6 +242,13 @@ export class LoadTest {
         }
         if (err instanceof RpcError && err.method === 'join' && err.code >= 400 && err.code < 500) {
           this.#fatal ??= new LoadTestError(refusal(err));
+          return;
+        }
+        const status = /^Unexpected server response: (\d+)/.exec(err instanceof Error ? err.message : '');
+        if (status) {
+          this.#fatal ??= new LoadTestError(
+            `${this.#o.wsUrl} answered ${status[1]} instead of a WebSocket (a proxy that does not pass /ws upgrades?)`,
+          );
           return;
         }
         this.#failed++;

@@ -125,6 +125,23 @@ void describe('switchboard loadtest', { timeout: 180_000 }, () => {
     }
   });
 
+  void it('a server whose /ws is no WebSocket (a proxy passing /healthz only) exits 1 with one line', async () => {
+    const proxy = createServer((req, res) => {
+      if (req.url === '/healthz') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true,"roles":{"signal":true}}');
+      } else {
+        res.writeHead(404).end();
+      }
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+      oneLine(await loadtest('--url', url), /\/ws answered 404 instead of a WebSocket/);
+    } finally {
+      await close(proxy);
+    }
+  });
+
   void it('a token the server refuses exits 1 with one line naming the refusal', async () => {
     const token = await signToken({
       secret: 'not-the-server-secret-0000',
