@@ -143,7 +143,8 @@ export class LoadTest {
       await this.#joinAll(publishers);
       // No publisher got its media through (UDP blocked on the way?): subscribers would only wait for
       // nothing, 20 s each. The result says why the publishers failed.
-      const noMedia = publishers.length > 0 && !publishers.some((p) => p.connected);
+      const noMedia =
+        publishers.length > 0 && !this.#peers.some((p) => p.o.role === 'publisher' && p.connected);
       if (!noMedia) {
         await this.#joinAll(subscribers);
       }
@@ -170,7 +171,8 @@ export class LoadTest {
       result.phase = 'done';
       return result;
     } finally {
-      for (const p of [...publishers, ...subscribers]) {
+      // Those joined (a retried join's peer replaces its first) and those never tried.
+      for (const p of new Set([...this.#peers, ...publishers, ...subscribers])) {
         p.close();
       }
     }
