@@ -6,7 +6,7 @@
  * - `Authorization: Basic base64(<superservice id>:<superservice key>)`: the browser's own login
  *   prompt, answered by the 401's `WWW-Authenticate: Basic realm="Switchboard dashboard"`;
  * - a management token (JWT with the `api` grant, verified as `/api` verifies bearer tokens), given
- *   once as `/dashboard?token=<JWT>`: it goes into an HttpOnly, SameSite=Strict cookie on
+ *   once as `/dashboard?token=<JWT>`: it goes into an HttpOnly, SameSite=Lax cookie on
  *   `/dashboard` until it expires, and the browser is sent on to `/dashboard` without it in the URL;
  *   also taken as `Basic` with user name `token` and the JWT as password, or as `Bearer <JWT>`.
  *
@@ -178,7 +178,7 @@ export class Dashboard {
     }
     const reason = known ? err.message : 'the credentials could not be checked';
     // A stale cookie is dropped, so the browser's prompt can take over.
-    void reply.header('set-cookie', `${COOKIE}=; Path=/dashboard; Max-Age=0; HttpOnly; SameSite=Strict`);
+    void reply.header('set-cookie', `${COOKIE}=; Path=/dashboard; Max-Age=0; HttpOnly; SameSite=Lax`);
     return reply
       .status(401)
       .header('www-authenticate', CHALLENGE)
@@ -192,10 +192,13 @@ export class Dashboard {
     if (typeof query?.token === 'string' && s.token !== undefined) {
       const maxAge = Math.max(0, expiryOf(s.token) - Math.floor(Date.now() / 1000));
       const secure = req.protocol === 'https' || req.headers['x-forwarded-proto'] === 'https';
+      // Lax, not Strict: a link to `?token=` opened from another site (a chat, a mail) must sign in, and
+      // Strict would withhold the cookie after the redirect. Nothing acts on the cookie but GETs of the
+      // page and its session tokens, which another site cannot read (no CORS on /dashboard).
       return reply
         .header(
           'set-cookie',
-          `${COOKIE}=${s.token}; Path=/dashboard; Max-Age=${maxAge}; HttpOnly; SameSite=Strict${secure ? '; Secure' : ''}`,
+          `${COOKIE}=${s.token}; Path=/dashboard; Max-Age=${maxAge}; HttpOnly; SameSite=Lax${secure ? '; Secure' : ''}`,
         )
         .redirect('/dashboard', 303);
     }

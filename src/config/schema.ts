@@ -551,6 +551,13 @@ const authSection = z
 const apiSection = z
   .strictObject({
     enabled: z.boolean().default(true).describe('Serve the REST management API under `/api`.'),
+    dashboard: z
+      .boolean()
+      .default(true)
+      .describe(
+        "Serve the operator's dashboard at `/dashboard` (with the api role). It always asks for the " +
+          "superservice's key or a management token; `false` removes it (404).",
+      ),
     datadir: z
       .string()
       .min(1)

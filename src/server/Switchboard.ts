@@ -262,7 +262,7 @@ export class Switchboard {
         api: !!this.api,
       },
     }));
-    await this.api?.register(app, buildDashboardAssets);
+    await this.api?.register(app, this.config.api.dashboard ? buildDashboardAssets : undefined);
     this.signal?.register(app);
     if (this.signal) {
       const assets = await buildDemoAssets();

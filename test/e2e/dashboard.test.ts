@@ -126,6 +126,23 @@ void describe('operator dashboard', { timeout: 240_000 }, () => {
     }
   });
 
+  void it('[api] dashboard = false: no dashboard at all (404, even with the key)', async () => {
+    const off = await startSwitchboard((c) => {
+      c.api.superserviceid = SUPER.service;
+      c.api.superservicekey = SUPER.key;
+      c.api.dashboard = false;
+    });
+    try {
+      const res = await fetch(`${off.url}/dashboard`, {
+        headers: { authorization: basic(SUPER.service, SUPER.key) },
+      });
+      assert.equal(res.status, 404);
+      assert.equal((await apiCall(off.url, 'GET', '/rooms', { creds: SUPER })).status, 200, 'the API stays');
+    } finally {
+      await off.close();
+    }
+  });
+
   void it("accepts the superservice's id and key as Basic credentials, and hands out /api tokens", async () => {
     const res = await fetch(`${sb!.url}/dashboard/session`, {
       headers: { authorization: basic(SUPER.service, SUPER.key) },
@@ -152,7 +169,7 @@ void describe('operator dashboard', { timeout: 240_000 }, () => {
     );
     assert.ok(cookie, 'the dashboard cookie is set');
     assert.equal(cookie.httpOnly, true);
-    assert.equal(cookie.sameSite, 'Strict');
+    assert.equal(cookie.sameSite, 'Lax');
     assert.equal(cookie.path, '/dashboard');
   });
 
