@@ -1,3 +1,5 @@
+import { assertVideoCodec } from './codecs.ts';
+import type { VideoCodec } from './codecs.ts';
 import { Emitter } from './Emitter.ts';
 import { InvalidStateError, NegotiationError, RpcError, TimeoutError } from './errors.ts';
 import { JsonRpcSocket } from './JsonRpcSocket.ts';
@@ -33,8 +35,11 @@ export interface ClientOptions {
    * Default: true unless `rtcConfig.iceServers` is given.
    */
   serverIceServers?: boolean;
-  /** Preferred video codec, put first with `setCodecPreferences` where available. Default `'vp8'`. */
-  codec?: 'vp8' | 'vp9' | 'h264' | 'av1';
+  /**
+   * Video codec to publish, put first with `setCodecPreferences`. Default `'vp8'`. One the browser cannot
+   * send or the server does not forward (see `usableVideoCodecs`) throws an `UnsupportedCodecError`.
+   */
+  codec?: VideoCodec;
   /** How long a JSON-RPC call waits for its response. Default 10 000 ms. */
   callTimeoutMs?: number;
   /** How long `join` waits for the result and the server's `ion-sfu` data channel. Default 15 000 ms. */
@@ -130,6 +135,8 @@ export class Client extends Emitter<ClientEvents> {
   #pubAgain = false;
   #pubFailures = 0;
   readonly #published = new Map<string, Published>();
+  /** The id of the track each sender was created with: the msid the server knows, kept across `replaceTrack`. */
+  readonly #sentTrackIds = new WeakMap<RTCRtpSender, string>();
 
   // Subscriber: server offers are answered strictly in order.
   #subChain: Promise<void> = Promise.resolve();
@@ -147,6 +154,9 @@ export class Client extends Emitter<ClientEvents> {
 
   constructor(options: ClientOptions = {}) {
     super();
+    if (options.codec !== undefined) {
+      assertVideoCodec(options.codec);
+    }
     this.#options = options;
     this.url = withToken(options.url ?? defaultUrl(), options.token);
     this.#newSession();
@@ -442,6 +452,7 @@ export class Client extends Emitter<ClientEvents> {
         init.sendEncodings = SIMULCAST_ENCODINGS.map((e) => ({ ...e }));
       }
       const transceiver = this.publisher.addTransceiver(track, init);
+      this.#sentTrackIds.set(transceiver.sender, track.id);
       this.#preferCodec(transceiver, track.kind);
       entry.transceivers.push(transceiver);
     }
@@ -469,6 +480,26 @@ export class Client extends Emitter<ClientEvents> {
       }
     }
     this.#pubFailures = 0;
+  }
+
+  /**
+   * Sends `track` in place of the published `old` one (another camera or microphone) on the same sender:
+   * no renegotiation, every simulcast layer switches, and the others keep decoding. The published stream
+   * holds `track` afterwards (so `mute` and a reconnect use it); stopping `old` is the caller's choice.
+   */
+  async replaceTrack(old: MediaStreamTrack, track: MediaStreamTrack): Promise<void> {
+    this.#assertOpen();
+    if (old.kind !== track.kind) {
+      throw new TypeError(`replaceTrack: a ${track.kind} track cannot replace a ${old.kind} track`);
+    }
+    const entry = [...this.#published.values()].find((p) => p.stream.getTracks().includes(old));
+    if (!entry) {
+      throw new InvalidStateError('replaceTrack: that track is not published');
+    }
+    const sender = entry.transceivers.find((t) => t.sender.track === old)?.sender;
+    await sender?.replaceTrack(track);
+    entry.stream.removeTrack(old);
+    entry.stream.addTrack(track);
   }
 
   /**
@@ -510,7 +541,7 @@ export class Client extends Emitter<ClientEvents> {
     const active = new Set(p.active.filter((r): r is string => typeof r === 'string'));
     for (const t of this.publisher.getTransceivers()) {
       const sender = t.sender;
-      if (sender.track?.id !== p.trackId) {
+      if ((this.#sentTrackIds.get(sender) ?? sender.track?.id) !== p.trackId) {
         continue;
       }
       const params = sender.getParameters();

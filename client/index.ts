@@ -1,5 +1,26 @@
 export { Client } from './Client.ts';
 export type { ClientOptions, JoinOptions, PublishOptions } from './Client.ts';
+export {
+  assertVideoCodec,
+  browserVideoCodecs,
+  SERVER_VIDEO_CODECS,
+  UnsupportedCodecError,
+  usableVideoCodecs,
+  videoCodecProblem,
+} from './codecs.ts';
+export type { VideoCodec } from './codecs.ts';
+export {
+  canChooseSpeaker,
+  DEFAULT_VIDEO,
+  LevelMeter,
+  listDevices,
+  onDeviceChange,
+  openMedia,
+  openTrack,
+  setSpeaker,
+  switchDevice,
+} from './devices.ts';
+export type { DeviceList, MediaChoice } from './devices.ts';
 export { Emitter } from './Emitter.ts';
 export type { EventMap, Listener } from './Emitter.ts';
 export {
