@@ -31,6 +31,20 @@ export {
   TimeoutError,
 } from './errors.ts';
 export { JsonRpcSocket } from './JsonRpcSocket.ts';
+export { CHAT_TYPE, MAX_CHAT_LENGTH, Meeting, screenOf } from './Meeting.ts';
+export type {
+  ChatMessage,
+  MeetingEvents,
+  MemberView,
+  PeerRole,
+  RemovedKind,
+  RoomPeer,
+  RoomState,
+} from './Meeting.ts';
+export { ScreenShare } from './ScreenShare.ts';
+export type { ScreenShareEvents, ShareOptions } from './ScreenShare.ts';
+export { qualityOf, StatsSampler, worstQuality } from './stats.ts';
+export type { Quality, TrackStats } from './stats.ts';
 export type { JsonRpcSocketEvents, JsonRpcSocketOptions } from './JsonRpcSocket.ts';
 export { Target } from './types.ts';
 export type {
