@@ -7,6 +7,7 @@
  */
 import { Client } from '../client/index.ts';
 import type { CloseReason, MediaKind, Participant, StreamInfo } from '../client/index.ts';
+import { showSecureOriginNotice } from './secureOrigin.ts';
 
 interface SbHandle {
   client: Client | null;
@@ -86,6 +87,7 @@ unblockButton.addEventListener('click', () => {
   }
 });
 
+showSecureOriginNotice();
 if (query.get('autojoin') === '1') {
   void join(roomInput.value.trim(), nameInput.value.trim());
 }

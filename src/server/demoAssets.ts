@@ -40,14 +40,15 @@ export async function bundle(entry: URL, outName: string, sourcemap: boolean): P
 }
 
 /**
- * Entries: `/` (index.html), `/app.js` (page script with the SDK, inline source map), `/style.css`, and
- * `/sdk/switchboard.js` (the client SDK alone, ESM, for other apps). Rejects if a source is missing or
- * does not compile.
+ * Entries: `/` (index.html), `/app.js` (page script with the SDK, inline source map), `/style.css`,
+ * `/notice.css` and `/sdk/switchboard.js` (the client SDK alone, ESM, for other apps). Rejects if a source
+ * is missing or does not compile.
  */
 export async function buildDemoAssets(): Promise<Map<string, DemoAsset>> {
-  const [html, css, app, sdk] = await Promise.all([
+  const [html, css, noticeCss, app, sdk] = await Promise.all([
     readFile(new URL('index.html', webDir)),
     readFile(new URL('style.css', webDir)),
+    readFile(new URL('notice.css', webDir)),
     bundle(new URL('app.ts', webDir), 'app.js', true),
     bundle(clientEntry, 'switchboard.js', false),
   ]);
@@ -55,6 +56,7 @@ export async function buildDemoAssets(): Promise<Map<string, DemoAsset>> {
     ['/', { contentType: 'text/html; charset=utf-8', body: html }],
     ['/app.js', { contentType: JS, body: app }],
     ['/style.css', { contentType: 'text/css; charset=utf-8', body: css }],
+    ['/notice.css', { contentType: 'text/css; charset=utf-8', body: noticeCss }],
     ['/sdk/switchboard.js', { contentType: JS, body: sdk }],
   ]);
 }
