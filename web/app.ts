@@ -7,6 +7,8 @@
  */
 import { Client } from '../client/index.ts';
 import type { CloseReason, MediaKind, Participant, StreamInfo } from '../client/index.ts';
+import { attachMeetingUi } from './meetingUi.ts';
+import type { MeetingUi } from './meetingUi.ts';
 import { showSecureOriginNotice } from './secureOrigin.ts';
 
 interface SbHandle {
@@ -62,6 +64,8 @@ const statusText = byId<HTMLSpanElement>('status');
 
 const tiles = new Map<string, RemoteTile>();
 let localStream: MediaStream | null = null;
+/** Chat, people, screen sharing and stats of the current client (web/meetingUi.ts). */
+let meetingUi: MeetingUi | null = null;
 let leaving = false;
 /** Why the room service disconnected us (`room.kicked` / `room.ended`), for the message on close. */
 let removedBecause: string | null = null;
@@ -116,6 +120,13 @@ async function join(room: string, name: string): Promise<void> {
     ...(token !== undefined ? { token } : {}),
   });
   sb.client = client;
+  meetingUi?.detach();
+  meetingUi = attachMeetingUi(client, {
+    grid,
+    localStream: () => localStream,
+    onLocalMuted: updateLocalControls,
+    status: setStatus,
+  });
   client.on('notification', onRoomNotification);
   client.on('track', onTrack);
   client.on('streamremoved', removeTile);
@@ -213,6 +224,8 @@ async function accessToken(room: string, uid: string, name: string): Promise<str
 
 function resetUi(): void {
   sb.joined = false;
+  meetingUi?.detach();
+  meetingUi = null;
   stopLocal();
   for (const id of [...tiles.keys()]) {
     removeTile(id);
