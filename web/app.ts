@@ -2,11 +2,20 @@
  * Demo conference page. Test hooks: `window.sb = {client, joined, error}`; remote tiles are
  * `.tile.remote[data-stream-id][data-uid]`, the loudest speaker's tile has `.speaking`; the page joins by
  * itself with `?room=R&name=N&autojoin=1` (`&codec=vp9|h264` publishes another codec, `&simulcast=0` one
- * layer, `&publish=0` nothing).
+ * layer, `&publish=0` nothing). Without `autojoin` a pre-join screen (web/prejoin.ts) previews camera and microphone;
+ * `?codec=` names a codec both the browser and the server must support, else the page says why and does not join.
+ * Tiles are laid out by web/layout.ts (`#grid[data-layout=grid|speaker]`); a tile whose video is off for the
+ * viewer has `.layer-off`, one waiting for a reconnect `.reconnecting`.
  * Access token: `?token=…` if given, else (anonymous mode) one from the dev-only `/api/dev/token`.
  */
-import { Client } from '../client/index.ts';
-import type { CloseReason, MediaKind, Participant, StreamInfo } from '../client/index.ts';
+import { Client, openMedia, setSpeaker, videoCodecProblem } from '../client/index.ts';
+import type { CloseReason, MediaKind, Participant, StreamInfo, VideoCodec } from '../client/index.ts';
+import { DevicePanel } from './devicePanel.ts';
+import { savedDevice } from './devicePickers.ts';
+import { TileLayout } from './layout.ts';
+import { closeText, joinErrorText } from './messages.ts';
+import { PreJoin } from './prejoin.ts';
+import type { JoinChoice } from './prejoin.ts';
 import { attachMeetingUi } from './meetingUi.ts';
 import type { MeetingUi } from './meetingUi.ts';
 import { showSecureOriginNotice } from './secureOrigin.ts';
@@ -30,8 +39,10 @@ interface RemoteTile {
   name: HTMLSpanElement;
   avatar: HTMLDivElement;
   stream: MediaStream;
-  /** The simulcast layer being received (from `activeLayer`). */
+  /** The simulcast layer being received (from `activeLayer`); empty without simulcast. */
   layer: HTMLSpanElement;
+  /** The viewer's quality choice. */
+  picker: HTMLSelectElement;
 }
 
 const sb: SbHandle = { client: null, joined: false, error: null };
@@ -61,6 +72,8 @@ const leaveButton = byId<HTMLButtonElement>('leave');
 const unblockButton = byId<HTMLButtonElement>('unblock-audio');
 const roomLabel = byId<HTMLSpanElement>('room-label');
 const statusText = byId<HTMLSpanElement>('status');
+const layoutButton = byId<HTMLButtonElement>('layout');
+const reconnectingBanner = byId<HTMLParagraphElement>('reconnecting');
 
 const tiles = new Map<string, RemoteTile>();
 let localStream: MediaStream | null = null;
@@ -69,6 +82,8 @@ let meetingUi: MeetingUi | null = null;
 let leaving = false;
 /** Why the room service disconnected us (`room.kicked` / `room.ended`), for the message on close. */
 let removedBecause: string | null = null;
+/** Audio output for remote tiles ('' = default). */
+let speakerId = savedDevice('speaker');
 
 // ---- form defaults ---------------------------------------------------------------------------------------
 
@@ -92,8 +107,40 @@ unblockButton.addEventListener('click', () => {
 });
 
 showSecureOriginNotice();
+const prejoin = new PreJoin({ video: videoConstraints(), codec: query.get('codec'), onError: setError });
+/** The pre-join preview is open (not with `autojoin`, not in a call). */
+let previewing = false;
+const layout = new TileLayout(grid);
+layoutButton.addEventListener('click', () => {
+  layout.mode = layout.mode === 'grid' ? 'speaker' : 'grid';
+  layoutButton.setAttribute('aria-pressed', String(layout.mode === 'speaker'));
+  layoutButton.textContent = layout.mode === 'grid' ? 'Speaker view' : 'Grid view';
+});
+const devicePanel = new DevicePanel({
+  button: byId('devices'),
+  panel: byId('device-panel'),
+  camera: byId('call-camera'),
+  microphone: byId('call-mic'),
+  speaker: byId('call-speaker'),
+  tiles: grid,
+  client: () => sb.client,
+  video: videoConstraints,
+  onSwitched: () => {
+    localVideo.srcObject = localStream;
+    updateLocalControls();
+  },
+  onStatus: setStatus,
+});
+
 if (query.get('autojoin') === '1') {
   void join(roomInput.value.trim(), nameInput.value.trim());
+} else {
+  startPreview();
+}
+
+function startPreview(): void {
+  previewing = true;
+  prejoin.start().catch((err: unknown) => setError(`Could not start the preview: ${joinErrorText(err)}`));
 }
 
 // ---- join / leave ----------------------------------------------------------------------------------------
@@ -102,9 +149,20 @@ async function join(room: string, name: string): Promise<void> {
   if (room === '' || sb.client?.state === 'joining' || sb.joined) {
     return;
   }
+  // `?codec=vp9|h264` (or the pre-join picker) publishes another video codec than VP8: one both this
+  // browser and the server support, else the page says why instead of sending VP8 anyway.
+  const codec = previewing ? prejoin.codec : query.get('codec');
+  const codecProblem = codec === null ? undefined : videoCodecProblem(codec);
+  if (codecProblem !== undefined) {
+    setError(`Could not join: ${codecProblem}`);
+    return;
+  }
   setError(null);
   joinButton.disabled = true;
   setStatus('Starting camera…');
+  const choice: JoinChoice | null = previewing ? prejoin.take() : null;
+  previewing = false;
+  speakerId = choice?.speaker ?? speakerId;
   leaving = false;
   if (name !== '') {
     localStorage.setItem('switchboard.name', name);
@@ -113,10 +171,8 @@ async function join(room: string, name: string): Promise<void> {
   removedBecause = null;
   const uid = randomId();
   const token = await accessToken(room, uid, name);
-  // `?codec=vp9|h264|av1` prefers another video codec for what this page publishes (default VP8).
-  const codec = query.get('codec');
   const client = new Client({
-    ...(codec === 'vp9' || codec === 'h264' || codec === 'av1' ? { codec } : {}),
+    ...(codec !== null ? { codec: codec.toLowerCase() as VideoCodec } : {}),
     ...(token !== undefined ? { token } : {}),
   });
   sb.client = client;
@@ -129,20 +185,28 @@ async function join(room: string, name: string): Promise<void> {
   });
   client.on('notification', onRoomNotification);
   client.on('track', onTrack);
-  client.on('streamremoved', removeTile);
+  client.on('streamremoved', onStreamGone);
   client.on('participants', onParticipants);
   client.on('speaker', onSpeaker);
   client.on('activelayer', (l) => {
     const tile = tiles.get(l.streamId);
     if (tile) {
-      tile.layer.textContent = l.activeLayer === 'none' ? '' : l.activeLayer;
+      // No badge for a stream without simulcast: its one layer is not "low".
+      tile.layer.textContent = l.activeLayer === 'none' || l.availableLayers.length <= 1 ? '' : l.activeLayer;
+      showLayerOff(tile, l.activeLayer === 'none' || tile.picker.value === 'none');
     }
   });
   client.on('close', onClose);
   // The SDK rejoins by itself when the server asks (`reconnect`: its media node drains or died) or the
   // connection drops; remote tiles go and come back with the new connection.
-  client.on('reconnecting', () => setStatus('Connection lost: reconnecting…'));
-  client.on('reconnected', () => setStatus(localStream ? 'Connected' : 'Connected: watching only'));
+  client.on('reconnecting', () => {
+    setStatus('Connection lost: reconnecting…');
+    setReconnecting(true);
+  });
+  client.on('reconnected', () => {
+    setReconnecting(false);
+    setStatus(localStream ? 'Connected' : 'Connected: watching only');
+  });
   client.on('error', (err) => {
     // eslint-disable-next-line no-console
     console.warn('switchboard:', err);
@@ -150,12 +214,27 @@ async function join(room: string, name: string): Promise<void> {
 
   try {
     // `?publish=0` joins to watch only.
-    localStream = query.get('publish') === '0' ? null : await getMedia();
+    if (query.get('publish') === '0') {
+      choice?.stream?.getTracks().forEach((t) => t.stop());
+      localStream = null;
+    } else {
+      localStream = choice ? choice.stream : await getMedia();
+    }
+    // "Join with camera off" / "join muted": the tracks are published disabled and muted on the server.
+    const startMuted = (kind: MediaKind) => (kind === 'video' ? choice?.cameraOff : choice?.muted) === true;
+    for (const track of localStream?.getTracks() ?? []) {
+      track.enabled = !startMuted(track.kind as MediaKind);
+    }
     showLocal(localStream, name);
     setStatus('Connecting…');
     await client.join(room, uid, name === '' ? {} : { name });
     if (localStream && localStream.getTracks().length > 0) {
       client.publish(localStream, { simulcast: simulcast() });
+      for (const kind of ['audio', 'video'] as const) {
+        if (startMuted(kind)) {
+          await client.mute(kind, true).catch(() => undefined);
+        }
+      }
     }
     form.hidden = true;
     conference.hidden = false;
@@ -167,8 +246,9 @@ async function join(room: string, name: string): Promise<void> {
     leaving = true;
     client.close();
     stopLocal();
-    setError(`Could not join: ${err instanceof Error ? err.message : String(err)}`);
+    setError(`Could not join: ${joinErrorText(err)}`);
     setStatus('');
+    startPreview();
   } finally {
     joinButton.disabled = false;
   }
@@ -187,7 +267,7 @@ function onClose(reason: CloseReason): void {
     return;
   }
   resetUi();
-  setError(removedBecause ?? `Disconnected (${reason})`);
+  setError(removedBecause ?? closeText(reason));
   setStatus('');
 }
 
@@ -231,9 +311,14 @@ function resetUi(): void {
     removeTile(id);
   }
   unblockButton.hidden = true;
+  setReconnecting(false);
+  void devicePanel.toggle(false);
   conference.hidden = true;
   form.hidden = false;
   roomLabel.textContent = '';
+  if (!previewing) {
+    startPreview();
+  }
 }
 
 // ---- local media -----------------------------------------------------------------------------------------
@@ -243,24 +328,16 @@ function simulcast(): boolean {
   return query.get('simulcast') !== '0';
 }
 
+/** Simulcast wants at least 960x540: below that Chrome drops the smallest of three layers. */
+function videoConstraints(): MediaTrackConstraints {
+  const hd = simulcast();
+  return { width: { ideal: hd ? 960 : 640 }, height: { ideal: hd ? 540 : 360 }, frameRate: { ideal: 30 } };
+}
+
 /** Camera and microphone if possible, else whichever works, else nothing (join to watch only). */
 async function getMedia(): Promise<MediaStream | null> {
-  // Simulcast wants at least 960x540: below that Chrome drops the smallest of three layers.
-  const hd = simulcast();
-  const video: MediaTrackConstraints = {
-    width: { ideal: hd ? 960 : 640 },
-    height: { ideal: hd ? 540 : 360 },
-    frameRate: { ideal: 30 },
-  };
-  const attempts: MediaStreamConstraints[] = [{ audio: true, video }, { audio: true }, { video }];
-  for (const constraints of attempts) {
-    try {
-      return await navigator.mediaDevices.getUserMedia(constraints);
-    } catch {
-      // try the next, smaller request
-    }
-  }
-  return null;
+  const { stream } = await openMedia({ video: videoConstraints() });
+  return stream.getTracks().length > 0 ? stream : null;
 }
 
 function showLocal(stream: MediaStream | null, name: string): void {
@@ -322,17 +399,21 @@ function updateLocalControls(): void {
 
 function onTrack(track: MediaStreamTrack, stream: MediaStream): void {
   let tile = tiles.get(stream.id);
-  if (!tile || tile.stream !== stream) {
-    if (tile) {
-      removeTile(stream.id);
-    }
+  if (tile && tile.stream !== stream) {
+    // The same participant's stream on a new connection (after a reconnect): the tile stays in place.
+    tile.stream = stream;
+    tile.video.srcObject = stream;
+    tile.el.classList.remove('reconnecting');
+    stream.addEventListener('addtrack', () => updateTile(tiles.get(stream.id)));
+  }
+  if (!tile) {
     tile = createTile(stream);
     tiles.set(stream.id, tile);
   }
   track.addEventListener('ended', () => {
     const current = tiles.get(stream.id);
     if (current?.stream === stream && stream.getTracks().every((t) => t.readyState === 'ended')) {
-      removeTile(stream.id);
+      onStreamGone(stream.id);
     }
   });
   updateTile(tile);
@@ -371,15 +452,65 @@ function createTile(stream: MediaStream): RemoteTile {
   ] as const) {
     picker.append(new Option(text, value));
   }
-  picker.addEventListener('change', () =>
-    sb.client?.preferLayer(stream.id, picker.value as 'high' | 'medium' | 'low' | 'none'),
-  );
+  picker.addEventListener('change', () => {
+    sb.client?.preferLayer(stream.id, picker.value as 'high' | 'medium' | 'low' | 'none');
+    const tile = tiles.get(stream.id);
+    if (tile) {
+      // "Off": the tile shows the participant as video-off at once, not the last frame received.
+      showLayerOff(tile, picker.value === 'none');
+    }
+  });
   const layer = document.createElement('span');
   layer.className = 'layer';
   el.append(video, avatar, label, picker, layer);
   grid.append(el);
   stream.addEventListener('addtrack', () => updateTile(tiles.get(stream.id)));
-  return { el, video, name, avatar, stream, layer };
+  if (speakerId !== '') {
+    setSpeaker(video, speakerId).catch(() => undefined);
+  }
+  return { el, video, name, avatar, stream, layer, picker };
+}
+
+function showLayerOff(tile: RemoteTile, off: boolean): void {
+  tile.el.classList.toggle('layer-off', off);
+  if (off) {
+    tile.layer.textContent = '';
+  }
+}
+
+/**
+ * A remote stream ended. While the client reconnects its tile stays, marked "Reconnecting…" (not a
+ * frozen frame), and takes the stream again when it comes back; otherwise the tile goes.
+ */
+function onStreamGone(streamId: string): void {
+  const tile = tiles.get(streamId);
+  if (tile && sb.client?.state === 'reconnecting') {
+    tile.el.classList.add('reconnecting');
+    return;
+  }
+  removeTile(streamId);
+}
+
+/** Tiles still waiting this long after a reconnect belong to streams that did not come back. */
+const RECONNECT_GRACE_MS = 10_000;
+
+function setReconnecting(on: boolean): void {
+  conference.classList.toggle('reconnecting', on);
+  reconnectingBanner.hidden = !on;
+  localTile.classList.toggle('reconnecting', on);
+  if (on) {
+    for (const tile of tiles.values()) {
+      tile.el.classList.add('reconnecting');
+    }
+    return;
+  }
+  setTimeout(() => {
+    for (const [id, tile] of tiles) {
+      if (tile.el.classList.contains('reconnecting') && sb.client?.state === 'joined') {
+        removeTile(id);
+      }
+    }
+  }, RECONNECT_GRACE_MS);
 }
 
 function playTile(tile: RemoteTile): void {
