@@ -1,0 +1,310 @@
+// The demo page's meeting features in headless Chromium (fake camera and microphone), three
+// participants: screen sharing, chat, the people list with host mute and remove, room lock, stats.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
+import { launchBrowser, type TestBrowser } from '../helpers/browser.ts';
+import { inboundStats, remoteTiles } from '../helpers/pageStats.ts';
+import { startSwitchboard, type RunningSwitchboard } from '../helpers/server.ts';
+import { waitFor } from '../helpers/waitFor.ts';
+
+const MEDIA_TIMEOUT = 30000;
+const ROOM = 'meeting-e2e';
+
+/**
+ * The screen the page shares: headless Chromium has no display to capture, so getDisplayMedia is
+ * replaced by a moving canvas (the page and the SDK run as they would with a real screen).
+ */
+const FAKE_DISPLAY = `(() => {
+  if (!navigator.mediaDevices) return;
+  navigator.mediaDevices.getDisplayMedia = async () => {
+    const canvas = document.createElement('canvas');
+    canvas.width = 1280;
+    canvas.height = 720;
+    const ctx = canvas.getContext('2d');
+    let n = 0;
+    setInterval(() => {
+      n++;
+      ctx.fillStyle = 'hsl(' + (n * 7) % 360 + ', 60%, 40%)';
+      ctx.fillRect(0, 0, 1280, 720);
+      ctx.fillStyle = '#fff';
+      ctx.font = '64px sans-serif';
+      ctx.fillText('slide ' + n, 100 + (n % 50) * 10, 360);
+    }, 66);
+    return canvas.captureStream(15);
+  };
+})()`;
+
+void describe('demo page meeting features', { timeout: 240_000 }, () => {
+  let sb: RunningSwitchboard | undefined;
+  let browser: TestBrowser | undefined;
+  let alice: Page;
+  let bob: Page;
+  let carol: Page;
+  const uid: Record<string, string> = {};
+
+  async function openDemo(name: string): Promise<Page> {
+    const page = await browser!.newPage(name);
+    await page.addInitScript(FAKE_DISPLAY);
+    await page.goto(`${sb!.url}/?room=${ROOM}&name=${name}&autojoin=1`);
+    await waitFor(() => page.evaluate<boolean>('window.sb.joined === true'), {
+      timeout: MEDIA_TIMEOUT,
+      what: `${name}'s page to join`,
+    });
+    uid[name] = await page.evaluate<string>('window.sb.client.uid');
+    return page;
+  }
+
+  async function waitTiles(page: Page, who: string, n: number): Promise<void> {
+    await waitFor(async () => (await remoteTiles(page)).length === n, {
+      timeout: MEDIA_TIMEOUT,
+      what: `${who}'s page to show ${n} remote tiles`,
+    });
+  }
+
+  /** framesDecoded of the video of a page's screen tile (`data-screen="1"`), null without one. */
+  async function screenFrames(page: Page): Promise<number | null> {
+    const track = await page.evaluate<string | null>(`(() => {
+      const v = document.querySelector('.tile.remote[data-screen="1"] video');
+      const t = v && v.srcObject && v.srcObject.getVideoTracks()[0];
+      return t ? t.id : null;
+    })()`);
+    if (track === null) {
+      return null;
+    }
+    return (await inboundStats(page))?.video.find((v) => v.track === track)?.framesDecoded ?? null;
+  }
+
+  function person(page: Page, who: string, attr: string): Promise<string | null> {
+    return page.evaluate<string | null>(
+      `document.querySelector('.person[data-uid="${uid[who]}"]')?.getAttribute('${attr}') ?? null`,
+    );
+  }
+
+  before(async () => {
+    sb = await startSwitchboard();
+    browser = await launchBrowser();
+    alice = await openDemo('alice'); // the first in the room: its host (anonymous mode)
+    bob = await openDemo('bob');
+    carol = await openDemo('carol');
+    for (const [page, who] of [
+      [alice, 'alice'],
+      [bob, 'bob'],
+      [carol, 'carol'],
+    ] as const) {
+      await waitTiles(page, who, 2);
+    }
+  });
+
+  after(async () => {
+    await browser?.close();
+    await sb?.close();
+  });
+
+  void it("alice shares her screen: bob and carol decode it in a screen tile of alice's", async () => {
+    await alice.click('#share');
+    await waitFor(() => alice.evaluate<boolean>(`!!document.querySelector('.tile.local.screen video')`), {
+      what: "alice's page to preview her screen",
+    });
+    assert.equal(await alice.textContent('#share'), 'Stop sharing');
+    for (const [page, who] of [
+      [bob, 'bob'],
+      [carol, 'carol'],
+    ] as const) {
+      await waitTiles(page, who, 3);
+      const screenUid = await waitFor(
+        () =>
+          page.evaluate<string | null>(
+            `document.querySelector('.tile.remote[data-screen="1"]')?.getAttribute('data-uid') || null`,
+          ),
+        { timeout: MEDIA_TIMEOUT, what: `${who}'s page to mark a screen tile` },
+      );
+      assert.equal(screenUid, uid.alice, 'the screen tile is alice');
+      const first = await waitFor(
+        async () => {
+          const n = await screenFrames(page);
+          return n !== null && n > 10 ? n : undefined;
+        },
+        { timeout: MEDIA_TIMEOUT, what: `${who}'s page to decode 10 frames of the screen` },
+      );
+      await waitFor(async () => ((await screenFrames(page)) ?? 0) > first + 10, {
+        timeout: MEDIA_TIMEOUT,
+        what: `${who}'s screen frames to keep advancing`,
+      });
+    }
+    // Exactly one camera tile of alice's besides it.
+    const aliceTiles = (await remoteTiles(bob)).filter((t) => t.uid === uid.alice);
+    assert.equal(aliceTiles.length, 2);
+    assert.equal(await person(bob, 'alice', 'data-uid'), uid.alice);
+  });
+
+  void it('alice stops sharing: the screen tile leaves the others', async () => {
+    await alice.click('#share');
+    for (const [page, who] of [
+      [bob, 'bob'],
+      [carol, 'carol'],
+    ] as const) {
+      await waitTiles(page, who, 2);
+      assert.equal(await page.$('.tile[data-screen="1"]'), null, `${who} has no screen tile`);
+    }
+    assert.equal(await alice.$('.tile.local.screen'), null);
+    assert.equal(await alice.textContent('#share'), 'Share screen');
+  });
+
+  void it('the browser ending the shared track (its "Stop sharing") stops the share', async () => {
+    await alice.click('#share');
+    await waitTiles(bob, 'bob', 3);
+    await alice.evaluate(`(() => {
+      const v = document.querySelector('.tile.local.screen video');
+      const t = v.srcObject.getVideoTracks()[0];
+      t.stop();
+      t.dispatchEvent(new Event('ended'));
+    })()`);
+    await waitTiles(bob, 'bob', 2);
+    assert.equal(await alice.textContent('#share'), 'Share screen');
+  });
+
+  void it("a chat message reaches bob's closed panel as an unread count, then shows in it", async () => {
+    assert.equal(await bob.isHidden('#chat-panel'), true);
+    await alice.click('#chat-toggle');
+    await alice.fill('#chat-input', 'hello from alice');
+    await alice.press('#chat-input', 'Enter');
+    await waitFor(() => alice.evaluate<boolean>(`!!document.querySelector('.chat-message.self')`), {
+      what: "alice's own message in her chat",
+    });
+    await waitFor(
+      async () => (await bob.isVisible('#chat-badge')) && (await bob.textContent('#chat-badge')) === '1',
+      {
+        what: "bob's unread badge to show 1",
+      },
+    );
+    await bob.click('#chat-toggle');
+    const shown = await bob.textContent(`.chat-message[data-from="${uid.alice}"] .chat-text`);
+    assert.equal(shown, 'hello from alice');
+    assert.equal(await bob.textContent(`.chat-message[data-from="${uid.alice}"] .chat-name`), 'alice');
+    assert.equal(await bob.isHidden('#chat-badge'), true);
+    await waitFor(
+      () => carol.evaluate<boolean>(`document.querySelector('#chat-badge')?.textContent === '1'`),
+      {
+        what: "carol's unread badge",
+      },
+    );
+  });
+
+  void it('the people list: alice is host with controls, bob and carol see none', async () => {
+    await alice.click('#people-toggle');
+    await waitFor(async () => (await person(alice, 'bob', 'data-audio')) === 'on', {
+      what: "alice's list to show bob's microphone on",
+    });
+    assert.equal(await person(alice, 'alice', 'data-role'), 'host');
+    assert.equal(await alice.isVisible('#lock-room'), true);
+    await bob.click('#people-toggle');
+    assert.equal(await person(bob, 'alice', 'data-role'), 'host');
+    assert.equal(await bob.$('.person .kick'), null, 'a guest has no host controls');
+    assert.equal(await bob.isHidden('#lock-room'), true);
+  });
+
+  void it("the host mutes bob's microphone: the lists show it, and bob's page says so", async () => {
+    await alice.click(`.person[data-uid="${uid.bob}"] .mute-audio`);
+    for (const [page, who] of [
+      [alice, 'alice'],
+      [carol, 'carol'],
+      [bob, 'bob'],
+    ] as const) {
+      if (who === 'carol') {
+        await carol.click('#people-toggle');
+      }
+      await waitFor(async () => (await person(page, 'bob', 'data-audio')) === 'muted', {
+        what: `${who}'s list to show bob muted`,
+      });
+    }
+    await waitFor(
+      () => bob.evaluate<boolean>(`document.querySelector('#mic').getAttribute('aria-pressed') === 'true'`),
+      {
+        what: "bob's mic button to show muted",
+      },
+    );
+    await waitFor(
+      async () => (await bob.textContent('#status'))?.includes('host muted your microphone') === true,
+      {
+        what: "bob's status line",
+      },
+    );
+    // carol's tile of bob shows the mute too.
+    await waitFor(
+      () =>
+        carol.evaluate<boolean>(
+          `Array.from(document.querySelectorAll('.tile.remote[data-uid="${uid.bob}"]')).some((t) => t.classList.contains('audio-muted'))`,
+        ),
+      { what: "bob's tile on carol's page to show muted" },
+    );
+  });
+
+  void it('stats: quality bars on tiles and an overlay with bitrate and resolution', async () => {
+    await waitFor(
+      () =>
+        carol.evaluate<boolean>(
+          `Array.from(document.querySelectorAll('.tile.remote .quality')).some((q) => q.getAttribute('data-quality') === 'good' || q.getAttribute('data-quality') === 'fair')`,
+        ),
+      { timeout: MEDIA_TIMEOUT, what: "carol's tiles to show a measured quality" },
+    );
+    await carol.click('#stats-toggle');
+    const row = await waitFor(
+      () =>
+        carol.evaluate<{ bps: number; resolution: string; codec: string } | null>(`(() => {
+          for (const tr of document.querySelectorAll('#stats-overlay tr[data-direction="inbound"][data-kind="video"]')) {
+            const bps = Number(tr.querySelector('.bitrate').getAttribute('data-bps'));
+            const resolution = tr.querySelector('.resolution').textContent;
+            if (bps > 0 && /^\\d+×\\d+$/.test(resolution)) {
+              return { bps, resolution, codec: tr.querySelector('.codec').textContent };
+            }
+          }
+          return null;
+        })()`),
+      { timeout: MEDIA_TIMEOUT, what: "carol's overlay to show inbound video with bitrate and resolution" },
+    );
+    assert.ok(row.bps > 10_000, `bitrate ${row.bps}`);
+    assert.equal(row.codec.toLowerCase(), 'vp8');
+    await waitFor(
+      () =>
+        carol.evaluate<boolean>(`(() => {
+          const tr = document.querySelector('#stats-overlay tr[data-direction="outbound"][data-kind="video"]');
+          return !!tr && Number(tr.querySelector('.bitrate').getAttribute('data-bps')) > 0;
+        })()`),
+      { timeout: MEDIA_TIMEOUT, what: "carol's overlay to show her outbound video" },
+    );
+  });
+
+  void it('the host removes carol: carol sees why, the others see her go', async () => {
+    await alice.click(`.person[data-uid="${uid.carol}"] .kick`);
+    const error = await waitFor(() => carol.evaluate<string | null>('window.sb.error'), {
+      timeout: MEDIA_TIMEOUT,
+      what: "carol's page to say she was removed",
+    });
+    assert.match(error, /removed from the room/);
+    assert.match(error, /alice \(host\) removed you/);
+    assert.equal(await carol.isVisible('#error'), true);
+    for (const [page, who] of [
+      [alice, 'alice'],
+      [bob, 'bob'],
+    ] as const) {
+      await waitFor(async () => (await person(page, 'carol', 'data-uid')) === null, {
+        what: `carol to leave ${who}'s list`,
+      });
+      await waitTiles(page, who, 1);
+    }
+  });
+
+  void it('the host locks the room: bob sees it, a newcomer is refused', async () => {
+    await alice.click('#lock-room');
+    await waitFor(() => bob.isVisible('#room-locked'), { what: "bob's page to show the room locked" });
+    assert.equal(await alice.textContent('#lock-room'), 'Unlock room');
+    const dave = await browser!.newPage('dave');
+    await dave.goto(`${sb!.url}/?room=${ROOM}&name=dave&autojoin=1`);
+    const error = await waitFor(() => dave.evaluate<string | null>('window.sb.error'), {
+      timeout: MEDIA_TIMEOUT,
+      what: "dave's page to fail to join",
+    });
+    assert.match(error, /locked/);
+  });
+});
