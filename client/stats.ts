@@ -140,7 +140,7 @@ export class StatsSampler {
         rttMs,
         codec: codecName(stats, s.codecId),
         layer: s.kind === 'video' ? (this.#layers.get(streamId) ?? '') : '',
-        quality: qualityOf(rate.loss, rttMs),
+        quality: rate.measured ? qualityOf(rate.loss, rttMs) : 'unknown',
       });
     }
     return out;
@@ -179,8 +179,9 @@ export class StatsSampler {
         lost: 0,
       };
       seen.set(s.id, counter);
-      const { bitrate } = this.#rate(s.id, counter);
+      const { bitrate, measured } = this.#rate(s.id, counter);
       const remote = remoteInbound.get(s.id);
+      const known = measured || remote !== undefined;
       const loss = num(remote?.fractionLost);
       const rttMs = typeof remote?.roundTripTime === 'number' ? remote.roundTripTime * 1000 : pairMs;
       const sending = s.active !== false && bitrate > 0;
@@ -200,7 +201,7 @@ export class StatsSampler {
           rttMs,
           codec: codecName(stats, s.codecId),
           layer,
-          quality: qualityOf(loss, rttMs),
+          quality: known ? qualityOf(loss, rttMs) : 'unknown',
         });
         continue;
       }
@@ -215,21 +216,27 @@ export class StatsSampler {
       row.rttMs = row.rttMs === undefined ? rttMs : Math.max(row.rttMs, rttMs ?? 0);
       row.codec ||= codecName(stats, s.codecId);
       row.layer = [row.layer, layer].filter((l) => l !== '').join(' ');
-      row.quality = qualityOf(row.loss, row.rttMs);
+      if (known || row.quality !== 'unknown') {
+        row.quality = qualityOf(row.loss, row.rttMs);
+      }
     }
     return [...byTrack.values()];
   }
 
   /** Bitrate and loss fraction since the previous sample of the same RTP stream. */
-  #rate(id: string, now: Counter): { bitrate: number; loss: number } {
+  #rate(id: string, now: Counter): { bitrate: number; loss: number; measured: boolean } {
     const before = this.#previous.get(id);
     if (!before || now.at <= before.at) {
-      return { bitrate: 0, loss: 0 };
+      return { bitrate: 0, loss: 0, measured: false };
     }
     const bitrate = ((now.bytes - before.bytes) * 8 * 1000) / (now.at - before.at);
     const received = now.packets - before.packets;
     const lost = Math.max(0, now.lost - before.lost);
-    return { bitrate: Math.max(0, bitrate), loss: received + lost > 0 ? lost / (received + lost) : 0 };
+    return {
+      bitrate: Math.max(0, bitrate),
+      loss: received + lost > 0 ? lost / (received + lost) : 0,
+      measured: true,
+    };
   }
 }
 
