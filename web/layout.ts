@@ -1,7 +1,7 @@
 /**
  * Places the tiles of the conference (every `.tile` child of the container, whoever added it) so they
  * fit the container at any size, phone width included: `grid` gives every tile the same, largest
- * 16:9 size that fits; `speaker` shows one tile large (the active speaker, or a pinned one) and the
+ * 16:9 size that fits; `speaker` shows one tile large (a shared screen, else the active speaker) and the
  * others in a strip below. Tiles are absolutely positioned; the container is `position: relative`.
  * Test hooks: the container's `data-layout`, the large tile's `.featured`.
  */
@@ -92,7 +92,11 @@ export class TileLayout {
     this.#resize = new ResizeObserver(() => this.schedule());
     this.#resize.observe(container);
     this.#mutations = new MutationObserver(() => this.schedule());
-    this.#mutations.observe(container, { childList: true, subtree: true, attributeFilter: ['class'] });
+    this.#mutations.observe(container, {
+      childList: true,
+      subtree: true,
+      attributeFilter: ['class', 'data-screen'],
+    });
     this.#apply();
   }
 
@@ -123,7 +127,9 @@ export class TileLayout {
 
   #apply(): void {
     const tiles = this.#tiles();
-    const speaking = tiles.find((t) => t.classList.contains('speaking'));
+    // A shared screen first (web/screenShare.ts marks its tile `data-screen="1"`), else the active speaker.
+    const speaking =
+      tiles.find((t) => t.dataset.screen === '1') ?? tiles.find((t) => t.classList.contains('speaking'));
     if (speaking) {
       this.#featured = speaking;
     }
