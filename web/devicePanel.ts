@@ -64,7 +64,7 @@ export class DevicePanel {
     // Nothing published of a kind: nothing to switch.
     this.#o.camera.disabled ||= (stream?.getVideoTracks().length ?? 0) === 0;
     this.#o.microphone.disabled ||= (stream?.getAudioTracks().length ?? 0) === 0;
-    this.#o.speaker.closest('label')?.toggleAttribute('hidden', this.#o.speaker.options.length <= 1);
+    this.#o.speaker.hidden = this.#o.speaker.options.length <= 1;
   }
 
   async #switch(kind: MediaKind, select: HTMLSelectElement): Promise<void> {
