@@ -42,8 +42,10 @@ void describe('tile layout', () => {
     }
   }
 
-  void it('three tiles on a wide screen: one row; on a phone: one column', () => {
-    assert.equal(new Set(gridRects(3, 1240, 560, 12).map((r) => r.top)).size, 1);
+  void it('the largest tiles win: three on a wide, low area in one row, on a phone in one column', () => {
+    assert.equal(new Set(gridRects(3, 1240, 300, 12).map((r) => r.top)).size, 1);
+    // 1240x560: two rows (2 + 1) give larger tiles than one row of three.
+    assert.equal(new Set(gridRects(3, 1240, 560, 12).map((r) => r.top)).size, 2);
     assert.equal(new Set(gridRects(3, 370, 600, 12).map((r) => r.left)).size, 1);
   });
 
