@@ -189,6 +189,7 @@ await test('a full ION sfu.toml parses with the values it sets', () => {
     auth: { anonymous: false, secret: '0123456789abcdef-jwt' },
     api: {
       enabled: false,
+      dashboard: true,
       datadir: '/var/lib/switchboard',
       superserviceid: 'super-1',
       superservicekey: '0123456789abcdef-key',
@@ -246,7 +247,7 @@ await test('an empty document yields the documented defaults', () => {
     auth: { credentials: '' },
   });
   assert.deepEqual(c.auth, { anonymous: true });
-  assert.deepEqual(c.api, { enabled: true, datadir: './data', mauthwindow: 300 });
+  assert.deepEqual(c.api, { enabled: true, dashboard: true, datadir: './data', mauthwindow: 300 });
   assert.deepEqual(c.webhooks, { urls: [], retries: 5, timeout: 5, queuesize: 1000 });
   assert.deepEqual(c.recording, { path: './recordings' });
   assert.deepEqual(c.log, { level: 'info' });
