@@ -42,6 +42,14 @@ const room = {
   },
 };
 
+/** A published track's identity and state, in users listings and statistics. */
+const trackIdentity = {
+  trackId: { type: 'string' },
+  streamId: { type: 'string' },
+  kind: { enum: ['audio', 'video'] },
+  muted: { type: 'boolean' },
+};
+
 const user = {
   type: 'object',
   properties: {
@@ -64,15 +72,7 @@ const user = {
     tracks: {
       type: 'array',
       description: 'What it publishes',
-      items: {
-        type: 'object',
-        properties: {
-          trackId: { type: 'string' },
-          streamId: { type: 'string' },
-          kind: { enum: ['audio', 'video'] },
-          muted: { type: 'boolean' },
-        },
-      },
+      items: { type: 'object', properties: trackIdentity },
     },
   },
 };
@@ -155,11 +155,8 @@ const roomStats = {
             items: {
               type: 'object',
               properties: {
-                trackId: { type: 'string' },
-                streamId: { type: 'string' },
-                kind: { enum: ['audio', 'video'] },
+                ...trackIdentity,
                 codec: { type: 'string' },
-                muted: { type: 'boolean' },
                 packets: { type: 'integer' },
                 bytes: { type: 'integer' },
                 layers: { type: 'array', items: layerStats },

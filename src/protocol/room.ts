@@ -268,6 +268,16 @@ export const roomRpcRequest = z.object({
 });
 export type RoomRpcRequest = z.infer<typeof roomRpcRequest>;
 
+/** Mute (or unmute) a member's tracks of one kind, or of one stream: a control op and an sfuAdmin op alike. */
+const muteRequest = z.object({
+  op: z.literal('mute'),
+  room: id,
+  uid: id,
+  kind: z.enum(['audio', 'video']),
+  muted: z.boolean(),
+  streamId: id.optional(),
+});
+
 export const controlRequest = z.discriminatedUnion('op', [
   /**
    * Kick every member whose uid or name is `user` (Nuve's DELETE /rooms/:room/users/:user); with
@@ -282,15 +292,8 @@ export const controlRequest = z.discriminatedUnion('op', [
   }),
   /** End the room: everyone leaves (Nuve's DELETE /rooms/:room). */
   z.object({ op: z.literal('end'), room: id, reason: z.string().max(256).optional() }),
-  /** Mute (or unmute) a member's tracks of one kind, or of one stream (the REST API and dashboard). */
-  z.object({
-    op: z.literal('mute'),
-    room: id,
-    uid: id,
-    kind: z.enum(['audio', 'video']),
-    muted: z.boolean(),
-    streamId: id.optional(),
-  }),
+  /** The REST API's and dashboard's mute (a host's `room.mute` takes the same path). */
+  muteRequest,
   /**
    * Change an existing room's settings (ION's RoomService.UpdateRoom): the given fields, then
    * `room.updated` to the members. `password` / `description` null (or "") remove them.
@@ -328,14 +331,7 @@ export type ControlRequest = z.infer<typeof controlRequest>;
 
 export const sfuAdminRequest = z.discriminatedUnion('op', [
   z.object({ op: z.literal('kick'), room: id, uid: id }),
-  z.object({
-    op: z.literal('mute'),
-    room: id,
-    uid: id,
-    kind: z.enum(['audio', 'video']),
-    muted: z.boolean(),
-    streamId: id.optional(),
-  }),
+  muteRequest,
   z.object({ op: z.literal('end'), room: id }),
   /** The room's roster (`peers`) as the node owning it sees it. */
   z.object({ op: z.literal('roster'), room: id }),
