@@ -16,6 +16,8 @@ export interface Rect {
 }
 
 const ASPECT = 16 / 9;
+/** The large tile changes at most this often, so several voices at once do not make it flicker. */
+const FEATURE_HOLD_MS = 2000;
 
 /**
  * `n` equal 16:9 rectangles in `width` × `height` with `gap` between them: the column count that gives
@@ -82,6 +84,7 @@ export class TileLayout {
   #mode: LayoutMode = 'grid';
   /** The tile shown large in speaker mode: the last one marked `.speaking` that is still here. */
   #featured: HTMLElement | null = null;
+  #featuredAt = 0;
   #frame = 0;
   readonly #resize: ResizeObserver;
   readonly #mutations: MutationObserver;
@@ -127,14 +130,24 @@ export class TileLayout {
 
   #apply(): void {
     const tiles = this.#tiles();
-    // A shared screen first (web/screenShare.ts marks its tile `data-screen="1"`), else the active speaker.
-    const speaking =
-      tiles.find((t) => t.dataset.screen === '1') ?? tiles.find((t) => t.classList.contains('speaking'));
-    if (speaking) {
-      this.#featured = speaking;
+    // A shared screen first (web/screenShare.ts marks its tile `data-screen="1"`), else the active
+    // speaker other than ourselves, held for a moment.
+    const screen = tiles.find((t) => t.dataset.screen === '1');
+    const speaking = tiles.find((t) => t.classList.contains('speaking') && !t.classList.contains('local'));
+    const now = performance.now();
+    const held =
+      this.#featured !== null && tiles.includes(this.#featured) && now - this.#featuredAt < FEATURE_HOLD_MS;
+    const next = screen ?? (held ? undefined : speaking);
+    if (next && next !== this.#featured) {
+      this.#featured = next;
+      this.#featuredAt = now;
+      if (!screen) {
+        // Look again when the hold ends: the speaker may have changed meanwhile.
+        setTimeout(() => this.schedule(), FEATURE_HOLD_MS);
+      }
     }
-    if (!this.#featured || !tiles.includes(this.#featured)) {
-      // Nobody has spoken yet: the first remote participant, else ourselves.
+    if (!this.#featured || !tiles.includes(this.#featured) || this.#featured.classList.contains('local')) {
+      // Nobody else has spoken yet: the first remote participant, else ourselves.
       this.#featured = tiles.find((t) => !t.classList.contains('local')) ?? tiles[0] ?? null;
     }
     const speakerMode = this.#mode === 'speaker' && tiles.length > 1;
