@@ -207,6 +207,10 @@ export class AgentRole {
     c.turn.enabled = false; // the agent's process runs the host's one coturn
     c.signal.port = 0;
     c.signal.host = '127.0.0.1';
+    // Its /metrics and /healthz stay plain HTTP on loopback, whatever certificate the main port has.
+    delete c.signal.cert;
+    delete c.signal.key;
+    c.signal.tlsselfsigned = false;
     const range = this.#config.webrtc.portrange;
     if (range) {
       c.webrtc.portrange = portSlice(range, this.count, index);

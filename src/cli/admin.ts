@@ -129,6 +129,18 @@ interface RoomJson {
   maxPeers?: number;
 }
 
+function tlsOn(c: { signal: { cert?: string | undefined; tlsselfsigned: boolean } }): boolean {
+  return c.signal.cert !== undefined || c.signal.tlsselfsigned;
+}
+
+/** A certificate Node does not trust (self-signed): how to make the CLI trust it. */
+function certHint(err: unknown, datadir: string): string {
+  const code = ((err as Error).cause as NodeJS.ErrnoException | undefined)?.code ?? '';
+  return /SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/.test(code)
+    ? ` (${code}: for a self-signed certificate set NODE_EXTRA_CA_CERTS=${datadir}/tls/cert.pem)`
+    : '';
+}
+
 export interface ApiClientOptions {
   url?: string;
   config?: string;
@@ -143,7 +155,10 @@ export interface ApiClient {
   fetch(method: string, path: string): Promise<Response>;
 }
 
-/** A REST client signed as the superservice (MAuth), for `--url` or `http://<[signal] host>:<port>`. */
+/**
+ * A REST client signed as the superservice (MAuth), for `--url` or `http(s)://<[signal] host>:<port>`
+ * (https when the configuration has a certificate).
+ */
 export async function apiClient(o: ApiClientOptions): Promise<ApiClient> {
   const k = await keys(o.config);
   if (!k.superserviceId || !k.superserviceKey) {
@@ -157,7 +172,7 @@ export async function apiClient(o: ApiClientOptions): Promise<ApiClient> {
   const base = (
     o.url ??
     env(ENV.url) ??
-    `http://${host.includes(':') ? `[${host}]` : host}:${k.config.signal.port}`
+    `${tlsOn(k.config) ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${k.config.signal.port}`
   ).replace(/\/+$/, '');
   const send = async (method: string, path: string, body?: unknown): Promise<Response> => {
     const headers: Record<string, string> = {
@@ -174,7 +189,7 @@ export async function apiClient(o: ApiClientOptions): Promise<ApiClient> {
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
       });
     } catch (err) {
-      throw new CliError(`cannot reach ${base}: ${(err as Error).message}`);
+      throw new CliError(`cannot reach ${base}: ${(err as Error).message}${certHint(err, k.datadir)}`);
     }
     if (res.status >= 400) {
       const text = await res.text();

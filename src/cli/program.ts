@@ -62,11 +62,33 @@ variables SWITCHBOARD_SUPERSERVICE_ID and SWITCHBOARD_SUPERSERVICE_KEY, from
 generated them, from <[api] datadir>/secrets.json (datadir of --config, default
 ./data; relative to the working directory, as the server resolves it). It calls
 --url, else SWITCHBOARD_URL, else http://<[signal] host>:<[signal] port>
-(127.0.0.1 for a wildcard host).`;
+(127.0.0.1 for a wildcard host; https:// with [signal] cert or tlsselfsigned:
+for a self-signed certificate, set NODE_EXTRA_CA_CERTS to its cert.pem).`;
 
 const EXIT_HELP = `
 Exit codes: 0 done; 1 an error (the message is on stderr); 2 an invalid
 configuration file.`;
+
+/** What `start` prints once listening: where to open the page, and the certificate to compare. */
+function startBanner(sb: Switchboard): string {
+  const [local, ...lan] = sb.urls;
+  const lines = [`Switchboard is running: open ${local} in two browser tabs (Ctrl-C to stop)`];
+  if (sb.signal && lan.length > 0) {
+    lines.push(
+      sb.tls
+        ? `From other machines: ${lan.join(', ')}`
+        : `From other machines (${lan.join(', ')}) browsers give camera and microphone only over HTTPS: ` +
+            'start with --tls-self-signed, or see docs/deployment.md',
+    );
+  }
+  if (sb.tls?.selfSigned) {
+    lines.push(
+      `Self-signed certificate ${sb.tls.certPath}, SHA-256 fingerprint\n  ${sb.tls.fingerprint256}\n` +
+        'Browsers warn once per address: check that the fingerprint they show is this one, then accept.',
+    );
+  }
+  return lines.join('\n');
+}
 
 /** The whole command line, not yet run: `await buildProgram().parseAsync(process.argv)`. */
 export function buildProgram(): Command {
@@ -85,6 +107,10 @@ configuration file (one line per problem, naming the key).`,
     .option('-c, --config <file>', 'ION-style TOML configuration file')
     .option('-r, --role <roles>', `comma-separated roles to run (${ALL_ROLES.join(',')})`, parseRoles)
     .option('-p, --port <port>', 'HTTP/WebSocket port (overrides [signal] port)', parsePort)
+    .option(
+      '--tls-self-signed',
+      'serve HTTPS and WSS with a self-signed certificate kept in <datadir>/tls/ (sets [signal] tlsselfsigned)',
+    )
     .addHelpText(
       'after',
       `
@@ -95,7 +121,16 @@ and Redis).
 One HTTP port serves / (the demo page), /ws (signalling, WebSocket), /api (the
 REST API; its OpenAPI document is /api/openapi.json), /metrics (Prometheus),
 /healthz, /sdk/switchboard.js (the browser SDK) and /ice (the client's ICE
-servers).
+servers). With [signal] cert and key, or --tls-self-signed, all of it is
+HTTPS and WSS on that port (browsers give camera and microphone only to
+https:// pages, or to localhost).
+
+--tls-self-signed is for trying the server from phones and other machines of a
+LAN: it makes a certificate for localhost, 127.0.0.1, this host's name and its
+IPv4 addresses on first start, keeps it in <[api] datadir>/tls/ (cert.pem,
+key.pem) and reuses it while valid, so a browser's exception holds across
+restarts. It prints the certificate's SHA-256 fingerprint (compare it with the
+one the browser shows before accepting the warning) and the https:// URLs.
 
 Signals: SIGINT closes every peer and exits at once. SIGTERM first drains the
 media node (its clients are told to reconnect and move to another node; at
@@ -108,12 +143,20 @@ naming the key:
   sfu.toml: router.maxbandwith: unknown key
   sfu.toml: webrtc.portrange: expected [min, max] with min < max`,
     )
-    .action(async (opts: { config?: string; role?: RoleName[]; port?: number }) => {
+    .action(async (opts: { config?: string; role?: RoleName[]; port?: number; tlsSelfSigned?: boolean }) => {
       let sb: Switchboard;
       try {
         const config = await loadConfig(opts.config);
         if (opts.port !== undefined) {
           config.signal.port = opts.port;
+        }
+        if (opts.tlsSelfSigned) {
+          if (config.signal.cert !== undefined) {
+            throw new ConfigError([
+              '--tls-self-signed: the configuration has [signal] cert and key; use one or the other',
+            ]);
+          }
+          config.signal.tlsselfsigned = true;
         }
         sb = await Switchboard.start(config, opts.role ? { roles: opts.role } : {});
       } catch (err) {
@@ -124,7 +167,7 @@ naming the key:
         console.error(`switchboard: failed to start: ${err instanceof Error ? err.message : String(err)}`);
         process.exit(1);
       }
-      console.log(`Switchboard is running: open ${sb.url} in two browser tabs (Ctrl-C to stop)`);
+      console.log(startBanner(sb));
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) {

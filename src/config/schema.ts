@@ -268,9 +268,47 @@ const signalSection = z
         'Where clients reach the signal role, e.g. `https://meet.example.com` behind a proxy. Licode ' +
           'tokens (Nuve `createToken`) carry its host and port, and erizo.js connects there; unset, a token names the Host the REST request used, with the port it arrived on.',
       ),
+    cert: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'TLS certificate (PEM file, the chain after it when there is one) of the HTTP and WebSocket ' +
+          'listener: with `key`, everything on `port` (`/`, `/ws`, `/api`, `/whip`, `/dashboard`, ' +
+          '`/metrics`, ...) is served over HTTPS and WSS only. Unset: plain HTTP (as behind a reverse ' +
+          'proxy that terminates TLS). Read at start; an unreadable or invalid file stops the start.',
+      ),
+    key: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Private key (PEM file, unencrypted) of `cert`; `cert` and `key` go together.'),
+    tlsselfsigned: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Serve HTTPS and WSS with a self-signed certificate for trials on a LAN (`switchboard start ' +
+          '--tls-self-signed`): made on first start for localhost, 127.0.0.1, the host name and its ' +
+          'IPv4 addresses, kept in `<datadir>/tls/` and reused while valid and still naming them; its ' +
+          'SHA-256 fingerprint is logged at start. Exclusive with `cert` and `key`.',
+      ),
     limits: signalLimitsSection.prefault({}),
     grpc: signalGrpcSection.prefault({}),
     jwt: signalJwtSection.prefault({}),
+  })
+  .superRefine((s, ctx) => {
+    if ((s.cert === undefined) !== (s.key === undefined)) {
+      const [missing, given] = s.cert === undefined ? ['cert', 'key'] : ['key', 'cert'];
+      ctx.addIssue({
+        code: 'custom',
+        message: `required with signal.${given} (both PEM files, or neither)`,
+        path: [missing],
+      });
+    }
+  })
+  .refine((s) => !s.tlsselfsigned || s.cert === undefined, {
+    message: 'exclusive with signal.cert and signal.key: pick one certificate',
+    path: ['tlsselfsigned'],
   })
   .describe('The signal role: the HTTP and WebSocket listener clients connect to.');
 

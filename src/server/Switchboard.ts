@@ -19,6 +19,8 @@ import { buildDashboardAssets } from './dashboardAssets.ts';
 import { buildDemoAssets } from './demoAssets.ts';
 import { PersistentMemoryStore } from './PersistentMemoryStore.ts';
 import { keepSecrets, resolveSecrets, writeSecretsFile, type Secrets } from './secrets.ts';
+import { localNames } from './selfSignedCert.ts';
+import { tlsCredentials, type TlsCredentials } from './tlsCredentials.ts';
 
 export type RoleName = 'signal' | 'registry' | 'sfu' | 'room' | 'api';
 export const ALL_ROLES: readonly RoleName[] = ['signal', 'registry', 'sfu', 'room', 'api'];
@@ -62,6 +64,11 @@ export class Switchboard {
   readonly secrets: Secrets;
   /** coturn, run for this media node's clients with `[turn] enabled` (sfu role only). */
   readonly turn: TurnServer | undefined;
+  /**
+   * The certificate of the listener (`[signal] cert`/`key` or `tlsselfsigned`): then everything on the
+   * port is HTTPS and WSS. Undefined: plain HTTP.
+   */
+  readonly tls: Omit<TlsCredentials, 'cert' | 'key'> | undefined;
   #stopKeepingSecrets: (() => void) | undefined;
   #closed = false;
   #metrics: Metrics | undefined;
@@ -73,8 +80,15 @@ export class Switchboard {
     store: Store,
     roles: readonly RoleName[],
     secrets: Secrets,
+    tls: TlsCredentials | undefined,
   ) {
     this.config = config;
+    this.tls = tls && {
+      certPath: tls.certPath,
+      fingerprint256: tls.fingerprint256,
+      validTo: tls.validTo,
+      ...(tls.selfSigned ? { selfSigned: tls.selfSigned } : {}),
+    };
     this.app = app;
     this.bus = bus;
     this.store = store;
@@ -103,7 +117,11 @@ export class Switchboard {
       throw new ConfigError(unsupported);
     }
     setLogLevel(logLevel(config));
+    const datadir = resolve(config.api.datadir);
+    const tls = await tlsCredentials(config, datadir);
     const app = Fastify({
+      // One port for everything: with a certificate the page, /ws, /api, /whip, /metrics are all TLS.
+      ...(tls ? { https: { cert: tls.cert, key: tls.key } } : {}),
       // Requests are not logged at info: signalling and metrics scrapes would drown everything else.
       loggerInstance: logger.child({ role: 'http' }, { level: 'warn' }),
       bodyLimit: 1024 * 1024,
@@ -122,7 +140,6 @@ export class Switchboard {
     });
     const roles = opts.roles ?? ALL_ROLES;
     const name = `switchboard ${roles.join(',')} pid ${process.pid}`;
-    const datadir = resolve(config.api.datadir);
     // Without Redis, the in-memory Store keeps rooms, services and secrets in the data folder.
     let store = opts.store;
     if (!store && config.redis.addrs.length === 0) {
@@ -150,7 +167,7 @@ export class Switchboard {
         throw err;
       },
     );
-    const sb = new Switchboard(config, app, backbone.bus, backbone.store, roles, resolved.secrets);
+    const sb = new Switchboard(config, app, backbone.bus, backbone.store, roles, resolved.secrets, tls);
     sb.#stopKeepingSecrets = keepSecrets(config, backbone.bus, backbone.store, resolved);
     try {
       await sb.#routes();
@@ -175,6 +192,22 @@ export class Switchboard {
 
   /** Tells the operator what they need once: generated credentials, and that anyone can join. */
   async #announce(r: Awaited<ReturnType<typeof resolveSecrets>>, datadir: string): Promise<void> {
+    if (this.tls) {
+      const { certPath, fingerprint256, validTo, selfSigned } = this.tls;
+      logger.info(
+        { certPath, fingerprint256, validTo: validTo.toISOString(), urls: this.urls },
+        selfSigned
+          ? `serving HTTPS and WSS with a self-signed certificate (${selfSigned.created ? 'made now' : 'reused'}): ` +
+              'browsers warn once; compare its SHA-256 fingerprint before accepting it'
+          : 'serving HTTPS and WSS',
+      );
+      if (validTo.getTime() < Date.now()) {
+        logger.warn(
+          { certPath, validTo: validTo.toISOString() },
+          'the TLS certificate has expired: browsers refuse it',
+        );
+      }
+    }
     if (Object.keys(r.generated).length > 0) {
       await writeSecretsFile(datadir, r.generated).catch((err: unknown) =>
         logger.warn({ err, datadir }, 'could not write secrets.json (the CLI reads generated keys from it)'),
@@ -198,11 +231,25 @@ export class Switchboard {
     return (this.app.server.address() as AddressInfo).port;
   }
 
-  /** The HTTP base URL; a wildcard bind address is shown as localhost. */
+  /** The base URL, `https://` with a certificate; a wildcard bind address is shown as localhost. */
   get url(): string {
     const host = this.config.signal.host;
-    const shown = host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
-    return `http://${shown}:${this.port}`;
+    return this.#urlOf(host === '0.0.0.0' || host === '::' ? 'localhost' : host);
+  }
+
+  /**
+   * Every base URL clients may use: `url`, then for a wildcard bind address one per non-loopback IPv4
+   * address of this machine (what another machine of the LAN types in).
+   */
+  get urls(): string[] {
+    const host = this.config.signal.host;
+    const lan =
+      host === '0.0.0.0' || host === '::' ? localNames().ips.filter((ip) => ip !== '127.0.0.1') : [];
+    return [this.url, ...lan.map((ip) => this.#urlOf(ip))];
+  }
+
+  #urlOf(host: string): string {
+    return `${this.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${this.port}`;
   }
 
   /**

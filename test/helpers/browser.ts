@@ -37,6 +37,8 @@ export interface LaunchOptions {
   /** Another launcher, e.g. a wrapper that runs Chromium in another network namespace (shapedLink.ts). */
   executablePath?: string;
   extraArgs?: string[];
+  /** Accept any server certificate (a self-signed https:// server); default false. */
+  ignoreHTTPSErrors?: boolean;
 }
 
 export async function launchBrowser(opts: LaunchOptions = {}): Promise<TestBrowser> {
@@ -48,6 +50,7 @@ export async function launchBrowser(opts: LaunchOptions = {}): Promise<TestBrows
       headless: true,
       args: [...CHROMIUM_ARGS, ...(opts.extraArgs ?? [])],
       permissions: ['camera', 'microphone'],
+      ...(opts.ignoreHTTPSErrors ? { ignoreHTTPSErrors: true } : {}),
     });
   } catch (err) {
     await rm(userDataDir, { recursive: true, force: true });

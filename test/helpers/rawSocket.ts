@@ -52,9 +52,15 @@ export class RawSocket {
     });
   }
 
-  /** `autoPong: false` leaves the server's pings unanswered, like a client that vanished without a FIN. */
-  static async connect(url: string, o: { autoPong?: boolean } = {}): Promise<RawSocket> {
-    const ws = new WebSocket(url, { autoPong: o.autoPong ?? true });
+  /**
+   * `autoPong: false` leaves the server's pings unanswered, like a client that vanished without a FIN;
+   * `ca` trusts that PEM certificate for a `wss://` URL (a self-signed server).
+   */
+  static async connect(url: string, o: { autoPong?: boolean; ca?: string } = {}): Promise<RawSocket> {
+    const ws = new WebSocket(url, {
+      autoPong: o.autoPong ?? true,
+      ...(o.ca !== undefined ? { ca: o.ca } : {}),
+    });
     await new Promise<void>((resolve, reject) => {
       ws.once('open', resolve);
       ws.once('error', reject);

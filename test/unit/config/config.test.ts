@@ -144,6 +144,7 @@ await test('a full ION sfu.toml parses with the values it sets', () => {
       port: 7001,
       maxmessagesize: 65536,
       allowedorigins: ['https://example.com'],
+      tlsselfsigned: false,
       limits: DEFAULT_LIMITS, // an ION file has no [signal.limits]
       grpc: { enabled: false, port: 5551 },
       jwt: { enabled: false, key_type: 'HMAC' },
@@ -217,6 +218,7 @@ await test('an empty document yields the documented defaults', () => {
     port: 7000,
     maxmessagesize: 1048576,
     allowedorigins: [],
+    tlsselfsigned: false,
     limits: DEFAULT_LIMITS,
     grpc: { enabled: false, port: 5551 },
     jwt: { enabled: false, key_type: 'HMAC' },
