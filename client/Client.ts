@@ -474,7 +474,8 @@ export class Client extends Emitter<ClientEvents> {
       }
       this.#published.delete(id);
       for (const transceiver of entry.transceivers) {
-        if (transceiver.sender.track) {
+        // A sender of the PC a reconnect replaced is gone with it (the stream is not republished).
+        if (transceiver.sender.track && this.publisher.getSenders().includes(transceiver.sender)) {
           this.publisher.removeTrack(transceiver.sender);
         }
       }

@@ -105,8 +105,11 @@ export class ScreenShare extends Emitter<ScreenShareEvents> {
     }
     this.#stream = undefined;
     const client = this.meeting.client;
-    if (!client.closed) {
+    try {
       client.unpublish(stream);
+    } catch (err) {
+      // Closed meanwhile: nothing is sent any more.
+      void err;
     }
     stop(stream);
     if (tellRoom && client.state === 'joined') {

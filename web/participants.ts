@@ -98,7 +98,8 @@ export function mountParticipants(meeting: Meeting, options: PeopleOptions): () 
     if (changed && track?.enabled) {
       track.enabled = false;
       options.onLocalMuted();
-      options.status('The host muted your microphone');
+      // After the page's own roster line, which the same roster change rewrites.
+      setTimeout(() => options.status('The host muted your microphone'), 0);
     }
   }
 
