@@ -33,6 +33,11 @@ export class Session extends TypedEmitter<SessionEvents> {
   readonly #audioTimer: NodeJS.Timeout;
   #rosterTimer: NodeJS.Timeout | undefined;
   #closed = false;
+  /**
+   * The participant who publishes stream `streamId` of peer `owner`: its member, except for a relay
+   * peer, whose streams are other nodes' participants' (the sfu role knows them from the relay roster).
+   */
+  publisherOf: (owner: Peer, streamId: string) => string = (owner) => owner.member;
 
   constructor(id: string, audio: { threshold: number; intervalMs: number; filter: number }) {
     super();
@@ -82,7 +87,7 @@ export class Session extends TypedEmitter<SessionEvents> {
         continue;
       }
       for (const r of other.receivers) {
-        if (peer.wants(r, other.member)) {
+        if (peer.wants(r, this.publisherOf(other, r.streamId))) {
           peer.subscriber.addDownTrack(r);
         }
       }
@@ -240,6 +245,18 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.removeAllListeners();
   }
 
+  /**
+   * Gives the peers that receive one participant only (WHEP viewers) the tracks they want now: a
+   * relayed track's publisher becomes known when the relay roster names it, after the track came.
+   */
+  refill(): void {
+    for (const peer of this.#peers.values()) {
+      if (peer.subscribes.member !== undefined && !peer.closed) {
+        this.#fillSlots(peer);
+      }
+    }
+  }
+
   /** Offers `peer` every track of the others it wants (addDownTrack skips those it has). */
   #fillSlots(peer: Peer): void {
     for (const other of this.#peers.values()) {
@@ -248,7 +265,11 @@ export class Session extends TypedEmitter<SessionEvents> {
         continue;
       }
       for (const r of other.receivers) {
-        if (!r.closed && peer.wants(r, other.member) && !peer.subscriber.downTrackOf(r)) {
+        if (
+          !r.closed &&
+          peer.wants(r, this.publisherOf(other, r.streamId)) &&
+          !peer.subscriber.downTrackOf(r)
+        ) {
           peer.subscriber.addDownTrack(r);
         }
       }
@@ -261,7 +282,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       r.once('close', () => this.#audio.removeStream(r.streamId));
     }
     for (const other of this.#peers.values()) {
-      if (other !== owner && other.wants(r, owner.member)) {
+      if (other !== owner && other.wants(r, this.publisherOf(owner, r.streamId))) {
         other.subscriber.addDownTrack(r);
       }
     }

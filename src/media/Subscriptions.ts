@@ -69,6 +69,11 @@ export class Subscriptions {
     return new Subscriptions(true, [], false, false, member);
   }
 
+  /** The one participant it receives (a WHEP viewer of one participant), or undefined. */
+  get member(): string | undefined {
+    return this.#member;
+  }
+
   /** Whether the peer receives `t`, a track of participant `from`. */
   wants(t: SubscribableTrack, from?: string): boolean {
     if (this.#excluded.has(t.trackId) || (this.#member !== undefined && from !== this.#member)) {

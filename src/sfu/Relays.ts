@@ -146,6 +146,16 @@ export class Relays {
     });
   }
 
+  /**
+   * The participant (uid) that publishes stream `streamId` which relay peer `peer` carries, from the
+   * roster its far node reported; undefined while it has not reported that stream.
+   */
+  publisherOf(session: Session, peer: Peer, streamId: string): string | undefined {
+    const link = this.#links.get(session.id);
+    const list = link?.peer === peer ? link.remoteRoster : this.#inbound.get(peer)?.roster;
+    return list?.find((p) => p.streams.some((s) => s.streamId === streamId))?.uid;
+  }
+
   /** An inbound relay peer reported its node's clients. */
   setInboundRoster(peer: Peer, peers: Participant[]): void {
     const i = this.#inbound.get(peer);
@@ -169,6 +179,8 @@ export class Relays {
     if (session.closed) {
       return;
     }
+    // A relayed track's publisher may be known only now (WHEP viewers of one participant wait for it).
+    session.refill();
     const local = this.#o.visible(
       session,
       session.participants().filter((p) => !isRelayUid(p.uid)),

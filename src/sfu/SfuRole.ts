@@ -147,6 +147,10 @@ export class SfuRole {
     // Rosters cross relay links: Relays.broadcastRoster merges what the other nodes report.
     this.sfu.on('participants', (session) => this.#relays.broadcastRoster(session));
     this.sfu.on('session', (session) => {
+      // A relay peer's tracks are other nodes' participants': its roster names them (WHEP viewers of
+      // one participant, Subscriptions.viewer, match by that uid).
+      session.publisherOf = (owner, streamId) =>
+        owner.relay ? (this.#relays.publisherOf(session, owner, streamId) ?? owner.member) : owner.member;
       session.once('close', () => {
         this.#publishRoster(session.id, []);
         void this.#release(session.id);

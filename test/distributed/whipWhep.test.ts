@@ -11,6 +11,7 @@ import { startNats, startRedis, type NatsServer, type RedisServer } from '../hel
 import { waitFor } from '../helpers/waitFor.ts';
 import { WhepViewer } from '../helpers/whepViewer.ts';
 import { WhipPublisher } from '../helpers/whipPublisher.ts';
+import { WrtcPeer, wsUrlOf } from '../helpers/wrtcPeer.ts';
 
 const ROOM = 'whip-across';
 
@@ -93,5 +94,48 @@ void describe('WHIP and WHEP across signal instances', { timeout: 120_000 }, () 
       },
     );
     await waitFor(() => signals[0]!.signal!.connections === 0, { what: 'signal 1 to forget the session' });
+  });
+});
+
+// A WHEP player of one participant, placed on a node that only relays the room: the relayed tracks
+// arrive on the relay peer, whose roster names their publisher (they used to match nobody there).
+void describe('WHEP of one participant on a relaying node', { timeout: 120_000 }, () => {
+  let nats: NatsServer | undefined;
+  let redis: RedisServer | undefined;
+  let cluster: TestCluster | undefined;
+  let carol: WrtcPeer | undefined;
+  let viewer: WhepViewer | undefined;
+
+  before(async () => {
+    nats = await startNats();
+    redis = await startRedis();
+    cluster = new TestCluster(nats, redis);
+    await cluster.start('registry', 'room');
+  });
+
+  after(async () => {
+    viewer?.close();
+    await carol?.close();
+    await cluster?.close();
+    await nats?.stop();
+    await redis?.stop();
+  });
+
+  void it("the player on node B decodes carol's video, published on node A", async () => {
+    const front = await cluster!.start('signal');
+    const a = await cluster!.startWith((c) => (c.sfu.maxpeers = 1), 'sfu');
+    carol = await WrtcPeer.connect(wsUrlOf(front.url), 'carol');
+    await carol.join('relayed-whep', 'carol');
+    await carol.publish();
+    const b = await cluster!.start('sfu');
+    viewer = new WhepViewer();
+    const played = await viewer.play(`${front.url}/whep/rooms/relayed-whep/participants/carol`);
+    assert.equal(played.status, 201, played.body);
+    assert.equal(await cluster!.roomOwner('relayed-whep'), a.sfu!.nodeId);
+    const onB = () =>
+      [...b.sfu!.sfu.sessions].some((s) => [...s.peers].some((p) => p.subscribes.member === 'carol'));
+    assert.ok(onB(), 'the player is on node B (A takes one peer)');
+    const v = viewer;
+    await waitFor(() => v.frames > 20, { timeout: 30_000, what: "the player on B to decode carol's video" });
   });
 });
