@@ -1,4 +1,4 @@
-// The demo page as a meeting app (issue #19), in headless Chromium with two fake cameras: the pre-join
+// The demo page as a meeting app (issue #19), in headless Chromium with three fake cameras: the pre-join
 // preview shows video and remembers the name; three participants fit the window in grid and speaker view
 // at 1280x720 and 390x844 with every control visible (screenshots in test-output/meeting/; with
 // SB_DOC_IMAGES=1 also docs/images/meeting-grid.png and meeting-phone.png, the README's); switching the
@@ -59,8 +59,9 @@ void describe('meeting page', { timeout: 300_000 }, () => {
 
   before(async () => {
     sb = await startSwitchboard();
-    // Two fake cameras (and Chromium's fake microphones), so the camera can be switched in a call.
-    browser = await launchBrowser({ extraArgs: ['--use-fake-device-for-media-stream=device-count=2'] });
+    // Three fake cameras, so the camera can be switched in a call. Chromium's second fake camera sends
+    // Y16 (a depth format no encoder takes: the video stops); the third sends MJPEG like a webcam.
+    browser = await launchBrowser({ extraArgs: ['--use-fake-device-for-media-stream=device-count=3'] });
     await mkdir(OUTPUT, { recursive: true });
   });
 
@@ -121,6 +122,13 @@ void describe('meeting page', { timeout: 300_000 }, () => {
       what: 'two cameras in the picker',
     });
     assert.ok((await alice.locator('#mic-select option').count()) >= 1, 'a microphone is listed');
+    // Chromium's fake microphone beeps: the meter moves.
+    await waitFor(
+      async () =>
+        Number(await alice.evaluate<string>(`document.getElementById('mic-level').dataset.level || '0'`)) >
+        0.01,
+      { timeout: TIMEOUT, what: 'the microphone level meter to move' },
+    );
     await alice.fill('#name', 'Alice');
     await alice.reload();
     await waitFor(async () => (await alice.inputValue('#name')) === 'Alice', {
@@ -266,12 +274,13 @@ void describe('meeting page', { timeout: 300_000 }, () => {
       `window.sb.client.localStreams[0].getVideoTracks()[0].getSettings().deviceId`,
     );
     await alice.click('#devices');
-    await waitFor(async () => (await alice.locator('#call-camera option').count()) >= 2, {
+    await waitFor(async () => (await alice.locator('#call-camera option').count()) >= 3, {
       timeout: TIMEOUT,
-      what: 'two cameras in the device panel',
+      what: 'the cameras in the device panel',
     });
+    // The last camera (fake_device_2, MJPEG): see before().
     const other = await alice.evaluate<string>(
-      `Array.from(document.querySelectorAll('#call-camera option')).map((o) => o.value).find((v) => v !== ${JSON.stringify(before)})`,
+      `Array.from(document.querySelectorAll('#call-camera option')).map((o) => o.value).filter((v) => v !== ${JSON.stringify(before)}).pop()`,
     );
     await alice.selectOption('#call-camera', other);
     await waitFor(
@@ -296,6 +305,29 @@ void describe('meeting page', { timeout: 300_000 }, () => {
     );
     await decodingGrows(bob, aliceStream, 'bob decoding alice after the switch');
     await decodingGrows(carol, await streamOf(carol, 'Alice'), 'carol decoding alice after the switch');
+  });
+
+  void it('"join with camera off" and "join muted" join with both muted in the roster', async () => {
+    const dave = await browser!.newPage('dave');
+    await dave.goto(`${sb!.url}/?room=${ROOM}`);
+    await dave.fill('#name', 'dave');
+    await waitFor(() => dave.evaluate<number>(PREVIEW_FRAMES), { timeout: TIMEOUT, what: "dave's preview" });
+    await dave.check('#join-cam-off');
+    await dave.check('#join-muted');
+    assert.equal(await dave.locator('#preview').isVisible(), false, 'the preview shows the camera off');
+    await dave.click('#join');
+    await waitFor(
+      () =>
+        alice.evaluate<boolean>(`(() => {
+          const p = window.sb.client.participants.find((x) => x.name === 'dave');
+          const s = p && p.streams[0];
+          return !!s && s.audioMuted && s.videoMuted;
+        })()`),
+      { timeout: TIMEOUT, what: "alice's roster to list dave with microphone and camera muted" },
+    );
+    assert.equal(await dave.getAttribute('#mic', 'aria-pressed'), 'true');
+    assert.equal(await dave.getAttribute('#cam', 'aria-pressed'), 'true');
+    await dave.close();
   });
 
   void it('?codec=av1 is refused in words (the server forwards no AV1), not published as VP8', async () => {
