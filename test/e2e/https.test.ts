@@ -67,6 +67,10 @@ void describe(
         assert.equal(state.notice, null, 'no insecure-origin notice over https');
         assert.ok(state.sending >= 2, `${who} sends a live camera and microphone track`);
       }
+      // Two publishing pages are the heaviest thing here: the next test runs without them.
+      for (const page of pages) {
+        await page.close();
+      }
     });
 
     void it('over plain http:// the page says why it cannot send, joins to watch, and decodes a publisher', async () => {
