@@ -1,41 +1,20 @@
 // The demo page's meeting features in headless Chromium (fake camera and microphone), three
 // participants: screen sharing, chat, the people list with host mute and remove, room lock, stats.
+// getDisplayMedia is the real one: with --use-fake-ui-for-media-stream and
+// --use-fake-device-for-media-stream headless Chromium picks its fake screen ("screen:-3:0", 1280x720).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
+import { signToken } from '../../src/protocol/tokens.ts';
 import { launchBrowser, type TestBrowser } from '../helpers/browser.ts';
 import { inboundStats, remoteTiles } from '../helpers/pageStats.ts';
 import { startSwitchboard, type RunningSwitchboard } from '../helpers/server.ts';
 import { waitFor } from '../helpers/waitFor.ts';
 
-const MEDIA_TIMEOUT = 30000;
+const MEDIA_TIMEOUT = 45000;
 const ROOM = 'meeting-e2e';
 
-/**
- * The screen the page shares: headless Chromium has no display to capture, so getDisplayMedia is
- * replaced by a moving canvas (the page and the SDK run as they would with a real screen).
- */
-const FAKE_DISPLAY = `(() => {
-  if (!navigator.mediaDevices) return;
-  navigator.mediaDevices.getDisplayMedia = async () => {
-    const canvas = document.createElement('canvas');
-    canvas.width = 1280;
-    canvas.height = 720;
-    const ctx = canvas.getContext('2d');
-    let n = 0;
-    setInterval(() => {
-      n++;
-      ctx.fillStyle = 'hsl(' + (n * 7) % 360 + ', 60%, 40%)';
-      ctx.fillRect(0, 0, 1280, 720);
-      ctx.fillStyle = '#fff';
-      ctx.font = '64px sans-serif';
-      ctx.fillText('slide ' + n, 100 + (n % 50) * 10, 360);
-    }, 66);
-    return canvas.captureStream(15);
-  };
-})()`;
-
-void describe('demo page meeting features', { timeout: 240_000 }, () => {
+void describe('demo page meeting features', { timeout: 360_000 }, () => {
   let sb: RunningSwitchboard | undefined;
   let browser: TestBrowser | undefined;
   let alice: Page;
@@ -43,15 +22,21 @@ void describe('demo page meeting features', { timeout: 240_000 }, () => {
   let carol: Page;
   const uid: Record<string, string> = {};
 
-  async function openDemo(name: string): Promise<Page> {
+  /** `token`: joins with it (its identity is the uid), else with the page's dev token. */
+  async function openDemo(name: string, token?: string): Promise<Page> {
     const page = await browser!.newPage(name);
-    await page.addInitScript(FAKE_DISPLAY);
-    await page.goto(`${sb!.url}/?room=${ROOM}&name=${name}&autojoin=1`);
+    const withToken = token === undefined ? '' : `&token=${token}`;
+    await page.goto(`${sb!.url}/?room=${ROOM}&name=${name}&autojoin=1${withToken}`);
     await waitFor(() => page.evaluate<boolean>('window.sb.joined === true'), {
       timeout: MEDIA_TIMEOUT,
       what: `${name}'s page to join`,
     });
-    uid[name] = await page.evaluate<string>('window.sb.client.uid');
+    // The room's uid: a token's identity, else the page's own.
+    uid[name] = await waitFor(() =>
+      page.evaluate<string | null>(
+        `document.querySelector('.person[data-role] .person-name')?.textContent?.endsWith('(you)') ? document.querySelector('.person').getAttribute('data-uid') : null`,
+      ),
+    );
     return page;
   }
 
@@ -84,7 +69,17 @@ void describe('demo page meeting features', { timeout: 240_000 }, () => {
   before(async () => {
     sb = await startSwitchboard();
     browser = await launchBrowser();
-    alice = await openDemo('alice'); // the first in the room: its host (anonymous mode)
+    // alice hosts by her token's roomAdmin grant (the first in an anonymous room hosts it too, until
+    // she reconnects: a loaded machine may fail ICE, and then whoever rejoins first hosts).
+    const aliceToken = await signToken({
+      secret: sb.secrets.authSecret,
+      identity: 'alice',
+      room: ROOM,
+      name: 'alice',
+      ttlSeconds: 600,
+      grants: { roomAdmin: true },
+    });
+    alice = await openDemo('alice', aliceToken);
     bob = await openDemo('bob');
     carol = await openDemo('carol');
     for (const [page, who] of [
@@ -126,7 +121,10 @@ void describe('demo page meeting features', { timeout: 240_000 }, () => {
           return n !== null && n > 10 ? n : undefined;
         },
         { timeout: MEDIA_TIMEOUT, what: `${who}'s page to decode 10 frames of the screen` },
-      );
+      ).catch(async (err: unknown) => {
+        const stats = JSON.stringify(await inboundStats(page));
+        throw new Error(`${String(err)}; screen frames ${await screenFrames(page)}; inbound ${stats}`);
+      });
       await waitFor(async () => ((await screenFrames(page)) ?? 0) > first + 10, {
         timeout: MEDIA_TIMEOUT,
         what: `${who}'s screen frames to keep advancing`,
