@@ -198,7 +198,7 @@ async function join(room: string, name: string): Promise<void> {
   });
   client.on('close', onClose);
   // The SDK rejoins by itself when the server asks (`reconnect`: its media node drains or died) or the
-  // connection drops; remote tiles go and come back with the new connection.
+  // connection drops; meanwhile the page and its tiles show "Reconnecting…" (see onStreamGone).
   client.on('reconnecting', () => {
     setStatus('Connection lost: reconnecting…');
     setReconnecting(true);
