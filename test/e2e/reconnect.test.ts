@@ -1,6 +1,7 @@
 // The demo page (our SDK) in headless Chromium rejoins by itself: two pages meet on one of two media
 // nodes of a NATS + Redis cluster; that node drains (SIGTERM's path), the server tells the pages to
-// `reconnect`, and both rejoin the same room on the other node and decode each other again.
+// `reconnect`, and both rejoin the same room on the other node and decode each other again; meanwhile
+// the page showed "Reconnecting…" (banner and tiles), and nothing of it is left once rejoined.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
@@ -60,6 +61,17 @@ void describe('the demo page reconnects by itself', { timeout: 180_000 }, () => 
     const owner = sfus.find((s) => s.sfu!.sfu.getSession(ROOM))!;
     const other = sfus.find((s) => s !== owner)!;
     const tilesBefore = await Promise.all(pages.map(([p]) => remoteTiles(p)));
+    // Note whether the page ever shows the reconnecting state (it may last a fraction of a second).
+    for (const [page] of pages) {
+      await page.evaluate(`(() => {
+        window.sawReconnecting = { banner: false, tile: false };
+        const look = () => {
+          if (!document.getElementById('reconnecting').hidden) window.sawReconnecting.banner = true;
+          if (document.querySelector('.tile.remote.reconnecting')) window.sawReconnecting.tile = true;
+        };
+        new MutationObserver(look).observe(document.getElementById('conference'), { attributes: true, subtree: true });
+      })()`);
+    }
     await owner.drain();
     await waitFor(
       () => [...(other.sfu!.sfu.getSession(ROOM)?.peers ?? [])].filter((p) => !p.relay).length === 2,
@@ -69,6 +81,13 @@ void describe('the demo page reconnects by itself', { timeout: 180_000 }, () => 
     for (const [i, [page, who]] of pages.entries()) {
       assert.equal(await clientState(page), 'joined', `${who}'s client`);
       assert.equal(await page.evaluate('window.sb.error'), null, `${who}'s page shows no error`);
+      assert.deepEqual(
+        await page.evaluate('window.sawReconnecting'),
+        { banner: true, tile: true },
+        `${who}'s page showed Reconnecting…`,
+      );
+      assert.equal(await page.locator('#reconnecting').isVisible(), false, `${who}'s banner is gone`);
+      assert.equal(await page.locator('.tile.reconnecting').count(), 0, `${who}'s tiles are live again`);
       // The SDK republished the same MediaStream: the other page's tile shows the same stream again.
       assert.deepEqual(
         (await remoteTiles(page)).map((t) => t.streamId),
