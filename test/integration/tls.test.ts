@@ -5,14 +5,16 @@ import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
-import { get } from 'node:https';
+import { request } from 'node:https';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { ConfigError, parseConfig } from '../../src/config/index.ts';
+import { decodeLicodeToken } from '../../src/protocol/tokens.ts';
 import { localNames, selfSignedCert, type SelfSignedCert } from '../../src/server/selfSignedCert.ts';
+import { mauthHeader } from '../helpers/nuve.ts';
 import { joinFrame, RawSocket } from '../helpers/rawSocket.ts';
 import { audioOffer } from '../helpers/sdpFixtures.ts';
 import { startSwitchboard, type RunningSwitchboard } from '../helpers/server.ts';
@@ -21,18 +23,30 @@ import { wsUrlOf } from '../helpers/wrtcPeer.ts';
 
 const bin = fileURLToPath(new URL('../../bin/switchboard.js', import.meta.url));
 
-/** GET over https, trusting `ca` (a PEM certificate) when given; rejects on any TLS or socket error. */
-function httpsGet(url: string, ca?: string): Promise<{ status: number; body: string }> {
+/**
+ * A request over https, trusting `ca` (a PEM certificate) when given, with a JSON `body` if any;
+ * rejects on any TLS or socket error.
+ */
+function httpsCall(
+  method: string,
+  url: string,
+  o: { ca?: string; headers?: Record<string, string>; body?: unknown } = {},
+): Promise<{ status: number; body: string }> {
+  const json = o.body === undefined ? undefined : JSON.stringify(o.body);
+  const headers = { ...o.headers, ...(json !== undefined ? { 'content-type': 'application/json' } : {}) };
   return new Promise((resolve, reject) => {
-    const req = get(url, ca !== undefined ? { ca } : {}, (res) => {
+    const req = request(url, { method, headers, ...(o.ca !== undefined ? { ca: o.ca } : {}) }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body += chunk));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     });
     req.on('error', reject);
+    req.end(json);
   });
 }
+
+const httpsGet = (url: string, ca?: string) => httpsCall('GET', url, ca !== undefined ? { ca } : {});
 
 /** This file's temporary folder; each suite works in a subfolder of it. */
 let root = '';
@@ -78,6 +92,25 @@ void describe('HTTPS and WSS on the signal port', { timeout: 60_000 }, () => {
 
   void it('plain http on the same port gets no answer', async () => {
     await assert.rejects(fetch(`http://127.0.0.1:${sb!.port}/healthz`));
+  });
+
+  void it('a Licode token created over https says secure, with the host and port the request used', async () => {
+    const creds = { service: sb!.secrets.superserviceId, key: sb!.secrets.superserviceKey };
+    const room = await httpsCall('POST', `${sb!.url}/api/rooms`, {
+      ca: pair.cert,
+      headers: { authorization: mauthHeader(creds) },
+      body: { name: 'tls-licode' },
+    });
+    assert.equal(room.status, 200, room.body);
+    const id = (JSON.parse(room.body) as { _id: string })._id;
+    const token = await httpsCall('POST', `${sb!.url}/api/rooms/${id}/tokens`, {
+      ca: pair.cert,
+      headers: { authorization: mauthHeader(creds, { name: 'ann', role: 'presenter' }) },
+    });
+    assert.equal(token.status, 200, token.body);
+    const decoded = decodeLicodeToken(token.body);
+    assert.equal(decoded?.secure, true);
+    assert.equal(decoded?.host, `127.0.0.1:${sb!.port}`);
   });
 
   void it('/ws works as wss://: an anonymous join gets an answer', async () => {
