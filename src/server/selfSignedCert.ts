@@ -9,7 +9,6 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { hostname, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
-import { generate } from 'selfsigned';
 
 /** How long a new certificate is valid: a year, under Apple's 825-day limit for any TLS certificate. */
 const VALID_DAYS = 365;
@@ -98,6 +97,8 @@ export async function selfSignedCert(
   if (kept) {
     return kept;
   }
+  // Loaded only to make one: it takes a quarter of a second, which every CLI command would pay.
+  const { generate } = await import('selfsigned');
   const notBeforeDate = new Date(Date.now() - 60_000); // a client's clock a little behind still accepts it
   const pems = await generate(
     [{ name: 'commonName', value: `Switchboard on ${names.dns.at(-1) ?? 'localhost'}` }],
