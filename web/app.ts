@@ -230,10 +230,9 @@ async function join(room: string, name: string): Promise<void> {
     await client.join(room, uid, name === '' ? {} : { name });
     if (localStream && localStream.getTracks().length > 0) {
       client.publish(localStream, { simulcast: simulcast() });
-      for (const kind of ['audio', 'video'] as const) {
-        if (startMuted(kind)) {
-          await client.mute(kind, true).catch(() => undefined);
-        }
+      const kinds = (['audio', 'video'] as const).filter(startMuted);
+      if (kinds.length > 0) {
+        void muteWhenListed(client, localStream, kinds);
       }
     }
     form.hidden = true;
@@ -351,6 +350,36 @@ function showLocal(stream: MediaStream | null, name: string): void {
   micButton.disabled = !hasAudio;
   camButton.disabled = !hasVideo;
   localTile.classList.toggle('no-video', !hasVideo);
+  updateLocalControls();
+}
+
+/**
+ * Mutes our new stream's tracks on the server once the roster lists them: `mute` names a track the
+ * server must already receive, and `publish` only starts the renegotiation that brings it.
+ */
+async function muteWhenListed(client: Client, stream: MediaStream, kinds: MediaKind[]): Promise<void> {
+  // The roster lists a kind once the server receives that track.
+  const listed = (peers: readonly Participant[]) =>
+    peers.some((p) => p.streams.some((s) => s.streamId === stream.id && kinds.every((k) => s[k])));
+  if (!listed(client.participants)) {
+    await new Promise<void>((resolve) => {
+      const stop = [
+        client.on('participants', (peers) => listed(peers) && done()),
+        client.on('close', () => done()),
+      ];
+      function done(): void {
+        stop.forEach((off) => off());
+        resolve();
+      }
+    });
+  }
+  for (const kind of kinds) {
+    if (!client.closed) {
+      await client
+        .mute(kind, true)
+        .catch((err: unknown) => setStatus(`Could not mute: ${joinErrorText(err)}`));
+    }
+  }
   updateLocalControls();
 }
 
