@@ -307,6 +307,40 @@ void describe('meeting page', { timeout: 300_000 }, () => {
     await decodingGrows(carol, await streamOf(carol, 'Alice'), 'carol decoding alice after the switch');
   });
 
+  void it("switching alice's microphone mid-call: the sender sends the new one, bob keeps receiving her audio", async () => {
+    const mics = await alice.evaluate<string[]>(
+      `Array.from(document.querySelectorAll('#call-mic option')).map((o) => o.value)`,
+    );
+    const before = await alice.evaluate<string>(
+      `window.sb.client.localStreams[0].getAudioTracks()[0].getSettings().deviceId`,
+    );
+    const other = mics.filter((m) => m !== before).pop();
+    assert.ok(other, `a second fake microphone (listed: ${mics.length})`);
+    await alice.selectOption('#call-mic', other);
+    const sent = `(() => { const s = window.sb.client.publisher.getSenders().find((x) => x.track && x.track.kind === 'audio'); return s ? s.track.getSettings().deviceId : ''; })()`;
+    await waitFor(async () => (await alice.evaluate<string>(sent)) === other, {
+      timeout: TIMEOUT,
+      what: "alice's sender to send the other microphone",
+    });
+    // Packets of alice's audio track on bob's page (carol's audio does not count).
+    const aliceStream = await streamOf(bob, 'Alice');
+    const audio = () =>
+      bob.evaluate<number>(`(async () => {
+        const s = window.sb.client.remoteStreams.get(${JSON.stringify(aliceStream)});
+        const t = s && s.getAudioTracks()[0];
+        let n = 0;
+        (await window.sb.client.subscriber.getStats()).forEach((r) => {
+          if (r.type === 'inbound-rtp' && r.kind === 'audio' && t && r.trackIdentifier === t.id) n = r.packetsReceived;
+        });
+        return n;
+      })()`);
+    const start = await audio();
+    await waitFor(async () => (await audio()) > start + 100, {
+      timeout: TIMEOUT,
+      what: "bob to receive 100 more packets of alice's audio",
+    });
+  });
+
   void it('"join with camera off" and "join muted" join with both muted in the roster', async () => {
     const dave = await browser!.newPage('dave');
     await dave.goto(`${sb!.url}/?room=${ROOM}`);
