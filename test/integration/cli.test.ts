@@ -16,7 +16,7 @@ import { waitFor } from '../helpers/waitFor.ts';
 const run = promisify(execFile);
 const bin = fileURLToPath(new URL('../../bin/switchboard.js', import.meta.url));
 
-void describe('switchboard CLI', { timeout: 60_000 }, () => {
+void describe('switchboard CLI', { timeout: 180_000 }, () => {
   let dir = '';
   let configFile = '';
   let sb: RunningSwitchboard | undefined;
