@@ -105,7 +105,7 @@ void describe('meeting page', { timeout: 300_000 }, () => {
     });
   }
 
-  void it('the pre-join screen previews the camera (frames advancing), lists two cameras, and remembers the name', async () => {
+  void it('the pre-join screen previews the camera (frames advancing), lists two cameras, has Join on screen, and remembers the name', async () => {
     alice = await browser!.newPage('alice');
     await alice.setViewportSize({ width: 1280, height: 720 });
     await alice.goto(`${sb!.url}/?room=${ROOM}`);
@@ -129,6 +129,21 @@ void describe('meeting page', { timeout: 300_000 }, () => {
         0.01,
       { timeout: TIMEOUT, what: 'the microphone level meter to move' },
     );
+    // The Join button is on screen without scrolling, at desktop and at phone size.
+    for (const [width, height] of [
+      [390, 844],
+      [1280, 720],
+    ] as const) {
+      await alice.setViewportSize({ width, height });
+      await waitFor(
+        () =>
+          alice.evaluate<boolean>(`(() => {
+            const r = document.getElementById('join').getBoundingClientRect();
+            return r.height > 0 && r.top >= 0 && r.bottom <= window.innerHeight && r.right <= window.innerWidth;
+          })()`),
+        { timeout: 5_000, what: `the Join button inside ${width}x${height}` },
+      );
+    }
     await alice.fill('#name', 'Alice');
     await alice.reload();
     await waitFor(async () => (await alice.inputValue('#name')) === 'Alice', {
