@@ -2,7 +2,7 @@
  * Places the tiles of the conference (every `.tile` child of the container, whoever added it) so they
  * fit the container at any size, phone width included: `grid` gives every tile the same, largest
  * 16:9 size that fits; `speaker` shows one tile large (a shared screen, else the active speaker) and the
- * others in a strip below. Tiles are absolutely positioned; the container is `position: relative`.
+ * others in a strip below. Another participant's shared screen is shown large in grid mode too. Tiles are absolutely positioned; the container is `position: relative`.
  * Test hooks: the container's `data-layout`, the large tile's `.featured`.
  */
 export type LayoutMode = 'grid' | 'speaker';
@@ -150,7 +150,9 @@ export class TileLayout {
       // Nobody else has spoken yet: the first remote participant, else ourselves.
       this.#featured = tiles.find((t) => !t.classList.contains('local')) ?? tiles[0] ?? null;
     }
-    const speakerMode = this.#mode === 'speaker' && tiles.length > 1;
+    // Someone else's shared screen is shown large in either mode (grid tiles would make it unreadable).
+    const remoteScreen = screen !== undefined && !screen.classList.contains('local');
+    const speakerMode = (this.#mode === 'speaker' || remoteScreen) && tiles.length > 1;
     const ordered =
       speakerMode && this.#featured ? [this.#featured, ...tiles.filter((t) => t !== this.#featured)] : tiles;
     const { clientWidth: width, clientHeight: height } = this.#container;

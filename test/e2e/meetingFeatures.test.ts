@@ -133,6 +133,18 @@ void describe('demo page meeting features', { timeout: 360_000 }, () => {
     // Exactly one camera tile of alice's besides it.
     const aliceTiles = (await remoteTiles(bob)).filter((t) => t.uid === uid.alice);
     assert.equal(aliceTiles.length, 2);
+    // In grid mode too, the screen is the large tile: wider than every other tile on bob's page.
+    assert.equal(await bob.getAttribute('#grid', 'data-layout'), 'grid');
+    const widths = await bob.evaluate<{ screen: number; others: number[] }>(`(() => {
+      const w = (t) => t.getBoundingClientRect().width;
+      const tiles = [...document.querySelectorAll('.tile')].filter((t) => !t.hidden);
+      const screen = tiles.find((t) => t.dataset.screen === '1');
+      return { screen: w(screen), others: tiles.filter((t) => t !== screen).map(w) };
+    })()`);
+    assert.ok(
+      widths.others.every((o) => widths.screen > 1.5 * o),
+      `the screen tile is the large one: ${JSON.stringify(widths)}`,
+    );
     assert.equal(await person(bob, 'alice', 'data-uid'), uid.alice);
   });
 
@@ -296,7 +308,10 @@ void describe('demo page meeting features', { timeout: 360_000 }, () => {
   void it('the host locks the room: bob sees it, a newcomer is refused', async () => {
     await alice.click('#lock-room');
     await waitFor(() => bob.isVisible('#room-locked'), { what: "bob's page to show the room locked" });
-    assert.equal(await alice.textContent('#lock-room'), 'Unlock room');
+    // Bob's notice may come before alice's own answer has relabelled her button.
+    await waitFor(async () => (await alice.textContent('#lock-room')) === 'Unlock room', {
+      what: "alice's button to offer unlocking",
+    });
     const dave = await browser!.newPage('dave');
     await dave.goto(`${sb!.url}/?room=${ROOM}&name=dave&autojoin=1`);
     const error = await waitFor(() => dave.evaluate<string | null>('window.sb.error'), {
