@@ -9,27 +9,9 @@ import type { DownTrack } from './DownTrack.ts';
 import type { Layer } from './Receiver.ts';
 import { transportStats, type TransportStats } from './werift.ts';
 import type { Session } from './Session.ts';
+import type { LayerStats } from '../protocol/room.ts';
 
-export interface LayerStats {
-  rid: string;
-  ssrc: number;
-  packets: number;
-  bytes: number;
-  /** Over the last second, bps. */
-  bitrate: number;
-  width: number;
-  height: number;
-  /** Frames per second over the last second (video). */
-  frameRate: number;
-  /** Keyframe requests sent to the publisher, keyframes received (video). */
-  plis: number;
-  keyframes: number;
-  /** Packets we NACKed, and lost on the way in as our receiver reports count them (RFC 3550). */
-  nacks: number;
-  packetsLost: number;
-  /** Dynacast paused it at the publisher: no subscriber wants it. */
-  paused: boolean;
-}
+export type { LayerStats };
 
 export interface TrackStats {
   trackId: string;

@@ -2,7 +2,7 @@ import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'pr
 import type { SFU } from '../media/index.ts';
 import { RESIDENCE_BUCKETS, residenceHistogram, residenceQuantiles } from '../media/residence.ts';
 import { nativeAvailable } from '../media/srtp/index.ts';
-import { StreamStats } from './StreamStats.ts';
+import { RtpStreamMetrics } from './RtpStreamMetrics.ts';
 
 /**
  * Prometheus metrics with ion-sfu's names (`sfu_sessions`, `sfu_peers`, `sfu_audio_tracks`,
@@ -17,13 +17,13 @@ export interface MetricsOptions {
   sfu?: { node: string; sfu: SFU } | undefined;
   /** The registry's placement counts, if this process runs the registry role. */
   placements?: { readonly local: number; readonly otherRegion: number } | undefined;
-  /** `[sfu] withstats`: ION's per-stream `rtp_*` histograms (StreamStats.ts). */
+  /** `[sfu] withstats`: ION's per-stream `rtp_*` histograms (RtpStreamMetrics.ts). */
   withStats?: boolean;
 }
 
 export class Metrics {
   readonly registry = new Registry();
-  #streams: StreamStats | undefined;
+  #streams: RtpStreamMetrics | undefined;
 
   constructor(o: MetricsOptions) {
     collectDefaultMetrics({ register: this.registry });
@@ -54,7 +54,7 @@ export class Metrics {
     }
     const sfu = o.sfu.sfu;
     if (o.withStats) {
-      this.#streams = new StreamStats(sfu, this.registry);
+      this.#streams = new RtpStreamMetrics(sfu, this.registry);
     }
     const census = () => {
       let peers = 0;

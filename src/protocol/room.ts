@@ -366,21 +366,34 @@ export interface PublishedTrack {
   muted: boolean;
 }
 
+/** One simulcast layer (or the only one) of a published track, as its media node measures it. */
+export interface LayerStats {
+  rid: string;
+  ssrc: number;
+  packets: number;
+  bytes: number;
+  /** Over the last second, bps. */
+  bitrate: number;
+  width: number;
+  height: number;
+  /** Frames per second over the last second (video). */
+  frameRate: number;
+  /** Keyframe requests sent to the publisher, keyframes received (video). */
+  plis: number;
+  keyframes: number;
+  /** Packets we NACKed, and lost on the way in as our receiver reports count them (RFC 3550). */
+  nacks: number;
+  packetsLost: number;
+  /** Dynacast paused it at the publisher: no subscriber wants it. */
+  paused: boolean;
+}
+
 /** A published stream as the media node receiving it sees it (Licode's `getStreamStats`). */
 export interface StreamStats {
   tracks: {
     kind: 'audio' | 'video';
     codec: string;
-    /** Packets and bytes received, bitrate over the last second (bps), per simulcast layer. */
-    layers: {
-      rid: string;
-      ssrc: number;
-      packets: number;
-      bytes: number;
-      bitrate: number;
-      width: number;
-      height: number;
-    }[];
+    layers: LayerStats[];
     /** DownTracks forwarding it on this node. */
     subscribers: number;
   }[];

@@ -17,7 +17,7 @@ interface Mark {
  * capture clocks (audio against video, from the publisher's sender reports; ION's `rtp_drift_millis`).
  * Read from counters the ingress keeps anyway: nothing is added per packet but one timestamp.
  */
-export class StreamStats {
+export class RtpStreamMetrics {
   readonly #sfu: SFU;
   readonly #marks = new WeakMap<Layer, Mark>();
   readonly #timer: NodeJS.Timeout;
