@@ -220,7 +220,19 @@ void describe('switchboard cluster --regions 2', { timeout: 180_000 }, () => {
       () => alice.videoFrames(bob.publishedStreamId) > 20 && bob.videoFrames(alice.publishedStreamId) > 20,
       { timeout: 30_000, what: 'alice (region1) and bob (region2) to decode each other' },
     );
-    const beats = await heartbeats();
+    // Heartbeats are periodic: the relay end that opened last shows up in the next one.
+    const want = JSON.stringify([
+      ['region1', 1, 1],
+      ['region2', 1, 1],
+    ]);
+    let beats = await heartbeats();
+    await waitFor(
+      async () => {
+        beats = await heartbeats();
+        return JSON.stringify(beats.map((b) => [b.dc, b.peers, b.relays]).sort()) === want;
+      },
+      { timeout: 10_000, what: 'heartbeats with one client and one relay end per node' },
+    ).catch(() => undefined); // the assertion below says what differs
     assert.deepEqual(
       beats.map((b) => [b.dc, b.peers, b.relays]).sort(),
       [
