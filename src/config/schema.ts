@@ -586,6 +586,30 @@ const authSection = z
   })
   .describe('Who may join: anonymous mode and the key of access tokens.');
 
+const livekitSection = z
+  .strictObject({
+    enabled: z
+      .boolean()
+      .default(true)
+      .describe(
+        "Serve LiveKit's protocol: signalling at `/rtc` (livekit-client and its siblings) and the Twirp " +
+          'RoomService at `/twirp` (livekit-server-sdk), on the signal port.',
+      ),
+    keys: z
+      .record(
+        z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { message: 'expected 1-64 letters, digits, "_" or "-"' }),
+        z.string().min(16, { message: 'must be at least 16 characters' }),
+      )
+      .default({})
+      .describe(
+        'LiveKit API keys and their secrets (`keys = { APIkey = "secret" }`): access tokens whose `iss` is ' +
+          "one of them are verified with its secret, and their rooms are the superservice's. Besides these, " +
+          "every service's id and key work as an API key and secret (the superservice's, printed at first " +
+          'start, out of the box).',
+      ),
+  })
+  .describe("LiveKit's protocol: API keys of `livekit-client` tokens and the Twirp RoomService.");
+
 const apiSection = z
   .strictObject({
     enabled: z.boolean().default(true).describe('Serve the REST management API under `/api`.'),
@@ -696,6 +720,7 @@ export const configSchema = z.strictObject({
   turn: turnSection.prefault({}),
   auth: authSection.prefault({}),
   api: apiSection.prefault({}),
+  livekit: livekitSection.prefault({}),
   webhooks: webhooksSection.prefault({}),
   recording: recordingSection.prefault({}),
   log: logSection.prefault({}),

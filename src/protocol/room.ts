@@ -329,6 +329,9 @@ export const controlRequest = z.discriminatedUnion('op', [
 ]);
 export type ControlRequest = z.infer<typeof controlRequest>;
 
+/** Largest payload of an sfuAdmin `data` (LiveKit clients refuse data messages over 64 KiB). */
+export const MAX_DATA_BYTES = 64 * 1024;
+
 export const sfuAdminRequest = z.discriminatedUnion('op', [
   z.object({ op: z.literal('kick'), room: id, uid: id }),
   muteRequest,
@@ -341,6 +344,31 @@ export const sfuAdminRequest = z.discriminatedUnion('op', [
   z.object({ op: z.literal('clients'), room: id }),
   /** This node's media figures of the room's clients (`media`: src/media/stats.ts). */
   z.object({ op: z.literal('stats'), room: id }),
+  /**
+   * Bytes (base64) to the room's clients on this node (not relay links) on data channel `label`
+   * (LiveKit's RoomService.SendData: a `DataPacket`), to the members `to` only when given; `count`:
+   * peers it went to.
+   */
+  z.object({
+    op: z.literal('data'),
+    room: id,
+    label: z.enum(['_reliable', '_lossy']),
+    data: z
+      .string()
+      .min(1)
+      .max(Math.ceil((MAX_DATA_BYTES * 4) / 3) + 4),
+    to: z.array(id).max(1000).optional(),
+  }),
+  /** What member `uid`'s peer on this node receives, track by track (LiveKit's UpdateSubscriptions). */
+  z.object({
+    op: z.literal('subscription'),
+    room: id,
+    uid: id,
+    subscriptions: z
+      .array(z.object({ trackId: id, subscribe: z.boolean() }).strict())
+      .min(1)
+      .max(256),
+  }),
 ]);
 export type SfuAdminRequest = z.infer<typeof sfuAdminRequest>;
 export interface SfuAdminReply {

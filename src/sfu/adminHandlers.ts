@@ -80,6 +80,25 @@ export function handleAdmin(sfu: SFU, req: SfuAdminRequest): SfuAdminReply {
       const uids = Object.keys(tracks);
       return { count: uids.length, uids, tracks };
     }
+    case 'data': {
+      const data = Buffer.from(req.data, 'base64');
+      const to = req.to ? new Set(req.to) : undefined;
+      let count = 0;
+      for (const peer of session.peers) {
+        if (!peer.relay && !peer.closed && (!to || to.has(peer.member))) {
+          peer.subscriber.sendChannel(req.label, data);
+          count++;
+        }
+      }
+      return { count };
+    }
+    case 'subscription': {
+      const peers = session.peersOf(req.uid).filter((p) => !p.relay && !p.closed);
+      for (const peer of peers) {
+        session.subscribe(peer, req.subscriptions); // throws not-found for a track the room lacks
+      }
+      return { count: peers.length };
+    }
     case 'end': {
       const count = session.size;
       session.close();

@@ -96,6 +96,9 @@ superserviceid = "super-1"
 superservicekey = "0123456789abcdef-key"
 mauthwindow = 60
 
+[livekit]
+keys = { APIdev = "0123456789abcdef-lk-secret" }
+
 [webhooks]
 urls = ["https://hooks.example.com/switchboard", "http://10.0.0.5:8080/in"]
 retries = 3
@@ -196,6 +199,7 @@ await test('a full ION sfu.toml parses with the values it sets', () => {
       superservicekey: '0123456789abcdef-key',
       mauthwindow: 60,
     },
+    livekit: { enabled: true, keys: { APIdev: '0123456789abcdef-lk-secret' } },
     webhooks: {
       urls: ['https://hooks.example.com/switchboard', 'http://10.0.0.5:8080/in'],
       retries: 3,
@@ -250,6 +254,7 @@ await test('an empty document yields the documented defaults', () => {
   });
   assert.deepEqual(c.auth, { anonymous: true });
   assert.deepEqual(c.api, { enabled: true, dashboard: true, datadir: './data', mauthwindow: 300 });
+  assert.deepEqual(c.livekit, { enabled: true, keys: {} });
   assert.deepEqual(c.webhooks, { urls: [], retries: 5, timeout: 5, queuesize: 1000 });
   assert.deepEqual(c.recording, { path: './recordings' });
   assert.deepEqual(c.log, { level: 'info' });
