@@ -68,7 +68,7 @@ const user = {
       description: 'The media node holding the user’s media (absent before it joins one)',
     },
     dc: { type: 'string', description: 'That node’s region (`[global] dc`)' },
-    protocol: { enum: ['jsonrpc', 'ion', 'licode', 'whip', 'whep'], description: 'How it connected' },
+    protocol: { enum: ['jsonrpc', 'ion', 'licode', 'whip', 'whep', 'livekit'], description: 'How it connected' },
     tracks: {
       type: 'array',
       description: 'What it publishes',
@@ -144,7 +144,7 @@ const roomStats = {
           joinedAt: { type: 'integer' },
           node: { type: 'string' },
           dc: { type: 'string' },
-          protocol: { enum: ['jsonrpc', 'ion', 'licode', 'whip', 'whep'] },
+          protocol: { enum: ['jsonrpc', 'ion', 'licode', 'whip', 'whep', 'livekit'] },
           estimate: { type: ['number', 'null'], description: 'the subscriber’s REMB, bps' },
           transport: {
             type: 'object',

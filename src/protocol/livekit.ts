@@ -6,6 +6,8 @@
 import { createHash } from 'node:crypto';
 import { decodeJwt, jwtVerify } from 'jose';
 import { z } from 'zod';
+import type { Store } from '../backbone/index.ts';
+import { getService } from './records.ts';
 import { mediaGrantsSchema } from './tokens.ts';
 import { SwitchboardError } from '../util/errors.ts';
 
@@ -99,6 +101,26 @@ export interface LiveKitToken {
 
 /** Where an API key's secret comes from: `[livekit] keys`, else a service of that id. */
 export type LiveKitSecretLookup = (apiKey: string) => Promise<{ secret: string; service: string } | undefined>;
+
+/**
+ * API keys: `[livekit] keys` (their rooms are the superservice's), else a service whose id is the key
+ * and whose key is the secret (the superservice's own out of the box).
+ */
+export function livekitSecrets(o: {
+  keys: Readonly<Record<string, string>>;
+  store: Store;
+  cluster: string;
+  superserviceId: string;
+}): LiveKitSecretLookup {
+  return async (apiKey) => {
+    const secret = Object.hasOwn(o.keys, apiKey) ? o.keys[apiKey] : undefined;
+    if (secret !== undefined) {
+      return { secret, service: o.superserviceId };
+    }
+    const s = await getService(o.store, o.cluster, apiKey);
+    return s ? { secret: s.key, service: s.id } : undefined;
+  };
+}
 
 function unauthorized(message: string): never {
   throw new SwitchboardError('unauthorized', message);

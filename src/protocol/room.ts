@@ -113,9 +113,10 @@ export type PeerRole = z.infer<typeof peerRole>;
 /** One member of a room (Store hash field, by uid). */
 /**
  * The protocol a member speaks: `jsonrpc` (ion-sfu JSON-RPC on /ws: ion-sdk-js, the demo page, the
- * SDK), `ion` (ION's gRPC: Room / RTC services), `licode` (erizo.js), `whip`, `whep`.
+ * SDK), `ion` (ION's gRPC: Room / RTC services), `licode` (erizo.js), `whip`, `whep`, `livekit`
+ * (livekit-client and its siblings on `/rtc`).
  */
-export const clientProtocol = z.enum(['jsonrpc', 'ion', 'licode', 'whip', 'whep']);
+export const clientProtocol = z.enum(['jsonrpc', 'ion', 'licode', 'whip', 'whep', 'livekit']);
 export type ClientProtocol = z.infer<typeof clientProtocol>;
 
 export const memberRecord = z.object({
