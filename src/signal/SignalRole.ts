@@ -21,6 +21,8 @@ import type { SignalClient } from './SignalClient.ts';
 import { ClientLimits } from './ClientLimits.ts';
 import { rpcNotification } from './jsonRpc.ts';
 import { WhipEndpoint } from './whip/WhipEndpoint.ts';
+import { LiveKitEndpoint } from './livekit/LiveKitEndpoint.ts';
+import { livekitSecrets } from '../protocol/livekit.ts';
 import { NodeWatch } from './NodeWatch.ts';
 import { logger } from '../util/logger.ts';
 import { SwitchboardError } from '../util/errors.ts';
@@ -50,6 +52,7 @@ export class SignalRole {
   readonly #auth: Authenticator;
   readonly #ionAuth: IonAuth;
   readonly #limits: ClientLimits;
+  readonly #superserviceId: string;
   #pinger: NodeJS.Timeout | undefined;
   readonly #conns = new Map<string, SignalClient>();
   #sub: Subscription | undefined;
@@ -72,6 +75,7 @@ export class SignalRole {
     this.nodeId = nodeId;
     this.#watch = new NodeWatch(bus, clusterOf(config), () => this.#conns.values());
     this.#limits = new ClientLimits(config.signal.limits);
+    this.#superserviceId = secrets.superserviceId;
     this.#auth = new Authenticator({
       cluster: clusterOf(config),
       store,
@@ -113,6 +117,7 @@ export class SignalRole {
     this.#registerLicode(app);
     this.#registerIon(app);
     this.#registerWhip(app);
+    this.#registerLiveKit(app);
     app.get('/ws', { websocket: true }, (socket, req) => {
       const origin = req.headers.origin;
       if (origins.length > 0 && origin && !origins.includes(origin)) {
@@ -209,6 +214,31 @@ export class SignalRole {
       removed: (client) => this.#conns.delete(client.conn),
     });
     this.#whip.register(app);
+  }
+
+  /** LiveKit's signalling (`/rtc`, src/signal/livekit) for livekit-client and its siblings. */
+  #registerLiveKit(app: FastifyInstance): void {
+    const c = this.#config;
+    if (!c.livekit.enabled) {
+      return;
+    }
+    new LiveKitEndpoint({
+      signalNode: this.nodeId,
+      cluster: clusterOf(c),
+      dc: c.global.dc,
+      bus: this.#bus,
+      secrets: livekitSecrets({
+        keys: c.livekit.keys,
+        store: this.#store,
+        cluster: clusterOf(c),
+        superserviceId: this.#superserviceId,
+      }),
+      limits: this.#limits,
+      origins: c.signal.allowedorigins,
+      iceServers: (identity, host) => clientIceServers(c, identity, host),
+      added: (client) => this.#conns.set(client.conn, client),
+      removed: (client) => this.#conns.delete(client.conn),
+    }).register(app);
   }
 
   /** ION's cluster API (`Ion.Connector`): gRPC-web WebSockets on the same port. */

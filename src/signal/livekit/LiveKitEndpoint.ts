@@ -1,0 +1,170 @@
+/**
+ * LiveKit's signalling endpoint on the signal port: `/rtc` (WebSocket, livekit-client's two-PC path),
+ * `/rtc/validate` (why a WebSocket was refused), and `/rtc/v1` + `/rtc/v1/validate` answered 404 so that
+ * livekit-client ≥ 2.17, which tries single-PC first, falls back to `/rtc` (livekit-protocol.md §1).
+ * Validate answers carry `Access-Control-Allow-Origin: *`: browsers fetch them cross-origin, and a
+ * CORS failure reads as "server unreachable" and stops the fallback.
+ */
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Bus } from '../../backbone/index.ts';
+import { verifyLiveKitToken, type LiveKitSecretLookup, type LiveKitToken } from '../../protocol/livekit.ts';
+import type { ClientIceServer } from '../../turn/index.ts';
+import { SwitchboardError } from '../../util/errors.ts';
+import { logger } from '../../util/logger.ts';
+import type { ClientLimits } from '../ClientLimits.ts';
+import type { SignalClient } from '../SignalClient.ts';
+import { LiveKitClient } from './LiveKitClient.ts';
+
+export interface LiveKitEndpointOptions {
+  signalNode: string;
+  cluster: string;
+  dc: string;
+  bus: Bus;
+  secrets: LiveKitSecretLookup;
+  limits: ClientLimits;
+  origins: readonly string[];
+  iceServers: (identity: string, host: string | undefined) => ClientIceServer[];
+  added: (c: SignalClient) => void;
+  removed: (c: SignalClient) => void;
+}
+
+/** What /rtc/v1/validate says: not "requested room does not exist", which would stop the fallback. */
+const V1_UNSUPPORTED = 'single peer connection signalling (/rtc/v1) is not served here: use /rtc';
+
+export class LiveKitEndpoint {
+  readonly #o: LiveKitEndpointOptions;
+  /** Tokens verified before the upgrade, for the WebSocket handler of the same request. */
+  readonly #verified = new WeakMap<FastifyRequest, LiveKitToken>();
+
+  constructor(o: LiveKitEndpointOptions) {
+    this.#o = o;
+  }
+
+  register(app: FastifyInstance): void {
+    const cors = (reply: FastifyReply): FastifyReply =>
+      reply
+        .header('access-control-allow-origin', '*')
+        .header('access-control-allow-headers', 'authorization')
+        .header('cache-control', 'no-store');
+    for (const path of ['/rtc/v1', '/rtc/v1/validate']) {
+      app.get(path, async (_req, reply) => cors(reply).code(404).type('text/plain').send(V1_UNSUPPORTED));
+    }
+    for (const path of ['/rtc/validate', '/rtc/v1/validate']) {
+      app.options(path, async (_req, reply) =>
+        cors(reply).header('access-control-allow-methods', 'GET').code(204).send(),
+      );
+    }
+    app.get('/rtc/validate', async (req, reply) => {
+      cors(reply).type('text/plain');
+      try {
+        await this.#verify(req);
+        return await reply.code(200).send('success');
+      } catch (err) {
+        return reply.code(statusOf(err)).send(messageOf(err));
+      }
+    });
+    app.get(
+      '/rtc',
+      {
+        websocket: true,
+        // Refused before the upgrade: livekit-client then asks /rtc/validate for the reason.
+        preValidation: async (req, reply) => {
+          const origin = req.headers.origin;
+          if (this.#o.origins.length > 0 && origin && !this.#o.origins.includes(origin)) {
+            return reply.code(403).type('text/plain').send('origin not allowed');
+          }
+          try {
+            this.#verified.set(req, await this.#verify(req));
+          } catch (err) {
+            return reply.code(statusOf(err)).type('text/plain').send(messageOf(err));
+          }
+          return undefined;
+        },
+      },
+      (socket, req) => {
+        const token = this.#verified.get(req);
+        if (!token) {
+          socket.close(1008, 'not verified');
+          return;
+        }
+        this.#open(socket, req, token);
+      },
+    );
+  }
+
+  #open(socket: import('ws').WebSocket, req: FastifyRequest, token: LiveKitToken): void {
+    const o = this.#o;
+    const ip = o.limits.addressOf(req.raw);
+    const refused = o.limits.openSocket(ip);
+    if (refused !== undefined) {
+      socket.close(1008, refused);
+      return;
+    }
+    const query = (req.query ?? {}) as Record<string, unknown>;
+    const client = new LiveKitClient(socket, {
+      conn: `${o.signalNode}/lk-${randomUUID()}`,
+      signalNode: o.signalNode,
+      cluster: o.cluster,
+      dc: o.dc,
+      bus: o.bus,
+      token,
+      autoSubscribe: query.auto_subscribe !== '0' && query.auto_subscribe !== 'false',
+      iceServers: (identity) => o.iceServers(identity, req.headers.host),
+      beginPeer: () => o.limits.beginPeer(ip),
+      endPeer: () => o.limits.endPeer(ip),
+    });
+    o.added(client);
+    socket.on('message', (data, isBinary) => {
+      const buf = Buffer.isBuffer(data)
+        ? data
+        : Array.isArray(data)
+          ? Buffer.concat(data)
+          : Buffer.from(data);
+      client.receive(buf, isBinary);
+    });
+    socket.on('close', () => {
+      o.removed(client);
+      o.limits.closeSocket(ip);
+      client.close();
+    });
+    socket.on('error', (err) => logger.debug({ err }, 'LiveKit socket error'));
+    void client.start();
+  }
+
+  /** The request's token (query `access_token` or `Authorization: Bearer`), verified for joining. */
+  async #verify(req: FastifyRequest): Promise<LiveKitToken> {
+    const query = (req.query ?? {}) as Record<string, unknown>;
+    const bearer = /^Bearer (.+)$/i.exec(req.headers.authorization ?? '')?.[1];
+    const raw = typeof query.access_token === 'string' && query.access_token !== '' ? query.access_token : bearer;
+    if (raw === undefined) {
+      throw new SwitchboardError('unauthorized', 'no access token (access_token or Authorization: Bearer)');
+    }
+    const token = await verifyLiveKitToken(raw, this.#o.secrets);
+    if (token.video.roomJoin !== true) {
+      throw new SwitchboardError('unauthorized', 'permissions denied: token does not grant roomJoin');
+    }
+    if (!token.video.room) {
+      throw new SwitchboardError('unauthorized', 'permissions denied: token names no room');
+    }
+    if (token.identity === '') {
+      throw new SwitchboardError('unauthorized', 'token has no identity (sub)');
+    }
+    return token;
+  }
+}
+
+function statusOf(err: unknown): number {
+  if (err instanceof SwitchboardError) {
+    return err.code === 'unauthorized' ? 401 : err.code === 'forbidden' ? 403 : 400;
+  }
+  return 500;
+}
+
+function messageOf(err: unknown): string {
+  if (err instanceof SwitchboardError) {
+    return err.message;
+  }
+  logger.error({ err }, 'LiveKit validate failed');
+  return 'internal error';
+}
