@@ -27,6 +27,8 @@ export class RoomState {
   readonly #shown = new Map<string, Shown>();
   /** Why a member left, until its DISCONNECTED update goes out. */
   readonly #leftBecause = new Map<string, DisconnectReason>();
+  /** Members that left while their peer is still in the roster: they keep their name meanwhile. */
+  readonly #departed = new Map<string, PeerInfo>();
   #version = 0;
   #rosterSeen = false;
 
@@ -49,10 +51,13 @@ export class RoomState {
   memberEvent(state: string, peer: PeerInfo, reason?: string): void {
     this.#members ??= new Map();
     if (state === 'leave') {
+      const was = this.#members.get(peer.uid);
       this.#members.delete(peer.uid);
+      this.#departed.set(peer.uid, was ?? peer);
       this.#leftBecause.set(peer.uid, leaveReason(reason));
     } else {
       this.#members.set(peer.uid, peer);
+      this.#departed.delete(peer.uid);
       this.#leftBecause.delete(peer.uid);
     }
   }
@@ -128,7 +133,8 @@ export class RoomState {
         continue;
       }
       this.#shown.delete(uid);
-      const member = this.#members?.get(uid);
+      const member = this.#members?.get(uid) ?? this.#departed.get(uid);
+      this.#departed.delete(uid);
       out.push(
         participantInfo(
           this.#room,
@@ -142,6 +148,12 @@ export class RoomState {
       );
       this.#leftBecause.delete(uid);
     }
+    for (const uid of [...this.#departed.keys()]) {
+      if (!now.has(uid)) {
+        this.#departed.delete(uid); // never shown (hidden, or gone before the roster had it)
+        this.#leftBecause.delete(uid);
+      }
+    }
     return out;
   }
 
@@ -151,7 +163,7 @@ export class RoomState {
     uids.delete(this.#self);
     const out = new Map<string, ParticipantInfo>();
     for (const uid of uids) {
-      const member = this.#members?.get(uid);
+      const member = this.#members?.get(uid) ?? this.#departed.get(uid);
       const media = this.#roster.get(uid);
       out.set(
         uid,
