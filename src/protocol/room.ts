@@ -94,6 +94,8 @@ export const roomRecord = z.object({
   /** Created by a join rather than the API: deleted when its last member leaves. */
   adhoc: z.boolean().default(false),
   createdAt: z.number(),
+  /** Free-form text for the room's members (LiveKit's room metadata). */
+  metadata: z.string().optional(),
 });
 export type RoomRecord = z.infer<typeof roomRecord>;
 
@@ -177,6 +179,7 @@ export interface RoomInfo {
   hasPassword: boolean;
   maxPeers: number;
   description?: string;
+  metadata?: string;
 }
 
 export function roomInfo(r: RoomRecord): RoomInfo {
@@ -187,6 +190,7 @@ export function roomInfo(r: RoomRecord): RoomInfo {
     hasPassword: r.passwordHash !== undefined,
     maxPeers: r.maxPeers,
     ...(r.description !== undefined ? { description: r.description } : {}),
+    ...(r.metadata !== undefined ? { metadata: r.metadata } : {}),
   };
 }
 
@@ -196,6 +200,8 @@ export function roomInfo(r: RoomRecord): RoomInfo {
 export const MAX_MESSAGE_BYTES = 64 * 1024;
 /** Largest `info` of `room.updatePeer`, serialised: it rides in every roster and `room.peer` event. */
 export const MAX_INFO_BYTES = 8 * 1024;
+/** Longest room `metadata` (characters): it rides in every `room.joined` and `room.updated`. */
+export const MAX_ROOM_METADATA = 8 * 1024;
 /** Deepest nesting of a client's free-form `info` and `data`. */
 export const MAX_JSON_DEPTH = 16;
 
@@ -307,6 +313,8 @@ export const controlRequest = z.discriminatedUnion('op', [
     password: z.string().max(256).nullable().optional(),
     maxPeers: z.number().int().min(0).max(100_000).optional(),
     description: z.string().max(1024).nullable().optional(),
+    /** LiveKit's UpdateRoomMetadata; null (or "") removes it. */
+    metadata: z.string().max(MAX_ROOM_METADATA).nullable().optional(),
   }),
   /** A member's name and/or free-form `info` (ION's RoomService.UpdatePeer), then a `room.peer` update. */
   z.object({

@@ -478,6 +478,9 @@ export class RoomRole {
     if (req.description !== undefined) {
       fields.description = req.description ? req.description : undefined;
     }
+    if (req.metadata !== undefined) {
+      fields.metadata = req.metadata ? req.metadata : undefined;
+    }
     return this.#update(req.room, fields);
   }
 
