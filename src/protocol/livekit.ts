@@ -39,6 +39,7 @@ function short(...parts: string[]): string {
 /** LiveKit ids of Switchboard's names: the same on every signal instance, for every client. */
 export const livekitSid = {
   room: (room: string) => `RM_${short('room', room)}`,
+  /** `room`: the room's id (what media nodes know it by), not its name. */
   participant: (room: string, uid: string) => `PA_${short('participant', room, uid)}`,
   /** A track's id is its publisher's MediaStreamTrack id (msid), unique in a room. */
   track: (trackId: string) => `TR_${short('track', trackId)}`,
@@ -76,7 +77,10 @@ const livekitClaims = z
     jti: z.string().max(256).optional(),
     exp: z.number(),
     name: z.string().max(256).optional(),
-    metadata: z.string().max(64 * 1024).optional(),
+    metadata: z
+      .string()
+      .max(64 * 1024)
+      .optional(),
     attributes: z.record(z.string(), z.string()).optional(),
     kind: z.string().max(64).optional(),
     video: videoGrant.optional(),
@@ -100,7 +104,9 @@ export interface LiveKitToken {
 }
 
 /** Where an API key's secret comes from: `[livekit] keys`, else a service of that id. */
-export type LiveKitSecretLookup = (apiKey: string) => Promise<{ secret: string; service: string } | undefined>;
+export type LiveKitSecretLookup = (
+  apiKey: string,
+) => Promise<{ secret: string; service: string } | undefined>;
 
 /**
  * API keys: `[livekit] keys` (their rooms are the superservice's), else a service whose id is the key
@@ -130,7 +136,10 @@ function unauthorized(message: string): never {
  * Verifies a LiveKit access token: HS256 with its API key's secret, `exp` required, `exp` / `nbf` with
  * 10 s of tolerance for clock skew. Errors are SwitchboardErrors `unauthorized` with a client message.
  */
-export async function verifyLiveKitToken(token: string, secretOf: LiveKitSecretLookup): Promise<LiveKitToken> {
+export async function verifyLiveKitToken(
+  token: string,
+  secretOf: LiveKitSecretLookup,
+): Promise<LiveKitToken> {
   let iss: unknown;
   try {
     iss = decodeJwt(token).iss;

@@ -117,7 +117,11 @@ export class LiveKitClient implements SignalClient {
   readonly #ws: WebSocket;
   readonly #o: LiveKitClientOptions;
   readonly #ident: JoinIdentity;
+  /** The room's name (the token's `room`), what LiveKit clients call it. */
   readonly #roomName: string;
+  /** The room's id (from its admission): LiveKit sids derive from it, as on the media node. */
+  #roomId: string;
+  #roomMetadata: string | undefined;
   #state: RoomState;
   #node: string | undefined;
   #member: { room: string; uid: string } | undefined;
@@ -146,6 +150,7 @@ export class LiveKitClient implements SignalClient {
     const g = t.video;
     const canPublish = g.canPublish ?? true;
     this.#roomName = g.room ?? '';
+    this.#roomId = this.#roomName;
     this.#ident = {
       identity: t.identity,
       name: t.name,
@@ -287,7 +292,7 @@ export class LiveKitClient implements SignalClient {
       return;
     }
     const t = o.token;
-    const self = participantInfo(this.#roomName, {
+    const self = participantInfo(this.#roomId, {
       uid: t.identity,
       name: t.name ?? t.identity,
       joinedAt: this.#record?.joinedAt ?? Date.now(),
@@ -303,7 +308,7 @@ export class LiveKitClient implements SignalClient {
     const others = this.#state.snapshot();
     const join = new JoinResponse({
       room: new Room({
-        sid: livekitSid.room(this.#roomName),
+        sid: livekitSid.room(this.#roomId),
         name: this.#roomName,
         numParticipants: others.length + 1,
         creationTime: BigInt(Math.floor(Date.now() / 1000)),
@@ -336,13 +341,14 @@ export class LiveKitClient implements SignalClient {
     });
     this.#send(new SignalResponse({ message: { case: 'join', value: join } }));
     this.#joined = true;
-    logger.info({ conn: this.conn, room: this.#roomName, identity: t.identity }, 'LiveKit participant joined');
+    logger.info(
+      { conn: this.conn, room: this.#roomName, identity: t.identity },
+      'LiveKit participant joined',
+    );
     for (const n of this.#early.splice(0)) {
       this.#onNotification(n.method, n.params, true);
     }
   }
-
-  #roomMetadata: string | undefined;
 
   async #join(): Promise<void> {
     const o = this.#o;
@@ -372,6 +378,8 @@ export class LiveKitClient implements SignalClient {
       this.#member = { room: a.room, uid: ident.identity };
       this.#record = a.member;
     }
+    this.#roomId = a.room;
+    this.#state = new RoomState(a.room, ident.identity);
     this.#roomMetadata = (a.info as { metadata?: string } | undefined)?.metadata;
     const forwarded = {
       sid: a.room,
@@ -674,7 +682,9 @@ export class LiveKitClient implements SignalClient {
             new SignalResponse({
               message: {
                 case: 'roomUpdate',
-                value: { room: new Room({ sid: livekitSid.room(this.#roomName), name: this.#roomName, metadata: md }) },
+                value: {
+                  room: new Room({ sid: livekitSid.room(this.#roomId), name: this.#roomName, metadata: md }),
+                },
               },
             }),
           );
@@ -747,14 +757,14 @@ export class LiveKitClient implements SignalClient {
     if (typeof sdp !== 'string') {
       return;
     }
-    const renamed = renameMsids(this.#roomName, sdp, this.#state.trackOwner);
+    const renamed = renameMsids(this.#roomId, sdp, this.#state.trackOwner);
     if (renamed.unknown.length > 0 && !this.#heldOffer) {
       const timer = setTimeout(() => {
         const held = this.#heldOffer;
         this.#heldOffer = undefined;
         if (held && !this.#closed) {
           logger.warn({ conn: this.conn }, 'subscriber offer sent with tracks the roster does not show');
-          this.#sendOffer(renameMsids(this.#roomName, held.sdp, this.#state.trackOwner));
+          this.#sendOffer(renameMsids(this.#roomId, held.sdp, this.#state.trackOwner));
         }
       }, OFFER_HOLD_MS);
       this.#heldOffer = { sdp, timer };
@@ -796,7 +806,7 @@ export class LiveKitClient implements SignalClient {
     for (const streamId of params as unknown[]) {
       const uid = typeof streamId === 'string' ? this.#state.streamOwner(streamId) : undefined;
       if (uid !== undefined) {
-        const sid = livekitSid.participant(this.#roomName, uid);
+        const sid = livekitSid.participant(this.#roomId, uid);
         if (!now.has(sid)) {
           now.set(sid, Math.max(0.1, 1 - now.size * 0.15));
         }
@@ -816,7 +826,9 @@ export class LiveKitClient implements SignalClient {
     this.#speakers = now;
     if (speakers.length > 0) {
       this.#send(
-        new SignalResponse({ message: { case: 'speakersChanged', value: new SpeakersChanged({ speakers }) } }),
+        new SignalResponse({
+          message: { case: 'speakersChanged', value: new SpeakersChanged({ speakers }) },
+        }),
       );
     }
   }
@@ -832,7 +844,11 @@ export class LiveKitClient implements SignalClient {
       new SignalResponse({
         message: {
           case: 'leave',
-          value: new LeaveRequest({ canReconnect: action !== LeaveRequest_Action.DISCONNECT, reason, action }),
+          value: new LeaveRequest({
+            canReconnect: action !== LeaveRequest_Action.DISCONNECT,
+            reason,
+            action,
+          }),
         },
       }),
     );
