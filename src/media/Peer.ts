@@ -4,6 +4,7 @@ import { API_CHANNEL, Subscriber } from './Subscriber.ts';
 import type { Receiver } from './Receiver.ts';
 import type { DownTrack, LayerName } from './DownTrack.ts';
 import { Subscriptions, type SubscribableTrack } from './Subscriptions.ts';
+import type { ChannelSpec, DataPolicy } from './DataPolicy.ts';
 import type { CloseReason, MediaOptions, SignalSink } from './types.ts';
 import { TypedEmitter } from '../util/TypedEmitter.ts';
 import { InvalidStateError } from '../util/errors.ts';
@@ -15,7 +16,7 @@ export type PeerEvents = {
   /** A message on one of this client's own data channels (publisher PC), to fan out. */
   channelMessage: [label: string, data: string | Buffer];
   /** The client opened a data channel of its own (any label but `ion-sfu`). */
-  channel: [label: string];
+  channel: [spec: ChannelSpec];
   /** A parsed message on the `ion-sfu` channel. */
   apiMessage: [message: Record<string, unknown>];
   /** Something a roster shows changed (mute state). */
@@ -50,7 +51,12 @@ export class Peer extends TypedEmitter<PeerEvents> {
   readonly member: string;
   /** When it joined (ms since the epoch). */
   readonly joinedAt = Date.now();
-  readonly #channels = new Set<string>();
+  /** The data channels this client opened, by label. */
+  readonly #channels = new Map<string, ChannelSpec>();
+  /**
+   * Its protocol's data rules (DataPolicy.ts), from the sfu role; undefined: ion-sfu's.
+   */
+  readonly dataPolicy: DataPolicy | undefined;
   /** `[router.simulcast] enabletemporallayer`: honour `framerate` preferences. */
   readonly #temporal: boolean;
   #closed = false;
@@ -68,7 +74,7 @@ export class Peer extends TypedEmitter<PeerEvents> {
      * both talk to the same far node, and a shared socket demultiplexes by remote address).
      */
     subscriberOpts: MediaOptions = opts,
-    routing: { subscribes: Subscriptions; member: string; answering?: boolean } = {
+    routing: { subscribes: Subscriptions; member: string; answering?: boolean; data?: DataPolicy } = {
       subscribes: Subscriptions.all(),
       member: uid,
     },
@@ -92,6 +98,11 @@ export class Peer extends TypedEmitter<PeerEvents> {
       },
       routing.answering === true,
     );
+    this.dataPolicy = routing.data;
+    // Before the first offer, which the Session makes once the peer is added.
+    for (const spec of routing.data?.channels ?? []) {
+      this.subscriber.openChannel(spec);
+    }
     this.publisher.router.on('receiver', (r) => {
       r.on('mute', () => this.safeEmit('updated'));
       this.safeEmit('receiver', r);
@@ -119,9 +130,14 @@ export class Peer extends TypedEmitter<PeerEvents> {
     return this.publisher.router.receivers;
   }
 
-  /** Labels of the data channels this client opened (fanned out to everyone else). */
-  get channels(): ReadonlySet<string> {
+  /** The data channels this client opened (fanned out to everyone else), by label. */
+  get channels(): ReadonlyMap<string, ChannelSpec> {
     return this.#channels;
+  }
+
+  /** Whether other peers' channels of `label` and their messages reach this one (its DataPolicy). */
+  acceptsChannel(label: string): boolean {
+    return this.dataPolicy?.accepts?.(label) ?? true;
   }
 
   /** A WHEP viewer's offer, answered by the subscriber PC (Subscriber.answerOffer). */
@@ -194,10 +210,15 @@ export class Peer extends TypedEmitter<PeerEvents> {
     if (dc.label === API_CHANNEL) {
       return; // ion-sdk-js opens it on the publisher only to force an m=application line
     }
-    this.#channels.add(dc.label);
+    const spec: ChannelSpec = {
+      label: dc.label,
+      ordered: dc.ordered,
+      ...(typeof dc.maxRetransmits === 'number' ? { maxRetransmits: dc.maxRetransmits } : {}),
+    };
+    this.#channels.set(dc.label, spec);
     this.subscriber.registerOwnChannel(dc);
     dc.onMessage.subscribe((m) => this.safeEmit('channelMessage', dc.label, m));
-    this.safeEmit('channel', dc.label);
+    this.safeEmit('channel', spec);
   }
 
   /**

@@ -3,6 +3,7 @@ import { Peer } from './Peer.ts';
 import { Session } from './Session.ts';
 import { Subscriptions } from './Subscriptions.ts';
 import type { IngressStats } from './Ingress.ts';
+import type { DataPolicy } from './DataPolicy.ts';
 import type { MediaOptions, Participant, SignalSink } from './types.ts';
 import { TransportPool } from './transport/TransportPool.ts';
 import { TypedEmitter } from '../util/TypedEmitter.ts';
@@ -32,6 +33,8 @@ export interface JoinRequest {
    * (Subscriber.answerOffer), every track in stream `view.streamId`. Exclusive with `offer`.
    */
   view?: { offer: string; streamId: string } | undefined;
+  /** Its protocol's data rules (DataPolicy.ts); default ion-sfu's. */
+  data?: DataPolicy | undefined;
 }
 
 /**
@@ -119,6 +122,7 @@ export class SFU extends TypedEmitter<SFUEvents> {
         subscribes: req.subscribes ?? Subscriptions.all(),
         member: req.member ?? req.uid,
         answering: req.view !== undefined,
+        ...(req.data ? { data: req.data } : {}),
       },
     );
     peer.once('close', () => {
@@ -155,7 +159,13 @@ export class SFU extends TypedEmitter<SFUEvents> {
    * no client offer to answer: its subscriber PC offers first (the far node answers as it answers a
    * client's publisher offer), and it answers the far node's offers on its publisher PC.
    */
-  addRelayPeer(sid: string, uid: string, name: string, sink: SignalSink): { peer: Peer; session: Session } {
+  addRelayPeer(
+    sid: string,
+    uid: string,
+    name: string,
+    sink: SignalSink,
+    data?: DataPolicy,
+  ): { peer: Peer; session: Session } {
     const session = this.#session(sid);
     session.findByUid(uid)?.close('duplicate-identity');
     // Both PCs of a relay link talk to the same far node (whose two PCs may share one socket): on one
@@ -173,6 +183,7 @@ export class SFU extends TypedEmitter<SFUEvents> {
       session.observeAudio,
       true,
       { ...relayOptions(this.options), sockets: subSockets },
+      { subscribes: Subscriptions.all(), member: uid, ...(data ? { data } : {}) },
     );
     peer.once('close', () => {
       void sockets.release();

@@ -32,6 +32,9 @@ export class Session extends TypedEmitter<SessionEvents> {
   readonly #audio: AudioObserver;
   readonly #audioTimer: NodeJS.Timeout;
   #rosterTimer: NodeJS.Timeout | undefined;
+  /** The speakers last announced, and the peers that joined since (levels go out on changes only). */
+  #speakers: string[] = [];
+  readonly #newcomers = new Set<Peer>();
   #closed = false;
   /**
    * The participant who publishes stream `streamId` of peer `owner`: its member, except for a relay
@@ -91,8 +94,10 @@ export class Session extends TypedEmitter<SessionEvents> {
           peer.subscriber.addDownTrack(r);
         }
       }
-      for (const label of channels ? other.channels : []) {
-        peer.subscriber.ensureChannel(label);
+      for (const spec of channels ? other.channels.values() : []) {
+        if (peer.acceptsChannel(spec.label)) {
+          peer.subscriber.ensureChannel(spec);
+        }
       }
     }
     // The subscriber offer goes out even in an empty room, and for a peer that receives nothing yet
@@ -101,26 +106,28 @@ export class Session extends TypedEmitter<SessionEvents> {
     if (peer.subscribes.offer) {
       peer.subscriber.negotiate();
     }
+    if (peer.dataPolicy?.levels) {
+      this.#newcomers.add(peer); // told the current speakers with the next levels, after its join reply
+    }
     peer.on('receiver', (r) => this.#onReceiver(peer, r));
     // Tracks in the join offer itself were created before the peer was added here.
     for (const r of peer.receivers) {
       this.#onReceiver(peer, r);
     }
-    peer.on('channel', (label) => {
+    peer.on('channel', (spec) => {
       for (const other of this.#peers.values()) {
-        if (other !== peer && other.subscribes.channels) {
-          other.subscriber.ensureChannel(label);
+        if (
+          other !== peer &&
+          other.subscribes.channels &&
+          other.acceptsChannel(spec.label) &&
+          !other.subscriber.hasChannel(spec.label)
+        ) {
+          other.subscriber.ensureChannel(spec);
           other.subscriber.negotiate();
         }
       }
     });
-    peer.on('channelMessage', (label, data) => {
-      for (const other of this.#peers.values()) {
-        if (other !== peer && other.subscribes.channels) {
-          other.subscriber.sendChannel(label, data);
-        }
-      }
-    });
+    peer.on('channelMessage', (label, data) => this.#fanOut(peer, label, data));
     peer.on('updated', () => this.#rosterChanged());
     // An answering subscriber (a WHEP viewer) has fixed slots: a slot freed takes the next track.
     peer.on('downTrackClose', () => {
@@ -130,6 +137,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     });
     peer.once('close', () => {
       this.#peers.delete(peer.id);
+      this.#newcomers.delete(peer);
       if (this.#peers.size === 0) {
         this.close();
       } else {
@@ -290,6 +298,27 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#rosterChanged();
   }
 
+  /**
+   * A message `from` sent on its channel `label`, to the others that take the label: as the sender's
+   * DataPolicy rewrites and addresses it (relay peers carry it to their node whatever its address).
+   */
+  #fanOut(from: Peer, label: string, data: string | Buffer): void {
+    const out = from.dataPolicy?.inbound ? from.dataPolicy.inbound(label, data) : { data };
+    if (!out) {
+      return;
+    }
+    for (const other of this.#peers.values()) {
+      if (
+        other !== from &&
+        other.subscribes.channels &&
+        other.acceptsChannel(label) &&
+        (other.relay || out.to === undefined || out.to(other.member))
+      ) {
+        other.subscriber.sendChannel(label, out.data);
+      }
+    }
+  }
+
   #rosterChanged(): void {
     if (this.#closed || this.#rosterTimer) {
       return;
@@ -304,11 +333,23 @@ export class Session extends TypedEmitter<SessionEvents> {
 
   #broadcastAudioLevels(): void {
     const levels = this.#audio.calc();
+    const newcomers = [...this.#newcomers];
+    this.#newcomers.clear();
     if (!levels) {
+      for (const p of newcomers) {
+        if (this.#speakers.length > 0 && !p.closed) {
+          p.dataPolicy?.levels?.(this.#speakers);
+        }
+      }
       return;
     }
+    this.#speakers = levels;
     for (const p of this.#peers.values()) {
-      p.subscriber.sendApi({ method: 'audioLevels', params: levels });
+      if (p.dataPolicy?.levels) {
+        p.dataPolicy.levels(levels);
+      } else {
+        p.subscriber.sendApi({ method: 'audioLevels', params: levels });
+      }
     }
   }
 }

@@ -11,6 +11,7 @@ import { DownTrack, LAYER_NAMES, type SendContinuation } from './DownTrack.ts';
 import type { Receiver } from './Receiver.ts';
 import { assertValidAnswer, assertValidOffer, sdpLimits, type SdpLimits } from './sdpCheck.ts';
 import { createPeerConnection } from './werift.ts';
+import type { ChannelSpec } from './DataPolicy.ts';
 import type { MediaOptions, SignalSink } from './types.ts';
 import { SwitchboardError } from '../util/errors.ts';
 import { logger } from '../util/logger.ts';
@@ -55,6 +56,8 @@ export class Subscriber {
   readonly #candidates: CandidateQueue;
   readonly #downTracks = new Map<Receiver, DownTrack>();
   readonly #channels = new Map<string, RTCDataChannel>();
+  /** Labels of the channels opened from the start (openChannel). */
+  readonly #fixed = new Set<string>();
   readonly #api: RTCDataChannel | undefined;
   /** Answering: the client's m-lines, and the DownTrack each carries now (undefined: free). */
   readonly #slots = new Map<RTCRtpTransceiver, DownTrack | undefined>();
@@ -243,11 +246,23 @@ export class Subscriber {
     dt.allocate(Infinity, false, Date.now(), this.#bestQualityFirst);
   }
 
-  /** A same-label channel on this PC for another client's data channel (ion-sfu fan-out). */
-  ensureChannel(label: string): RTCDataChannel {
+  /** Whether a channel of `label` carries others' messages to this client. */
+  hasChannel(label: string): boolean {
+    return this.#channels.has(label);
+  }
+
+  /**
+   * A same-label channel on this PC for another client's data channel (ion-sfu fan-out), with that
+   * channel's delivery (a relay link carries an unreliable channel unreliably).
+   */
+  ensureChannel(spec: ChannelSpec): RTCDataChannel {
+    const { label } = spec;
     let dc = this.#channels.get(label);
     if (!dc) {
-      dc = this.pc.createDataChannel(label);
+      dc = this.pc.createDataChannel(label, {
+        ordered: spec.ordered ?? true,
+        ...(spec.maxRetransmits !== undefined ? { maxRetransmits: spec.maxRetransmits } : {}),
+      });
       dc.onMessage.subscribe((m) => this.#hooks.onChannelMessage(label, m));
       this.#channels.set(label, dc);
     }
@@ -255,11 +270,22 @@ export class Subscriber {
   }
 
   /**
+   * A channel this PC has from the start (DataPolicy.channels): the client expects others' messages
+   * on it, so its own channel of the label (registerOwnChannel) does not take its place.
+   */
+  openChannel(spec: ChannelSpec): void {
+    this.ensureChannel(spec);
+    this.#fixed.add(spec.label);
+  }
+
+  /**
    * The client's own channel of this label (opened on its publisher PC) also carries what others
    * send under the label back to it, as ion-sfu does; the Peer already listens to its messages.
    */
   registerOwnChannel(dc: RTCDataChannel): void {
-    this.#channels.set(dc.label, dc);
+    if (!this.#fixed.has(dc.label)) {
+      this.#channels.set(dc.label, dc);
+    }
   }
 
   sendChannel(label: string, data: string | Buffer): void {

@@ -1,6 +1,7 @@
 export { SFU, type JoinRequest, type SFUEvents } from './SFU.ts';
 export { Session, type SubscriptionChange } from './Session.ts';
 export { Subscriptions } from './Subscriptions.ts';
+export type { ChannelSpec, DataForward, DataPolicy } from './DataPolicy.ts';
 export { Peer, type Target } from './Peer.ts';
 export { Receiver, type Layer } from './Receiver.ts';
 export { DownTrack } from './DownTrack.ts';

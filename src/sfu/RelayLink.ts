@@ -27,6 +27,7 @@ import type { Bus } from '../backbone/index.ts';
 import type { Participant, Peer, SFU } from '../media/index.ts';
 import { RELAY_UID_PREFIX, subjects, type PeerRequest } from '../protocol/cluster.ts';
 import { TypedEmitter } from '../util/TypedEmitter.ts';
+import { relayDataPolicy } from './livekitData.ts';
 import { logger } from '../util/logger.ts';
 
 /** Signalling calls across a link wait this long (a far node under load answers slowly, not never). */
@@ -86,8 +87,12 @@ export class RelayLink extends TypedEmitter<RelayLinkEvents> {
     this.far = o.far;
     this.conn = `${o.node}/${randomUUID()}`;
     const uid = `${RELAY_UID_PREFIX}${o.node}`;
-    this.peer = o.sfu.addRelayPeer(o.room, uid, `relay from ${o.node}`, (method, params) =>
-      this.#fromLocal(method, params),
+    this.peer = o.sfu.addRelayPeer(
+      o.room,
+      uid,
+      `relay from ${o.node}`,
+      (method, params) => this.#fromLocal(method, params),
+      relayDataPolicy(o.room),
     ).peer;
     this.peer.once('close', () => this.close('failed'));
   }

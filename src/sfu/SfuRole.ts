@@ -30,12 +30,14 @@ import {
 } from '../protocol/cluster.ts';
 import type { RosterMessage } from '../protocol/cluster.ts';
 import { licodePeerJoin, licodeUnsubscribe } from '../protocol/licode.ts';
+import { LIVEKIT_LEVELS_NOTIFICATION, livekitPeerJoin } from '../protocol/livekit.ts';
 import { WHEP_STREAM_ID, whepPeerJoin } from '../protocol/whip.ts';
 import { roomSubjects, sfuAdminRequest, type SfuAdminReply, type SfuAdminRequest } from '../protocol/room.ts';
 import { SwitchboardError } from '../util/errors.ts';
 import { logger } from '../util/logger.ts';
 import { handleAdmin } from './adminHandlers.ts';
 import { DEFAULT_JOIN_CONFIG, PeerGrants } from './grants.ts';
+import { livekitDataPolicy, otherClientDataPolicy, relayDataPolicy } from './livekitData.ts';
 import { clientPeers, Relays } from './Relays.ts';
 import { RecordingService } from './recordingService.ts';
 import { RoomEvents } from './roomEvents.ts';
@@ -297,7 +299,7 @@ export class SfuRole {
    * to pass it to: the star has one hub).
    */
   async #admin(req: SfuAdminRequest): Promise<SfuAdminReply> {
-    if (req.op === 'streamStats' || req.op === 'clients' || req.op === 'stats') {
+    if (req.op === 'streamStats' || req.op === 'clients' || req.op === 'stats' || req.op === 'data') {
       return handleAdmin(this.sfu, req); // asked of every node of the room by the caller
     }
     if (req.op === 'roster') {
@@ -539,8 +541,11 @@ export class SfuRole {
     const licode = hasLicode(req.params) ? licodePeerJoin.parse(req.params) : undefined;
     // A WHEP viewer (src/signal/whip): its offer is for the subscriber PC.
     const whep = !licode && isWhep(req.params) ? whepPeerJoin.parse(req.params) : undefined;
-    const ion = licode || whep ? undefined : methods.join.parse(req.params);
-    const p = licode ?? whep ?? ion!;
+    // A LiveKit participant (src/signal/livekit): no offer; its subscriber PC is offered first and its
+    // publisher PC negotiated by `offer` when it publishes.
+    const livekit = !licode && !whep && hasLiveKit(req.params) ? livekitPeerJoin.parse(req.params) : undefined;
+    const ion = licode || whep || livekit ? undefined : methods.join.parse(req.params);
+    const p = licode ?? whep ?? livekit ?? ion!;
     const uid = p.uid && p.uid.length > 0 ? p.uid : req.conn.split('/')[1]!;
     const grants = PeerGrants.fromJoin(req.params);
     // ion-sfu's NoPublish / NoSubscribe / NoAutoSubscribe (methods.join checked the values).
@@ -548,7 +553,9 @@ export class SfuRole {
     const offer = whep ? undefined : (licode ?? ion)?.offer;
     if (offer) {
       PeerGrants.assertMayPublish(grants, offer.sdp, config);
-    } else if (!grants.canSubscribe) {
+    } else if (!grants.canSubscribe && !livekit) {
+      // (A LiveKit participant without canSubscribe still joins: it publishes later, and data reaches
+      // it on its subscriber PC.)
       throw new SwitchboardError('forbidden', 'not allowed to subscribe');
     }
     const relay = await this.#admitJoin(req, uid);
@@ -570,8 +577,21 @@ export class SfuRole {
             ? Subscriptions.viewer(whep.whep.participant)
             : isWhip(req.params)
               ? Subscriptions.only([]) // a WHIP encoder only sends: no subscriber PC is offered
-              : subscriptionsOf(config),
+              : livekit
+                ? // auto_subscribe=0: only what `subscription` names; data channels either way
+                  livekit.livekit.autoSubscribe && grants.canSubscribe
+                  ? Subscriptions.all()
+                  : Subscriptions.only([], { channels: true, offer: true })
+                : subscriptionsOf(config),
         ...(licode ? { member: licode.licode.member } : {}),
+        data: relay
+          ? relayDataPolicy(p.sid)
+          : livekit
+            ? livekitDataPolicy(
+                { room: p.sid, uid, canPublishData: grants.canPublishData, hidden: grants.hidden },
+                (ids) => this.#notify(req.conn, LIVEKIT_LEVELS_NOTIFICATION, ids),
+              )
+            : otherClientDataPolicy,
       });
     } finally {
       this.#joining -= relay ? 0 : 1;
@@ -671,6 +691,11 @@ function subscriptionChange(c: {
     mute: c.mute,
     ceiling: c.layer === undefined ? undefined : LAYER_CEILING[c.layer],
   };
+}
+
+/** A LiveKit participant's join (src/signal/livekit): only the signal role sets `livekit`; it strips it from clients'. */
+function hasLiveKit(params: unknown): boolean {
+  return typeof params === 'object' && params !== null && 'livekit' in params;
 }
 
 function hasLicode(params: unknown): boolean {

@@ -85,7 +85,8 @@ export function handleAdmin(sfu: SFU, req: SfuAdminRequest): SfuAdminReply {
       const to = req.to ? new Set(req.to) : undefined;
       let count = 0;
       for (const peer of session.peers) {
-        if (!peer.relay && !peer.closed && (!to || to.has(peer.member))) {
+        // A peer takes only labels of its protocol (a LiveKit label never reaches an ion-sfu client).
+        if (!peer.relay && !peer.closed && peer.acceptsChannel(req.label) && (!to || to.has(peer.member))) {
           peer.subscriber.sendChannel(req.label, data);
           count++;
         }

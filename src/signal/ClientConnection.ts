@@ -349,8 +349,18 @@ export class ClientConnection {
     // Only ion-sfu's params go on, with the verified identity and grants (a client's own `grants` is
     // dropped, and so are `relay`, which only media nodes may send: src/sfu/RelayLink.ts, and
     // `licode`, which only the Licode endpoint sends: it names the member a peer's streams show under,
-    // and `whip` / `whep`, which only the WHIP endpoint sends).
-    const { token: _t, password: _p, grants: _g, relay: _r, licode: _l, whip: _w, whep: _e, ...rest } = raw;
+    // `whip` / `whep`, which only the WHIP endpoint sends, and `livekit`, which only the LiveKit front sends).
+    const {
+      token: _t,
+      password: _p,
+      grants: _g,
+      relay: _r,
+      licode: _l,
+      whip: _w,
+      whep: _e,
+      livekit: _k,
+      ...rest
+    } = raw;
     const forwarded = {
       ...rest,
       sid: room,

@@ -1,0 +1,130 @@
+/**
+ * LiveKit's data on the media node (shared/reference/livekit-protocol.md §1 "Data"): a LiveKit client
+ * sends protobuf `DataPacket`s on its `_reliable` / `_lossy` channels and receives them on the
+ * same-label channels of its subscriber PC. The server decodes each packet, vouches for its sender
+ * (identity and sid stamped over whatever the client wrote, as LiveKit's server does), and delivers
+ * it to the identities it names (everyone when none). These are the media core's DataPolicies for
+ * it: LiveKit peers', other clients' (no LiveKit labels either way), and relay peers' (a packet from
+ * another node was vouched for there; here it only goes to the identities it names).
+ */
+import { DataPacket } from '@livekit/protocol';
+import type { DataForward, DataPolicy } from '../media/index.ts';
+import { LIVEKIT_CHANNELS, LIVEKIT_LOSSY, LIVEKIT_RELIABLE, livekitSid } from '../protocol/livekit.ts';
+import { logger } from '../util/logger.ts';
+
+/** livekit-client refuses to send more; neither do we forward more. */
+export const LIVEKIT_MAX_DATA_BYTES = 64 * 1024;
+
+export function isLiveKitLabel(label: string): boolean {
+  return (LIVEKIT_CHANNELS as readonly string[]).includes(label);
+}
+
+export interface LiveKitSender {
+  room: string;
+  uid: string;
+  /** The token's canPublishData: without it nothing it sends is forwarded (LiveKit drops it too). */
+  canPublishData: boolean;
+  /** A hidden participant's packets go out without its identity (LiveKit blanks it). */
+  hidden: boolean;
+}
+
+/**
+ * A LiveKit participant's peer: `_reliable` (ordered, reliable) and `_lossy` (unordered, no
+ * retransmits) on its subscriber PC from the start, as LiveKit's server opens them; only LiveKit labels
+ * reach it; what it sends is vouched for and addressed (livekitForward); its audio levels go to
+ * `levels` (a signal notification: LiveKit clients get speakers by signalling).
+ */
+export function livekitDataPolicy(sender: LiveKitSender, levels: (streamIds: string[]) => void): DataPolicy {
+  return {
+    channels: [
+      { label: LIVEKIT_RELIABLE, ordered: true },
+      { label: LIVEKIT_LOSSY, ordered: false, maxRetransmits: 0 },
+    ],
+    accepts: isLiveKitLabel,
+    inbound: (label, data) => (isLiveKitLabel(label) ? livekitForward(sender, data) : undefined),
+    levels,
+  };
+}
+
+/** Clients of other protocols: LiveKit's labels neither reach them nor come from them unvouched. */
+export const otherClientDataPolicy: DataPolicy = {
+  accepts: (label) => !isLiveKitLabel(label),
+  inbound: (label, data) => (isLiveKitLabel(label) ? undefined : { data }),
+};
+
+/**
+ * A relay peer (another node's session of the room): every label crosses; a LiveKit packet, vouched
+ * for on its sender's node, reaches only the identities it names among this node's peers.
+ */
+export function relayDataPolicy(room: string): DataPolicy {
+  return {
+    inbound: (label, data) => {
+      if (!isLiveKitLabel(label)) {
+        return { data };
+      }
+      const packet = decode(data);
+      return packet ? { data, ...addressed(room, packet) } : undefined;
+    },
+  };
+}
+
+/**
+ * What a LiveKit participant's packet becomes: undefined (dropped) without canPublishData, over 64 KiB
+ * or undecodable; else re-encoded with its sender's identity and sid (the packet's and, on a `user`
+ * packet, the user's own fields), addressed to its destination identities.
+ */
+export function livekitForward(sender: LiveKitSender, data: string | Buffer): DataForward | undefined {
+  if (!sender.canPublishData || Buffer.byteLength(data) > LIVEKIT_MAX_DATA_BYTES) {
+    return undefined;
+  }
+  const packet = decode(data);
+  if (!packet) {
+    return undefined;
+  }
+  const identity = sender.hidden ? '' : sender.uid;
+  const sid = sender.hidden ? '' : livekitSid.participant(sender.room, sender.uid);
+  packet.participantIdentity = identity;
+  packet.participantSid = sid;
+  if (packet.value.case === 'user') {
+    const user = packet.value.value;
+    user.participantIdentity = identity;
+    user.participantSid = sid;
+    // Either level may name the destinations (the user's are the older field): both say the same.
+    if (packet.destinationIdentities.length > 0) {
+      user.destinationIdentities = [...packet.destinationIdentities];
+    } else {
+      packet.destinationIdentities = [...user.destinationIdentities];
+    }
+  }
+  return { data: Buffer.from(packet.toBinary()), ...addressed(sender.room, packet) };
+}
+
+/** Who a packet is for: its destination identities, or (older clients) the user's destination sids. */
+function addressed(room: string, packet: DataPacket): Pick<DataForward, 'to'> {
+  const identities = new Set(packet.destinationIdentities);
+  const user = packet.value.case === 'user' ? packet.value.value : undefined;
+  if (user) {
+    for (const id of user.destinationIdentities) {
+      identities.add(id);
+    }
+  }
+  const sids = new Set(user?.destinationSids ?? []);
+  if (identities.size === 0 && sids.size === 0) {
+    return {}; // everyone
+  }
+  return {
+    to: (member) => identities.has(member) || (sids.size > 0 && sids.has(livekitSid.participant(room, member))),
+  };
+}
+
+function decode(data: string | Buffer): DataPacket | undefined {
+  if (typeof data === 'string') {
+    return undefined; // livekit-client sends binary protobuf only
+  }
+  try {
+    return DataPacket.fromBinary(data);
+  } catch (err) {
+    logger.debug({ err }, 'dropped an undecodable LiveKit data packet');
+    return undefined;
+  }
+}
