@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Bus, Store, Subscription } from '../backbone/index.ts';
 import { clusterOf, type Config } from '../config/index.ts';
 import { eventSubjects, type SwitchboardEvent } from '../protocol/events.ts';
+import { livekitSecrets, verifyLiveKitToken } from '../protocol/livekit.ts';
 import { getRoom, getService } from '../protocol/records.ts';
 import { peekIssuer, signToken, verifyToken, type Grants } from '../protocol/tokens.ts';
 import { SwitchboardError } from '../util/errors.ts';
@@ -15,6 +16,8 @@ import { registerNuveRoutes, type AuthContext, type RouteContext } from './nuveR
 import { registerRecordingRoutes } from './recordingRoutes.ts';
 import { openApiDocument } from './openapi.ts';
 import { devTokenQuery } from './schemas.ts';
+import { LiveKitRoomService } from './twirp/LiveKitRoomService.ts';
+import { registerTwirp } from './twirp/twirpRoutes.ts';
 import { Webhooks } from './Webhooks.ts';
 
 /** Keys the api role needs (from `[auth]`, `[api]`, or generated at start). */
@@ -29,7 +32,8 @@ const DEV_TOKEN_TTL_S = 3600;
 /**
  * The api role (Licode's Nuve): REST management under `/api` on the server's HTTP port (rooms,
  * tokens, users, services; MAuth or bearer JWT), the OpenAPI document, the demo's dev-token endpoint,
- * and webhook delivery of the room and media events published on the Bus.
+ * LiveKit's Twirp RoomService under `/twirp` (`[livekit] enabled`), and webhook delivery of the room
+ * and media events published on the Bus.
  */
 export class ApiRole {
   readonly webhooks: Webhooks;
@@ -124,6 +128,19 @@ export class ApiRole {
       },
       { prefix: '/api' },
     );
+    if (this.#config.livekit.enabled) {
+      // LiveKit's RoomService (livekit-server-sdk) at /twirp, with LiveKit's API keys and tokens.
+      const secretOf = livekitSecrets({
+        keys: this.#config.livekit.keys,
+        store: this.#store,
+        cluster: this.#cluster,
+        superserviceId: this.#secrets.superserviceId,
+      });
+      await registerTwirp(app, {
+        service: new LiveKitRoomService({ bus: this.#bus, store: this.#store, cluster: this.#cluster }),
+        verify: (token) => verifyLiveKitToken(token, secretOf),
+      });
+    }
     if (dashboardAssets) {
       await new Dashboard({
         store: this.#store,
