@@ -543,7 +543,8 @@ export class SfuRole {
     const whep = !licode && isWhep(req.params) ? whepPeerJoin.parse(req.params) : undefined;
     // A LiveKit participant (src/signal/livekit): no offer; its subscriber PC is offered first and its
     // publisher PC negotiated by `offer` when it publishes.
-    const livekit = !licode && !whep && hasLiveKit(req.params) ? livekitPeerJoin.parse(req.params) : undefined;
+    const livekit =
+      !licode && !whep && hasLiveKit(req.params) ? livekitPeerJoin.parse(req.params) : undefined;
     const ion = licode || whep || livekit ? undefined : methods.join.parse(req.params);
     const p = licode ?? whep ?? livekit ?? ion!;
     const uid = p.uid && p.uid.length > 0 ? p.uid : req.conn.split('/')[1]!;

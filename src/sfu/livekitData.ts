@@ -113,7 +113,8 @@ function addressed(room: string, packet: DataPacket): Pick<DataForward, 'to'> {
     return {}; // everyone
   }
   return {
-    to: (member) => identities.has(member) || (sids.size > 0 && sids.has(livekitSid.participant(room, member))),
+    to: (member) =>
+      identities.has(member) || (sids.size > 0 && sids.has(livekitSid.participant(room, member))),
   };
 }
 
