@@ -25,6 +25,9 @@ import {
   SignalTarget,
   SpeakerInfo,
   SpeakersChanged,
+  SubscribedCodec,
+  SubscribedQuality,
+  SubscribedQualityUpdate,
   TrackPublishedResponse,
   TrackSource,
   TrackType,
@@ -110,6 +113,8 @@ interface OwnTrack {
   width: number;
   height: number;
   muted: boolean;
+  /** Lower-case codec name the client publishes it with (`vp8`), for dynacast's quality updates. */
+  codec: string;
 }
 
 export class LiveKitClient implements SignalClient {
@@ -584,6 +589,7 @@ export class LiveKitClient implements SignalClient {
       width: Math.min(r.width, 16384),
       height: Math.min(r.height, 16384),
       muted: r.muted,
+      codec: (r.simulcastCodecs[0]?.codec || 'vp8').toLowerCase().replace(/^video\//, ''),
     };
     this.#own.set(r.cid, track);
     const info = trackInfo(
@@ -667,6 +673,9 @@ export class LiveKitClient implements SignalClient {
         if (!replay) {
           this.#onRoster(params, true);
         }
+        return;
+      case 'layers':
+        this.#dynacast(params);
         return;
       case LIVEKIT_LEVELS_NOTIFICATION:
         this.#levels(params);
@@ -791,6 +800,39 @@ export class LiveKitClient implements SignalClient {
             sdp: renamed.sdp,
             id: ++this.#offerId,
             midToTrackId: renamed.midToTrackId,
+          }),
+        },
+      }),
+    );
+  }
+
+  /**
+   * Dynacast (the media node's `layers`: the simulcast rids someone receives) as LiveKit's
+   * `subscribed_quality_update`; livekit-client pauses the other encodings when the room has
+   * `dynacast: true` (rids q/h/f are its LOW/MEDIUM/HIGH).
+   */
+  #dynacast(params: unknown): void {
+    const p = params as { trackId?: unknown; active?: unknown } | null;
+    const own = typeof p?.trackId === 'string' ? this.#own.get(p.trackId) : undefined;
+    if (!own || !Array.isArray(p?.active)) {
+      return;
+    }
+    const active = new Set(p.active);
+    const qualities = (['q', 'h', 'f'] as const).map(
+      (rid, i) =>
+        new SubscribedQuality({
+          quality: [VideoQuality.LOW, VideoQuality.MEDIUM, VideoQuality.HIGH][i]!,
+          enabled: active.has(rid),
+        }),
+    );
+    this.#send(
+      new SignalResponse({
+        message: {
+          case: 'subscribedQualityUpdate',
+          value: new SubscribedQualityUpdate({
+            trackSid: own.sid,
+            subscribedQualities: qualities,
+            subscribedCodecs: [new SubscribedCodec({ codec: own.codec, qualities })],
           }),
         },
       }),
