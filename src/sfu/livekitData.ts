@@ -8,7 +8,7 @@
  * another node was vouched for there; here it only goes to the identities it names).
  */
 import { DataPacket } from '@livekit/protocol';
-import type { DataForward, DataPolicy } from '../media/index.ts';
+import type { ChannelSpec, DataForward, DataPolicy } from '../media/index.ts';
 import { LIVEKIT_CHANNELS, LIVEKIT_LOSSY, LIVEKIT_RELIABLE, livekitSid } from '../protocol/livekit.ts';
 import { logger } from '../util/logger.ts';
 
@@ -18,6 +18,12 @@ export const LIVEKIT_MAX_DATA_BYTES = 64 * 1024;
 export function isLiveKitLabel(label: string): boolean {
   return (LIVEKIT_CHANNELS as readonly string[]).includes(label);
 }
+
+/** `_reliable`: ordered, reliable; `_lossy`: unordered, no retransmits (as LiveKit's server opens them). */
+const LIVEKIT_CHANNEL_SPECS: readonly ChannelSpec[] = [
+  { label: LIVEKIT_RELIABLE, ordered: true },
+  { label: LIVEKIT_LOSSY, ordered: false, maxRetransmits: 0 },
+];
 
 export interface LiveKitSender {
   room: string;
@@ -36,10 +42,7 @@ export interface LiveKitSender {
  */
 export function livekitDataPolicy(sender: LiveKitSender, levels: (streamIds: string[]) => void): DataPolicy {
   return {
-    channels: [
-      { label: LIVEKIT_RELIABLE, ordered: true },
-      { label: LIVEKIT_LOSSY, ordered: false, maxRetransmits: 0 },
-    ],
+    channels: LIVEKIT_CHANNEL_SPECS,
     accepts: isLiveKitLabel,
     inbound: (label, data) => (isLiveKitLabel(label) ? livekitForward(sender, data) : undefined),
     levels,
@@ -54,10 +57,13 @@ export const otherClientDataPolicy: DataPolicy = {
 
 /**
  * A relay peer (another node's session of the room): every label crosses; a LiveKit packet, vouched
- * for on its sender's node, reaches only the identities it names among this node's peers.
+ * for on its sender's node, reaches only the identities it names among this node's peers. LiveKit's
+ * channels exist on the link from the start, both ways (each end's subscriber PC opens them), so a
+ * participant's first packets do not wait for the link to negotiate a channel for them.
  */
 export function relayDataPolicy(room: string): DataPolicy {
   return {
+    channels: LIVEKIT_CHANNEL_SPECS,
     inbound: (label, data) => {
       if (!isLiveKitLabel(label)) {
         return { data };
