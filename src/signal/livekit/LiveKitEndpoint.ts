@@ -47,9 +47,19 @@ export class LiveKitEndpoint {
         .header('access-control-allow-origin', '*')
         .header('access-control-allow-headers', 'authorization')
         .header('cache-control', 'no-store');
-    for (const path of ['/rtc/v1', '/rtc/v1/validate']) {
-      app.get(path, async (_req, reply) => cors(reply).code(404).type('text/plain').send(V1_UNSUPPORTED));
-    }
+    app.get('/rtc/v1/validate', async (_req, reply) =>
+      cors(reply).code(404).type('text/plain').send(V1_UNSUPPORTED),
+    );
+    // A WebSocket route refusing before the upgrade: on a plain route @fastify/websocket would complete
+    // the upgrade and close the socket, which livekit-client reads as an error, not as "no v1 here".
+    app.get(
+      '/rtc/v1',
+      {
+        websocket: true,
+        preValidation: async (_req, reply) => cors(reply).code(404).type('text/plain').send(V1_UNSUPPORTED),
+      },
+      (socket) => socket.close(1008, V1_UNSUPPORTED),
+    );
     for (const path of ['/rtc/validate', '/rtc/v1/validate']) {
       app.options(path, async (_req, reply) =>
         cors(reply).header('access-control-allow-methods', 'GET').code(204).send(),
