@@ -122,10 +122,11 @@ export function twirpErrorOf(err: unknown): TwirpError {
   return new TwirpError('internal', `internal error (log id ${logId})`);
 }
 
+/** Bytes, not a string: fastify would add `; charset=utf-8` to the type, and the SDK wants it exact. */
 export function sendTwirpError(reply: FastifyReply, err: unknown): FastifyReply {
   const e = twirpErrorOf(err);
   return reply
     .status(e.status)
     .type('application/json')
-    .send(JSON.stringify({ code: e.code, msg: e.message, ...(e.meta ? { meta: e.meta } : {}) }));
+    .send(Buffer.from(JSON.stringify({ code: e.code, msg: e.message, ...(e.meta ? { meta: e.meta } : {}) })));
 }

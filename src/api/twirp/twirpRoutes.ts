@@ -111,5 +111,5 @@ async function handle(o: TwirpRouteOptions, req: FastifyRequest, reply: FastifyR
   }
   return reply
     .type('application/json')
-    .send(JSON.stringify(res.toJson({ emitDefaultValues: true, useProtoFieldName: true })));
+    .send(Buffer.from(JSON.stringify(res.toJson({ emitDefaultValues: true, useProtoFieldName: true }))));
 }
