@@ -2,7 +2,8 @@
 // them, with libwebrtc peers (@roamhq/wrtc): a join without offer gets a subscriber offer carrying
 // `_reliable` and `_lossy`; a later publisher offer is answered; DataPackets are vouched for (sender
 // identity stamped) and reach only the identities they name; a participant without canPublishData
-// is not forwarded; audio levels come as signal notifications; an ion-sfu client in the same room
+// is not forwarded; auto_subscribe=0 and canSubscribe=false joins get data and only what they may
+// receive; audio levels come as signal notifications (late joiners too); an ion-sfu client in the same room
 // and the LiveKit participants never see each other's data channels.
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -38,14 +39,22 @@ void describe('LiveKit participants on the media node', { timeout: 180_000 }, ()
   let room = '';
   let dave: WrtcPeer; // an ion-sfu client in the same room
   const lk: LiveKitBusPeer[] = [];
-  const peer = (uid: string, o: { canPublishData?: boolean } = {}) => {
+  const peer = (
+    uid: string,
+    o: { canPublishData?: boolean; canSubscribe?: boolean; autoSubscribe?: boolean } = {},
+  ) => {
     const p = new LiveKitBusPeer({
       bus: sb!.bus,
       cluster: clusterOf(sb!.config),
       node: sb!.sfu!.nodeId,
       room,
       uid,
-      grants: { ...ALL_MEDIA_GRANTS, canPublishData: o.canPublishData ?? true },
+      grants: {
+        ...ALL_MEDIA_GRANTS,
+        canPublishData: o.canPublishData ?? true,
+        canSubscribe: o.canSubscribe ?? true,
+      },
+      ...(o.autoSubscribe !== undefined ? { autoSubscribe: o.autoSubscribe } : {}),
     });
     lk.push(p);
     return p;
@@ -155,6 +164,43 @@ void describe('LiveKit participants on the media node', { timeout: 180_000 }, ()
     }
   });
 
+  void it('auto_subscribe=0: channels and an offer at join, a track only once subscribed', async () => {
+    const manual = peer('manual', { autoSubscribe: false });
+    await manual.join();
+    await waitFor(() => manual.channels.get('_reliable')?.readyState === 'open', {
+      timeout: MEDIA_TIMEOUT,
+      what: "manual's _reliable open",
+    });
+    reliable.send(userPacket('to manual', ['manual']));
+    await waitFor(() => texts(manual).includes('to manual'), { what: 'data to reach manual' });
+    assert.equal(manual.subscriber.getReceivers().length, 0, 'no track yet');
+    const video = alice.publisher.getSenders().find((s) => s.track?.kind === 'video')!.track!.id;
+    assert.deepEqual(
+      await manual.request('subscription', { subscriptions: [{ trackId: video, subscribe: true }] }),
+      {},
+    );
+    await waitFor(() => manual.subscriber.getReceivers().some((r) => r.track.kind === 'video'), {
+      timeout: MEDIA_TIMEOUT,
+      what: "manual to receive alice's video",
+    });
+    assert.equal(
+      manual.subscriber.getReceivers().some((r) => r.track.kind === 'audio'),
+      false,
+    );
+  });
+
+  void it('a participant without canSubscribe joins (it may publish), gets data and no media', async () => {
+    const blind = peer('blind', { canSubscribe: false });
+    assert.deepEqual(await blind.join(), {});
+    await waitFor(() => blind.channels.get('_reliable')?.readyState === 'open', {
+      timeout: MEDIA_TIMEOUT,
+      what: "blind's _reliable open",
+    });
+    reliable.send(userPacket('to blind', ['blind']));
+    await waitFor(() => texts(blind).includes('to blind'), { what: 'data to reach blind' });
+    assert.equal(blind.subscriber.getReceivers().length, 0);
+  });
+
   void it('the ion-sfu client gets no LiveKit channel and the LiveKit participants none of its channels', async () => {
     const chat = dave.publisher.createDataChannel('chat');
     await waitFor(() => chat.readyState === 'open', { what: "dave's chat open" });
@@ -172,7 +218,7 @@ void describe('LiveKit participants on the media node', { timeout: 180_000 }, ()
     );
   });
 
-  void it("audio levels come as notifications naming alice's stream, and [] once she falls silent", async () => {
+  void it("audio levels come as notifications naming alice's stream (to late joiners too), and [] once she falls silent", async () => {
     const levels = (p: LiveKitBusPeer) =>
       p.notifications
         .filter((n) => n.method === LIVEKIT_LEVELS_NOTIFICATION)
@@ -183,6 +229,13 @@ void describe('LiveKit participants on the media node', { timeout: 180_000 }, ()
     });
     assert.ok(levels(carol).some((l) => l[0] === alice.publishedStreamId));
     assert.equal(bob.channels.get('ion-sfu') !== undefined, true);
+    // A participant joining while the speakers stay the same is told them too.
+    const late = peer('late');
+    await late.join();
+    await waitFor(() => levels(late).some((l) => l.includes(alice.publishedStreamId!)), {
+      timeout: MEDIA_TIMEOUT,
+      what: 'the late joiner to be told alice speaks',
+    });
     alice.stopMedia();
     await waitFor(() => levels(bob).at(-1)?.length === 0, {
       timeout: MEDIA_TIMEOUT,
