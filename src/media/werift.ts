@@ -75,6 +75,10 @@
  *    one) waits for the same ICE start, then calls `RTCDtlsTransport.start()` again, which throws
  *    "state must be new" and fails the whole PC. Seen on one join in three once Chromium nominated
  *    promptly (workaround 14). A start while one is under way now joins it (`startDtlsOnce`).
+ * 16. DATA_CHANNEL_OPEN (RFC 8832 §5.1): for a channel with maxRetransmits or maxPacketLifeTime werift
+ *    writes the partial-reliability type over the unordered bit, so the far end is told an unordered
+ *    channel (LiveKit's `_lossy`) is ordered. werift itself sends on it unordered; the announcement
+ *    now says so too (`openWithOrder`).
  */
 import type { Socket as UdpSocket } from 'node:dgram';
 import { udpBatch, type Remote } from './UdpBatch.ts';
@@ -92,6 +96,8 @@ import {
   RtcpPacketConverter,
   type RtcpPacket,
   RTCDtlsTransport,
+  RTCSctpTransport,
+  type RTCDataChannel,
   SessionDescription,
   useAbsSendTime,
   useAudioLevelIndication,
@@ -755,6 +761,33 @@ RTCDtlsTransport.prototype.start = function startDtlsOnce(this: RTCDtlsTransport
   const started = dtlsStart.call(this);
   dtlsStarts.set(this, started);
   return started;
+};
+
+// Workaround 16: the unordered bit of a partially reliable channel's DATA_CHANNEL_OPEN.
+const WEBRTC_DCEP = 50;
+const UNORDERED = 0x80;
+// eslint-disable-next-line @typescript-eslint/unbound-method -- called with its own `this` below
+const dataChannelOpen = RTCSctpTransport.prototype.dataChannelOpen;
+RTCSctpTransport.prototype.dataChannelOpen = function openWithOrder(
+  this: RTCSctpTransport,
+  channel: RTCDataChannel,
+): void {
+  // The message is queued (and maybe handed to SCTP) inside the call: fix it as it is queued.
+  const queue = (this as unknown as { dataChannelQueue: [RTCDataChannel, number, Buffer][] })
+    .dataChannelQueue;
+  queue.push = function (this: typeof queue, ...items: [RTCDataChannel, number, Buffer][]): number {
+    for (const [ch, protocol, data] of items) {
+      if (protocol === WEBRTC_DCEP && !ch.ordered && data.length > 1) {
+        data[1]! |= UNORDERED;
+      }
+    }
+    return Array.prototype.push.apply(this, items);
+  };
+  try {
+    dataChannelOpen.call(this, channel);
+  } finally {
+    delete (queue as { push?: unknown }).push; // back to Array.prototype.push
+  }
 };
 
 // Workaround 3: skip werift's built-in fallback STUN server when the operator configured none.

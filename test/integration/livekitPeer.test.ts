@@ -89,8 +89,7 @@ void describe('LiveKit participants on the media node', { timeout: 180_000 }, ()
         alice.channels.get('_lossy')?.readyState === 'open',
       { timeout: MEDIA_TIMEOUT, what: "alice's _reliable and _lossy channels open" },
     );
-    // (werift 0.25 announces a partially reliable channel as ordered: its DATA_CHANNEL_OPEN drops the
-    // unordered bit; it does send unordered, without retransmits.)
+    assert.equal(alice.channels.get('_lossy')!.ordered, false); // (src/media/werift.ts workaround 16)
     assert.equal(alice.channels.get('_lossy')!.maxRetransmits, 0);
     assert.equal(alice.channels.get('_reliable')!.ordered, true);
     assert.notEqual(alice.channels.get('_reliable')!.maxRetransmits, 0); // (libwebrtc says 65535: unset)
