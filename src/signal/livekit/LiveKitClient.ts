@@ -55,7 +55,7 @@ import { admit, mediaGrantsOf, roomCall } from '../admission.ts';
 import type { JoinIdentity } from '../Authenticator.ts';
 import { placeAndJoin } from '../placement.ts';
 import type { SignalClient } from '../SignalClient.ts';
-import { renameMsids } from './msid.ts';
+import { regroupStreams, renameMsids } from './msid.ts';
 import { RoomState } from './RoomState.ts';
 
 /** livekit-client pings every 5 s and gives up after 15 s of silence (JoinResponse ping fields). */
@@ -412,13 +412,19 @@ export class LiveKitClient implements SignalClient {
   }
 
   /** What our member record's `info` holds: the token's metadata and attributes, our tracks. */
-  #memberInfo(): LiveKitMemberInfo {
+  #memberInfo(): LiveKitMemberInfo & { screen?: string } {
     const t = this.#o.token;
     const tracks: NonNullable<LiveKitMemberInfo['livekit']['tracks']> = {};
+    let screen: string | undefined;
     for (const tr of this.#own.values()) {
       tracks[tr.cid] = { name: tr.name, source: tr.source, width: tr.width, height: tr.height };
+      if (tr.source === TrackSource.SCREEN_SHARE) {
+        screen = this.#streamOf(tr.cid);
+      }
     }
     return {
+      // The demo page and SDK show the stream a member marks as its screen large (web/, client/).
+      ...(screen !== undefined ? { screen } : {}),
       livekit: {
         ...(t.metadata !== '' ? { metadata: t.metadata.slice(0, 4096) } : {}),
         ...(Object.keys(t.attributes).length > 0 ? { attributes: t.attributes } : {}),
@@ -488,7 +494,7 @@ export class LiveKitClient implements SignalClient {
     switch (m.case) {
       case 'offer': {
         const answer = (await this.#forward('offer', {
-          desc: { type: 'offer', sdp: m.value.sdp },
+          desc: { type: 'offer', sdp: regroupStreams(m.value.sdp, (cid) => this.#streamOf(cid)) },
         })) as { sdp: string };
         this.#send(
           new SignalResponse({
@@ -608,6 +614,17 @@ export class LiveKitClient implements SignalClient {
         logger.debug({ err, conn: this.conn }, 'track info not recorded'),
       );
     }
+  }
+
+  /**
+   * The stream our track `cid` is published in: one for camera and microphone, one for the screen
+   * share and its audio (see regroupStreams), named after the room's participant sid.
+   */
+  #streamOf(cid: string): string {
+    const source = this.#own.get(cid)?.source;
+    const screen = source === TrackSource.SCREEN_SHARE || source === TrackSource.SCREEN_SHARE_AUDIO;
+    const sid = livekitSid.participant(this.#roomId, this.#ident.identity);
+    return screen ? `${sid}-screen` : sid;
   }
 
   async #mute(sid: string, muted: boolean): Promise<void> {

@@ -146,7 +146,8 @@ export class LiveKitEndpoint {
   async #verify(req: FastifyRequest): Promise<LiveKitToken> {
     const query = (req.query ?? {}) as Record<string, unknown>;
     const bearer = /^Bearer (.+)$/i.exec(req.headers.authorization ?? '')?.[1];
-    const raw = typeof query.access_token === 'string' && query.access_token !== '' ? query.access_token : bearer;
+    const raw =
+      typeof query.access_token === 'string' && query.access_token !== '' ? query.access_token : bearer;
     if (raw === undefined) {
       throw new SwitchboardError('unauthorized', 'no access token (access_token or Authorization: Bearer)');
     }

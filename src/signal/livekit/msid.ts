@@ -68,3 +68,27 @@ export function renameMsids(room: string, sdp: string, ownerOf: TrackOwner): Ren
   });
   return { sdp: lines.join('\n'), midToTrackId, unknown: [...unknown] };
 }
+
+/**
+ * A LiveKit publisher's offer, each track moved into the stream `streamOf` names. livekit-client
+ * gives every track a MediaStream of its own; other clients (the demo page, ion-sdk-js, Licode) show
+ * a participant's stream as one tile with its sound, so camera and microphone go into one stream,
+ * screen share and its audio into another.
+ */
+export function regroupStreams(sdp: string, streamOf: (trackId: string) => string): string {
+  return sdp
+    .split('\n')
+    .map((line) => {
+      const cr = line.endsWith('\r') ? '\r' : '';
+      const a = MSID.exec(line);
+      if (a) {
+        return `a=msid:${streamOf(a[2]!)} ${a[2]!}${cr}`;
+      }
+      const s = SSRC_MSID.exec(line);
+      if (s) {
+        return `a=ssrc:${s[1]} msid:${streamOf(s[3]!)} ${s[3]!}${cr}`;
+      }
+      return line;
+    })
+    .join('\n');
+}
