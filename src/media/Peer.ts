@@ -53,9 +53,7 @@ export class Peer extends TypedEmitter<PeerEvents> {
   readonly joinedAt = Date.now();
   /** The data channels this client opened, by label. */
   readonly #channels = new Map<string, ChannelSpec>();
-  /**
-   * Its protocol's data rules (DataPolicy.ts), from the sfu role; undefined: ion-sfu's.
-   */
+  /** Its protocol's data rules (DataPolicy.ts), from the sfu role; undefined: ion-sfu's. */
   readonly dataPolicy: DataPolicy | undefined;
   /** `[router.simulcast] enabletemporallayer`: honour `framerate` preferences. */
   readonly #temporal: boolean;
