@@ -586,6 +586,12 @@ export class LiveKitClient implements SignalClient {
         : kind === 'video'
           ? TrackSource.CAMERA
           : TrackSource.MICROPHONE;
+    // `canPublishSources` (empty: all), as LiveKit's server enforces it; livekit-client checks first.
+    const allowed = (this.#o.token.video.canPublishSources ?? []).map((n) => SOURCE_NAMES[n]);
+    if (allowed.length > 0 && !allowed.includes(source)) {
+      logger.info({ conn: this.conn, cid: r.cid, source }, 'LiveKit add_track refused: source not granted');
+      return;
+    }
     const track: OwnTrack = {
       sid: livekitSid.track(r.cid),
       cid: r.cid,
