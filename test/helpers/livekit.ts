@@ -65,8 +65,8 @@ export interface LivekitPage {
   /** The page's console (livekit-client logs at debug level), with timestamps. */
   readonly log: string[];
   /**
-   * What the page did on the signal server: "ws /rtc/v1", "GET /rtc/v1/validate → 404", "ws /rtc",
-   * "ws /rtc closed" …, in order.
+   * What the page did on the signal server: "ws /rtc/v1", "GET /rtc/v1/validate → 404 (12 ms)",
+   * "ws /rtc", "ws /rtc closed" …, in order (the time is the request's start to its response's).
    */
   readonly exchanges: string[];
   /** Writes the console log to test-output/livekit/<label>.log; returns the path. */
@@ -98,7 +98,9 @@ export async function openLivekitPage(
   page.on('response', (res) => {
     const u = new URL(res.url());
     if (u.host === server.host && u.pathname.startsWith('/rtc')) {
-      exchanges.push(`${res.request().method()} ${u.pathname} → ${res.status()}`);
+      const t = res.request().timing();
+      const ms = t.responseStart >= 0 ? ` (${Math.round(t.responseStart)} ms)` : '';
+      exchanges.push(`${res.request().method()} ${u.pathname} → ${res.status()}${ms}`);
     }
   });
   page.on('requestfailed', (req) => {

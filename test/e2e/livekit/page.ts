@@ -5,6 +5,7 @@
 // the room's events with the participants' identities, and what each remote video element shows.
 import {
   ConnectionError,
+  ConnectionErrorReason,
   DataPacket_Kind,
   DisconnectReason,
   LogLevel,
@@ -64,6 +65,20 @@ export interface RemoteVideo {
   videoHeight: number;
   framesDecoded: number;
   frameWidth: number;
+  /** More of inbound-rtp, for failure messages. */
+  packetsReceived: number;
+  keyFramesDecoded: number;
+  pliCount: number;
+  firCount: number;
+  nackCount: number;
+  framesDropped: number;
+  framesReceived: number;
+  freezeCount: number;
+  /** The <video> element: paused, readyState, getVideoPlaybackQuality() totals. */
+  paused: boolean;
+  readyState: number;
+  totalVideoFrames: number;
+  droppedVideoFrames: number;
 }
 
 /** A refused or failed call: the SDK's error class name, message, and ConnectionError reason/status. */
@@ -111,7 +126,13 @@ setLogLevel(LogLevel.debug);
 
 function describeError(err: unknown): LkError {
   if (err instanceof ConnectionError) {
-    return { name: err.name, message: err.message, reason: err.reasonName, status: err.status };
+    // Room.connect re-wraps the engine's error: `reason` and `status` are copied, `reasonName` is not.
+    return {
+      name: err.name,
+      message: err.message,
+      reason: ConnectionErrorReason[err.reason] ?? String(err.reason),
+      status: err.status,
+    };
   }
   if (err instanceof Error) {
     return { name: err.name, message: err.message };
@@ -211,17 +232,42 @@ function listen(r: Room): void {
     );
 }
 
-async function inbound(track: RemoteTrack): Promise<{ framesDecoded: number; frameWidth: number }> {
+const INBOUND = [
+  'framesDecoded',
+  'packetsReceived',
+  'keyFramesDecoded',
+  'pliCount',
+  'firCount',
+  'nackCount',
+  'framesDropped',
+  'framesReceived',
+  'freezeCount',
+] as const;
+type Inbound = Record<(typeof INBOUND)[number] | 'frameWidth', number>;
+
+async function inbound(track: RemoteTrack): Promise<Inbound> {
   const report = await track.getRTCStatsReport();
-  let framesDecoded = 0;
-  let frameWidth = 0;
-  report?.forEach((s: { type: string; framesDecoded?: number; frameWidth?: number }) => {
+  const out: Inbound = {
+    framesDecoded: 0,
+    packetsReceived: 0,
+    keyFramesDecoded: 0,
+    pliCount: 0,
+    firCount: 0,
+    nackCount: 0,
+    framesDropped: 0,
+    framesReceived: 0,
+    freezeCount: 0,
+    frameWidth: 0,
+  };
+  report?.forEach((s: Record<string, unknown>) => {
     if (s.type === 'inbound-rtp') {
-      framesDecoded += s.framesDecoded ?? 0;
-      frameWidth = Math.max(frameWidth, s.frameWidth ?? 0);
+      for (const k of INBOUND) {
+        out[k] += typeof s[k] === 'number' ? s[k] : 0;
+      }
+      out.frameWidth = Math.max(out.frameWidth, typeof s.frameWidth === 'number' ? s.frameWidth : 0);
     }
   });
-  return { framesDecoded, frameWidth };
+  return out;
 }
 
 function need(): Room {
@@ -288,6 +334,10 @@ window.lk = {
         firstFrameAt: v.firstFrameAt,
         videoWidth: v.el.videoWidth,
         videoHeight: v.el.videoHeight,
+        paused: v.el.paused,
+        readyState: v.el.readyState,
+        totalVideoFrames: v.el.getVideoPlaybackQuality().totalVideoFrames,
+        droppedVideoFrames: v.el.getVideoPlaybackQuality().droppedVideoFrames,
         ...st,
       });
     }
