@@ -1,11 +1,14 @@
 // LiveKit's Twirp RoomService (src/api/twirp) driven by livekit-server-sdk's RoomServiceClient, unchanged
 // (it mints its own tokens from the API key and secret of `[livekit] keys`): rooms created, listed,
-// given metadata and deleted; two @roamhq/wrtc clients joined over /ws and publishing listed as
-// participants with their tracks, one's track muted (the other's roster shows it), its metadata set (the
-// other is told), data sent to a client's `_reliable` channel, its subscription to a track dropped, and
-// removed (its socket closes); refusals (wrong secret, missing grant, another room's token), Twirp's
-// errors for malformed, oversized and misrouted requests, binary protobuf bodies, and the
-// superservice's id and key as an API key on a server without `[livekit] keys`.
+// given metadata and deleted; two @roamhq/wrtc clients joined over /ws and publishing, and a WHIP
+// publisher, listed as participants with their tracks; a track muted (the other client's roster shows
+// it), a participant's name / metadata / attributes set (the other client is told), the room metadata
+// set (members get room.updated), data sent to a LiveKit participant's `_reliable` / `_lossy` channel
+// (a LiveKit peer on the media node, driven over the Bus as the /rtc front drives one), a subscription
+// dropped (the m-line goes inactive), a participant removed (its socket closes) and the room deleted;
+// refusals (wrong secret, missing grant, another room's token), Twirp's errors for malformed, oversized
+// and misrouted requests, binary protobuf bodies, and the superservice's id and key as an API key on a
+// server without `[livekit] keys`.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -32,6 +35,7 @@ import { clusterOf } from '../../src/config/index.ts';
 import { findRoomByName } from '../../src/protocol/records.ts';
 import { ALL_MEDIA_GRANTS } from '../../src/protocol/tokens.ts';
 import { LiveKitBusPeer } from '../helpers/livekitBusPeer.ts';
+import { WhipPublisher } from '../helpers/whipPublisher.ts';
 
 const KEY = 'TwirpTestKey';
 const SECRET = 'twirp-test-secret-of-enough-length';
@@ -293,6 +297,8 @@ void describe('LiveKit Twirp RoomService', { timeout: 180_000 }, () => {
     let alice: WrtcPeer;
     let bob: WrtcPeer;
     let carol: LiveKitBusPeer | undefined;
+    /** A WHIP publisher in the room too: every protocol's members are participants. */
+    let studio: WhipPublisher | undefined;
     const audioOf = (p: ParticipantInfo) => p.tracks.find((t) => t.type === TrackType.AUDIO)!;
     const videoOf = (p: ParticipantInfo) => p.tracks.find((t) => t.type === TrackType.VIDEO)!;
 
@@ -307,6 +313,9 @@ void describe('LiveKit Twirp RoomService', { timeout: 180_000 }, () => {
       await bob.join(MEETING, 'bob');
       await alice.publish();
       await bob.publish();
+      studio = new WhipPublisher();
+      const posted = await studio.publish(`${url}/whip/rooms/${MEETING}?name=Studio`);
+      assert.equal(posted.status, 201, posted.body);
       // carol: a LiveKit participant on the media node (as the /rtc front drives one over the Bus),
       // whose subscriber PC has LiveKit's `_reliable` and `_lossy` channels.
       const rec = await findRoomByName(
@@ -335,23 +344,29 @@ void describe('LiveKit Twirp RoomService', { timeout: 180_000 }, () => {
     });
 
     after(async () => {
+      studio?.close();
       await carol?.close();
     });
 
-    void it('ListParticipants shows both with their tracks; ListRooms counts them', async () => {
+    void it('ListParticipants shows the /ws clients and the WHIP publisher with their tracks; ListRooms counts them', async () => {
       const list = await waitFor(
         async () => {
           const ps = await rooms.listParticipants(MEETING);
-          return ps.length === 2 && ps.every((p) => p.tracks.length === 2) && ps;
+          return ps.length === 3 && ps.every((p) => p.tracks.length === 2) && ps;
         },
-        { what: 'two participants with two tracks each' },
+        { what: 'three participants with two tracks each' },
       );
       assert.deepEqual(
-        list.map((p) => [p.identity, p.name, p.state, p.isPublisher]),
+        list.map((p) => [p.name, p.state, p.isPublisher]),
         [
-          ['alice', 'Alice', ParticipantInfo_State.ACTIVE, true],
-          ['bob', 'bob', ParticipantInfo_State.ACTIVE, true],
+          ['Alice', ParticipantInfo_State.ACTIVE, true],
+          ['bob', ParticipantInfo_State.ACTIVE, true],
+          ['Studio', ParticipantInfo_State.ACTIVE, true],
         ],
+      );
+      assert.deepEqual(
+        list.slice(0, 2).map((p) => p.identity),
+        ['alice', 'bob'],
       );
       for (const p of list) {
         assert.match(p.sid, /^PA_[0-9a-f]{12}$/);
@@ -363,9 +378,9 @@ void describe('LiveKit Twirp RoomService', { timeout: 180_000 }, () => {
         assert.match(audioOf(p).sid, /^TR_[0-9a-f]{12}$/);
         assert.ok(Math.abs(Number(p.joinedAt) - Date.now() / 1000) < 60);
       }
-      assert.notEqual(list[0]!.sid, list[1]!.sid);
+      assert.equal(new Set(list.map((p) => p.sid)).size, 3);
       const room = (await rooms.listRooms([MEETING]))[0]!;
-      assert.deepEqual([room.numParticipants, room.numPublishers], [2, 2]);
+      assert.deepEqual([room.numParticipants, room.numPublishers], [3, 3]);
     });
 
     void it('GetParticipant answers one participant; an absent one is not_found', async () => {
@@ -424,7 +439,7 @@ void describe('LiveKit Twirp RoomService', { timeout: 180_000 }, () => {
 
     void it('UpdateRoomMetadata reaches the members (room.updated)', async () => {
       const r = await rooms.updateRoomMetadata(MEETING, 'agenda: twirp');
-      assert.deepEqual([r.name, r.metadata, r.numParticipants], [MEETING, 'agenda: twirp', 2]);
+      assert.deepEqual([r.name, r.metadata, r.numParticipants], [MEETING, 'agenda: twirp', 3]);
       await waitFor(
         () =>
           alice.notifications.some(
@@ -490,12 +505,12 @@ void describe('LiveKit Twirp RoomService', { timeout: 180_000 }, () => {
     void it('RemoveParticipant disconnects bob; then he is not_found', async () => {
       await rooms.removeParticipant(MEETING, 'bob');
       assert.equal((await bob.socketClosed).code, 4001);
-      await waitFor(async () => (await rooms.listParticipants(MEETING)).length === 1, {
+      await waitFor(async () => (await rooms.listParticipants(MEETING)).length === 2, {
         what: 'bob gone from the participants',
       });
       assert.deepEqual(
-        (await rooms.listParticipants(MEETING)).map((p) => p.identity),
-        ['alice'],
+        (await rooms.listParticipants(MEETING)).map((p) => p.name),
+        ['Alice L.', 'Studio'],
       );
       const e = await twirpError(rooms.removeParticipant(MEETING, 'bob'));
       assert.deepEqual([e.status, e.code], [404, 'not_found']);

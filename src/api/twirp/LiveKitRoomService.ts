@@ -401,7 +401,7 @@ export class LiveKitRoomService {
     let info: unknown;
     const attrs = Object.entries(a.attributes);
     if (a.metadata !== '' || attrs.length > 0) {
-      if (member.info !== undefined && !isPlainObject(member.info)) {
+      if (member.info != null && !isPlainObject(member.info)) {
         throw new TwirpError(
           'failed_precondition',
           `participant "${member.uid}" keeps non-object info: its metadata cannot be set`,
