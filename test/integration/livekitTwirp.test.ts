@@ -241,6 +241,11 @@ void describe('LiveKit Twirp RoomService', { timeout: 180_000 }, () => {
       [noName.status, noName.json.code, noName.json.msg],
       [400, 'invalid_argument', 'name: no room name'],
     );
+    const noRoom = await raw('DeleteRoom', '{"room": ""}');
+    assert.deepEqual(
+      [noRoom.status, noRoom.json.code, noRoom.json.msg, noRoom.json.meta],
+      [400, 'invalid_argument', 'room: no room name', { argument: 'room' }],
+    );
     const unknown = await raw('DropEverything', '{}');
     assert.deepEqual([unknown.status, unknown.json.code], [404, 'bad_route']);
     const get = await raw('ListRooms', '', { httpMethod: 'GET' });

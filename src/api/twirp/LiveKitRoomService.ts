@@ -124,6 +124,8 @@ const createRoomArgs = z.object({
   maxParticipants: z.number().int().min(0).max(100_000),
   metadata: roomMetadata,
 });
+const roomArgs = z.object({ room: roomName });
+const roomMetadataArgs = roomArgs.extend({ metadata: roomMetadata });
 const listRoomsArgs = z.object({ names: z.array(z.string().max(256)).max(1000) });
 const participantArgs = z.object({ room: roomName, identity });
 const updateParticipantArgs = participantArgs.extend({
@@ -284,7 +286,7 @@ export class LiveKitRoomService {
 
   /** Everyone leaves (`end`), then the record goes; a room that does not exist is already gone. */
   async #deleteRoom(service: string, req: DeleteRoomRequest): Promise<ResponseMessage> {
-    const name = roomName.parse(req.room);
+    const { room: name } = roomArgs.parse({ room: req.room });
     const rec = await this.#find(service, name);
     if (rec) {
       await this.#control({ op: 'end', room: rec.id, reason: 'room deleted' }, true);
@@ -296,8 +298,7 @@ export class LiveKitRoomService {
 
   /** "" removes the metadata. */
   async #updateRoomMetadata(service: string, req: UpdateRoomMetadataRequest): Promise<ResponseMessage> {
-    const name = roomName.parse(req.room);
-    const metadata = roomMetadata.parse(req.metadata);
+    const { room: name, metadata } = roomMetadataArgs.parse({ room: req.room, metadata: req.metadata });
     const rec = await this.#mustFind(service, name);
     if (!(await this.#control({ op: 'update', room: rec.id, metadata }, true))) {
       // No room role: nobody is in a room to be told; the record is written here.
@@ -311,7 +312,7 @@ export class LiveKitRoomService {
   // ---- participants --------------------------------------------------------------------------------------
 
   async #listParticipants(service: string, req: ListParticipantsRequest): Promise<ResponseMessage> {
-    const rec = await this.#mustFind(service, roomName.parse(req.room));
+    const rec = await this.#mustFind(service, roomArgs.parse({ room: req.room }).room);
     const [members, tracks] = await Promise.all([this.#members(rec.id), this.#tracks(rec.id)]);
     return new ListParticipantsResponse({
       participants: members.map((m) => memberParticipant(rec.name, m, tracks.get(m.uid) ?? [])),
@@ -339,7 +340,9 @@ export class LiveKitRoomService {
   /** The track of that sid among the participant's: its stream's track of that kind is (un)muted. */
   async #mutePublishedTrack(service: string, req: MuteRoomTrackRequest): Promise<ResponseMessage> {
     const { rec, member } = await this.#participant(service, req);
-    const sid = z.string().min(1).max(64).parse(req.trackSid);
+    const { trackSid: sid } = z
+      .object({ trackSid: z.string().min(1).max(64) })
+      .parse({ trackSid: req.trackSid });
     const own = (await this.#tracks(rec.id)).get(member.uid) ?? [];
     const track = own.find((t) => livekitSid.track(t.trackId) === sid);
     if (!track) {
@@ -461,7 +464,9 @@ export class LiveKitRoomService {
   /** The participant's media nodes subscribe it to (or unsubscribe it from) the tracks of those sids. */
   async #updateSubscriptions(service: string, req: UpdateSubscriptionsRequest): Promise<ResponseMessage> {
     const { rec, member } = await this.#participant(service, req);
-    const sids = trackSids.parse([...req.trackSids, ...req.participantTracks.flatMap((p) => p.trackSids)]);
+    const { trackSids: sids } = z
+      .object({ trackSids })
+      .parse({ trackSids: [...req.trackSids, ...req.participantTracks.flatMap((p) => p.trackSids)] });
     if (sids.length === 0) {
       return new UpdateSubscriptionsResponse();
     }
