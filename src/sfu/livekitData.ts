@@ -7,7 +7,7 @@
  * it: LiveKit peers', other clients' (no LiveKit labels either way), and relay peers' (a packet from
  * another node was vouched for there; here it only goes to the identities it names).
  */
-import { DataPacket } from '@livekit/protocol';
+import { DataPacket, DataPacket_Kind } from '@livekit/protocol';
 import type { ChannelSpec, DataForward, DataPolicy } from '../media/index.ts';
 import { LIVEKIT_CHANNELS, LIVEKIT_LOSSY, LIVEKIT_RELIABLE, livekitSid } from '../protocol/livekit.ts';
 import { logger } from '../util/logger.ts';
@@ -44,7 +44,7 @@ export function livekitDataPolicy(sender: LiveKitSender, levels: (streamIds: str
   return {
     channels: LIVEKIT_CHANNEL_SPECS,
     accepts: isLiveKitLabel,
-    inbound: (label, data) => (isLiveKitLabel(label) ? livekitForward(sender, data) : undefined),
+    inbound: (label, data) => (isLiveKitLabel(label) ? livekitForward(sender, data, label) : undefined),
     levels,
   };
 }
@@ -77,9 +77,14 @@ export function relayDataPolicy(room: string): DataPolicy {
 /**
  * What a LiveKit participant's packet becomes: undefined (dropped) without canPublishData, over 64 KiB
  * or undecodable; else re-encoded with its sender's identity and sid (the packet's and, on a `user`
- * packet, the user's own fields), addressed to its destination identities.
+ * packet, the user's own fields) and the kind of the channel it came on (LiveKit trusts the channel),
+ * addressed to its destination identities.
  */
-export function livekitForward(sender: LiveKitSender, data: string | Buffer): DataForward | undefined {
+export function livekitForward(
+  sender: LiveKitSender,
+  data: string | Buffer,
+  label: string = LIVEKIT_RELIABLE,
+): DataForward | undefined {
   if (!sender.canPublishData || Buffer.byteLength(data) > LIVEKIT_MAX_DATA_BYTES) {
     return undefined;
   }
@@ -90,6 +95,7 @@ export function livekitForward(sender: LiveKitSender, data: string | Buffer): Da
   const identity = sender.hidden ? '' : sender.uid;
   const sid = sender.hidden ? '' : livekitSid.participant(sender.room, sender.uid);
   packet.participantIdentity = identity;
+  packet.kind = label === LIVEKIT_LOSSY ? DataPacket_Kind.LOSSY : DataPacket_Kind.RELIABLE;
   packet.participantSid = sid;
   if (packet.value.case === 'user') {
     const user = packet.value.value;

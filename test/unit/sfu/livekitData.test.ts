@@ -2,7 +2,7 @@
 // DataPacket becomes, who it is for, and which labels cross between protocols and relay links.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DataPacket, UserPacket } from '@livekit/protocol';
+import { DataPacket, DataPacket_Kind, UserPacket } from '@livekit/protocol';
 import { LIVEKIT_LOSSY, LIVEKIT_RELIABLE, livekitSid } from '../../../src/protocol/livekit.ts';
 import {
   LIVEKIT_MAX_DATA_BYTES,
@@ -43,6 +43,17 @@ void describe('LiveKit data policy', () => {
     assert.equal(u.participantSid, livekitSid.participant(ROOM, 'alice'));
     assert.equal(new TextDecoder().decode(u.payload), 'hi');
     assert.equal(out.to, undefined, 'no destinations: everyone');
+    assert.equal(p.kind, DataPacket_Kind.RELIABLE);
+    const lossy = livekitForward(
+      alice,
+      packet({ kind: DataPacket_Kind.RELIABLE, value: user('x') }),
+      '_lossy',
+    );
+    assert.equal(
+      DataPacket.fromBinary(lossy!.data as Buffer).kind,
+      DataPacket_Kind.LOSSY,
+      "the channel's kind",
+    );
   });
 
   void it('destination identities, of the packet or its user packet, restrict who gets it', () => {
