@@ -14,7 +14,7 @@ import { SwitchboardError } from '../../util/errors.ts';
 import { logger } from '../../util/logger.ts';
 import type { ClientLimits } from '../ClientLimits.ts';
 import type { SignalClient } from '../SignalClient.ts';
-import { LiveKitClient } from './LiveKitClient.ts';
+import type { LiveKitClient } from './LiveKitClient.ts';
 
 export interface LiveKitEndpointOptions {
   signalNode: string;
@@ -28,6 +28,13 @@ export interface LiveKitEndpointOptions {
   added: (c: SignalClient) => void;
   removed: (c: SignalClient) => void;
 }
+
+/**
+ * LiveKitClient and `@livekit/protocol` (≈ 0.3 s to import) load with the first LiveKit connection, not
+ * with every process that has a signal role (the CLI imports the server).
+ */
+let clientModule: Promise<typeof import('./LiveKitClient.ts')> | undefined;
+const loadClient = () => (clientModule ??= import('./LiveKitClient.ts'));
 
 /** What /rtc/v1/validate says: not "requested room does not exist", which would stop the fallback. */
 const V1_UNSUPPORTED = 'single peer connection signalling (/rtc/v1) is not served here: use /rtc';
@@ -111,8 +118,61 @@ export class LiveKitEndpoint {
       socket.close(1008, refused);
       return;
     }
+    // Frames that come while the client's module loads wait for it (livekit-client sends none before
+    // the join response, but a client need not be livekit-client).
+    const early: [Buffer, boolean][] = [];
+    let client: LiveKitClient | undefined;
+    let closed = false;
+    socket.on('message', (data, isBinary) => {
+      const buf = Buffer.isBuffer(data)
+        ? data
+        : Array.isArray(data)
+          ? Buffer.concat(data)
+          : Buffer.from(data);
+      if (client) {
+        client.receive(buf, isBinary);
+      } else if (early.length < 64) {
+        early.push([buf, isBinary]);
+      }
+    });
+    socket.on('close', () => {
+      closed = true;
+      o.limits.closeSocket(ip);
+      if (client) {
+        o.removed(client);
+        client.close();
+      }
+    });
+    socket.on('error', (err) => logger.debug({ err }, 'LiveKit socket error'));
+    loadClient().then(
+      ({ LiveKitClient }) => {
+        if (closed) {
+          return;
+        }
+        client = this.#client(LiveKitClient, socket, req, token, ip);
+        o.added(client);
+        for (const [buf, isBinary] of early.splice(0)) {
+          client.receive(buf, isBinary);
+        }
+        void client.start();
+      },
+      (err: unknown) => {
+        logger.error({ err }, 'LiveKit client module failed to load');
+        socket.close(1011, 'internal error');
+      },
+    );
+  }
+
+  #client(
+    Client: typeof LiveKitClient,
+    socket: import('ws').WebSocket,
+    req: FastifyRequest,
+    token: LiveKitToken,
+    ip: string,
+  ): LiveKitClient {
+    const o = this.#o;
     const query = (req.query ?? {}) as Record<string, unknown>;
-    const client = new LiveKitClient(socket, {
+    return new Client(socket, {
       conn: `${o.signalNode}/lk-${randomUUID()}`,
       signalNode: o.signalNode,
       cluster: o.cluster,
@@ -124,22 +184,6 @@ export class LiveKitEndpoint {
       beginPeer: () => o.limits.beginPeer(ip),
       endPeer: () => o.limits.endPeer(ip),
     });
-    o.added(client);
-    socket.on('message', (data, isBinary) => {
-      const buf = Buffer.isBuffer(data)
-        ? data
-        : Array.isArray(data)
-          ? Buffer.concat(data)
-          : Buffer.from(data);
-      client.receive(buf, isBinary);
-    });
-    socket.on('close', () => {
-      o.removed(client);
-      o.limits.closeSocket(ip);
-      client.close();
-    });
-    socket.on('error', (err) => logger.debug({ err }, 'LiveKit socket error'));
-    void client.start();
   }
 
   /** The request's token (query `access_token` or `Authorization: Bearer`), verified for joining. */
