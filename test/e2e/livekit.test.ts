@@ -4,15 +4,17 @@
 // first tries the single-PC `/rtc/v1`, is told 404 by /rtc/v1/validate and falls back to the two-PC
 // `/rtc`: that fallback is part of what is tested. Publishing is `enableCameraAndMicrophone()` (VP8
 // with the SDK's default simulcast). One server and one browser for the whole file:
-//   alice and bob publish and decode each other, hear each other as active speakers; carol (subscribing
-//   only) joins for data messages and leaves; alice mutes; a demo-page participant (dave) joins the same
-//   room; refused tokens and a participant without canPublish leave the others decoding.
+//   alice and bob publish and decode each other, hear each other as active speakers; refused tokens
+//   leave them undisturbed; carol (subscribing only) joins for data messages and leaves; alice mutes; a
+//   demo-page participant (dave) joins the same room and leaves; a participant without canPublish cannot
+//   publish and the others keep decoding; at the end livekit-server-sdk's RoomService finds the room empty.
 // The join time of a livekit-client participant (connect() → Connected, → first remote frame) is printed.
 // Each page's livekit-client debug log and signalling exchanges go to test-output/livekit/<page>.log;
 // SB_LIVEKIT_LOG=debug (or info…) sets the server's log level (standard output).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Page } from 'playwright-core';
+import { TrackSource } from '@livekit/protocol';
+import { RoomServiceClient } from 'livekit-server-sdk';
 import { launchBrowser, type TestBrowser } from '../helpers/browser.ts';
 import {
   bundleLivekitPage,
@@ -44,7 +46,7 @@ void describe('livekit-client 2.23 against Switchboard', { timeout: 180_000 }, (
   let alice: LivekitPage;
   let bob: LivekitPage;
   let carol: LivekitPage;
-  let dave: Page | undefined;
+  let viewer: LivekitPage;
 
   const grant = { roomJoin: true, room: ROOM };
 
@@ -396,8 +398,8 @@ void describe('livekit-client 2.23 against Switchboard', { timeout: 180_000 }, (
     await carol.page.close();
   });
 
-  void it('a demo-page participant (dave) in the same room: he decodes alice and bob, they decode him', async () => {
-    dave = await browser!.newPage('dave (demo page)');
+  void it('a demo-page participant (dave) in the same room: he decodes alice and bob, they decode him; his leaving shows', async () => {
+    const dave = await browser!.newPage('dave (demo page)');
     await dave.goto(`${sb!.url}/?room=${ROOM}&name=dave&autojoin=1`);
     // alice's SDK lists dave (named dave) with a camera and a microphone, and shows his video.
     const daveId = await explain(alice, () =>
@@ -419,8 +421,8 @@ void describe('livekit-client 2.23 against Switchboard', { timeout: 180_000 }, (
     let seen: unknown;
     const tiles = await waitFor(
       async () => {
-        const roster = await dave!.evaluate<{ uid: string; name: string; streams: string[] }[]>(ROSTER);
-        const t = await remoteTiles(dave!);
+        const roster = await dave.evaluate<{ uid: string; name: string; streams: string[] }[]>(ROSTER);
+        const t = await remoteTiles(dave);
         seen = { roster, tiles: t };
         const wanted = ['ALICE', 'BOB'].map((n) => roster.find((r) => r.name === n));
         return wanted.every((w) => w && w.streams.length > 0 && t.some((x) => w.streams.includes(x.streamId)))
@@ -435,7 +437,7 @@ void describe('livekit-client 2.23 against Switchboard', { timeout: 180_000 }, (
     let last: unknown;
     await waitFor(
       async () => {
-        const s = await inboundStats(dave!);
+        const s = await inboundStats(dave);
         last = s;
         return (
           s &&
@@ -447,12 +449,21 @@ void describe('livekit-client 2.23 against Switchboard', { timeout: 180_000 }, (
     ).catch((err: unknown) => {
       throw new Error(`${(err as Error).message}; last: ${JSON.stringify(last)}`, { cause: err });
     });
+    // dave's page closes: the livekit-client participants see him leave.
+    await dave.close();
+    for (const p of [alice, bob]) {
+      await event(
+        p,
+        'ParticipantDisconnected for dave',
+        (e) => e.type === 'participantDisconnected' && e.identity === daveId,
+      );
+    }
   });
 
   void it('a participant without canPublish joins and decodes, its publish fails with PublishTrackError; the others keep decoding', async () => {
     // A token without canPublish joins and subscribes; publishing fails in the SDK, from the permission
     // the server's JoinResponse gave it.
-    const viewer = await open('viewer');
+    viewer = await open('viewer');
     const v = await connect(viewer, 'viewer', { canPublish: false });
     assert.ok(
       'connectMs' in v,
@@ -488,5 +499,35 @@ void describe('livekit-client 2.23 against Switchboard', { timeout: 180_000 }, (
       (e) => e.type === 'participantDisconnected' && e.identity === 'bob',
     );
     assert.ok(!(await lk<{ identity: string }[]>(alice, 'remotes()')).some((r) => r.identity === 'bob'));
+  });
+
+  void it("once everyone has left, livekit-server-sdk's RoomService lists nobody in the room", async () => {
+    const svc = new RoomServiceClient(sb!.url, LK_KEY, LK_SECRET);
+    // While alice is still in: she is listed, with her camera and microphone.
+    const me = (await svc.listParticipants(ROOM)).find((x) => x.identity === 'alice');
+    assert.deepEqual(
+      me?.tracks.map((t) => t.source).sort(),
+      [TrackSource.CAMERA, TrackSource.MICROPHONE].sort(),
+      `alice as RoomService lists her: ${JSON.stringify(me?.toJson())}`,
+    );
+    await lk(alice, 'disconnect()');
+    await lk(viewer, 'disconnect()');
+    let last: unknown;
+    await waitFor(
+      async () => {
+        try {
+          const list = await svc.listParticipants(ROOM);
+          last = list.map((x) => x.identity);
+          return list.length === 0;
+        } catch (err) {
+          // An empty room may be gone altogether.
+          last = err;
+          return /not.?found|does not exist/i.test(String(err));
+        }
+      },
+      { timeout: MEDIA_TIMEOUT, what: 'the room to be empty' },
+    ).catch((err: unknown) => {
+      throw new Error(`${(err as Error).message}; last: ${String(last)}`, { cause: err });
+    });
   });
 });
