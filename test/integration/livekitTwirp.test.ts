@@ -32,6 +32,7 @@ import { startSwitchboard, type RunningSwitchboard } from '../helpers/server.ts'
 import { waitFor } from '../helpers/waitFor.ts';
 import { WrtcPeer, wsUrlOf } from '../helpers/wrtcPeer.ts';
 import { clusterOf } from '../../src/config/index.ts';
+import { livekitSid } from '../../src/protocol/livekit.ts';
 import { findRoomByName } from '../../src/protocol/records.ts';
 import { ALL_MEDIA_GRANTS } from '../../src/protocol/tokens.ts';
 import { LiveKitBusPeer } from '../helpers/livekitBusPeer.ts';
@@ -140,6 +141,8 @@ void describe('LiveKit Twirp RoomService', { timeout: 180_000 }, () => {
     );
     assert.ok(rec, 'a room record named lk-a');
     assert.deepEqual([rec.maxPeers, rec.metadata, rec.adhoc], [5, 'first', false]);
+    // Sids from the room's id, as the /rtc front and the media nodes compute them.
+    assert.equal(r.sid, livekitSid.room(rec.id));
 
     const again = await rooms.createRoom({ name: 'lk-a', maxParticipants: 9 });
     assert.deepEqual([again.sid, again.creationTime, again.maxParticipants], [r.sid, r.creationTime, 5]);
@@ -384,6 +387,14 @@ void describe('LiveKit Twirp RoomService', { timeout: 180_000 }, () => {
         assert.ok(Math.abs(Number(p.joinedAt) - Date.now() / 1000) < 60);
       }
       assert.equal(new Set(list.map((p) => p.sid)).size, 3);
+      const rec = await findRoomByName(
+        sb!.store,
+        clusterOf(sb!.config),
+        sb!.secrets.superserviceId,
+        MEETING,
+        true,
+      );
+      assert.equal(list[0]!.sid, livekitSid.participant(rec!.id, 'alice'));
       const room = (await rooms.listRooms([MEETING]))[0]!;
       assert.deepEqual([room.numParticipants, room.numPublishers], [3, 3]);
     });

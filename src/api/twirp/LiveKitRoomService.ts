@@ -315,14 +315,14 @@ export class LiveKitRoomService {
     const rec = await this.#mustFind(service, roomArgs.parse({ room: req.room }).room);
     const [members, tracks] = await Promise.all([this.#members(rec.id), this.#tracks(rec.id)]);
     return new ListParticipantsResponse({
-      participants: members.map((m) => memberParticipant(rec.name, m, tracks.get(m.uid) ?? [])),
+      participants: members.map((m) => memberParticipant(rec.id, m, tracks.get(m.uid) ?? [])),
     });
   }
 
   async #getParticipant(service: string, req: RoomParticipantIdentity): Promise<ResponseMessage> {
     const { rec, member } = await this.#participant(service, req);
     const tracks = await this.#tracks(rec.id);
-    return memberParticipant(rec.name, member, tracks.get(member.uid) ?? []);
+    return memberParticipant(rec.id, member, tracks.get(member.uid) ?? []);
   }
 
   /** The member of that identity only leaves (`kick` uidOnly); its client is told it was removed. */
@@ -362,7 +362,7 @@ export class LiveKitRoomService {
     );
     // Its stream's only track of that kind: the media node changed it (`not-found` otherwise).
     const after = own.map((t) => (t === track ? { ...t, muted: req.muted } : t));
-    const info = memberParticipant(rec.name, member, after).tracks.find((t) => t.sid === sid);
+    const info = memberParticipant(rec.id, member, after).tracks.find((t) => t.sid === sid);
     return new MuteRoomTrackResponse({ ...(info ? { track: info } : {}) });
   }
 
@@ -458,7 +458,7 @@ export class LiveKitRoomService {
       );
     }
     const tracks = await this.#tracks(rec.id);
-    return memberParticipant(rec.name, updated, tracks.get(member.uid) ?? []);
+    return memberParticipant(rec.id, updated, tracks.get(member.uid) ?? []);
   }
 
   /** The participant's media nodes subscribe it to (or unsubscribe it from) the tracks of those sids. */
@@ -515,7 +515,7 @@ export class LiveKitRoomService {
       const sids = new Set(a.destinationSids);
       const uids = new Set(a.destinationIdentities);
       for (const m of await this.#members(rec.id)) {
-        if (sids.has(livekitSid.participant(rec.name, m.uid))) {
+        if (sids.has(livekitSid.participant(rec.id, m.uid))) {
           uids.add(m.uid);
         }
       }

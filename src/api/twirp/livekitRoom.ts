@@ -17,13 +17,13 @@ export interface RoomFigures {
 }
 
 /**
- * LiveKit's Room of a room record: sid from its name (as every `/rtc` client sees it), times in
- * seconds and ms. `emptyTimeout` / `departureTimeout` stay 0: Switchboard does not close a room
+ * LiveKit's Room of a room record: sid from its id (as every `/rtc` client and media node computes
+ * room and participant sids), times in seconds and ms. `emptyTimeout` / `departureTimeout` stay 0: Switchboard does not close a room
  * by them (a room made by a join goes with its last member; one made by the API stays until deleted).
  */
 export function livekitRoom(rec: RoomRecord, f: RoomFigures): Room {
   return new Room({
-    sid: livekitSid.room(rec.name),
+    sid: livekitSid.room(rec.id),
     name: rec.name,
     maxParticipants: rec.maxPeers,
     creationTime: BigInt(Math.floor(rec.createdAt / 1000)),
@@ -40,13 +40,13 @@ export function rosterTrack(t: PublishedTrack): RosterTrack {
   return { id: t.trackId, kind: t.kind, muted: t.muted, streamId: t.streamId };
 }
 
-/** A member of room `roomName` with the tracks it publishes, as LiveKit's ParticipantInfo. */
+/** A member of room `roomId` with the tracks it publishes, as LiveKit's ParticipantInfo. */
 export function memberParticipant(
-  roomName: string,
+  roomId: string,
   m: MemberRecord,
   tracks: readonly PublishedTrack[],
 ): ParticipantInfo {
-  return participantInfo(roomName, {
+  return participantInfo(roomId, {
     uid: m.uid,
     name: m.name,
     joinedAt: m.joinedAt,
