@@ -37,7 +37,12 @@ import { SwitchboardError } from '../util/errors.ts';
 import { logger } from '../util/logger.ts';
 import { handleAdmin } from './adminHandlers.ts';
 import { DEFAULT_JOIN_CONFIG, PeerGrants } from './grants.ts';
-import { livekitDataPolicy, otherClientDataPolicy, relayDataPolicy } from './livekitData.ts';
+import {
+  livekitDataPolicy,
+  livekitProtocolReady,
+  otherClientDataPolicy,
+  relayDataPolicy,
+} from './livekitData.ts';
 import { clientPeers, Relays } from './Relays.ts';
 import { RecordingService } from './recordingService.ts';
 import { RoomEvents } from './roomEvents.ts';
@@ -560,6 +565,8 @@ export class SfuRole {
       throw new SwitchboardError('forbidden', 'not allowed to subscribe');
     }
     const relay = await this.#admitJoin(req, uid);
+    // Before any peer that may carry LiveKit packets exists (LiveKit peers, relay links).
+    await livekitProtocolReady();
     let joined;
     this.#joining += relay ? 0 : 1;
     try {

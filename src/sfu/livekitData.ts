@@ -7,13 +7,24 @@
  * it: LiveKit peers', other clients' (no LiveKit labels either way), and relay peers' (a packet from
  * another node was vouched for there; here it only goes to the identities it names).
  */
-import { DataPacket, DataPacket_Kind } from '@livekit/protocol';
+import type { DataPacket } from '@livekit/protocol';
 import type { ChannelSpec, DataForward, DataPolicy } from '../media/index.ts';
 import { LIVEKIT_CHANNELS, LIVEKIT_LOSSY, LIVEKIT_RELIABLE, livekitSid } from '../protocol/livekit.ts';
 import { logger } from '../util/logger.ts';
 
 /** livekit-client refuses to send more; neither do we forward more. */
 export const LIVEKIT_MAX_DATA_BYTES = 64 * 1024;
+
+/**
+ * `@livekit/protocol` (≈ 0.3 s to import) is loaded by the media node's first join, not by every
+ * process that imports the sfu role (the CLI imports the server). Peers exist only after a join, so
+ * their packets always find it loaded.
+ */
+let proto: typeof import('@livekit/protocol') | undefined;
+let loading: Promise<void> | undefined;
+export function livekitProtocolReady(): Promise<void> {
+  return (loading ??= import('@livekit/protocol').then((m) => void (proto = m)));
+}
 
 export function isLiveKitLabel(label: string): boolean {
   return (LIVEKIT_CHANNELS as readonly string[]).includes(label);
@@ -95,7 +106,7 @@ export function livekitForward(
   const identity = sender.hidden ? '' : sender.uid;
   const sid = sender.hidden ? '' : livekitSid.participant(sender.room, sender.uid);
   packet.participantIdentity = identity;
-  packet.kind = label === LIVEKIT_LOSSY ? DataPacket_Kind.LOSSY : DataPacket_Kind.RELIABLE;
+  packet.kind = label === LIVEKIT_LOSSY ? proto!.DataPacket_Kind.LOSSY : proto!.DataPacket_Kind.RELIABLE;
   packet.participantSid = sid;
   if (packet.value.case === 'user') {
     const user = packet.value.value;
@@ -131,11 +142,11 @@ function addressed(room: string, packet: DataPacket): Pick<DataForward, 'to'> {
 }
 
 function decode(data: string | Buffer): DataPacket | undefined {
-  if (typeof data === 'string') {
+  if (typeof data === 'string' || !proto) {
     return undefined; // livekit-client sends binary protobuf only
   }
   try {
-    return DataPacket.fromBinary(data);
+    return proto.DataPacket.fromBinary(data);
   } catch (err) {
     logger.debug({ err }, 'dropped an undecodable LiveKit data packet');
     return undefined;

@@ -8,11 +8,15 @@ import {
   LIVEKIT_MAX_DATA_BYTES,
   livekitDataPolicy,
   livekitForward,
+  livekitProtocolReady,
   otherClientDataPolicy,
   relayDataPolicy,
 } from '../../../src/sfu/livekitData.ts';
 
 const ROOM = 'room-id';
+// The media node loads @livekit/protocol with its first join; here before the first packet.
+await livekitProtocolReady();
+
 const alice = { room: ROOM, uid: 'alice', canPublishData: true, hidden: false };
 
 function packet(init: ConstructorParameters<typeof DataPacket>[0]): Buffer {
