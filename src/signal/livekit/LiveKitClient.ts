@@ -46,7 +46,12 @@ import {
   type LiveKitMemberInfo,
   type LiveKitToken,
 } from '../../protocol/livekit.ts';
-import { participantInfo, participantPermission, trackInfo } from '../../protocol/livekitParticipant.ts';
+import {
+  livekitInfoOf,
+  participantInfo,
+  participantPermission,
+  trackInfo,
+} from '../../protocol/livekitParticipant.ts';
 import { roomNotifications, roomSubjects, type MemberRecord, type PeerInfo } from '../../protocol/room.ts';
 import type { ClientIceServer } from '../../turn/index.ts';
 import { SwitchboardError } from '../../util/errors.ts';
@@ -146,6 +151,9 @@ export class LiveKitClient implements SignalClient {
   /** Speakers last told (participant sid → level). */
   #speakers = new Map<string, number>();
   #awaitingPong = false;
+  /** Versions of our own ParticipantInfo after the join response's (0). */
+  #selfVersion = 0;
+  readonly #joinedAt = Date.now();
 
   constructor(ws: WebSocket, o: LiveKitClientOptions) {
     this.#ws = ws;
@@ -184,10 +192,44 @@ export class LiveKitClient implements SignalClient {
     return this.#member && this.#record ? { room: this.#member.room, member: this.#record } : undefined;
   }
 
+  /**
+   * The room role changed our record (RoomService UpdateParticipant, a host, our own update): the
+   * client hears of its new name, metadata or attributes as LiveKit's server tells it, by an update
+   * of its own participant.
+   */
   updateRecord(m: MemberRecord): void {
     if (this.#record && m.conn === this.conn) {
+      const before = this.#joined ? this.#selfInfo().toJsonString() : undefined;
       this.#record = m;
+      if (before !== undefined && this.#selfInfo().toJsonString() !== before) {
+        const self = this.#selfInfo();
+        self.version = ++this.#selfVersion;
+        this.#send(
+          new SignalResponse({
+            message: { case: 'update', value: new ParticipantUpdate({ participants: [self] }) },
+          }),
+        );
+      }
     }
+  }
+
+  /** Our own ParticipantInfo (version 0: the caller numbers it). */
+  #selfInfo(): ParticipantInfo {
+    const t = this.#o.token;
+    const self = participantInfo(this.#roomId, {
+      uid: t.identity,
+      name: this.#record?.name ?? t.name ?? t.identity,
+      joinedAt: this.#record?.joinedAt ?? this.#joinedAt,
+      info: this.#memberInfo(),
+      grants: this.#ident,
+      tracks: [],
+    });
+    self.permission = participantPermission(this.#ident);
+    self.permission.canPublishSources = (t.video.canPublishSources ?? [])
+      .map((s) => SOURCE_NAMES[s])
+      .filter((s): s is TrackSource => s !== undefined);
+    self.permission.canUpdateMetadata = t.video.canUpdateOwnMetadata ?? false;
+    return self;
   }
 
   notify(method: string, params: unknown): void {
@@ -297,19 +339,7 @@ export class LiveKitClient implements SignalClient {
       return;
     }
     const t = o.token;
-    const self = participantInfo(this.#roomId, {
-      uid: t.identity,
-      name: t.name ?? t.identity,
-      joinedAt: this.#record?.joinedAt ?? Date.now(),
-      info: this.#memberInfo(),
-      grants: this.#ident,
-      tracks: [],
-    });
-    self.permission = participantPermission(this.#ident);
-    self.permission.canPublishSources = (t.video.canPublishSources ?? [])
-      .map((s) => SOURCE_NAMES[s])
-      .filter((s): s is TrackSource => s !== undefined);
-    self.permission.canUpdateMetadata = t.video.canUpdateOwnMetadata ?? false;
+    const self = this.#selfInfo();
     const others = this.#state.snapshot();
     const join = new JoinResponse({
       room: new Room({
@@ -422,12 +452,16 @@ export class LiveKitClient implements SignalClient {
         screen = this.#streamOf(tr.cid);
       }
     }
+    // Once admitted, the record holds our metadata and attributes (RoomService may have changed them).
+    const now = this.#record ? livekitInfoOf(this.#record.info) : undefined;
+    const metadata = now ? now.metadata : t.metadata !== '' ? t.metadata.slice(0, 4096) : undefined;
+    const attributes = now ? now.attributes : Object.keys(t.attributes).length > 0 ? t.attributes : undefined;
     return {
       // The demo page and SDK show the stream a member marks as its screen large (web/, client/).
       ...(screen !== undefined ? { screen } : {}),
       livekit: {
-        ...(t.metadata !== '' ? { metadata: t.metadata.slice(0, 4096) } : {}),
-        ...(Object.keys(t.attributes).length > 0 ? { attributes: t.attributes } : {}),
+        ...(metadata !== undefined ? { metadata } : {}),
+        ...(attributes !== undefined ? { attributes } : {}),
         ...(this.#own.size > 0 ? { tracks } : {}),
       },
     };
@@ -547,8 +581,7 @@ export class LiveKitClient implements SignalClient {
         if (Object.keys(m.value.attributes).length > 0) {
           info.livekit.attributes = { ...info.livekit.attributes, ...m.value.attributes };
         }
-        this.#o.token.metadata = info.livekit.metadata;
-        await this.#roomCall('room.updatePeer', {
+        await this.#updateRecord({
           ...(m.value.name !== '' ? { name: m.value.name.slice(0, 256) } : {}),
           info,
         });
@@ -616,7 +649,7 @@ export class LiveKitClient implements SignalClient {
     );
     // Others' clients learn the track's name and source from our member record.
     if (this.#member) {
-      await this.#roomCall('room.updatePeer', { info: this.#memberInfo() }).catch((err: unknown) =>
+      await this.#updateRecord({ info: this.#memberInfo() }).catch((err: unknown) =>
         logger.debug({ err, conn: this.conn }, 'track info not recorded'),
       );
     }
@@ -940,6 +973,14 @@ export class LiveKitClient implements SignalClient {
     if (this.#holdsPeer) {
       this.#holdsPeer = false;
       this.#o.endPeer();
+    }
+  }
+
+  /** `room.updatePeer` of our own record; kept here at once (the room role's copy comes later). */
+  async #updateRecord(change: { name?: string; info: unknown }): Promise<void> {
+    await this.#roomCall('room.updatePeer', change);
+    if (this.#record) {
+      this.updateRecord({ ...this.#record, ...change });
     }
   }
 
