@@ -16,7 +16,7 @@ import { registerNuveRoutes, type AuthContext, type RouteContext } from './nuveR
 import { registerRecordingRoutes } from './recordingRoutes.ts';
 import { openApiDocument } from './openapi.ts';
 import { devTokenQuery } from './schemas.ts';
-import { LiveKitRoomService } from './twirp/LiveKitRoomService.ts';
+import type { LiveKitRoomService } from './twirp/LiveKitRoomService.ts';
 import { registerTwirp } from './twirp/twirpRoutes.ts';
 import { Webhooks } from './Webhooks.ts';
 
@@ -136,8 +136,12 @@ export class ApiRole {
         cluster: this.#cluster,
         superserviceId: this.#secrets.superserviceId,
       });
+      let service: Promise<LiveKitRoomService> | undefined;
       await registerTwirp(app, {
-        service: new LiveKitRoomService({ bus: this.#bus, store: this.#store, cluster: this.#cluster }),
+        service: () =>
+          (service ??= import('./twirp/LiveKitRoomService.ts').then(
+            (m) => new m.LiveKitRoomService({ bus: this.#bus, store: this.#store, cluster: this.#cluster }),
+          )),
         verify: (token) => verifyLiveKitToken(token, secretOf),
       });
     }

@@ -20,7 +20,8 @@ export const TWIRP_BODY_LIMIT = 256 * 1024;
 type Format = 'json' | 'protobuf';
 
 export interface TwirpRouteOptions {
-  service: LiveKitRoomService;
+  /** The service, loaded with the first call (it brings `@livekit/protocol`, ≈ 0.3 s to import). */
+  service: () => Promise<LiveKitRoomService>;
   /** Verifies a LiveKit access token (throws SwitchboardError `unauthorized`). */
   verify(token: string): Promise<LiveKitToken>;
 }
@@ -92,7 +93,8 @@ export async function registerTwirp(app: FastifyInstance, o: TwirpRouteOptions):
 
 async function handle(o: TwirpRouteOptions, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   const { method } = req.params as { method: string };
-  if (!o.service.has(method)) {
+  const service = await o.service();
+  if (!service.has(method)) {
     throw new TwirpError('bad_route', `no handler for path "${TWIRP_PREFIX}/${SERVICE}/${method}"`);
   }
   const format = formatOf(req.headers['content-type']);
@@ -105,7 +107,7 @@ async function handle(o: TwirpRouteOptions, req: FastifyRequest, reply: FastifyR
   const token = await o.verify(bearer(req.headers.authorization));
   const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
   const decode: Decode = (type) => decodeBody(type, body, format);
-  const res = await o.service.call(method, token, decode);
+  const res = await service.call(method, token, decode);
   if (format === 'protobuf') {
     return reply.type('application/protobuf').send(Buffer.from(res.toBinary()));
   }
