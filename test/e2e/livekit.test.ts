@@ -141,6 +141,21 @@ void describe('livekit-client 2.23 against Switchboard', { timeout: 180_000 }, (
     });
   }
 
+  /** A participant's join, in ms from its connect() call: → Connected, → first frame of `video`, → probe answer. */
+  async function joinTime(
+    p: LivekitPage,
+    video: RemoteVideo,
+  ): Promise<{ connected: number; firstFrame: number; probe: number | null }> {
+    const st = await lk<{ connectStartedAt: number; probeAnsweredAt: number | null }>(p, 'state()');
+    const connected = (await events(p)).find((e) => e.type === 'connected');
+    assert.ok(connected && video.firstFrameAt !== null, `${p.label} connected and presented a frame`);
+    return {
+      connected: Math.round(connected.at - st.connectStartedAt),
+      firstFrame: Math.round(video.firstFrameAt - st.connectStartedAt),
+      probe: st.probeAnsweredAt === null ? null : Math.round(st.probeAnsweredAt - st.connectStartedAt),
+    };
+  }
+
   before(async () => {
     const level = process.env.SB_LIVEKIT_LOG;
     [script, sb] = await Promise.all([
@@ -268,15 +283,11 @@ void describe('livekit-client 2.23 against Switchboard', { timeout: 180_000 }, (
       );
     }
     // bob joined a room where alice already published: connect() → Connected, → alice's first frame.
-    const st = await lk<{ connectStartedAt: number }>(bob, 'state()');
-    const connected = (await events(bob)).find((e) => e.type === 'connected');
-    assert.ok(connected && atBob.firstFrameAt !== null);
-    const toConnected = Math.round(connected.at - st.connectStartedAt);
-    const toFrame = Math.round(atBob.firstFrameAt - st.connectStartedAt);
+    const t = await joinTime(bob, atBob);
     console.log(
-      `LIVEKIT JOIN TIME (livekit-client 2.23.0, Chromium, default options incl. the /rtc/v1 probe): ` +
-        `connect() → Connected ${toConnected} ms; connect() → first remote video frame ${toFrame} ms ` +
-        `(${atBob.videoWidth}x${atBob.videoHeight} shown)`,
+      `LIVEKIT JOIN TIME (livekit-client 2.23.0 in Chromium, default options, so with the /rtc/v1 probe): ` +
+        `connect() → Connected ${t.connected} ms; connect() → first remote video frame ${t.firstFrame} ms ` +
+        `(${atBob.videoWidth}x${atBob.videoHeight}); of which until /rtc/v1/validate's 404 had arrived: ${t.probe} ms`,
     );
   });
 
@@ -304,6 +315,13 @@ void describe('livekit-client 2.23 against Switchboard', { timeout: 180_000 }, (
       alice,
       'ParticipantConnected for carol',
       (e) => e.type === 'participantConnected' && e.identity === 'carol',
+    );
+    // carol, who publishes nothing, decodes alice: a second join-time sample.
+    const carolSees = await decodes(carol, 'alice');
+    const t = await joinTime(carol, carolSees);
+    console.log(
+      `LIVEKIT JOIN TIME, second sample (carol, subscribing only, two publishers in the room): ` +
+        `→ Connected ${t.connected} ms; → first remote video frame ${t.firstFrame} ms; probe answered at ${t.probe} ms`,
     );
     // carol's data channels are up once she hears a broadcast; bob's too.
     await explain(alice, () => lk(alice, `sendData('hello all', { reliable: true, topic: 'all' })`));

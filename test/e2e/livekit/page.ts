@@ -113,7 +113,17 @@ export interface LkHarness {
   }[];
   videos(): Promise<RemoteVideo[]>;
   events: LkEvent[];
-  state(): { state: string; identity: string; sid: string; connectStartedAt: number | null };
+  state(): {
+    state: string;
+    identity: string;
+    sid: string;
+    connectStartedAt: number | null;
+    /**
+     * performance.now() when the last connect()'s answer from /rtc/v1/validate had arrived (the SDK's
+     * probe before falling back to /rtc), from Resource Timing; null if it made none.
+     */
+    probeAnsweredAt: number | null;
+  };
 }
 
 declare global {
@@ -349,6 +359,12 @@ window.lk = {
       identity: room?.localParticipant.identity ?? '',
       sid: room?.localParticipant.sid ?? '',
       connectStartedAt,
+      probeAnsweredAt:
+        performance
+          .getEntriesByType('resource')
+          .filter((e) => e.name.includes('/rtc/v1/validate') && e.startTime >= (connectStartedAt ?? 0))
+          .map((e) => (e as PerformanceResourceTiming).responseEnd)
+          .pop() ?? null,
     };
   },
 };
