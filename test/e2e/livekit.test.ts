@@ -291,6 +291,52 @@ void describe('livekit-client 2.23 against Switchboard', { timeout: 180_000 }, (
     );
   });
 
+  void it("each publishes its camera as three simulcast layers (the server's answer kept them) and hears the other's microphone", async () => {
+    for (const p of [alice, bob]) {
+      type Camera = {
+        encodings: { rid: string | null }[];
+        outbound: { rid: string | null; bytesSent: number }[];
+      };
+      const cam = await lk<Camera | null>(p, 'camera()');
+      // Chrome keeps one encoding when the answer has no a=simulcast; here the SDK's three rids stay.
+      const rids = cam?.encodings.map((e) => e.rid) ?? [];
+      assert.equal(
+        new Set(rids.filter((r) => r !== null)).size,
+        3,
+        `${p.label}'s camera encodings: ${JSON.stringify(cam)}`,
+      );
+      assert.ok(
+        cam!.outbound.length === 3 &&
+          cam!.outbound.every((o) => o.rid !== null) &&
+          cam!.outbound.some((o) => o.bytesSent > 0),
+        `${p.label}'s camera sends per rid: ${JSON.stringify(cam)}`,
+      );
+    }
+    for (const [p, other] of [
+      [alice, 'bob'],
+      [bob, 'alice'],
+    ] as const) {
+      let last: unknown;
+      await explain(p, () =>
+        waitFor(
+          async () => {
+            const a = (
+              await lk<{ identity: string; packetsReceived: number; totalAudioEnergy: number }[]>(
+                p,
+                'audios()',
+              )
+            ).find((x) => x.identity === other);
+            last = a;
+            return a && a.packetsReceived > 50 && a.totalAudioEnergy > 0;
+          },
+          { timeout: MEDIA_TIMEOUT, what: `${p.label} to receive and decode ${other}'s audio` },
+        ).catch((err: unknown) => {
+          throw new Error(`${(err as Error).message}; last: ${JSON.stringify(last)}`, { cause: err });
+        }),
+      );
+    }
+  });
+
   void it('each receives ActiveSpeakersChanged naming the other (the fake microphone beeps)', async () => {
     for (const [p, other] of [
       [alice, 'bob'],

@@ -112,6 +112,13 @@ export interface LkHarness {
     tracks: { sid: string; source: string; subscribed: boolean }[];
   }[];
   videos(): Promise<RemoteVideo[]>;
+  /** The remote audio tracks' receivers: packets, and energy (> 0 once something audible decoded). */
+  audios(): Promise<{ identity: string; packetsReceived: number; totalAudioEnergy: number }[]>;
+  /** The local camera's sender: its negotiated encodings and its outbound-rtp streams. */
+  camera(): Promise<{
+    encodings: { rid: string | null; active: boolean }[];
+    outbound: { rid: string | null; bytesSent: number; frameWidth: number }[];
+  } | null>;
   events: LkEvent[];
   state(): {
     state: string;
@@ -153,6 +160,7 @@ function describeError(err: unknown): LkError {
 let room: Room | undefined;
 let connectStartedAt: number | null = null;
 const events: LkEvent[] = [];
+const audios = new Map<string, { identity: string; track: RemoteTrack; el: HTMLMediaElement }>();
 const videos = new Map<
   string,
   { identity: string; track: RemoteTrack; el: HTMLVideoElement; frames: number; firstFrameAt: number | null }
@@ -202,6 +210,12 @@ function listen(r: Room): void {
         record({ type: 'trackSubscribed', identity: p.identity, ...pubInfo(pub) });
         if (track.kind === Track.Kind.Video) {
           watchVideo(track, pub.trackSid, p);
+        } else if (track.kind === Track.Kind.Audio) {
+          // Played, as an app does: Chrome decodes remote audio only for a sink that pulls it.
+          const el = track.attach();
+          el.dataset.identity = p.identity;
+          document.body.appendChild(el);
+          audios.set(pub.trackSid, { identity: p.identity, track, el });
         }
       },
     )
@@ -214,6 +228,8 @@ function listen(r: Room): void {
           v.el.remove();
           videos.delete(pub.trackSid);
         }
+        audios.get(pub.trackSid)?.el.remove();
+        audios.delete(pub.trackSid);
       },
     )
     .on(RoomEvent.TrackMuted, (pub: TrackPublication, p: Participant) =>
@@ -352,6 +368,44 @@ window.lk = {
       });
     }
     return out;
+  },
+  async audios() {
+    const out: { identity: string; packetsReceived: number; totalAudioEnergy: number }[] = [];
+    for (const a of audios.values()) {
+      const report = await a.track.getRTCStatsReport();
+      let packetsReceived = 0;
+      let totalAudioEnergy = 0;
+      report?.forEach((s: Record<string, unknown>) => {
+        if (s.type === 'inbound-rtp') {
+          packetsReceived += typeof s.packetsReceived === 'number' ? s.packetsReceived : 0;
+          totalAudioEnergy += typeof s.totalAudioEnergy === 'number' ? s.totalAudioEnergy : 0;
+        }
+      });
+      out.push({ identity: a.identity, packetsReceived, totalAudioEnergy });
+    }
+    return out;
+  },
+  async camera() {
+    const sender = need().localParticipant.getTrackPublication(Track.Source.Camera)?.track?.sender;
+    if (!sender) {
+      return null;
+    }
+    const outbound: { rid: string | null; bytesSent: number; frameWidth: number }[] = [];
+    (await sender.getStats()).forEach((s: Record<string, unknown>) => {
+      if (s.type === 'outbound-rtp') {
+        outbound.push({
+          rid: typeof s.rid === 'string' ? s.rid : null,
+          bytesSent: typeof s.bytesSent === 'number' ? s.bytesSent : 0,
+          frameWidth: typeof s.frameWidth === 'number' ? s.frameWidth : 0,
+        });
+      }
+    });
+    return {
+      encodings: sender
+        .getParameters()
+        .encodings.map((e) => ({ rid: e.rid ?? null, active: e.active !== false })),
+      outbound,
+    };
   },
   state() {
     return {
