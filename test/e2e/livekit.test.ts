@@ -404,7 +404,7 @@ void describe('livekit-client 2.23 against Switchboard', { timeout: 180_000 }, (
           );
           return (await events(alice)).find((e) => e.type === 'data' && e.text === 'lossy hi');
         },
-        { timeout: 5_000, interval: 500, what: "bob's lossy message to reach alice" },
+        { timeout: 10_000, interval: 500, what: "bob's lossy message to reach alice" },
       ),
     );
     const lossy = (await events(alice)).find((e) => e.type === 'data' && e.text === 'lossy hi')!;
