@@ -267,7 +267,7 @@ void describe('livekit-client 2.23 against Switchboard', { timeout: 180_000 }, (
     await refused.page.close();
   });
 
-  void it("each decodes the other's video (frames presented and decoded grow, width > 0); bob's join time", async () => {
+  void it("each decodes the other's video (frames decoded keep growing, the <video> shows them with a size); bob's join time", async () => {
     const atBob = await decodes(bob, 'alice');
     const atAlice = await decodes(alice, 'bob');
     assert.ok(atBob.frameWidth > 0 && atAlice.frameWidth > 0);
