@@ -6,6 +6,7 @@
  * directory, as the server resolves it). The server URL: `--url`, `SWITCHBOARD_URL`, `[signal]`.
  */
 import { resolve } from 'node:path';
+import { SignJWT } from 'jose';
 import { buildMAuthHeader } from '../api/mauth.ts';
 import { loadConfig, type Config } from '../config/index.ts';
 import { parseDuration, parseGrantArgs, signToken } from '../protocol/tokens.ts';
@@ -64,16 +65,21 @@ export interface TokenOptions {
   singleUse?: boolean;
   /** ION's token (claims uid, sid, publish, subscribe, services) for `Ion.Connector` and ION's SDKs. */
   ion?: boolean;
+  /** A LiveKit access token for livekit-client (`/rtc`), signed with an API key's secret. */
+  livekit?: boolean;
 }
 
 /** A JWT of the built-in service (HS256 with `[auth] secret`). */
 export async function makeToken(o: TokenOptions): Promise<string> {
   const k = await keys(o.config);
-  if (!k.authSecret) {
-    throw new CliError(
+  const authSecret = k.authSecret;
+  const noSecret = () =>
+    new CliError(
       `no token secret: set ${ENV.secret}, pass --config <the server's file> ([auth] secret or its ` +
         `[api] datadir), or run where the server's data/ is (no secrets.json in ${k.datadir})`,
     );
+  if (!authSecret && !o.livekit) {
+    throw noSecret(); // before the arguments: the likelier mistake
   }
   let grants;
   let ttlSeconds;
@@ -86,6 +92,15 @@ export async function makeToken(o: TokenOptions): Promise<string> {
   if (o.room === undefined && !grants.api) {
     throw new CliError('--room is required (or --grant api=true for a management token)');
   }
+  if (o.livekit) {
+    if (o.room === undefined || grants.api || o.singleUse) {
+      throw new CliError('--livekit needs --room and takes no api grant nor --single-use');
+    }
+    return livekitToken(k, o, grants, ttlSeconds);
+  }
+  if (!authSecret) {
+    throw noSecret();
+  }
   if (o.ion) {
     if (o.room === undefined || grants.api || grants.roomAdmin || grants.hidden || o.singleUse) {
       throw new CliError(
@@ -93,7 +108,7 @@ export async function makeToken(o: TokenOptions): Promise<string> {
       );
     }
     return signIonToken({
-      key: k.config.signal.jwt.key ?? k.authSecret,
+      key: k.config.signal.jwt.key ?? authSecret,
       uid: o.identity,
       sid: o.room,
       publish: grants.canPublish !== false,
@@ -102,7 +117,7 @@ export async function makeToken(o: TokenOptions): Promise<string> {
     });
   }
   return signToken({
-    secret: k.authSecret,
+    secret: authSecret,
     identity: o.identity,
     room: o.room,
     name: o.name,
@@ -111,6 +126,44 @@ export async function makeToken(o: TokenOptions): Promise<string> {
     issuer: k.superserviceId,
     singleUse: o.singleUse,
   });
+}
+
+/**
+ * LiveKit's access token (what livekit-server-sdk's AccessToken makes): HS256 with the first
+ * `[livekit] keys` entry, else the superservice's id and key (docs/protocols/livekit.md#api-keys).
+ */
+async function livekitToken(
+  k: Keys,
+  o: TokenOptions,
+  grants: ReturnType<typeof parseGrantArgs>,
+  ttlSeconds: number,
+): Promise<string> {
+  const [apiKey, secret] = Object.entries(k.config.livekit.keys)[0] ?? [k.superserviceId, k.superserviceKey];
+  if (!apiKey || !secret) {
+    throw new CliError(
+      `no LiveKit API key: set [livekit] keys in --config, or ${ENV.superserviceId} and ` +
+        `${ENV.superserviceKey}, or run where the server's data/ is (no secrets.json in ${k.datadir})`,
+    );
+  }
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({
+    ...(o.name !== undefined ? { name: o.name } : {}),
+    video: {
+      roomJoin: true,
+      room: o.room,
+      ...(grants.canPublish !== undefined ? { canPublish: grants.canPublish } : {}),
+      ...(grants.canSubscribe !== undefined ? { canSubscribe: grants.canSubscribe } : {}),
+      ...(grants.canPublishData !== undefined ? { canPublishData: grants.canPublishData } : {}),
+      ...(grants.roomAdmin ? { roomAdmin: true } : {}),
+      ...(grants.hidden ? { hidden: true } : {}),
+    },
+  })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setIssuer(apiKey)
+    .setSubject(o.identity)
+    .setNotBefore(now)
+    .setExpirationTime(now + ttlSeconds)
+    .sign(new TextEncoder().encode(secret));
 }
 
 export interface RoomOptions {

@@ -262,6 +262,10 @@ or redis-server dies; 2 when the base configuration is invalid.`,
       '--ion',
       "ION's token for Ion.Connector and ION's SDKs (claims uid, sid, publish, subscribe, services)",
     )
+    .option(
+      '--livekit',
+      'a LiveKit access token for livekit-client, signed with the first [livekit] keys entry (else the superservice id and key)',
+    )
     .option('-c, --config <file>', 'configuration file (for [auth] secret and [api] datadir)')
     .addHelpText(
       'after',

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { startSwitchboard, type RunningSwitchboard } from '../helpers/server.ts';
 import { verifyToken } from '../../src/protocol/tokens.ts';
+import { verifyLiveKitToken } from '../../src/protocol/livekit.ts';
 import { WrtcPeer, wsUrlOf } from '../helpers/wrtcPeer.ts';
 import { waitFor } from '../helpers/waitFor.ts';
 
@@ -76,6 +77,40 @@ void describe('switchboard CLI', { timeout: 180_000 }, () => {
     );
     const lifetime = g.exp - Math.floor(Date.now() / 1000);
     assert.ok(lifetime > 590 && lifetime <= 600, `lifetime ${lifetime}`);
+  });
+
+  void it('token --livekit prints a LiveKit access token the server takes on /rtc (signed with the superservice id and key)', async () => {
+    const jwt = await cli(
+      'token',
+      '--livekit',
+      '--room',
+      'r1',
+      '--identity',
+      'alice',
+      '--name',
+      'Alice',
+      '--grant',
+      'canPublish=false',
+      '--ttl',
+      '10m',
+    );
+    const t = await verifyLiveKitToken(jwt, (key) =>
+      Promise.resolve(
+        key === sb!.secrets.superserviceId
+          ? { secret: sb!.secrets.superserviceKey, service: key }
+          : undefined,
+      ),
+    );
+    assert.deepEqual(
+      [t.identity, t.name, t.video.room, t.video.roomJoin, t.video.canPublish],
+      ['alice', 'Alice', 'r1', true, false],
+    );
+    assert.ok(t.exp - Math.floor(Date.now() / 1000) <= 600);
+    // The server's own check of a livekit-client connection (what /rtc does before the upgrade).
+    const ok = await fetch(`${sb!.url}/rtc/validate?access_token=${jwt}`);
+    assert.equal(ok.status, 200);
+    const tampered = await fetch(`${sb!.url}/rtc/validate?access_token=${jwt.slice(0, -2)}xx`);
+    assert.equal(tampered.status, 401);
   });
 
   void it('token refuses an unknown grant with exit code 1', async () => {
