@@ -609,7 +609,7 @@ export class LiveKitClient implements SignalClient {
   /** `add_track`: the track's sid at once (the client gives up after 10 s); its media comes by the offer. */
   async #addTrack(r: AddTrackRequest): Promise<void> {
     const kind = r.type === TrackType.VIDEO ? 'video' : r.type === TrackType.AUDIO ? 'audio' : undefined;
-    if (!kind || r.cid === '' || !this.#ident.canPublish) {
+    if (!kind || r.cid === '' || r.cid.length > 256 || !this.#ident.canPublish) {
       logger.info({ conn: this.conn, cid: r.cid, type: r.type }, 'LiveKit add_track refused');
       return;
     }
