@@ -23,14 +23,9 @@ import {
   SignalRequest,
   SignalResponse,
   SignalTarget,
-  SpeakerInfo,
   SpeakersChanged,
-  SubscribedCodec,
-  SubscribedQuality,
-  SubscribedQualityUpdate,
   TrackPublishedResponse,
   TrackSource,
-  TrackType,
   TrickleRequest,
   VideoQuality,
   type AddTrackRequest,
@@ -46,12 +41,7 @@ import {
   type LiveKitMemberInfo,
   type LiveKitToken,
 } from '../../protocol/livekit.ts';
-import {
-  livekitInfoOf,
-  participantInfo,
-  participantPermission,
-  trackInfo,
-} from '../../protocol/livekitParticipant.ts';
+import { livekitInfoOf, participantInfo, participantPermission } from '../../protocol/livekitParticipant.ts';
 import { roomNotifications, roomSubjects, type MemberRecord, type PeerInfo } from '../../protocol/room.ts';
 import type { ClientIceServer } from '../../turn/index.ts';
 import { SwitchboardError } from '../../util/errors.ts';
@@ -61,7 +51,9 @@ import type { JoinIdentity } from '../Authenticator.ts';
 import { placeAndJoin } from '../placement.ts';
 import type { SignalClient } from '../SignalClient.ts';
 import { regroupStreams, renameMsids } from './msid.ts';
+import { PublishedTracks, SOURCE_NAMES } from './PublishedTracks.ts';
 import { RoomState } from './RoomState.ts';
+import { Speakers } from './Speakers.ts';
 
 /** livekit-client pings every 5 s and gives up after 15 s of silence (JoinResponse ping fields). */
 const PING_INTERVAL_S = 5;
@@ -78,13 +70,6 @@ const MAX_PENDING_FRAMES = 256;
 const ENDING: Record<string, DisconnectReason> = {
   [roomNotifications.kicked]: DisconnectReason.PARTICIPANT_REMOVED,
   [roomNotifications.ended]: DisconnectReason.ROOM_DELETED,
-};
-
-const SOURCE_NAMES: Record<string, TrackSource> = {
-  camera: TrackSource.CAMERA,
-  microphone: TrackSource.MICROPHONE,
-  screen_share: TrackSource.SCREEN_SHARE,
-  screen_share_audio: TrackSource.SCREEN_SHARE_AUDIO,
 };
 
 /** LiveKit's qualities as layer ceilings of the media node (`layer` f/h/q). */
@@ -106,20 +91,6 @@ export interface LiveKitClientOptions {
   iceServers: (identity: string) => ClientIceServer[];
   beginPeer: () => string | undefined;
   endPeer: () => void;
-}
-
-/** A published track of ours: what add_track said, by MediaStreamTrack id (= cid). */
-interface OwnTrack {
-  sid: string;
-  cid: string;
-  kind: 'audio' | 'video';
-  name: string;
-  source: TrackSource;
-  width: number;
-  height: number;
-  muted: boolean;
-  /** Lower-case codec name the client publishes it with (`vp8`), for dynacast's quality updates. */
-  codec: string;
 }
 
 export class LiveKitClient implements SignalClient {
@@ -147,9 +118,9 @@ export class LiveKitClient implements SignalClient {
   #offerId = 0;
   #heldOffer: { sdp: string; timer: NodeJS.Timeout } | undefined;
   #firstRoster: (() => void) | undefined;
-  readonly #own = new Map<string, OwnTrack>();
-  /** Speakers last told (participant sid → level). */
-  #speakers = new Map<string, number>();
+  /** What we publish (add_track), with the room's id once admitted. */
+  #tracks: PublishedTracks;
+  readonly #speakers = new Speakers();
   #awaitingPong = false;
   /** Versions of our own ParticipantInfo after the join response's (0). */
   #selfVersion = 0;
@@ -179,6 +150,7 @@ export class LiveKitClient implements SignalClient {
       api: false,
     };
     this.#state = new RoomState(this.#roomName, t.identity);
+    this.#tracks = this.#publishedTracks();
     ws.on('pong', () => (this.#awaitingPong = false));
   }
 
@@ -415,6 +387,7 @@ export class LiveKitClient implements SignalClient {
     }
     this.#roomId = a.room;
     this.#state = new RoomState(a.room, ident.identity);
+    this.#tracks = this.#publishedTracks();
     this.#roomMetadata = (a.info as { metadata?: string } | undefined)?.metadata;
     const forwarded = {
       sid: a.room,
@@ -444,27 +417,27 @@ export class LiveKitClient implements SignalClient {
   /** What our member record's `info` holds: the token's metadata and attributes, our tracks. */
   #memberInfo(): LiveKitMemberInfo & { screen?: string } {
     const t = this.#o.token;
-    const tracks: NonNullable<LiveKitMemberInfo['livekit']['tracks']> = {};
-    let screen: string | undefined;
-    for (const tr of this.#own.values()) {
-      tracks[tr.cid] = { name: tr.name, source: tr.source, width: tr.width, height: tr.height };
-      if (tr.source === TrackSource.SCREEN_SHARE) {
-        screen = this.#streamOf(tr.cid);
-      }
-    }
     // Once admitted, the record holds our metadata and attributes (RoomService may have changed them).
     const now = this.#record ? livekitInfoOf(this.#record.info) : undefined;
     const metadata = now ? now.metadata : t.metadata !== '' ? t.metadata.slice(0, 4096) : undefined;
     const attributes = now ? now.attributes : Object.keys(t.attributes).length > 0 ? t.attributes : undefined;
+    const { tracks, screen } = this.#tracks.recorded();
     return {
       // The demo page and SDK show the stream a member marks as its screen large (web/, client/).
       ...(screen !== undefined ? { screen } : {}),
       livekit: {
         ...(metadata !== undefined ? { metadata } : {}),
         ...(attributes !== undefined ? { attributes } : {}),
-        ...(this.#own.size > 0 ? { tracks } : {}),
+        ...(tracks !== undefined ? { tracks } : {}),
       },
     };
+  }
+
+  #publishedTracks(): PublishedTracks {
+    return new PublishedTracks(
+      livekitSid.participant(this.#roomId, this.#ident.identity),
+      this.#o.token.video.canPublishSources ?? [],
+    );
   }
 
   // ---- client frames
@@ -528,7 +501,7 @@ export class LiveKitClient implements SignalClient {
     switch (m.case) {
       case 'offer': {
         const answer = (await this.#forward('offer', {
-          desc: { type: 'offer', sdp: regroupStreams(m.value.sdp, (cid) => this.#streamOf(cid)) },
+          desc: { type: 'offer', sdp: regroupStreams(m.value.sdp, (cid) => this.#tracks.streamOf(cid)) },
         })) as { sdp: string };
         this.#send(
           new SignalResponse({
@@ -608,40 +581,11 @@ export class LiveKitClient implements SignalClient {
 
   /** `add_track`: the track's sid at once (the client gives up after 10 s); its media comes by the offer. */
   async #addTrack(r: AddTrackRequest): Promise<void> {
-    const kind = r.type === TrackType.VIDEO ? 'video' : r.type === TrackType.AUDIO ? 'audio' : undefined;
-    if (!kind || r.cid === '' || r.cid.length > 256 || !this.#ident.canPublish) {
-      logger.info({ conn: this.conn, cid: r.cid, type: r.type }, 'LiveKit add_track refused');
+    const info = this.#ident.canPublish ? this.#tracks.add(r) : 'the token does not grant canPublish';
+    if (typeof info === 'string') {
+      logger.info({ conn: this.conn, cid: r.cid.slice(0, 256), reason: info }, 'LiveKit add_track refused');
       return;
     }
-    const source =
-      r.source !== TrackSource.UNKNOWN
-        ? r.source
-        : kind === 'video'
-          ? TrackSource.CAMERA
-          : TrackSource.MICROPHONE;
-    // `canPublishSources` (empty: all), as LiveKit's server enforces it; livekit-client checks first.
-    const allowed = (this.#o.token.video.canPublishSources ?? []).map((n) => SOURCE_NAMES[n]);
-    if (allowed.length > 0 && !allowed.includes(source)) {
-      logger.info({ conn: this.conn, cid: r.cid, source }, 'LiveKit add_track refused: source not granted');
-      return;
-    }
-    const track: OwnTrack = {
-      sid: livekitSid.track(r.cid),
-      cid: r.cid,
-      kind,
-      name: r.name.slice(0, 256),
-      source,
-      width: Math.min(r.width, 16384),
-      height: Math.min(r.height, 16384),
-      muted: r.muted,
-      codec: (r.simulcastCodecs[0]?.codec || 'vp8').toLowerCase().replace(/^video\//, ''),
-    };
-    this.#own.set(r.cid, track);
-    const info = trackInfo(
-      { id: r.cid, kind, muted: r.muted, layers: r.layers.length > 1 ? r.layers.map((l) => l.rid) : [] },
-      { name: track.name, source, width: track.width, height: track.height },
-    );
-    info.mimeType = r.simulcastCodecs[0]?.codec ? `${kind}/${r.simulcastCodecs[0].codec}` : '';
     this.#send(
       new SignalResponse({
         message: { case: 'trackPublished', value: new TrackPublishedResponse({ cid: r.cid, track: info }) },
@@ -655,23 +599,11 @@ export class LiveKitClient implements SignalClient {
     }
   }
 
-  /**
-   * The stream our track `cid` is published in: one for camera and microphone, one for the screen
-   * share and its audio (see regroupStreams), named after the room's participant sid.
-   */
-  #streamOf(cid: string): string {
-    const source = this.#own.get(cid)?.source;
-    const screen = source === TrackSource.SCREEN_SHARE || source === TrackSource.SCREEN_SHARE_AUDIO;
-    const sid = livekitSid.participant(this.#roomId, this.#ident.identity);
-    return screen ? `${sid}-screen` : sid;
-  }
-
   async #mute(sid: string, muted: boolean): Promise<void> {
-    const own = [...this.#own.values()].find((t) => t.sid === sid);
+    const own = this.#tracks.bySid(sid);
     if (!own) {
       return;
     }
-    own.muted = muted;
     const streamId = this.#state.ownTracks().find((t) => t.id === own.cid)?.streamId;
     if (streamId === undefined) {
       return; // its media has not come yet; the client sends the state again (reconcile)
@@ -862,37 +794,16 @@ export class LiveKitClient implements SignalClient {
     );
   }
 
-  /**
-   * Dynacast (the media node's `layers`: the simulcast rids someone receives) as LiveKit's
-   * `subscribed_quality_update`; livekit-client pauses the other encodings when the room has
-   * `dynacast: true` (rids q/h/f are its LOW/MEDIUM/HIGH).
-   */
+  /** Dynacast's `layers` for one of our tracks, as LiveKit's subscribed_quality_update. */
   #dynacast(params: unknown): void {
     const p = params as { trackId?: unknown; active?: unknown } | null;
-    const own = typeof p?.trackId === 'string' ? this.#own.get(p.trackId) : undefined;
-    if (!own || !Array.isArray(p?.active)) {
-      return;
+    const update =
+      typeof p?.trackId === 'string' && Array.isArray(p.active)
+        ? this.#tracks.qualityUpdate(p.trackId, p.active)
+        : undefined;
+    if (update) {
+      this.#send(new SignalResponse({ message: { case: 'subscribedQualityUpdate', value: update } }));
     }
-    const active = new Set(p.active);
-    const qualities = (['q', 'h', 'f'] as const).map(
-      (rid, i) =>
-        new SubscribedQuality({
-          quality: [VideoQuality.LOW, VideoQuality.MEDIUM, VideoQuality.HIGH][i]!,
-          enabled: active.has(rid),
-        }),
-    );
-    this.#send(
-      new SignalResponse({
-        message: {
-          case: 'subscribedQualityUpdate',
-          value: new SubscribedQualityUpdate({
-            trackSid: own.sid,
-            subscribedQualities: qualities,
-            subscribedCodecs: [new SubscribedCodec({ codec: own.codec, qualities })],
-          }),
-        },
-      }),
-    );
   }
 
   /** The media node's speakers (stream ids, loudest first) as `speakers_changed` deltas. */
@@ -900,28 +811,10 @@ export class LiveKitClient implements SignalClient {
     if (!Array.isArray(params)) {
       return;
     }
-    const now = new Map<string, number>();
-    for (const streamId of params as unknown[]) {
-      const uid = typeof streamId === 'string' ? this.#state.streamOwner(streamId) : undefined;
-      if (uid !== undefined) {
-        const sid = livekitSid.participant(this.#roomId, uid);
-        if (!now.has(sid)) {
-          now.set(sid, Math.max(0.1, 1 - now.size * 0.15));
-        }
-      }
-    }
-    const speakers: SpeakerInfo[] = [];
-    for (const [sid, level] of now) {
-      if (this.#speakers.get(sid) !== level) {
-        speakers.push(new SpeakerInfo({ sid, level, active: true }));
-      }
-    }
-    for (const sid of this.#speakers.keys()) {
-      if (!now.has(sid)) {
-        speakers.push(new SpeakerInfo({ sid, level: 0, active: false }));
-      }
-    }
-    this.#speakers = now;
+    const speakers = this.#speakers.update(params, (streamId) => {
+      const uid = this.#state.streamOwner(streamId);
+      return uid === undefined ? undefined : livekitSid.participant(this.#roomId, uid);
+    });
     if (speakers.length > 0) {
       this.#send(
         new SignalResponse({
