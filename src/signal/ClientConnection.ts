@@ -17,6 +17,7 @@ import type { Authenticator, JoinIdentity } from './Authenticator.ts';
 import { parseJsonRpc, rpcError, rpcNotification, rpcResult, RPC, type JsonRpcId } from './jsonRpc.ts';
 import { SwitchboardError } from '../util/errors.ts';
 import { logger } from '../util/logger.ts';
+import { SocketLiveness } from './SocketLiveness.ts';
 
 /** Calls a client may make only after `join` (ion-sfu's wording for the error). */
 const NOT_JOINED = 'no rtc transport exists for this Peer';
@@ -106,7 +107,7 @@ export class ClientConnection {
   #pending = 0;
   #closed = false;
   /** A ping was sent and neither its pong nor any frame came back yet. */
-  #awaitingPong = false;
+  readonly #liveness: SocketLiveness;
   /** This connection holds a slot of its address's peers (ClientLimits) while joining or joined. */
   #holdsPeer = false;
   #failedJoins = 0;
@@ -116,7 +117,7 @@ export class ClientConnection {
     this.#ws = ws;
     this.#o = o;
     this.conn = o.conn;
-    ws.on('pong', () => (this.#awaitingPong = false));
+    this.#liveness = new SocketLiveness(ws, o.conn);
     if (o.joinTimeoutMs) {
       this.#joinTimer = setTimeout(() => {
         if (!this.#node) {
@@ -130,7 +131,7 @@ export class ClientConnection {
 
   /** Queues a frame; frames are handled strictly in arrival order. */
   receive(text: string): void {
-    this.#awaitingPong = false;
+    this.#liveness.heard();
     if (this.#pending >= MAX_PENDING_FRAMES) {
       const id = parseJsonRpc(text);
       const replyId = id.ok ? (id.request.id ?? null) : id.id;
@@ -147,22 +148,12 @@ export class ClientConnection {
       .then(() => new Promise<void>((resolve) => setImmediate(resolve)));
   }
 
-  /**
-   * Called every `[signal.limits] pinginterval`: a socket that answered neither the last ping nor sent
-   * anything since is dead (its client vanished without a FIN) and is closed, which ends its peer and
-   * its room membership like any other close.
-   */
+  /** Called every `[signal.limits] pinginterval` (SocketLiveness). */
   ping(): void {
     if (this.#closed) {
       return;
     }
-    if (this.#awaitingPong) {
-      logger.info({ conn: this.conn }, 'client did not answer a ping: socket closed');
-      this.#ws.terminate();
-      return;
-    }
-    this.#awaitingPong = true;
-    this.#ws.ping();
+    this.#liveness.ping();
   }
 
   send(text: string): void {

@@ -53,6 +53,7 @@ import type { SignalClient } from '../SignalClient.ts';
 import { regroupStreams, renameMsids } from './msid.ts';
 import { PublishedTracks, SOURCE_NAMES } from './PublishedTracks.ts';
 import { RoomState } from './RoomState.ts';
+import { SocketLiveness } from '../SocketLiveness.ts';
 import { Speakers } from './Speakers.ts';
 
 /** livekit-client pings every 5 s and gives up after 15 s of silence (JoinResponse ping fields). */
@@ -121,7 +122,7 @@ export class LiveKitClient implements SignalClient {
   /** What we publish (add_track), with the room's id once admitted. */
   #tracks: PublishedTracks;
   readonly #speakers = new Speakers();
-  #awaitingPong = false;
+  readonly #liveness: SocketLiveness;
   /** Versions of our own ParticipantInfo after the join response's (0). */
   #selfVersion = 0;
   readonly #joinedAt = Date.now();
@@ -151,7 +152,7 @@ export class LiveKitClient implements SignalClient {
     };
     this.#state = new RoomState(this.#roomName, t.identity);
     this.#tracks = this.#publishedTracks();
-    ws.on('pong', () => (this.#awaitingPong = false));
+    this.#liveness = new SocketLiveness(ws, o.conn);
   }
 
   // ---- SignalClient
@@ -241,13 +242,7 @@ export class LiveKitClient implements SignalClient {
     if (this.#closed) {
       return;
     }
-    if (this.#awaitingPong) {
-      logger.info({ conn: this.conn }, 'LiveKit client did not answer a ping: socket closed');
-      this.#ws.terminate();
-      return;
-    }
-    this.#awaitingPong = true;
-    this.#ws.ping();
+    this.#liveness.ping();
   }
 
   close(): void {
@@ -444,7 +439,7 @@ export class LiveKitClient implements SignalClient {
 
   /** Queues a frame; frames are handled in arrival order. */
   receive(data: Buffer, isBinary: boolean): void {
-    this.#awaitingPong = false;
+    this.#liveness.heard();
     if (this.#pending >= MAX_PENDING_FRAMES) {
       this.#ws.close(1008, 'too many requests in flight');
       return;
