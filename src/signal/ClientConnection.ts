@@ -106,7 +106,7 @@ export class ClientConnection {
   #queue: Promise<void> = Promise.resolve();
   #pending = 0;
   #closed = false;
-  /** A ping was sent and neither its pong nor any frame came back yet. */
+  /** Pings the socket and terminates it when it stays silent (SocketLiveness). */
   readonly #liveness: SocketLiveness;
   /** This connection holds a slot of its address's peers (ClientLimits) while joining or joined. */
   #holdsPeer = false;
