@@ -10,10 +10,8 @@
 import type { DataPacket } from '@livekit/protocol';
 import type { ChannelSpec, DataForward, DataPolicy } from '../media/index.ts';
 import { LIVEKIT_CHANNELS, LIVEKIT_LOSSY, LIVEKIT_RELIABLE, livekitSid } from '../protocol/livekit.ts';
+import { MAX_DATA_BYTES } from '../protocol/room.ts';
 import { logger } from '../util/logger.ts';
-
-/** livekit-client refuses to send more; neither do we forward more. */
-export const LIVEKIT_MAX_DATA_BYTES = 64 * 1024;
 
 /**
  * `@livekit/protocol` (≈ 0.3 s to import) is loaded by the media node's first join, not by every
@@ -96,7 +94,7 @@ export function livekitForward(
   data: string | Buffer,
   label: string = LIVEKIT_RELIABLE,
 ): DataForward | undefined {
-  if (!sender.canPublishData || Buffer.byteLength(data) > LIVEKIT_MAX_DATA_BYTES) {
+  if (!sender.canPublishData || Buffer.byteLength(data) > MAX_DATA_BYTES) {
     return undefined;
   }
   const packet = decode(data);

@@ -34,6 +34,7 @@ import {
 import type { Bus } from '../../backbone/index.ts';
 import { RECONNECT_NOTIFICATION, rosterMessage, subjects, type PeerRequest } from '../../protocol/cluster.ts';
 import {
+  grantsOfVideo,
   LIVEKIT_LEVELS_NOTIFICATION,
   LIVEKIT_PROTOCOL,
   LIVEKIT_SERVER_VERSION,
@@ -41,7 +42,7 @@ import {
   type LiveKitMemberInfo,
   type LiveKitToken,
 } from '../../protocol/livekit.ts';
-import { livekitInfoOf, participantInfo, participantPermission } from '../../protocol/livekitParticipant.ts';
+import { livekitInfoOf, participantInfo } from '../../protocol/livekitParticipant.ts';
 import { roomNotifications, roomSubjects, type MemberRecord, type PeerInfo } from '../../protocol/room.ts';
 import type { ClientIceServer } from '../../turn/index.ts';
 import { SwitchboardError } from '../../util/errors.ts';
@@ -133,7 +134,6 @@ export class LiveKitClient implements SignalClient {
     this.conn = o.conn;
     const t = o.token;
     const g = t.video;
-    const canPublish = g.canPublish ?? true;
     this.#roomName = g.room ?? '';
     this.#roomId = this.#roomName;
     this.#ident = {
@@ -143,11 +143,7 @@ export class LiveKitClient implements SignalClient {
       exp: t.exp,
       service: t.service,
       anonymous: false,
-      canPublish,
-      canSubscribe: g.canSubscribe ?? true,
-      canPublishData: g.canPublishData ?? canPublish,
-      roomAdmin: g.roomAdmin ?? false,
-      hidden: g.hidden ?? false,
+      ...grantsOfVideo(g),
       api: false,
     };
     this.#state = new RoomState(this.#roomName, t.identity);
@@ -197,11 +193,10 @@ export class LiveKitClient implements SignalClient {
       grants: this.#ident,
       tracks: [],
     });
-    self.permission = participantPermission(this.#ident);
-    self.permission.canPublishSources = (t.video.canPublishSources ?? [])
+    self.permission!.canPublishSources = (t.video.canPublishSources ?? [])
       .map((s) => SOURCE_NAMES[s])
       .filter((s): s is TrackSource => s !== undefined);
-    self.permission.canUpdateMetadata = t.video.canUpdateOwnMetadata ?? false;
+    self.permission!.canUpdateMetadata = t.video.canUpdateOwnMetadata ?? false;
     return self;
   }
 
@@ -354,16 +349,7 @@ export class LiveKitClient implements SignalClient {
 
   async #join(): Promise<void> {
     const o = this.#o;
-    const ident = this.#ident;
-    if (o.token.video.roomJoin !== true) {
-      throw new SwitchboardError('unauthorized', 'token does not grant roomJoin');
-    }
-    if (this.#roomName === '') {
-      throw new SwitchboardError('unauthorized', 'token names no room');
-    }
-    if (ident.identity === '') {
-      throw new SwitchboardError('unauthorized', 'token has no identity (sub)');
-    }
+    const ident = this.#ident; // roomJoin, room and identity: LiveKitEndpoint checked them before the upgrade
     const limited = o.beginPeer();
     if (limited !== undefined) {
       throw new SwitchboardError('limited', limited);
@@ -613,7 +599,7 @@ export class LiveKitClient implements SignalClient {
   ): Promise<void> {
     const subscriptions = [];
     for (const c of changes) {
-      const trackId = this.#state.trackIdOf(c.sid, livekitSid.track);
+      const trackId = this.#state.trackIdOf(c.sid);
       if (trackId !== undefined) {
         subscriptions.push({
           trackId,

@@ -7,6 +7,7 @@
 import { DisconnectReason, ParticipantInfo_State, type ParticipantInfo } from '@livekit/protocol';
 import type { RosterMessage } from '../../protocol/cluster.ts';
 import type { PeerInfo } from '../../protocol/room.ts';
+import { livekitSid } from '../../protocol/livekit.ts';
 import { participantInfo, type RosterTrack } from '../../protocol/livekitParticipant.ts';
 
 interface Shown {
@@ -22,6 +23,8 @@ export class RoomState {
   #roster = new Map<string, { name: string; tracks: RosterTrack[] }>();
   /** Track id → publisher uid and stream. */
   #tracks = new Map<string, { uid: string; streamId: string }>();
+  /** Track sid → track id. */
+  #bySid = new Map<string, string>();
   /** Stream id → publisher uid. */
   #streams = new Map<string, string>();
   readonly #shown = new Map<string, Shown>();
@@ -66,6 +69,7 @@ export class RoomState {
     this.#rosterSeen = true;
     this.#roster = new Map();
     this.#tracks = new Map();
+    this.#bySid = new Map();
     this.#streams = new Map();
     for (const p of peers) {
       const tracks: RosterTrack[] = [];
@@ -74,6 +78,7 @@ export class RoomState {
         for (const t of s.tracks ?? []) {
           tracks.push({ id: t.id, kind: t.kind, muted: t.muted, layers: t.layers, streamId: s.streamId });
           this.#tracks.set(t.id, { uid: p.uid, streamId: s.streamId });
+          this.#bySid.set(livekitSid.track(t.id), t.id);
         }
       }
       this.#roster.set(p.uid, { name: p.name, tracks });
@@ -87,13 +92,8 @@ export class RoomState {
   }
 
   /** Track id of the room's track whose LiveKit sid is `sid`. */
-  trackIdOf(sid: string, sidOf: (trackId: string) => string): string | undefined {
-    for (const id of this.#tracks.keys()) {
-      if (sidOf(id) === sid) {
-        return id;
-      }
-    }
-    return undefined;
+  trackIdOf(sid: string): string | undefined {
+    return this.#bySid.get(sid);
   }
 
   /** Our own tracks as the roster shows them. */

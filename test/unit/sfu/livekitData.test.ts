@@ -3,9 +3,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DataPacket, DataPacket_Kind, UserPacket } from '@livekit/protocol';
+import { MAX_DATA_BYTES } from '../../../src/protocol/room.ts';
 import { LIVEKIT_LOSSY, LIVEKIT_RELIABLE, livekitSid } from '../../../src/protocol/livekit.ts';
 import {
-  LIVEKIT_MAX_DATA_BYTES,
   livekitDataPolicy,
   livekitForward,
   livekitProtocolReady,
@@ -95,7 +95,7 @@ void describe('LiveKit data policy', () => {
   void it('refuses without canPublishData, over 64 KiB, undecodable or as text', () => {
     const ok = packet({ value: user('x') });
     assert.equal(livekitForward({ ...alice, canPublishData: false }, ok), undefined);
-    const big = packet({ value: user('x'.repeat(LIVEKIT_MAX_DATA_BYTES)) });
+    const big = packet({ value: user('x'.repeat(MAX_DATA_BYTES)) });
     assert.equal(livekitForward(alice, big), undefined);
     assert.equal(livekitForward(alice, Buffer.from([0xff, 0xff, 0xff, 0xff])), undefined);
     assert.equal(livekitForward(alice, 'hello'), undefined);
