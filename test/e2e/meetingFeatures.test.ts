@@ -193,6 +193,17 @@ void describe('demo page meeting features', { timeout: 360_000 }, () => {
     assert.equal(shown, 'hello from alice');
     assert.equal(await bob.textContent(`.chat-message[data-from="${uid.alice}"] .chat-name`), 'alice');
     assert.equal(await bob.isHidden('#chat-badge'), true);
+    // On a wide window (1280x720) the open panel takes its room from the tiles, covering none.
+    await waitFor(
+      () =>
+        bob.evaluate<boolean>(`(() => {
+          const p = document.querySelector('#chat-panel').getBoundingClientRect();
+          const tiles = [...document.querySelectorAll('.tile')].filter((t) => t.offsetWidth > 0);
+          return window.innerWidth >= 900 && tiles.length === 3 &&
+            tiles.every((t) => t.getBoundingClientRect().right <= p.left);
+        })()`),
+      { what: "bob's tiles to leave room for the open chat panel" },
+    );
     await waitFor(
       () => carol.evaluate<boolean>(`document.querySelector('#chat-badge')?.textContent === '1'`),
       {
