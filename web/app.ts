@@ -18,6 +18,7 @@ import { PreJoin } from './prejoin.ts';
 import type { JoinChoice } from './prejoin.ts';
 import { attachMeetingUi } from './meetingUi.ts';
 import type { MeetingUi } from './meetingUi.ts';
+import { missingMediaText, showMediaNotice } from './mediaNotice.ts';
 import { showSecureOriginNotice } from './secureOrigin.ts';
 
 interface SbHandle {
@@ -214,11 +215,15 @@ async function join(room: string, name: string): Promise<void> {
 
   try {
     // `?publish=0` joins to watch only.
+    let mediaErrors: Error[] = [];
     if (query.get('publish') === '0') {
       choice?.stream?.getTracks().forEach((t) => t.stop());
       localStream = null;
+    } else if (choice) {
+      localStream = choice.stream;
+      mediaErrors = choice.mediaErrors;
     } else {
-      localStream = choice ? choice.stream : await getMedia();
+      ({ stream: localStream, errors: mediaErrors } = await getMedia());
     }
     // "Join with camera off" / "join muted": the tracks are published disabled and muted on the server.
     const startMuted = (kind: MediaKind) => (kind === 'video' ? choice?.cameraOff : choice?.muted) === true;
@@ -240,6 +245,11 @@ async function join(room: string, name: string): Promise<void> {
     roomLabel.textContent = `# ${room}`;
     history.replaceState(null, '', `?room=${encodeURIComponent(room)}`);
     setStatus(localStream ? 'Connected' : 'Connected: no camera or microphone, watching only');
+    // Why a camera or microphone is missing (not by choice; an insecure origin has its own notice).
+    if (query.get('publish') !== '0' && window.isSecureContext) {
+      const kinds = (k: MediaKind) => (localStream?.getTracks() ?? []).some((t) => t.kind === k);
+      showMediaNotice(missingMediaText(kinds('audio'), kinds('video'), mediaErrors));
+    }
     sb.joined = true;
   } catch (err) {
     leaving = true;
@@ -310,6 +320,7 @@ function resetUi(): void {
     removeTile(id);
   }
   unblockButton.hidden = true;
+  showMediaNotice(null);
   setReconnecting(false);
   void devicePanel.toggle(false);
   conference.hidden = true;
@@ -334,9 +345,9 @@ function videoConstraints(): MediaTrackConstraints {
 }
 
 /** Camera and microphone if possible, else whichever works, else nothing (join to watch only). */
-async function getMedia(): Promise<MediaStream | null> {
-  const { stream } = await openMedia({ video: videoConstraints() });
-  return stream.getTracks().length > 0 ? stream : null;
+async function getMedia(): Promise<{ stream: MediaStream | null; errors: Error[] }> {
+  const { stream, errors } = await openMedia({ video: videoConstraints() });
+  return { stream: stream.getTracks().length > 0 ? stream : null, errors };
 }
 
 function showLocal(stream: MediaStream | null, name: string): void {

@@ -18,6 +18,8 @@ export interface JoinChoice {
   speaker: string;
   /** Video codec to publish. */
   codec: string;
+  /** Why a camera or microphone could not be opened for the preview (openMedia's errors). */
+  mediaErrors: Error[];
 }
 
 const LABELS: Record<string, string> = { vp8: 'VP8', vp9: 'VP9', h264: 'H.264', av1: 'AV1' };
@@ -44,6 +46,7 @@ export class PreJoin {
   readonly #videoConstraints: MediaTrackConstraints;
   readonly #onError: (text: string | null) => void;
   #stream: MediaStream | null = null;
+  #mediaErrors: Error[] = [];
   #meter: LevelMeter | null = null;
   #frame = 0;
   /** Bumped by each start/stop: a preview that opens after a newer call is dropped. */
@@ -102,6 +105,7 @@ export class PreJoin {
       return;
     }
     this.#stream = stream;
+    this.#mediaErrors = errors;
     this.#video.srcObject = stream;
     if (stream.getTracks().length === 0) {
       const err = errors[0];
@@ -204,6 +208,7 @@ export class PreJoin {
       muted: this.#muted.checked,
       speaker: this.#speaker.value,
       codec: this.#codec.value,
+      mediaErrors: this.#mediaErrors,
     };
   }
 
