@@ -40,6 +40,9 @@ by RTP sequence number. Publishers join first, then subscribers (5 joins at a
 time); the measurement then runs for --duration. Rooms are named
 loadtest-<random>-1, -2, ...; uids <room>-pub1, <room>-sub1, ...
 
+An https:// server with a self-signed certificate (start --tls-self-signed):
+trust it for the run with NODE_EXTRA_CA_CERTS=<datadir>/tls/cert.pem.
+
 Without --token or --secret the peers join without a token (the server's
 [auth] anonymous mode). With --secret (or SWITCHBOARD_SECRET) each peer gets a
 token of its own for its room. --token is used as given: the server names

@@ -47,6 +47,15 @@ function reason(err: unknown): string {
     case 'EHOSTUNREACH':
     case 'ENETUNREACH':
       return 'host unreachable';
+    case 'DEPTH_ZERO_SELF_SIGNED_CERT':
+    case 'SELF_SIGNED_CERT_IN_CHAIN':
+    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
+    case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
+      // Node reads extra trusted certificates from this variable at start-up (fetch and ws alike).
+      return (
+        `${e.cause.message ?? e.cause.code}: trust it with NODE_EXTRA_CA_CERTS=<the server's certificate> ` +
+        "(a --tls-self-signed server's is <datadir>/tls/cert.pem)"
+      );
     default:
       return e.cause?.message ?? e.cause?.code ?? e.message ?? String(err);
   }

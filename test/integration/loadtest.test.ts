@@ -4,7 +4,10 @@
 // test/run.js's network namespace (WebRTC stacks skip loopback).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -22,11 +25,15 @@ interface Run {
   ms: number;
 }
 
-/** Runs `switchboard loadtest …` to its end (no SWITCHBOARD_* from the environment). */
+/** Runs `switchboard loadtest …` to its end (no SWITCHBOARD_* from the environment; `extraEnv` added). */
 function loadtest(...args: string[]): Promise<Run> {
-  const env: Record<string, string | undefined> = { ...process.env };
+  return loadtestWith({}, ...args);
+}
+
+function loadtestWith(extraEnv: Record<string, string>, ...args: string[]): Promise<Run> {
+  const env: Record<string, string | undefined> = { ...process.env, ...extraEnv };
   for (const k of Object.keys(env)) {
-    if (k.startsWith('SWITCHBOARD_')) {
+    if (k.startsWith('SWITCHBOARD_') || (k === 'NODE_EXTRA_CA_CERTS' && extraEnv[k] === undefined)) {
       delete env[k];
     }
   }
@@ -153,6 +160,32 @@ void describe('switchboard loadtest', { timeout: 180_000 }, () => {
       await loadtest('--url', sb!.url, '--token', token, '--subscribers', '0', '--duration', '5s'),
       /the server refused to join: 401 invalid token signature/,
     );
+  });
+
+  void it('an https:// server with a self-signed certificate: one line naming NODE_EXTRA_CA_CERTS, then a run that trusts it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'switchboard-loadtest-tls-'));
+    const tls = await startSwitchboard((c) => {
+      c.signal.tlsselfsigned = true;
+      c.api.datadir = dir;
+    });
+    try {
+      assert.match(tls.url, /^https:/);
+      oneLine(
+        await loadtest('--url', tls.url),
+        /cannot reach https:\/\/127\.0\.0\.1:\d+: self-signed certificate: trust it with NODE_EXTRA_CA_CERTS=/,
+      );
+      const r = await loadtestWith(
+        { NODE_EXTRA_CA_CERTS: join(dir, 'tls', 'cert.pem') },
+        ...['--url', tls.url, '--publishers', '1', '--subscribers', '1', '--duration', '3s', '--json'],
+      );
+      assert.equal(r.code, 0, `exit code ${r.code}\n${r.stdout}\n${r.stderr}`);
+      const result = JSON.parse(r.stdout) as LoadTestResult;
+      assert.equal(result.connected, 2, r.stdout);
+      assert.equal(result.streamsActive, 2, r.stdout);
+    } finally {
+      await tls.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   async function waitForEmptyRooms(): Promise<void> {
