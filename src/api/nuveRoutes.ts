@@ -450,6 +450,18 @@ export function registerNuveRoutes(api: FastifyInstance, ctx: RouteContext): voi
     };
   });
 
+  /** One participant's entry of the room statistics, by uid (else name): 404 when it has none. */
+  api.get('/rooms/:room/users/:user/stats', async (req) => {
+    const { room, user } = userParams.parse(req.params);
+    const rec = await findRoom(ctx.auth(req).service, room);
+    const { participants } = await roomStats(ctx.bus, store, cluster, rec.id);
+    const p = participants.find((x) => x.uid === user) ?? participants.find((x) => x.name === user);
+    if (!p) {
+      throw new HttpError(404, 'User does not exist');
+    }
+    return p;
+  });
+
   /** Nuve's deleteUser: disconnects every client of that user (uid or name). */
   api.delete('/rooms/:room/users/:user', async (req, reply) => {
     const { room, user } = userParams.parse(req.params);

@@ -68,7 +68,10 @@ const user = {
       description: 'The media node holding the user’s media (absent before it joins one)',
     },
     dc: { type: 'string', description: 'That node’s region (`[global] dc`)' },
-    protocol: { enum: ['jsonrpc', 'ion', 'licode', 'whip', 'whep', 'livekit'], description: 'How it connected' },
+    protocol: {
+      enum: ['jsonrpc', 'ion', 'licode', 'whip', 'whep', 'livekit'],
+      description: 'How it connected',
+    },
     tracks: {
       type: 'array',
       description: 'What it publishes',
@@ -110,6 +113,63 @@ const layerStats = {
   },
 };
 
+const participantStats = {
+  type: 'object',
+  properties: {
+    uid: { type: 'string' },
+    name: { type: 'string' },
+    joinedAt: { type: 'integer' },
+    node: { type: 'string' },
+    dc: { type: 'string' },
+    protocol: { enum: ['jsonrpc', 'ion', 'licode', 'whip', 'whep', 'livekit'] },
+    estimate: { type: ['number', 'null'], description: 'the subscriber’s REMB, bps' },
+    transport: {
+      type: 'object',
+      properties: { publisher: transportStats, subscriber: transportStats },
+    },
+    tracks: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          ...trackIdentity,
+          codec: { type: 'string' },
+          packets: { type: 'integer' },
+          bytes: { type: 'integer' },
+          layers: { type: 'array', items: layerStats },
+          subscribers: { type: 'integer' },
+        },
+      },
+    },
+    subscriptions: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          trackId: { type: 'string' },
+          kind: { enum: ['audio', 'video'] },
+          layer: { type: 'integer', description: 'forwarded layer, lowest 0; -1 none' },
+          targetLayer: { type: 'integer' },
+          bitrate: { type: 'number' },
+          packetsSent: { type: 'integer' },
+          bytesSent: { type: 'integer' },
+          loss: { type: 'number' },
+          nacks: { type: 'integer' },
+          retransmitted: { type: 'integer' },
+          muted: { type: 'boolean' },
+          paused: {
+            enum: ['subscriber', 'publisher', 'bandwidth', 'dynacast', null],
+            description: 'why nothing is forwarded; null while it is',
+          },
+          rtt: { type: ['number', 'null'], description: 'ms, from its receiver reports' },
+          jitter: { type: ['number', 'null'], description: 'ms, from its receiver reports' },
+          packetsLost: { type: 'integer', description: 'as its receiver reports count them' },
+        },
+      },
+    },
+  },
+};
+
 const roomStats = {
   type: 'object',
   properties: {
@@ -134,65 +194,7 @@ const roomStats = {
         properties: { node: { type: 'string' }, dc: { type: 'string' }, answered: { type: 'boolean' } },
       },
     },
-    participants: {
-      type: 'array',
-      items: {
-        type: 'object',
-        properties: {
-          uid: { type: 'string' },
-          name: { type: 'string' },
-          joinedAt: { type: 'integer' },
-          node: { type: 'string' },
-          dc: { type: 'string' },
-          protocol: { enum: ['jsonrpc', 'ion', 'licode', 'whip', 'whep', 'livekit'] },
-          estimate: { type: ['number', 'null'], description: 'the subscriber’s REMB, bps' },
-          transport: {
-            type: 'object',
-            properties: { publisher: transportStats, subscriber: transportStats },
-          },
-          tracks: {
-            type: 'array',
-            items: {
-              type: 'object',
-              properties: {
-                ...trackIdentity,
-                codec: { type: 'string' },
-                packets: { type: 'integer' },
-                bytes: { type: 'integer' },
-                layers: { type: 'array', items: layerStats },
-                subscribers: { type: 'integer' },
-              },
-            },
-          },
-          subscriptions: {
-            type: 'array',
-            items: {
-              type: 'object',
-              properties: {
-                trackId: { type: 'string' },
-                kind: { enum: ['audio', 'video'] },
-                layer: { type: 'integer', description: 'forwarded layer, lowest 0; -1 none' },
-                targetLayer: { type: 'integer' },
-                bitrate: { type: 'number' },
-                packetsSent: { type: 'integer' },
-                bytesSent: { type: 'integer' },
-                loss: { type: 'number' },
-                nacks: { type: 'integer' },
-                retransmitted: { type: 'integer' },
-                muted: { type: 'boolean' },
-                paused: {
-                  enum: ['subscriber', 'publisher', 'bandwidth', 'dynacast', null],
-                  description: 'why nothing is forwarded; null while it is',
-                },
-                rtt: { type: ['number', 'null'], description: 'ms, from its receiver reports' },
-                jitter: { type: ['number', 'null'], description: 'ms, from its receiver reports' },
-                packetsLost: { type: 'integer', description: 'as its receiver reports count them' },
-              },
-            },
-          },
-        },
-      },
-    },
+    participants: { type: 'array', items: participantStats },
   },
 };
 
@@ -294,6 +296,7 @@ export function openApiDocument(): Record<string, unknown> {
         Room: room,
         User: user,
         RoomStats: roomStats,
+        ParticipantStats: participantStats,
         Nodes: nodesSchema,
         Service: service,
         CreateRoom: schema(createRoomBody),
@@ -418,6 +421,16 @@ export function openApiDocument(): Record<string, unknown> {
         get: {
           summary: 'Media statistics of the room, from every media node hosting it',
           responses: { 200: { description: 'Statistics', content: json('RoomStats') }, ...errors(401, 404) },
+        },
+      },
+      '/rooms/{room}/users/{user}/stats': {
+        parameters: [roomParam, userParam],
+        get: {
+          summary: "One participant's entry of the room's media statistics (uid or name)",
+          responses: {
+            200: { description: 'Statistics', content: json('ParticipantStats') },
+            ...errors(401, 404),
+          },
         },
       },
       '/rooms/{room}/users/{user}': {

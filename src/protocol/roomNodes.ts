@@ -44,6 +44,13 @@ export async function askRoomNodes(
   );
 }
 
+/** A participant's figures as a node sent them (src/media/stats.ts ParticipantMediaStats) and where. */
+export interface ParticipantEntry {
+  uid?: string;
+  name?: string;
+  [figure: string]: unknown;
+}
+
 /** The room's media statistics from every node hosting it; each participant names its node and region. */
 export async function roomStats(
   bus: Bus,
@@ -56,7 +63,7 @@ export async function roomStats(
   owner: string | null;
   totals: ReturnType<typeof roomTotals>;
   nodes: object[];
-  participants: object[];
+  participants: ParticipantEntry[];
 }> {
   const [answers, owner, members] = await Promise.all([
     askRoomNodes(bus, store, cluster, room, { op: 'stats', room }),
@@ -76,7 +83,10 @@ export async function roomStats(
     ...(uid !== undefined && protocols.has(uid) ? { protocol: protocols.get(uid) } : {}),
   });
   const participants = answers.flatMap((a) =>
-    (a.reply?.media ?? []).map((p) => ({ ...(p as object), ...where(a, (p as { uid?: string }).uid) })),
+    (a.reply?.media ?? []).map((p): ParticipantEntry => ({
+      ...(p as ParticipantEntry),
+      ...where(a, (p as ParticipantEntry).uid),
+    })),
   );
   return {
     room,

@@ -164,6 +164,18 @@ void describe('room statistics over REST', { timeout: 120_000 }, () => {
     }
   });
 
+  void it("GET /users/{user}/stats: one participant's entry; 404 for someone not in the room", async () => {
+    const a = await call(`/rooms/${ROOM}/users/alice/stats`);
+    assert.equal(a.status, 200, a.text);
+    const alice = a.json as Stats['participants'][number];
+    assert.equal(alice.uid, 'alice');
+    assert.deepEqual(alice.tracks.map((t) => t.kind).sort(), ['audio', 'video']);
+    assert.deepEqual(alice.subscriptions.map((x) => x.kind).sort(), ['audio', 'video']);
+    assert.equal(alice.node, sb!.sfu!.nodeId);
+    assert.equal((await call(`/rooms/${ROOM}/users/nobody/stats`)).status, 404);
+    assert.equal((await call(`/rooms/no-such-room/users/alice/stats`)).status, 404);
+  });
+
   void it('per peer: protocol and transport (candidate types, bytes); per subscription: RTT and jitter from receiver reports', async () => {
     const s = await waitFor(
       async () => {
