@@ -11,6 +11,7 @@ import { buildMAuthHeader } from '../api/mauth.ts';
 import { loadConfig, type Config } from '../config/index.ts';
 import { parseDuration, parseGrantArgs, signToken } from '../protocol/tokens.ts';
 import { readSecretsFile } from '../server/secrets.ts';
+import { untrustedCertificate } from '../util/untrustedCertificate.ts';
 import { signIonToken } from '../signal/ion/ionAuth.ts';
 
 export class CliError extends Error {
@@ -189,7 +190,7 @@ function tlsOn(c: { signal: { cert?: string | undefined; tlsselfsigned: boolean 
 /** A certificate Node does not trust (self-signed): how to make the CLI trust it. */
 function certHint(err: unknown, datadir: string): string {
   const code = ((err as Error).cause as NodeJS.ErrnoException | undefined)?.code ?? '';
-  return /SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/.test(code)
+  return untrustedCertificate(code)
     ? ` (${code}: for a self-signed certificate set NODE_EXTRA_CA_CERTS=${datadir}/tls/cert.pem)`
     : '';
 }

@@ -1,4 +1,5 @@
 // Before any peer joins: is --url a Switchboard that takes clients? One clear line when it is not.
+import { untrustedCertificate } from '../util/untrustedCertificate.ts';
 import { LoadTestError } from './LoadTestError.ts';
 
 /** How long the check waits for the server. */
@@ -47,16 +48,13 @@ function reason(err: unknown): string {
     case 'EHOSTUNREACH':
     case 'ENETUNREACH':
       return 'host unreachable';
-    case 'DEPTH_ZERO_SELF_SIGNED_CERT':
-    case 'SELF_SIGNED_CERT_IN_CHAIN':
-    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
-    case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
-      // Node reads extra trusted certificates from this variable at start-up (fetch and ws alike).
-      return (
-        `${e.cause.message ?? e.cause.code}: trust it with NODE_EXTRA_CA_CERTS=<the server's certificate> ` +
-        "(a --tls-self-signed server's is <datadir>/tls/cert.pem)"
-      );
     default:
+      if (untrustedCertificate(e.cause?.code)) {
+        return (
+          `${e.cause?.message ?? e.cause?.code}: trust it with NODE_EXTRA_CA_CERTS=<the server's certificate> ` +
+          "(a --tls-self-signed server's is <datadir>/tls/cert.pem)"
+        );
+      }
       return e.cause?.message ?? e.cause?.code ?? e.message ?? String(err);
   }
 }
