@@ -247,8 +247,8 @@ async function join(room: string, name: string): Promise<void> {
     setStatus(localStream ? 'Connected' : 'Connected: no camera or microphone, watching only');
     // Why a camera or microphone is missing (not by choice; an insecure origin has its own notice).
     if (query.get('publish') !== '0' && window.isSecureContext) {
-      const kinds = (k: MediaKind) => (localStream?.getTracks() ?? []).some((t) => t.kind === k);
-      showMediaNotice(missingMediaText(kinds('audio'), kinds('video'), mediaErrors));
+      const sends = (k: MediaKind) => (localStream?.getTracks() ?? []).some((t) => t.kind === k);
+      showMediaNotice(missingMediaText(sends('audio'), sends('video'), mediaErrors));
     }
     sb.joined = true;
   } catch (err) {
