@@ -35,8 +35,14 @@ export function mountScreenShare(meeting: Meeting, options: ShareUiOptions): () 
     share
       .start()
       .catch((err: unknown) => {
-        // Cancelling the browser's picker is not an error worth more than a line.
-        options.status(`Screen not shared: ${errorText(err)}`);
+        // Cancelling the browser's picker is not an error worth more than a line; it comes as
+        // NotAllowedError ("Permission denied"), which says nothing to a user who just cancelled.
+        const cancelled = err instanceof DOMException && err.name === 'NotAllowedError';
+        options.status(
+          cancelled
+            ? 'Screen not shared (cancelled, or blocked by the browser)'
+            : `Screen not shared: ${errorText(err)}`,
+        );
       })
       .finally(() => {
         button.disabled = false;

@@ -1,6 +1,6 @@
 // The demo page when the browser refuses camera and microphone (Chromium told to deny every media
 // prompt): the pre-join screen says they are blocked, and the call, joined to watch, keeps saying why
-// the others neither see nor hear us, until we leave.
+// the others neither see nor hear us, until we leave; a refused screen share says so in words.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { launchBrowser, type TestBrowser } from '../helpers/browser.ts';
@@ -34,6 +34,15 @@ void describe('demo page with camera and microphone blocked', { timeout: 120_000
     const notice = await page.textContent('#media-notice');
     assert.match(notice ?? '', /browser blocks your camera and microphone.*watching only.*address bar/);
     assert.equal(await page.isVisible('#media-notice'), true);
+    // The screen picker is refused too: one line, in words rather than "Permission denied".
+    await page.click('#share');
+    await waitFor(
+      async () =>
+        (await page.textContent('#status')) === 'Screen not shared (cancelled, or blocked by the browser)',
+      {
+        what: 'the status to say the screen was not shared',
+      },
+    );
     await page.click('#leave');
     await waitFor(async () => (await page.$('#media-notice')) === null, {
       what: 'the notice to go on leaving',
