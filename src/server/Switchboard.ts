@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
+import type { Server as TlsServer } from 'node:tls';
 import fastifyWebsocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { connectBackbone, type Bus, type Store } from '../backbone/index.ts';
@@ -20,6 +21,7 @@ import { buildDemoAssets } from './demoAssets.ts';
 import { PersistentMemoryStore } from './PersistentMemoryStore.ts';
 import { keepSecrets, resolveSecrets, writeSecretsFile, type Secrets } from './secrets.ts';
 import { localNames } from './selfSignedCert.ts';
+import { redirectPlainHttp, type PlainHttpRedirect } from './plainHttpRedirect.ts';
 import { tlsCredentials, type TlsCredentials } from './tlsCredentials.ts';
 
 export type RoleName = 'signal' | 'registry' | 'sfu' | 'room' | 'api';
@@ -70,6 +72,7 @@ export class Switchboard {
    */
   readonly tls: Omit<TlsCredentials, 'cert' | 'key'> | undefined;
   #stopKeepingSecrets: (() => void) | undefined;
+  #plainHttp: PlainHttpRedirect | undefined;
   #closed = false;
   #metrics: Metrics | undefined;
 
@@ -168,6 +171,8 @@ export class Switchboard {
       },
     );
     const sb = new Switchboard(config, app, backbone.bus, backbone.store, roles, resolved.secrets, tls);
+    // With TLS, plain http:// on the same port is answered with a redirect to https://.
+    sb.#plainHttp = tls ? redirectPlainHttp(app.server as unknown as TlsServer) : undefined;
     sb.#stopKeepingSecrets = keepSecrets(config, backbone.bus, backbone.store, resolved);
     try {
       await sb.#routes();
@@ -276,6 +281,7 @@ export class Switchboard {
     this.#metrics?.close();
     // A keep-alive connection Node does not count as idle (seen after a WHIP PATCH answered while its
     // session ended) would hold the close for fastify's keepAliveTimeout (72 s): requests get a grace.
+    this.#plainHttp?.close();
     const force = setTimeout(() => this.app.server.closeAllConnections(), HTTP_CLOSE_GRACE_MS);
     force.unref();
     await this.app.close();

@@ -1,10 +1,11 @@
 // HTTPS built in: with [signal] cert and key (here the certificate --tls-self-signed makes) everything on
-// the one port is HTTPS and WSS, plain HTTP there gets nothing; the self-signed certificate is kept in
+// the one port is HTTPS and WSS, plain HTTP there gets a redirect to https; the self-signed certificate is kept in
 // <datadir>/tls and reused; bad certificate settings are configuration errors naming the key and file.
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
 import { request } from 'node:https';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -90,8 +91,44 @@ void describe('HTTPS and WSS on the signal port', { timeout: 60_000 }, () => {
     });
   });
 
-  void it('plain http on the same port gets no answer', async () => {
-    await assert.rejects(fetch(`http://127.0.0.1:${sb!.port}/healthz`));
+  void it('plain http on the same port is redirected to the same URL over https, and only that', async () => {
+    const res = await fetch(`http://127.0.0.1:${sb!.port}/?room=lan%20call&name=x`, { redirect: 'manual' });
+    assert.equal(res.status, 308);
+    assert.equal(res.headers.get('location'), `https://127.0.0.1:${sb!.port}/?room=lan%20call&name=x`);
+    assert.match(await res.text(), /https only/);
+    // The Host a browser sends (a LAN name) is kept; a POST is redirected too, never served over http.
+    const post = await new Promise<{ status: number; location: string | undefined }>((resolve, reject) => {
+      // node:http, as fetch will not send a Host header of its own choosing.
+      const req = httpRequest(
+        {
+          host: '127.0.0.1',
+          port: sb!.port,
+          method: 'POST',
+          path: '/api/rooms',
+          headers: { Host: 'meet.lan:7443' },
+        },
+        (res) => {
+          res.resume();
+          resolve({ status: res.statusCode ?? 0, location: res.headers.location });
+        },
+      );
+      req.on('error', reject);
+      req.end('{}');
+    });
+    assert.deepEqual(post, { status: 308, location: 'https://meet.lan:7443/api/rooms' });
+    // https on the same port still works after plain connections came and went.
+    assert.equal((await httpsGet(`${sb!.url}/healthz`, pair.cert)).status, 200);
+  });
+
+  void it('a connection that sends a byte that is neither TLS nor HTTP costs nothing and takes nothing down', async () => {
+    const { connect } = await import('node:net');
+    await new Promise<void>((resolve) => {
+      const c = connect(sb!.port, '127.0.0.1', () => c.end(Buffer.from([0x00, 0xff, 0x16, 0x03])));
+      c.on('error', () => resolve());
+      c.on('close', () => resolve());
+      c.resume();
+    });
+    assert.equal((await httpsGet(`${sb!.url}/healthz`, pair.cert)).status, 200);
   });
 
   void it('a Licode token created over https says secure, with the host and port the request used', async () => {
