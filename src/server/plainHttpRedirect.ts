@@ -34,11 +34,14 @@ export interface PlainHttpRedirect {
 export function redirectPlainHttp(server: TlsServer): PlainHttpRedirect {
   const tlsHandlers = server.listeners('connection') as ((socket: Socket) => void)[];
   server.removeAllListeners('connection');
+  // Only for a request without a usable Host (HTTP/1.0): the bound address, localhost for a wildcard.
   const fallbackHost = () => {
     const a = server.address();
-    return a !== null && typeof a === 'object'
-      ? `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`
-      : 'localhost';
+    if (a === null || typeof a !== 'object') {
+      return 'localhost';
+    }
+    const host = a.address === '0.0.0.0' || a.address === '::' ? 'localhost' : a.address;
+    return `${host.includes(':') ? `[${host}]` : host}:${a.port}`;
   };
   const redirect = createServer((req: IncomingMessage, res: ServerResponse) => {
     res.writeHead(308, {

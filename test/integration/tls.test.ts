@@ -116,6 +116,20 @@ void describe('HTTPS and WSS on the signal port', { timeout: 60_000 }, () => {
       req.end('{}');
     });
     assert.deepEqual(post, { status: 308, location: 'https://meet.lan:7443/api/rooms' });
+    // HTTP/1.0 without a Host: the address the server listens on.
+    const { connect } = await import('node:net');
+    const raw = await new Promise<string>((resolve, reject) => {
+      let text = '';
+      const c = connect(sb!.port, '127.0.0.1', () => c.write('GET /x HTTP/1.0\r\n\r\n'));
+      c.setEncoding('utf8');
+      c.on('data', (d: string) => (text += d));
+      c.on('end', () => resolve(text));
+      c.on('error', reject);
+    });
+    assert.match(
+      raw,
+      new RegExp(`^HTTP/1\\.\\d 308[^]*\r\nlocation: https://127\\.0\\.0\\.1:${sb!.port}/x\r\n`, 'i'),
+    );
     // https on the same port still works after plain connections came and went.
     assert.equal((await httpsGet(`${sb!.url}/healthz`, pair.cert)).status, 200);
   });
