@@ -34,7 +34,8 @@ export function missingMediaText(
   if (hasAudio && hasVideo) {
     return null;
   }
-  const reason = reasonOf(errors[errors.length - 1] ?? errors[0]);
+  // The last attempt's error is the missing kind's (openMedia tries both, then audio, then video).
+  const reason = reasonOf(errors.at(-1));
   const what = !hasAudio && !hasVideo ? 'camera and microphone' : hasAudio ? 'camera' : 'microphone';
   const consequence =
     !hasAudio && !hasVideo
