@@ -6,9 +6,9 @@
  * directory, as the server resolves it). The server URL: `--url`, `SWITCHBOARD_URL`, `[signal]`.
  */
 import { resolve } from 'node:path';
-import { SignJWT } from 'jose';
 import { buildMAuthHeader } from '../api/mauth.ts';
 import { loadConfig, type Config } from '../config/index.ts';
+import { signLiveKitToken } from '../protocol/livekit.ts';
 import { parseDuration, parseGrantArgs, signToken } from '../protocol/tokens.ts';
 import { readSecretsFile } from '../server/secrets.ts';
 import { untrustedCertificate } from '../util/untrustedCertificate.ts';
@@ -97,7 +97,7 @@ export async function makeToken(o: TokenOptions): Promise<string> {
     if (o.room === undefined || grants.api || o.singleUse) {
       throw new CliError('--livekit needs --room and takes no api grant nor --single-use');
     }
-    return livekitToken(k, o, grants, ttlSeconds);
+    return livekitToken(k, o, o.room, grants, ttlSeconds);
   }
   if (!authSecret) {
     throw noSecret();
@@ -130,12 +130,13 @@ export async function makeToken(o: TokenOptions): Promise<string> {
 }
 
 /**
- * LiveKit's access token (what livekit-server-sdk's AccessToken makes): HS256 with the first
- * `[livekit] keys` entry, else the superservice's id and key (docs/protocols/livekit.md#api-keys).
+ * A LiveKit access token signed with the first `[livekit] keys` entry, else the superservice's id and
+ * key (docs/protocols/livekit.md#api-keys).
  */
 async function livekitToken(
   k: Keys,
   o: TokenOptions,
+  room: string,
   grants: ReturnType<typeof parseGrantArgs>,
   ttlSeconds: number,
 ): Promise<string> {
@@ -146,25 +147,15 @@ async function livekitToken(
         `${ENV.superserviceKey}, or run where the server's data/ is (no secrets.json in ${k.datadir})`,
     );
   }
-  const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({
-    ...(o.name !== undefined ? { name: o.name } : {}),
-    video: {
-      roomJoin: true,
-      room: o.room,
-      ...(grants.canPublish !== undefined ? { canPublish: grants.canPublish } : {}),
-      ...(grants.canSubscribe !== undefined ? { canSubscribe: grants.canSubscribe } : {}),
-      ...(grants.canPublishData !== undefined ? { canPublishData: grants.canPublishData } : {}),
-      ...(grants.roomAdmin ? { roomAdmin: true } : {}),
-      ...(grants.hidden ? { hidden: true } : {}),
-    },
-  })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setIssuer(apiKey)
-    .setSubject(o.identity)
-    .setNotBefore(now)
-    .setExpirationTime(now + ttlSeconds)
-    .sign(new TextEncoder().encode(secret));
+  return signLiveKitToken({
+    apiKey,
+    secret,
+    identity: o.identity,
+    room,
+    name: o.name,
+    ttlSeconds,
+    grants,
+  });
 }
 
 export interface RoomOptions {

@@ -4,7 +4,7 @@
  * messages themselves are `@livekit/protocol`'s generated classes, never written by hand here.
  */
 import { createHash } from 'node:crypto';
-import { decodeJwt, jwtVerify } from 'jose';
+import { decodeJwt, jwtVerify, SignJWT } from 'jose';
 import { z } from 'zod';
 import type { Store } from '../backbone/index.ts';
 import { getService } from './records.ts';
@@ -188,6 +188,41 @@ export async function verifyLiveKitToken(
     video: c.data.video ?? {},
     exp: c.data.exp,
   };
+}
+
+/**
+ * A LiveKit access token, as livekit-server-sdk's AccessToken makes it (HS256, `iss` = API key, `sub` =
+ * identity, a `video` grant for `room`); grants left undefined keep LiveKit's defaults.
+ */
+export function signLiveKitToken(o: {
+  apiKey: string;
+  secret: string;
+  identity: string;
+  room: string;
+  name?: string | undefined;
+  ttlSeconds: number;
+  grants: Pick<VideoGrant, 'canPublish' | 'canSubscribe' | 'canPublishData' | 'roomAdmin' | 'hidden'>;
+}): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  const g = o.grants;
+  return new SignJWT({
+    ...(o.name !== undefined ? { name: o.name } : {}),
+    video: {
+      roomJoin: true,
+      room: o.room,
+      ...(g.canPublish !== undefined ? { canPublish: g.canPublish } : {}),
+      ...(g.canSubscribe !== undefined ? { canSubscribe: g.canSubscribe } : {}),
+      ...(g.canPublishData !== undefined ? { canPublishData: g.canPublishData } : {}),
+      ...(g.roomAdmin ? { roomAdmin: true } : {}),
+      ...(g.hidden ? { hidden: true } : {}),
+    },
+  })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setIssuer(o.apiKey)
+    .setSubject(o.identity)
+    .setNotBefore(now)
+    .setExpirationTime(now + o.ttlSeconds)
+    .sign(new TextEncoder().encode(o.secret));
 }
 
 /** Switchboard's grants of a LiveKit `video` grant, with LiveKit's defaults (auth/grants.go). */
